@@ -1,0 +1,699 @@
+//! Static checks of the settings, judged as RomM 5.2 reads them. No network.
+
+use url::Url;
+
+use crate::report::{Finding, Status};
+use crate::settings::{
+    self, Kind, OIDC_CLAIM_ROLES, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_ENABLED, OIDC_PROVIDER,
+    OIDC_REDIRECT_URI, OIDC_ROLE_ADMIN, OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER,
+    OIDC_SERVER_APPLICATION_URL, OIDC_SERVER_METADATA_URL, Settings, Source, VARS, romm_bool,
+};
+
+/// RomM's callback route; `OIDC_REDIRECT_URI` must end exactly here.
+pub const CALLBACK_PATH: &str = "/api/oauth/openid";
+
+/// The provider names RomM 5.2 ships an icon for (`frontend/assets/dashboard-icons/`).
+pub const BUNDLED_ICONS: &[&str] = &[
+    "auth0",
+    "authelia",
+    "authentik",
+    "aws",
+    "azure",
+    "firebase",
+    "fusionauth",
+    "google",
+    "hydra",
+    "kanidm",
+    "keycloak",
+    "logto",
+    "okta",
+    "ping",
+    "pocket-id",
+    "zitadel",
+];
+
+pub fn run(settings: &Settings) -> Vec<Finding> {
+    vec![
+        issuer_url(settings),
+        metadata_url(settings),
+        redirect_uri(settings),
+        client(settings),
+        env_file(settings),
+        provider_name(settings),
+        roles(settings),
+    ]
+}
+
+/// Where a value was set, for "set in …" hints.
+fn at(settings: &Settings, name: &str) -> String {
+    settings
+        .get(name)
+        .map(|s| format!(" (now from {})", s.source))
+        .unwrap_or_default()
+}
+
+/// Quotes and white space RomM would keep as part of the value.
+fn literal_problem(name: &str, raw: &str) -> Option<Finding> {
+    let value = raw.trim();
+    if value.contains(['"', '\'']) {
+        let bare = value.trim_matches(['"', '\'']);
+        return Some(
+            Finding::fail("", format!("{name} contains literal quotes"))
+                .detail(
+                    "RomM does not remove quotes: they become part of the value. This is what \
+                     a compose list item like `- KEY=\"value\"` produces (romm#2732), and httpx \
+                     then fails with \"Request URL is missing an 'http://' or 'https://' protocol\".",
+                )
+                .mismatch(bare, value)
+                .fix(format!(
+                    "Write {name}={bare} without quotes (in a compose `environment:` list: `- {name}={bare}`)."
+                )),
+        );
+    }
+    if value.contains(char::is_whitespace) {
+        let squeezed: String = value.split_whitespace().collect();
+        return Some(
+            Finding::fail("", format!("{name} contains white space"))
+                .detail("RomM strips white space only at the ends; inside the value it is kept.")
+                .mismatch(squeezed.clone(), value)
+                .fix(format!("Set {name}={squeezed}")),
+        );
+    }
+    None
+}
+
+/// An absolute http(s) URL with a host, or the reason it is not.
+fn http_url(name: &str, value: &str) -> Result<Url, Box<Finding>> {
+    let bad = |why: String| {
+        Box::new(
+            Finding::fail("", format!("{name} is not an absolute http(s) URL"))
+                .detail(why)
+                .mismatch("https://host[:port][/path]", value),
+        )
+    };
+    let url = Url::parse(value).map_err(|e| bad(format!("It cannot be parsed as a URL: {e}.")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad(format!(
+            "Its scheme is `{}`; RomM's HTTP client only speaks http and https.",
+            url.scheme()
+        )));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("It has no host name.".into()));
+    }
+    Ok(url)
+}
+
+/// localhost, *.localhost and loopback IP literals.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+/// Endpoint paths that users paste instead of the issuer, and the base URL
+/// that fixes each. Returns (what it is, the base to use).
+fn endpoint_mistake(url: &Url) -> Option<(&'static str, String)> {
+    let path = url.path().trim_end_matches('/');
+    let base_of = |suffix_len: usize| {
+        let mut base = url.clone();
+        base.set_query(None);
+        base.set_fragment(None);
+        base.set_path(&path[..path.len() - suffix_len]);
+        base.as_str().trim_end_matches('/').to_string()
+    };
+    let suffixes: &[(&str, &str)] = &[
+        (
+            "/.well-known/openid-configuration",
+            "the full discovery URL (RomM appends that path itself)",
+        ),
+        (
+            "/protocol/openid-connect/auth",
+            "Keycloak's authorization endpoint",
+        ),
+        (
+            "/o/oauth2/v2/auth",
+            "Google's authorization endpoint (romm#2044)",
+        ),
+        (
+            "/authorize",
+            "the authorization endpoint (the value the old Pocket ID guide taught)",
+        ),
+        ("/oauth2/authorize", "an authorization endpoint"),
+        ("/auth", "an authorization endpoint"),
+        ("/token", "the token endpoint"),
+        ("/userinfo", "the userinfo endpoint"),
+        ("/jwks", "the key set endpoint"),
+        ("/.well-known/jwks.json", "the key set endpoint"),
+    ];
+    for (suffix, what) in suffixes {
+        if path.ends_with(suffix) {
+            let mut base = base_of(suffix.len());
+            if *suffix == "/o/oauth2/v2/auth" {
+                base = "https://accounts.google.com".into();
+            }
+            if *suffix == "/oauth2/authorize" || *suffix == "/authorize" {
+                // Authentik's shared endpoint: the issuer is per application.
+                if let Some(stripped) = base.strip_suffix("/application/o") {
+                    base = format!("{stripped}/application/o/<application-slug>");
+                }
+            }
+            return Some((what, base));
+        }
+    }
+    // Pocket ID's API routes (/api/oidc/token, /api/oidc/userinfo, …).
+    if let Some(at) = path.find("/api/oidc") {
+        return Some(("a Pocket ID API endpoint", base_of(path.len() - at)));
+    }
+    None
+}
+
+pub fn issuer_url(settings: &Settings) -> Finding {
+    const ID: &str = "config.issuer-url";
+    let name = OIDC_SERVER_APPLICATION_URL;
+    let metadata = settings.value(OIDC_SERVER_METADATA_URL);
+    let Some(value) = settings.value(name) else {
+        if metadata.is_some() {
+            return Finding::pass(
+                ID,
+                "OIDC_SERVER_APPLICATION_URL is unset; RomM uses OIDC_SERVER_METADATA_URL instead",
+            );
+        }
+        if !settings.enabled() {
+            return Finding::skip(ID, "OIDC_SERVER_APPLICATION_URL is unset and OIDC is off");
+        }
+        return Finding::fail(ID, "OIDC_SERVER_APPLICATION_URL is not set")
+            .detail(
+                "RomM would fetch the relative URL /.well-known/openid-configuration and fail \
+                 with \"Request URL is missing an 'http://' or 'https://' protocol\" when the \
+                 login button is pressed.",
+            )
+            .fix(
+                "Set OIDC_SERVER_APPLICATION_URL to the provider's issuer (for Pocket ID its \
+                 APP_URL, e.g. https://id.example.com), or pass --issuer.",
+            );
+    };
+    let derived = settings::well_known_url(value);
+    let fetched = settings.discovery_url().unwrap_or_else(|| derived.clone());
+    let finish = |f: Finding| {
+        let f = Finding { id: ID, ..f };
+        let line = format!("RomM will fetch discovery from {fetched}");
+        let detail = if f.detail.is_empty() {
+            line
+        } else {
+            format!("{}\n{line}", f.detail)
+        };
+        f.detail(detail)
+            .data(serde_json::json!({ "discovery_url": fetched }))
+    };
+    if let Some(problem) = literal_problem(name, value) {
+        return finish(problem);
+    }
+    let url = match http_url(name, value) {
+        Ok(url) => url,
+        Err(problem) => {
+            return finish(problem.fix(format!(
+                "Set {name} to the provider's base URL, e.g. https://id.example.com{}",
+                at(settings, name)
+            )));
+        }
+    };
+    if let Some((what, base)) = endpoint_mistake(&url) {
+        let mut fix = format!("Set {name}={base}{}", at(settings, name));
+        if what.starts_with("the full discovery URL") {
+            fix.push_str(&format!(
+                ", or keep the URL as OIDC_SERVER_METADATA_URL={} (RomM 4.8.0 or later)",
+                value
+            ));
+        }
+        return finish(
+            Finding::fail(ID, format!("{name} is {what}, not the issuer"))
+                .detail(format!(
+                    "RomM appends /.well-known/openid-configuration to this value, giving \
+                     {derived}, which is not a discovery document (Pocket ID answers such paths \
+                     with its HTML page, and RomM fails with a JSONDecodeError; romm#2061)."
+                ))
+                .mismatch(base.clone(), value)
+                .fix(fix),
+        );
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        let mut base = url.clone();
+        base.set_query(None);
+        base.set_fragment(None);
+        let base = base.as_str().trim_end_matches('/').to_string();
+        return finish(
+            Finding::fail(ID, format!("{name} has a query or fragment"))
+                .detail(format!(
+                    "authlib does not parse the URL: it appends the discovery path after the \
+                     query, giving {derived}."
+                ))
+                .mismatch(base.clone(), value)
+                .fix(format!("Set {name}={base}")),
+        );
+    }
+    let pocket_id = settings.value(OIDC_PROVIDER) == Some("pocket-id");
+    if pocket_id && !url.path().trim_end_matches('/').is_empty() {
+        let mut base = url.clone();
+        base.set_path("");
+        let base = base.as_str().trim_end_matches('/').to_string();
+        return finish(
+            Finding::warn(ID, format!("{name} has a path, but Pocket ID is never served under one"))
+                .detail("Pocket ID refuses to start with a path in APP_URL, so its issuer is always a bare origin.")
+                .mismatch(base.clone(), value)
+                .fix(format!(
+                    "Set {name}={base} (Pocket ID's APP_URL), unless this provider is not Pocket ID; then set OIDC_PROVIDER accordingly."
+                )),
+        );
+    }
+    if url.scheme() == "http" && !is_loopback(&url) {
+        return finish(
+            Finding::warn(ID, format!("{name} uses plain http"))
+                .detail("Tokens and the client secret would cross the network unencrypted, and most providers publish an https issuer behind a proxy; RomM does not follow an http → https redirect.")
+                .mismatch(value.replacen("http://", "https://", 1), value)
+                .fix(format!("Use the https URL of the provider in {name}.")),
+        );
+    }
+    finish(Finding::pass(
+        ID,
+        format!("{name} is {value} → discovery at {fetched}"),
+    ))
+}
+
+pub fn metadata_url(settings: &Settings) -> Finding {
+    const ID: &str = "config.metadata-url";
+    let name = OIDC_SERVER_METADATA_URL;
+    let Some(value) = settings.value(name) else {
+        return Finding::skip(
+            ID,
+            "OIDC_SERVER_METADATA_URL is unset; discovery comes from OIDC_SERVER_APPLICATION_URL",
+        );
+    };
+    let problem = literal_problem(name, value).or_else(|| http_url(name, value).err().map(|b| *b));
+    match problem {
+        Some(f) => Finding { id: ID, ..f }.fix(format!(
+            "Set {name} to the full discovery URL, e.g. https://auth.example.com/.well-known/openid-configuration, or unset it."
+        )),
+        None => Finding::pass(ID, format!("{name} is {value} (used verbatim; RomM 4.8.0 or later)"))
+            .detail("Older RomM releases ignore this variable and derive discovery from OIDC_SERVER_APPLICATION_URL."),
+    }
+}
+
+pub fn redirect_uri(settings: &Settings) -> Finding {
+    const ID: &str = "config.redirect-uri";
+    let name = OIDC_REDIRECT_URI;
+    let romm = settings.romm_url.as_deref().map(str::trim);
+    let romm_url = romm.and_then(|r| Url::parse(r).ok());
+    let expected = romm_url
+        .as_ref()
+        .map(|u| format!("{}{CALLBACK_PATH}", origin(u)))
+        .unwrap_or_else(|| format!("https://<RomM's public host>{CALLBACK_PATH}"));
+    let Some(value) = settings.value(name) else {
+        if !settings.enabled() {
+            return Finding::skip(ID, "OIDC_REDIRECT_URI is unset and OIDC is off");
+        }
+        return Finding::fail(ID, "OIDC_REDIRECT_URI is not set")
+            .detail("RomM sends no redirect_uri at all, and providers refuse the login (Pocket ID 2.10+: \"The 'redirect_uri' parameter is required when using OpenID Connect 1.0.\").")
+            .fix(format!("Set OIDC_REDIRECT_URI={expected}, or pass --romm-url with RomM's public URL."));
+    };
+    if let Some(problem) = literal_problem(name, value) {
+        return Finding { id: ID, ..problem };
+    }
+    let url = match http_url(name, value) {
+        Ok(url) => url,
+        Err(problem) => {
+            return Finding { id: ID, ..*problem }
+                .fix(format!("Set {name}={expected}{}", at(settings, name)));
+        }
+    };
+    let right = format!("{}{CALLBACK_PATH}", origin(&url));
+    let path = url.path();
+    if path != CALLBACK_PATH || url.query().is_some() || url.fragment().is_some() {
+        let summary = if path == format!("{CALLBACK_PATH}/") {
+            format!("{name} ends with a slash")
+        } else if url.query().is_some() || url.fragment().is_some() {
+            format!("{name} has a query or fragment")
+        } else if path == "/api/login/openid" {
+            format!("{name} is RomM's login route, not its callback")
+        } else {
+            format!("{name} does not end in {CALLBACK_PATH}")
+        };
+        return Finding::fail(ID, summary)
+            .detail(format!(
+                "RomM's callback route is exactly {CALLBACK_PATH}; the provider redirects the \
+                 browser to this URL and it must also match the callback registered at the \
+                 provider character for character (a trailing slash counts)."
+            ))
+            .mismatch(right.clone(), value)
+            .fix(format!(
+                "Set {name}={right}{} and register the same URL as the client's callback at the provider.",
+                at(settings, name)
+            ));
+    }
+    if let Some(romm) = &romm_url
+        && origin(romm) != origin(&url)
+    {
+        return Finding::fail(ID, format!("{name} is not on RomM's public URL"))
+            .detail(format!(
+                "Users start the login on {} but the provider sends them back to {}. The \
+                 session cookie is not sent across scheme, host or port, so RomM fails with \
+                 \"mismatching_state: CSRF Warning! State not equal in request and response.\" \
+                 (romm#1502).",
+                origin(romm),
+                origin(&url)
+            ))
+            .mismatch(expected.clone(), value)
+            .fix(format!(
+                "Set {name}={expected} and register it at the provider, or pass the --romm-url users really open."
+            ));
+    }
+    if url.scheme() == "http" && !is_loopback(&url) {
+        return Finding::warn(ID, format!("{name} uses plain http"))
+            .detail("Pocket ID 2.10.0 rejects http callbacks to non-loopback hosts (2.11+ accepts them unless ALLOW_INSECURE_CALLBACK_URLS=false), and with ROMM_SESSION_SECURE_COOKIE=true the session cookie is dropped over http.")
+            .mismatch(value.replacen("http://", "https://", 1), value)
+            .fix(format!("Serve RomM over https and set {name} to the https URL."));
+    }
+    Finding::pass(ID, format!("{name} is {value}"))
+}
+
+pub fn client(settings: &Settings) -> Finding {
+    const ID: &str = "config.client";
+    if !settings.enabled() && settings.value(OIDC_CLIENT_ID).is_none() {
+        return Finding::skip(ID, "No client id and OIDC is off");
+    }
+    let Some(id) = settings.value(OIDC_CLIENT_ID) else {
+        return Finding::fail(ID, "OIDC_CLIENT_ID is not set")
+            .detail("RomM sends an empty client_id and the provider refuses the login.")
+            .fix("Copy the client id from the provider (Pocket ID: Settings → Admin → OIDC Clients → RomM) into OIDC_CLIENT_ID, or pass --client-id.");
+    };
+    if let Some(problem) = literal_problem(OIDC_CLIENT_ID, id) {
+        return Finding { id: ID, ..problem };
+    }
+    let Some(secret) = settings.value(OIDC_CLIENT_SECRET) else {
+        return Finding::fail(ID, "OIDC_CLIENT_SECRET is not set")
+            .detail("With no secret authlib switches to public-client authentication (no secret, and still no PKCE); a confidential client such as the one RomM's guide creates answers invalid_client, and a public Pocket ID client demands PKCE, which RomM never sends.")
+            .fix("Set OIDC_CLIENT_SECRET to the client's secret (Pocket ID shows it once, when the client is created; create a new one under the client if it is lost), or pass --client-secret-file.");
+    };
+    if secret.contains(['"', '\'']) && secret.starts_with(['"', '\'']) {
+        return Finding::fail(ID, "OIDC_CLIENT_SECRET is wrapped in literal quotes")
+            .detail("RomM sends the quotes as part of the secret, and the provider answers invalid_client.")
+            .fix("Remove the quotes around OIDC_CLIENT_SECRET (in a compose list: `- OIDC_CLIENT_SECRET=value`).");
+    }
+    Finding::pass(
+        ID,
+        format!("Client id {id}, secret {}", settings::mask(secret)),
+    )
+}
+
+/// Words people write for "true" that RomM reads as false.
+fn looks_true(raw: &str) -> bool {
+    let bare = raw
+        .trim()
+        .trim_matches(['"', '\''])
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        bare.as_str(),
+        "1" | "true" | "yes" | "on" | "y" | "t" | "enabled" | "enable" | "ok"
+    )
+}
+
+fn did_you_mean(name: &str) -> Option<&'static str> {
+    VARS.iter()
+        .map(|v| (strsim::levenshtein(name, v.name), v.name))
+        .filter(|(d, v)| *d <= (v.len() / 3).max(2))
+        .min()
+        .map(|(_, v)| v)
+}
+
+pub fn env_file(settings: &Settings) -> Finding {
+    const ID: &str = "config.env-file";
+    if !settings.reads_romm_env() {
+        return Finding::skip(
+            ID,
+            "No RomM env read (give --env-file FILE, or run inside RomM's container)",
+        );
+    }
+    let mut problems: Vec<(Status, String, String)> = Vec::new();
+    if let Some(file) = &settings.env_file {
+        for p in &file.problems {
+            problems.push((
+                Status::Fail,
+                format!("{}:{}: {}", file.path.display(), p.line, p.message),
+                "docker compose refuses the whole file; correct that line".into(),
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for e in &file.entries {
+            if !seen.insert(&e.key) && settings::var(&e.key).is_some() {
+                problems.push((
+                    Status::Warn,
+                    format!(
+                        "{}:{}: {} is set more than once; the last one wins",
+                        file.path.display(),
+                        e.line,
+                        e.key
+                    ),
+                    format!("Keep one {} line", e.key),
+                ));
+            }
+            if settings::var(&e.key).is_none()
+                && !e.key.starts_with("OIDC_")
+                && let Some(near) = did_you_mean(&e.key)
+            {
+                problems.push((
+                    Status::Fail,
+                    format!(
+                        "{}:{}: {} is not a variable RomM reads",
+                        file.path.display(),
+                        e.line,
+                        e.key
+                    ),
+                    format!("Rename it to {near}"),
+                ));
+            }
+        }
+    }
+    for (name, source) in &settings.unknown {
+        let fix = match did_you_mean(name) {
+            Some(near) => format!("Rename {name} to {near}"),
+            None => format!("Remove {name}; RomM ignores it"),
+        };
+        problems.push((
+            Status::Fail,
+            format!("{name} ({source}) is not a variable RomM reads"),
+            fix,
+        ));
+    }
+    for (var, setting) in settings.iter() {
+        if matches!(
+            setting.source,
+            Source::Flag(_) | Source::Derived(_) | Source::Default
+        ) {
+            continue;
+        }
+        let value = setting.raw.trim();
+        let quoted = value.len() >= 2
+            && ((value.starts_with('"') && value.ends_with('"'))
+                || (value.starts_with('\'') && value.ends_with('\'')));
+        if quoted {
+            let shown = settings::shown(var, value);
+            problems.push((
+                Status::Fail,
+                format!("{} ({}) is wrapped in literal quotes: {shown}", var.name, setting.source),
+                format!(
+                    "RomM keeps the quotes (romm#2732); write {}=value without quotes, e.g. a compose list item `- {}=value`",
+                    var.name, var.name
+                ),
+            ));
+        } else if var.kind == Kind::Bool && !romm_bool(value) && looks_true(value) {
+            problems.push((
+                Status::Fail,
+                format!(
+                    "{}={value} ({}) reads as false in RomM",
+                    var.name, setting.source
+                ),
+                format!(
+                    "Write {}=true (RomM accepts only 1, true, yes, on)",
+                    var.name
+                ),
+            ));
+        }
+    }
+    let enabled_written = settings.get(OIDC_ENABLED);
+    match enabled_written {
+        None if settings.env_file.is_some() => problems.push((
+            Status::Fail,
+            "OIDC_ENABLED is missing; RomM defaults it to false and answers \"OAuth disabled\""
+                .into(),
+            "Add OIDC_ENABLED=true".into(),
+        )),
+        Some(s) if !romm_bool(&s.raw) && !looks_true(&s.raw) => problems.push((
+            Status::Fail,
+            format!(
+                "OIDC_ENABLED={} ({}): OIDC login is switched off",
+                s.raw.trim(),
+                s.source
+            ),
+            "Set OIDC_ENABLED=true".into(),
+        )),
+        _ => {}
+    }
+    if settings.enabled() {
+        for name in [OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI] {
+            let in_env = settings
+                .get(name)
+                .is_some_and(|s| matches!(s.source, Source::Environment | Source::EnvFile { .. }))
+                && settings.value(name).is_some();
+            if !in_env {
+                problems.push((
+                    Status::Fail,
+                    format!("{name} is not set in RomM's env"),
+                    format!("Add {name}=… to the env file RomM reads"),
+                ));
+            }
+        }
+        let has_server = [OIDC_SERVER_APPLICATION_URL, OIDC_SERVER_METADATA_URL]
+            .iter()
+            .any(|n| {
+                settings.get(n).is_some_and(|s| {
+                    matches!(s.source, Source::Environment | Source::EnvFile { .. })
+                        && settings::romm_value(&s.raw).is_some()
+                })
+            });
+        if !has_server {
+            problems.push((
+                Status::Fail,
+                "OIDC_SERVER_APPLICATION_URL is not set in RomM's env".into(),
+                "Add OIDC_SERVER_APPLICATION_URL=<provider issuer>".into(),
+            ));
+        }
+    }
+    let read = settings
+        .iter()
+        .filter(|(_, s)| matches!(s.source, Source::Environment | Source::EnvFile { .. }))
+        .count();
+    let place = settings
+        .env_file
+        .as_ref()
+        .map(|f| f.path.display().to_string())
+        .unwrap_or_else(|| "the environment".into());
+    let worst = problems.iter().map(|p| p.0).max();
+    match worst {
+        None => Finding::pass(
+            ID,
+            format!("{read} RomM variables read from {place}, all well-formed"),
+        ),
+        Some(status) => {
+            let count = problems.len();
+            let summary = format!(
+                "{count} problem{} in {place}",
+                if count == 1 { "" } else { "s" }
+            );
+            let detail = problems
+                .iter()
+                .map(|(s, what, _)| {
+                    format!("{} {what}", if *s == Status::Fail { "✘" } else { "⚠" })
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let fix = problems
+                .iter()
+                .map(|(_, _, fix)| fix.clone())
+                .collect::<Vec<_>>()
+                .join("\n");
+            let f = if status == Status::Fail {
+                Finding::fail(ID, summary)
+            } else {
+                Finding::warn(ID, summary)
+            };
+            f.detail(detail).fix(fix)
+        }
+    }
+}
+
+pub fn provider_name(settings: &Settings) -> Finding {
+    const ID: &str = "config.provider-name";
+    let value = settings.value(OIDC_PROVIDER).unwrap_or("");
+    let icon = value.to_lowercase().replace(' ', "-");
+    if BUNDLED_ICONS.contains(&icon.as_str()) {
+        return Finding::pass(
+            ID,
+            format!(
+                "OIDC_PROVIDER is {value}: the button reads \"Login with {value}\" with its icon"
+            ),
+        );
+    }
+    let near = BUNDLED_ICONS
+        .iter()
+        .map(|n| (strsim::levenshtein(&icon, n), *n))
+        .min()
+        .filter(|(d, _)| *d <= 2);
+    let (expected, fix) = match near {
+        Some((_, n)) => (
+            n.to_string(),
+            format!("Set OIDC_PROVIDER={n}{}", at(settings, OIDC_PROVIDER)),
+        ),
+        None => (
+            BUNDLED_ICONS.join(", "),
+            "Use one of the bundled names if your provider is among them; otherwise this is only cosmetic.".into(),
+        ),
+    };
+    Finding::warn(ID, format!("OIDC_PROVIDER={value} has no bundled RomM icon"))
+        .detail(format!(
+            "RomM loads /assets/dashboard-icons/{icon}.png, which does not exist, and shows a key icon instead."
+        ))
+        .mismatch(expected, value)
+        .fix(fix)
+}
+
+pub fn roles(settings: &Settings) -> Finding {
+    const ID: &str = "config.roles";
+    let claim = settings.value(OIDC_CLAIM_ROLES);
+    let roles: Vec<(&str, &str)> = [OIDC_ROLE_ADMIN, OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER]
+        .into_iter()
+        .filter_map(|n| settings.value(n).map(|v| (n, v)))
+        .collect();
+    let Some(claim) = claim else {
+        if roles.is_empty() {
+            return Finding::skip(ID, "No role mapping (OIDC_CLAIM_ROLES unset)");
+        }
+        return Finding::warn(ID, "Role values are set but OIDC_CLAIM_ROLES is not, so RomM ignores them")
+            .fix("Set OIDC_CLAIM_ROLES to the ID-token claim that holds the groups (Pocket ID: groups), or remove the OIDC_ROLE_* variables.");
+    };
+    if claim.contains('.') {
+        let leaf = claim.rsplit('.').next().unwrap_or(claim);
+        return Finding::fail(ID, format!("OIDC_CLAIM_ROLES={claim} is a dotted path"))
+            .detail("RomM looks the claim up as one top-level key and never walks into nested objects, so the mapping is silently skipped (the dotted name is still added to the scope).")
+            .mismatch(format!("a top-level claim such as {leaf} or groups"), claim)
+            .fix("Add a mapper at the provider that puts the roles in a top-level ID-token claim (e.g. groups) and set OIDC_CLAIM_ROLES to its name.");
+    }
+    if claim.contains([',', ' ']) {
+        return Finding::fail(ID, format!("OIDC_CLAIM_ROLES={claim} names more than one claim"))
+            .detail("RomM reads one claim name, and also sends it as a scope, where a space splits it into several scopes.")
+            .fix("Set OIDC_CLAIM_ROLES to a single claim name, e.g. groups.");
+    }
+    if let Some((name, value)) = roles.iter().find(|(_, v)| v.contains(',')) {
+        return Finding::warn(ID, format!("{name}={value} looks like a list"))
+            .detail("RomM compares one value; commas are not split, so this matches only a group literally named so.")
+            .fix(format!("Set {name} to a single group name."));
+    }
+    if roles.is_empty() {
+        return Finding::warn(ID, format!("OIDC_CLAIM_ROLES={claim} but no role values are set"))
+            .detail("When the claim is in the token and no OIDC_ROLE_* value matches, RomM refuses the login: \"User has not been granted any roles for this application.\"")
+            .fix("Set OIDC_ROLE_ADMIN and/or OIDC_ROLE_VIEWER (use OIDC_ROLE_VIEWER=* to let anyone with the claim in).");
+    }
+    let list = roles
+        .iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Finding::pass(ID, format!("Roles from claim {claim}: {list}"))
+}

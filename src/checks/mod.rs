@@ -1,0 +1,3 @@
+//! Checks: each returns findings and nothing else. Rendering is in `report`.
+
+pub mod config;

@@ -1,0 +1,207 @@
+//! The whole command line. The doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+use crate::settings::VARS;
+
+/// Set up and diagnose OpenID Connect login for RomM.
+///
+/// Checks a RomM OIDC setup the way RomM itself will judge it (Pocket ID
+/// first, any OIDC provider through the generic checks), walks you through
+/// creating one, and prints the exact env block RomM needs.
+///
+/// Settings come from flags, then RomM's own variables in the environment,
+/// then --env-file.
+#[derive(Debug, Parser)]
+#[command(name = "romm-oidc", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Seconds allowed for each network step
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 10.0)]
+    pub timeout: f64,
+
+    /// When to use colours
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the settings, the provider and the running RomM, and say what to change
+    ///
+    /// Every finding has a stable id, a status (pass, warn, fail, skip), a summary,
+    /// the detail and the fix. Exit status: 0 when nothing failed, 1 when a check
+    /// failed, 2 for a usage or input error.
+    Doctor(DoctorArgs),
+
+    /// Set up RomM's OIDC login step by step, checking each answer
+    Wizard(WizardArgs),
+
+    /// Print the env block RomM needs (or merge it into an env file with --write)
+    ///
+    /// The static checks run first: when one fails nothing is printed and the
+    /// exit status is 2, unless --force. Only the block goes to stdout, so
+    /// `romm-oidc emit-env > .env` is clean.
+    EmitEnv(EmitEnvArgs),
+
+    /// Write shell completions and man pages (for packagers and maintainers)
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+/// RomM's OIDC settings; each flag writes the RomM variable it names.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Settings")]
+pub struct SettingsArgs {
+    /// Read RomM's variables from this env file (docker compose .env rules)
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+
+    /// The provider's issuer URL, e.g. Pocket ID's APP_URL (OIDC_SERVER_APPLICATION_URL)
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+
+    /// The client id registered at the provider (OIDC_CLIENT_ID)
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// The client secret (OIDC_CLIENT_SECRET); prefer --client-secret-file, which stays out of shell history
+    #[arg(long, value_name = "SECRET", conflicts_with = "client_secret_file")]
+    pub client_secret: Option<String>,
+
+    /// Read the client secret from this file (OIDC_CLIENT_SECRET)
+    #[arg(long, value_name = "FILE")]
+    pub client_secret_file: Option<PathBuf>,
+
+    /// The callback URL, <RomM URL>/api/oauth/openid (OIDC_REDIRECT_URI)
+    #[arg(long, value_name = "URL")]
+    pub redirect_uri: Option<String>,
+
+    /// RomM's public base URL, as users open it; gives the callback URL when --redirect-uri is absent
+    #[arg(long, value_name = "URL")]
+    pub romm_url: Option<String>,
+
+    /// The provider label, whose icon RomM shows [default: pocket-id] (OIDC_PROVIDER)
+    #[arg(long, value_name = "NAME")]
+    pub provider: Option<String>,
+
+    /// PEM CA file that RomM gets as OIDC_TLS_CACERTFILE
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<String>,
+
+    /// Full discovery URL, used verbatim instead of the derived one (OIDC_SERVER_METADATA_URL)
+    #[arg(long, value_name = "URL")]
+    pub metadata_url: Option<String>,
+
+    /// ID-token claim used as the username of new accounts (OIDC_USERNAME_ATTRIBUTE)
+    #[arg(long, value_name = "CLAIM")]
+    pub username_attribute: Option<String>,
+
+    /// Top-level ID-token claim that holds roles or groups (OIDC_CLAIM_ROLES)
+    #[arg(long, value_name = "CLAIM")]
+    pub claim_roles: Option<String>,
+
+    /// The roles-claim value that grants Admin (OIDC_ROLE_ADMIN)
+    #[arg(long, value_name = "VALUE")]
+    pub role_admin: Option<String>,
+
+    /// The roles-claim value that grants Editor/User access (OIDC_ROLE_EDITOR)
+    #[arg(long, value_name = "VALUE")]
+    pub role_editor: Option<String>,
+
+    /// The roles-claim value that grants Viewer/User access; * for anyone with the claim (OIDC_ROLE_VIEWER)
+    #[arg(long, value_name = "VALUE")]
+    pub role_viewer: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+
+    /// Print the report as JSON: {"ok": bool, "checks": [{"id", "status", "summary", "detail", "fix"}]}
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WizardArgs {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EmitEnvArgs {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Dotenv)]
+    pub format: Format,
+
+    /// Merge into this env file instead of printing: OIDC lines replaced in place, others kept byte for byte
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    /// Print the block even when a check fails
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Folder that receives completions/ and man/
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out_dir: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// KEY='value' lines for a .env file (docker compose and POSIX sh read them alike)
+    Dotenv,
+    /// An `environment:` mapping to paste under the RomM service in compose.yaml
+    Compose,
+    /// `export KEY='value'` lines for a POSIX shell
+    Shell,
+    /// A JSON object
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// The command line with the variable table (from `settings::VARS`) as the
+/// long help of `emit-env`, so help, man page and code cannot disagree.
+pub fn command() -> clap::Command {
+    let mut table = String::from("RomM variables (name, RomM default, first RomM release):\n");
+    for var in VARS {
+        let default = if var.default.is_empty() {
+            "unset"
+        } else {
+            var.default
+        };
+        table.push_str(&format!(
+            "\n  {}  [{default}; {}+]\n      {}\n",
+            var.name, var.since, var.meaning
+        ));
+    }
+    Cli::command().mut_subcommand("emit-env", |c| c.after_long_help(table))
+}
+
+/// Parses the process arguments against `command()`; exits on usage errors.
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}

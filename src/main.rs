@@ -1,0 +1,166 @@
+//! romm-oidc: parse the command line, resolve the settings once, dispatch,
+//! and map the outcome to an exit status (0 ok, 1 a check failed, 2 usage or
+//! input error).
+
+mod checks;
+mod cli;
+mod emit;
+mod envfile;
+mod generate;
+mod report;
+mod settings;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use cli::{Cli, ColorChoice, Command, DoctorArgs, EmitEnvArgs};
+use report::Report;
+use settings::Settings;
+
+fn main() -> ExitCode {
+    let cli = cli::parse();
+    set_colors(cli.color);
+    match run(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("romm-oidc: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn set_colors(choice: ColorChoice) {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let (out, err) = match choice {
+        ColorChoice::Always => (true, true),
+        ColorChoice::Never => (false, false),
+        ColorChoice::Auto => (
+            !no_color && std::io::stdout().is_terminal(),
+            !no_color && std::io::stderr().is_terminal(),
+        ),
+    };
+    console::set_colors_enabled(out);
+    console::set_colors_enabled_stderr(err);
+}
+
+fn run(cli: &Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Doctor(args) => {
+            let settings = settings::load(&args.settings)?;
+            trace_settings(cli.verbose, &settings);
+            doctor(args, &settings)
+        }
+        Command::EmitEnv(args) => {
+            let settings = settings::load(&args.settings)?;
+            trace_settings(cli.verbose, &settings);
+            emit_env(args, &settings)
+        }
+        Command::Wizard(_) => {
+            eprintln!(
+                "romm-oidc: the wizard is not available yet; use `romm-oidc doctor` and `romm-oidc emit-env`"
+            );
+            Ok(ExitCode::from(2))
+        }
+        Command::Generate(args) => {
+            generate::write_all(&args.out_dir)?;
+            eprintln!(
+                "wrote {}/completions and {}/man",
+                args.out_dir.display(),
+                args.out_dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `-v`: the settings as resolved, with where each came from (secrets masked).
+fn trace_settings(verbose: u8, settings: &Settings) {
+    if verbose == 0 {
+        return;
+    }
+    for (var, setting) in settings.iter() {
+        eprintln!(
+            "setting {} = {} [{}]",
+            var.name,
+            settings::shown(var, &setting.raw),
+            setting.source
+        );
+    }
+}
+
+fn doctor(args: &DoctorArgs, settings: &Settings) -> Result<ExitCode> {
+    let mut report = Report::default();
+    report.extend(checks::config::run(settings));
+    let text = if args.json {
+        report.to_json()
+    } else {
+        report.to_human()
+    };
+    print_stdout(&text)?;
+    Ok(if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn emit_env(args: &EmitEnvArgs, settings: &Settings) -> Result<ExitCode> {
+    let mut report = Report::default();
+    report.extend(checks::config::run(settings));
+    if !report.ok() {
+        for f in report.failures() {
+            eprintln!("✘ {}: {}", f.id, f.summary);
+            if let (Some(expected), Some(found)) = (&f.expected, &f.found) {
+                eprintln!("    expected: {expected}\n    found:    {found}");
+            }
+            if !f.fix.is_empty() {
+                eprintln!("    fix: {}", f.fix.replace('\n', "\n         "));
+            }
+        }
+        if !args.force {
+            eprintln!(
+                "romm-oidc: not writing an env block that RomM would fail with (use --force to write it anyway)"
+            );
+            return Ok(ExitCode::from(2));
+        }
+    }
+    let block = emit::block(settings);
+    match &args.write {
+        Some(path) => {
+            let file = match envfile::EnvFile::load(path) {
+                Ok(file) => file,
+                Err(_) if !path.exists() && !path.is_symlink() => {
+                    envfile::EnvFile::parse(path, String::new())
+                }
+                Err(e) => return Err(e).context("cannot merge into --write file"),
+            };
+            if let Some(p) = file.problems.first() {
+                anyhow::bail!(
+                    "{}:{}: {}; fix that line first, nothing was written",
+                    path.display(),
+                    p.line,
+                    p.message
+                );
+            }
+            let merged = file.merged(&emit::dotenv_pairs(&block)?);
+            envfile::write_atomic(path, &merged)?;
+            eprintln!(
+                "wrote {} RomM variables to {}; restart RomM to apply them (docker compose up -d --force-recreate romm)",
+                block.len(),
+                path.display()
+            );
+        }
+        None => print_stdout(&emit::render(&block, args.format)?)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the product to stdout; a closed pipe is not an error worth a panic.
+fn print_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
+    }
+}

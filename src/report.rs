@@ -1,0 +1,180 @@
+//! Findings and how they are shown. Checks produce findings; this module only
+//! renders them (human text or JSON) and never decides anything.
+
+use std::fmt::Write as _;
+
+use console::Style;
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Skip,
+    Warn,
+    Fail,
+}
+
+/// One verdict: a stable id, a status, a one-line summary, the detail, and the
+/// change that fixes it (naming the exact variable or provider setting).
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub id: &'static str,
+    pub status: Status,
+    pub summary: String,
+    pub detail: String,
+    pub fix: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found: Option<String>,
+    /// Structured extras (claims, endpoints) for `--json` and the human view.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl Finding {
+    fn new(id: &'static str, status: Status, summary: impl Into<String>) -> Finding {
+        Finding {
+            id,
+            status,
+            summary: summary.into(),
+            detail: String::new(),
+            fix: String::new(),
+            expected: None,
+            found: None,
+            data: None,
+        }
+    }
+
+    pub fn pass(id: &'static str, summary: impl Into<String>) -> Finding {
+        Finding::new(id, Status::Pass, summary)
+    }
+    pub fn warn(id: &'static str, summary: impl Into<String>) -> Finding {
+        Finding::new(id, Status::Warn, summary)
+    }
+    pub fn fail(id: &'static str, summary: impl Into<String>) -> Finding {
+        Finding::new(id, Status::Fail, summary)
+    }
+    pub fn skip(id: &'static str, summary: impl Into<String>) -> Finding {
+        Finding::new(id, Status::Skip, summary)
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Finding {
+        self.detail = detail.into();
+        self
+    }
+    pub fn fix(mut self, fix: impl Into<String>) -> Finding {
+        self.fix = fix.into();
+        self
+    }
+    /// Both sides of a mismatch.
+    pub fn mismatch(mut self, expected: impl Into<String>, found: impl Into<String>) -> Finding {
+        self.expected = Some(expected.into());
+        self.found = Some(found.into());
+        self
+    }
+    pub fn data(mut self, data: Value) -> Finding {
+        self.data = Some(data);
+        self
+    }
+}
+
+/// The findings of one run, in the order the checks produced them.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub checks: Vec<Finding>,
+}
+
+impl Report {
+    pub fn extend(&mut self, findings: impl IntoIterator<Item = Finding>) {
+        self.checks.extend(findings);
+    }
+
+    pub fn ok(&self) -> bool {
+        self.checks.iter().all(|f| f.status != Status::Fail)
+    }
+
+    pub fn count(&self, status: Status) -> usize {
+        self.checks.iter().filter(|f| f.status == status).count()
+    }
+
+    pub fn failures(&self) -> impl Iterator<Item = &Finding> {
+        self.checks.iter().filter(|f| f.status == Status::Fail)
+    }
+
+    pub fn to_json(&self) -> String {
+        let value = serde_json::json!({ "ok": self.ok(), "checks": self.checks });
+        serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+    }
+
+    /// The human report: a line per check, then detail, both sides and fix for
+    /// anything not passing, then the totals.
+    pub fn to_human(&self) -> String {
+        let width = self.checks.iter().map(|f| f.id.len()).max().unwrap_or(0);
+        let dim = Style::new().dim();
+        let mut out = String::new();
+        for f in &self.checks {
+            let (mark, style) = mark(f.status);
+            let _ = writeln!(
+                out,
+                "{} {:width$}  {}",
+                style.apply_to(mark),
+                f.id,
+                f.summary
+            );
+            let explain = f.status != Status::Pass;
+            if explain {
+                for line in f.detail.lines() {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+            if let (Some(expected), Some(found)) = (&f.expected, &f.found)
+                && explain
+            {
+                let _ = writeln!(out, "    {} {expected}", dim.apply_to("expected:"));
+                let _ = writeln!(out, "    {} {found}", dim.apply_to("found:   "));
+            }
+            if let Some(data) = &f.data
+                && (explain || data.get("show").is_some_and(|v| v == true))
+            {
+                let shown = data.get("claims").unwrap_or(data);
+                for line in serde_json::to_string_pretty(shown)
+                    .unwrap_or_default()
+                    .lines()
+                {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+            if explain && !f.fix.is_empty() {
+                let mut lines = f.fix.lines();
+                if let Some(first) = lines.next() {
+                    let _ = writeln!(out, "    {} {first}", Style::new().bold().apply_to("fix:"));
+                }
+                for line in lines {
+                    let _ = writeln!(out, "         {line}");
+                }
+            }
+        }
+        let warnings = self.count(Status::Warn);
+        let _ = writeln!(
+            out,
+            "\n{} passed, {warnings} warning{}, {} failed, {} skipped",
+            self.count(Status::Pass),
+            if warnings == 1 { "" } else { "s" },
+            self.count(Status::Fail),
+            self.count(Status::Skip)
+        );
+        out
+    }
+}
+
+fn mark(status: Status) -> (&'static str, Style) {
+    match status {
+        Status::Pass => ("✔", Style::new().green()),
+        Status::Warn => ("⚠", Style::new().yellow()),
+        Status::Fail => ("✘", Style::new().red().bold()),
+        Status::Skip => ("–", Style::new().dim()),
+    }
+}
