@@ -130,6 +130,10 @@ pub struct DoctorArgs {
     /// Print the report as JSON: {"ok": bool, "checks": [{"id", "status", "summary", "detail", "fix"}]}
     #[arg(long)]
     pub json: bool,
+
+    /// DANGER: do not verify TLS certificates (RomM always verifies; a pass then proves less)
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 #[derive(Debug, Args)]

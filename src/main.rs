@@ -2,11 +2,17 @@
 //! and map the outcome to an exit status (0 ok, 1 a check failed, 2 usage or
 //! input error).
 
+// A finding is the error value of a check by design: it is rich on purpose.
+#![allow(clippy::result_large_err)]
+
 mod checks;
 mod cli;
+mod doctor;
 mod emit;
 mod envfile;
 mod generate;
+mod http;
+mod oidc;
 mod report;
 mod settings;
 
@@ -49,7 +55,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Doctor(args) => {
             let settings = settings::load(&args.settings)?;
             trace_settings(cli.verbose, &settings);
-            doctor(args, &settings)
+            doctor(args, &settings, cli)
         }
         Command::EmitEnv(args) => {
             let settings = settings::load(&args.settings)?;
@@ -89,9 +95,18 @@ fn trace_settings(verbose: u8, settings: &Settings) {
     }
 }
 
-fn doctor(args: &DoctorArgs, settings: &Settings) -> Result<ExitCode> {
-    let mut report = Report::default();
-    report.extend(checks::config::run(settings));
+fn doctor(args: &DoctorArgs, settings: &Settings, cli: &Cli) -> Result<ExitCode> {
+    if args.insecure {
+        eprintln!("romm-oidc: WARNING: --insecure: TLS certificates are NOT verified in this run");
+    }
+    let report = doctor::run(
+        settings,
+        &doctor::Options {
+            timeout: timeout(cli.timeout)?,
+            insecure: args.insecure,
+            verbose: cli.verbose,
+        },
+    )?;
     let text = if args.json {
         report.to_json()
     } else {
@@ -154,6 +169,13 @@ fn emit_env(args: &EmitEnvArgs, settings: &Settings) -> Result<ExitCode> {
         None => print_stdout(&emit::render(&block, args.format)?)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn timeout(secs: f64) -> Result<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .with_context(|| format!("--timeout {secs}: give a positive number of seconds"))
 }
 
 /// Writes the product to stdout; a closed pipe is not an error worth a panic.

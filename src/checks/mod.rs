@@ -1,3 +1,112 @@
-//! Checks: each returns findings and nothing else. Rendering is in `report`.
+//! Checks: each returns findings and nothing else. Rendering is in `report`,
+//! the order and concurrency of a run in `doctor`.
 
 pub mod config;
+pub mod credentials;
+pub mod discovery;
+pub mod jwks;
+pub mod romm;
+pub mod tls;
+
+use crate::http::{Failure, Response};
+use crate::report::Finding;
+
+/// A finding for a request that got no usable answer: what happened, in the
+/// user's terms, and what to do about it.
+pub fn unreachable(id: &'static str, what: &str, url: &str, failure: &Failure) -> Finding {
+    let host = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| url.to_string());
+    let (summary, detail, fix) = match failure {
+        Failure::Timeout => (
+            format!("{what} timed out"),
+            format!("{url} accepted no answer within the time limit (--timeout)."),
+            format!(
+                "Check that {host} is up and not blocked by a firewall or proxy; raise --timeout for a slow link."
+            ),
+        ),
+        Failure::Refused => (
+            format!("{what}: connection refused"),
+            format!("Nothing listens at {url}."),
+            "Check the host and port in the URL, and that the service is running.".into(),
+        ),
+        Failure::Dns => (
+            format!("{what}: host {host} not found"),
+            format!(
+                "The name {host} does not resolve from this machine. RomM's container may resolve names differently (docker networks, split DNS)."
+            ),
+            "Fix the host name, or run this check where RomM runs (docker compose exec romm …) to see what RomM sees.".to_string(),
+        ),
+        Failure::Tls(why) => (
+            format!("{what}: TLS certificate not trusted"),
+            format!("{url}: {why}. RomM verifies certificates and never skips verification."),
+            "If the provider uses a self-signed or private CA certificate, export the CA as PEM \
+             (e.g. openssl s_client -showcerts -connect HOST:443 </dev/null, keep the last \
+             certificate), mount it into RomM's container, set OIDC_TLS_CACERTFILE to its path \
+             there, and pass the same file here with --ca-file."
+                .into(),
+        ),
+        Failure::TooLarge => (
+            format!("{what}: answer too large"),
+            format!(
+                "{url} sent more than {} KiB; an OIDC document is a few KB.",
+                crate::http::BODY_LIMIT / 1024
+            ),
+            "Check that the URL points at the provider, not at a file or a proxy error page."
+                .into(),
+        ),
+        Failure::Other(why) => (
+            format!("{what} failed"),
+            format!("{url}: {why}"),
+            "Check the URL and that the service answers HTTP there.".into(),
+        ),
+    };
+    Finding::fail(id, summary).detail(detail).fix(fix)
+}
+
+/// The JSON object in a response, or a finding that says why there is none.
+pub fn json_object(
+    id: &'static str,
+    what: &str,
+    response: &Response,
+) -> Result<serde_json::Map<String, serde_json::Value>, Box<Finding>> {
+    let head = response.head();
+    let Some(value) = response.json() else {
+        let html = head.to_ascii_lowercase().contains("<html") || head.starts_with('<');
+        let summary = if html {
+            format!("{what} is an HTML page, not JSON")
+        } else {
+            format!("{what} is not JSON")
+        };
+        return Err(Box::new(
+            Finding::fail(id, summary)
+                .detail(format!(
+                    "{} answered {} with content type {}; the body starts: {head}",
+                    response.url,
+                    response.status,
+                    response.content_type.as_deref().unwrap_or("(none)")
+                ))
+                .mismatch("a JSON object (application/json)", head),
+        ));
+    };
+    match value {
+        serde_json::Value::Object(map) => Ok(map),
+        other => Err(Box::new(
+            Finding::fail(id, format!("{what} is JSON but not an object"))
+                .mismatch("a JSON object", kind(&other)),
+        )),
+    }
+}
+
+/// The JSON type of a value, for "expected X, found Y".
+pub fn kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}

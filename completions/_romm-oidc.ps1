@@ -1,0 +1,152 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'romm-oidc'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'romm-oidc' {
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the settings, the provider and the running RomM, and say what to change')
+            [CompletionResult]::new('wizard', 'wizard', [CompletionResultType]::ParameterValue, 'Set up RomM''s OIDC login step by step, checking each answer')
+            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers and maintainers)')
+            [CompletionResult]::new('emit-env', 'emit-env', [CompletionResultType]::ParameterValue, 'Print the env block RomM needs (or merge it into an env file with --write)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'romm-oidc;doctor' {
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read RomM''s variables from this env file (docker compose .env rules)')
+            [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'The provider''s issuer URL, e.g. Pocket ID''s APP_URL (OIDC_SERVER_APPLICATION_URL)')
+            [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The client id registered at the provider (OIDC_CLIENT_ID)')
+            [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'The client secret (OIDC_CLIENT_SECRET); prefer --client-secret-file, which stays out of shell history')
+            [CompletionResult]::new('--client-secret-file', '--client-secret-file', [CompletionResultType]::ParameterName, 'Read the client secret from this file (OIDC_CLIENT_SECRET)')
+            [CompletionResult]::new('--redirect-uri', '--redirect-uri', [CompletionResultType]::ParameterName, 'The callback URL, <RomM URL>/api/oauth/openid (OIDC_REDIRECT_URI)')
+            [CompletionResult]::new('--romm-url', '--romm-url', [CompletionResultType]::ParameterName, 'RomM''s public base URL, as users open it; gives the callback URL when --redirect-uri is absent')
+            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'The provider label, whose icon RomM shows [default: pocket-id] (OIDC_PROVIDER)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'PEM CA file that RomM gets as OIDC_TLS_CACERTFILE')
+            [CompletionResult]::new('--metadata-url', '--metadata-url', [CompletionResultType]::ParameterName, 'Full discovery URL, used verbatim instead of the derived one (OIDC_SERVER_METADATA_URL)')
+            [CompletionResult]::new('--username-attribute', '--username-attribute', [CompletionResultType]::ParameterName, 'ID-token claim used as the username of new accounts (OIDC_USERNAME_ATTRIBUTE)')
+            [CompletionResult]::new('--claim-roles', '--claim-roles', [CompletionResultType]::ParameterName, 'Top-level ID-token claim that holds roles or groups (OIDC_CLAIM_ROLES)')
+            [CompletionResult]::new('--role-admin', '--role-admin', [CompletionResultType]::ParameterName, 'The roles-claim value that grants Admin (OIDC_ROLE_ADMIN)')
+            [CompletionResult]::new('--role-editor', '--role-editor', [CompletionResultType]::ParameterName, 'The roles-claim value that grants Editor/User access (OIDC_ROLE_EDITOR)')
+            [CompletionResult]::new('--role-viewer', '--role-viewer', [CompletionResultType]::ParameterName, 'The roles-claim value that grants Viewer/User access; * for anyone with the claim (OIDC_ROLE_VIEWER)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as JSON: {"ok": bool, "checks": [{"id", "status", "summary", "detail", "fix"}]}')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'romm-oidc;wizard' {
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read RomM''s variables from this env file (docker compose .env rules)')
+            [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'The provider''s issuer URL, e.g. Pocket ID''s APP_URL (OIDC_SERVER_APPLICATION_URL)')
+            [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The client id registered at the provider (OIDC_CLIENT_ID)')
+            [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'The client secret (OIDC_CLIENT_SECRET); prefer --client-secret-file, which stays out of shell history')
+            [CompletionResult]::new('--client-secret-file', '--client-secret-file', [CompletionResultType]::ParameterName, 'Read the client secret from this file (OIDC_CLIENT_SECRET)')
+            [CompletionResult]::new('--redirect-uri', '--redirect-uri', [CompletionResultType]::ParameterName, 'The callback URL, <RomM URL>/api/oauth/openid (OIDC_REDIRECT_URI)')
+            [CompletionResult]::new('--romm-url', '--romm-url', [CompletionResultType]::ParameterName, 'RomM''s public base URL, as users open it; gives the callback URL when --redirect-uri is absent')
+            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'The provider label, whose icon RomM shows [default: pocket-id] (OIDC_PROVIDER)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'PEM CA file that RomM gets as OIDC_TLS_CACERTFILE')
+            [CompletionResult]::new('--metadata-url', '--metadata-url', [CompletionResultType]::ParameterName, 'Full discovery URL, used verbatim instead of the derived one (OIDC_SERVER_METADATA_URL)')
+            [CompletionResult]::new('--username-attribute', '--username-attribute', [CompletionResultType]::ParameterName, 'ID-token claim used as the username of new accounts (OIDC_USERNAME_ATTRIBUTE)')
+            [CompletionResult]::new('--claim-roles', '--claim-roles', [CompletionResultType]::ParameterName, 'Top-level ID-token claim that holds roles or groups (OIDC_CLAIM_ROLES)')
+            [CompletionResult]::new('--role-admin', '--role-admin', [CompletionResultType]::ParameterName, 'The roles-claim value that grants Admin (OIDC_ROLE_ADMIN)')
+            [CompletionResult]::new('--role-editor', '--role-editor', [CompletionResultType]::ParameterName, 'The roles-claim value that grants Editor/User access (OIDC_ROLE_EDITOR)')
+            [CompletionResult]::new('--role-viewer', '--role-viewer', [CompletionResultType]::ParameterName, 'The roles-claim value that grants Viewer/User access; * for anyone with the claim (OIDC_ROLE_VIEWER)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'romm-oidc;generate' {
+            [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Folder that receives completions/ and man/')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'romm-oidc;emit-env' {
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read RomM''s variables from this env file (docker compose .env rules)')
+            [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'The provider''s issuer URL, e.g. Pocket ID''s APP_URL (OIDC_SERVER_APPLICATION_URL)')
+            [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The client id registered at the provider (OIDC_CLIENT_ID)')
+            [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'The client secret (OIDC_CLIENT_SECRET); prefer --client-secret-file, which stays out of shell history')
+            [CompletionResult]::new('--client-secret-file', '--client-secret-file', [CompletionResultType]::ParameterName, 'Read the client secret from this file (OIDC_CLIENT_SECRET)')
+            [CompletionResult]::new('--redirect-uri', '--redirect-uri', [CompletionResultType]::ParameterName, 'The callback URL, <RomM URL>/api/oauth/openid (OIDC_REDIRECT_URI)')
+            [CompletionResult]::new('--romm-url', '--romm-url', [CompletionResultType]::ParameterName, 'RomM''s public base URL, as users open it; gives the callback URL when --redirect-uri is absent')
+            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'The provider label, whose icon RomM shows [default: pocket-id] (OIDC_PROVIDER)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'PEM CA file that RomM gets as OIDC_TLS_CACERTFILE')
+            [CompletionResult]::new('--metadata-url', '--metadata-url', [CompletionResultType]::ParameterName, 'Full discovery URL, used verbatim instead of the derived one (OIDC_SERVER_METADATA_URL)')
+            [CompletionResult]::new('--username-attribute', '--username-attribute', [CompletionResultType]::ParameterName, 'ID-token claim used as the username of new accounts (OIDC_USERNAME_ATTRIBUTE)')
+            [CompletionResult]::new('--claim-roles', '--claim-roles', [CompletionResultType]::ParameterName, 'Top-level ID-token claim that holds roles or groups (OIDC_CLAIM_ROLES)')
+            [CompletionResult]::new('--role-admin', '--role-admin', [CompletionResultType]::ParameterName, 'The roles-claim value that grants Admin (OIDC_ROLE_ADMIN)')
+            [CompletionResult]::new('--role-editor', '--role-editor', [CompletionResultType]::ParameterName, 'The roles-claim value that grants Editor/User access (OIDC_ROLE_EDITOR)')
+            [CompletionResult]::new('--role-viewer', '--role-viewer', [CompletionResultType]::ParameterName, 'The roles-claim value that grants Viewer/User access; * for anyone with the claim (OIDC_ROLE_VIEWER)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--write', '--write', [CompletionResultType]::ParameterName, 'Merge into this env file instead of printing: OIDC lines replaced in place, others kept byte for byte')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Print the block even when a check fails')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'romm-oidc;help' {
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the settings, the provider and the running RomM, and say what to change')
+            [CompletionResult]::new('wizard', 'wizard', [CompletionResultType]::ParameterValue, 'Set up RomM''s OIDC login step by step, checking each answer')
+            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers and maintainers)')
+            [CompletionResult]::new('emit-env', 'emit-env', [CompletionResultType]::ParameterValue, 'Print the env block RomM needs (or merge it into an env file with --write)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'romm-oidc;help;doctor' {
+            break
+        }
+        'romm-oidc;help;wizard' {
+            break
+        }
+        'romm-oidc;help;generate' {
+            break
+        }
+        'romm-oidc;help;emit-env' {
+            break
+        }
+        'romm-oidc;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,136 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[romm-oidc] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'romm-oidc'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'romm-oidc'= {
+            cand --timeout 'Seconds allowed for each network step'
+            cand --color 'When to use colours'
+            cand -v 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
+            cand --verbose 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand doctor 'Check the settings, the provider and the running RomM, and say what to change'
+            cand wizard 'Set up RomM''s OIDC login step by step, checking each answer'
+            cand generate 'Write shell completions and man pages (for packagers and maintainers)'
+            cand emit-env 'Print the env block RomM needs (or merge it into an env file with --write)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'romm-oidc;doctor'= {
+            cand --env-file 'Read RomM''s variables from this env file (docker compose .env rules)'
+            cand --issuer 'The provider''s issuer URL, e.g. Pocket ID''s APP_URL (OIDC_SERVER_APPLICATION_URL)'
+            cand --client-id 'The client id registered at the provider (OIDC_CLIENT_ID)'
+            cand --client-secret 'The client secret (OIDC_CLIENT_SECRET); prefer --client-secret-file, which stays out of shell history'
+            cand --client-secret-file 'Read the client secret from this file (OIDC_CLIENT_SECRET)'
+            cand --redirect-uri 'The callback URL, <RomM URL>/api/oauth/openid (OIDC_REDIRECT_URI)'
+            cand --romm-url 'RomM''s public base URL, as users open it; gives the callback URL when --redirect-uri is absent'
+            cand --provider 'The provider label, whose icon RomM shows [default: pocket-id] (OIDC_PROVIDER)'
+            cand --ca-file 'PEM CA file that RomM gets as OIDC_TLS_CACERTFILE'
+            cand --metadata-url 'Full discovery URL, used verbatim instead of the derived one (OIDC_SERVER_METADATA_URL)'
+            cand --username-attribute 'ID-token claim used as the username of new accounts (OIDC_USERNAME_ATTRIBUTE)'
+            cand --claim-roles 'Top-level ID-token claim that holds roles or groups (OIDC_CLAIM_ROLES)'
+            cand --role-admin 'The roles-claim value that grants Admin (OIDC_ROLE_ADMIN)'
+            cand --role-editor 'The roles-claim value that grants Editor/User access (OIDC_ROLE_EDITOR)'
+            cand --role-viewer 'The roles-claim value that grants Viewer/User access; * for anyone with the claim (OIDC_ROLE_VIEWER)'
+            cand --timeout 'Seconds allowed for each network step'
+            cand --color 'When to use colours'
+            cand --json 'Print the report as JSON: {"ok": bool, "checks": [{"id", "status", "summary", "detail", "fix"}]}'
+            cand -v 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
+            cand --verbose 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'romm-oidc;wizard'= {
+            cand --env-file 'Read RomM''s variables from this env file (docker compose .env rules)'
+            cand --issuer 'The provider''s issuer URL, e.g. Pocket ID''s APP_URL (OIDC_SERVER_APPLICATION_URL)'
+            cand --client-id 'The client id registered at the provider (OIDC_CLIENT_ID)'
+            cand --client-secret 'The client secret (OIDC_CLIENT_SECRET); prefer --client-secret-file, which stays out of shell history'
+            cand --client-secret-file 'Read the client secret from this file (OIDC_CLIENT_SECRET)'
+            cand --redirect-uri 'The callback URL, <RomM URL>/api/oauth/openid (OIDC_REDIRECT_URI)'
+            cand --romm-url 'RomM''s public base URL, as users open it; gives the callback URL when --redirect-uri is absent'
+            cand --provider 'The provider label, whose icon RomM shows [default: pocket-id] (OIDC_PROVIDER)'
+            cand --ca-file 'PEM CA file that RomM gets as OIDC_TLS_CACERTFILE'
+            cand --metadata-url 'Full discovery URL, used verbatim instead of the derived one (OIDC_SERVER_METADATA_URL)'
+            cand --username-attribute 'ID-token claim used as the username of new accounts (OIDC_USERNAME_ATTRIBUTE)'
+            cand --claim-roles 'Top-level ID-token claim that holds roles or groups (OIDC_CLAIM_ROLES)'
+            cand --role-admin 'The roles-claim value that grants Admin (OIDC_ROLE_ADMIN)'
+            cand --role-editor 'The roles-claim value that grants Editor/User access (OIDC_ROLE_EDITOR)'
+            cand --role-viewer 'The roles-claim value that grants Viewer/User access; * for anyone with the claim (OIDC_ROLE_VIEWER)'
+            cand --timeout 'Seconds allowed for each network step'
+            cand --color 'When to use colours'
+            cand -v 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
+            cand --verbose 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'romm-oidc;generate'= {
+            cand --out-dir 'Folder that receives completions/ and man/'
+            cand --timeout 'Seconds allowed for each network step'
+            cand --color 'When to use colours'
+            cand -v 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
+            cand --verbose 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'romm-oidc;emit-env'= {
+            cand --env-file 'Read RomM''s variables from this env file (docker compose .env rules)'
+            cand --issuer 'The provider''s issuer URL, e.g. Pocket ID''s APP_URL (OIDC_SERVER_APPLICATION_URL)'
+            cand --client-id 'The client id registered at the provider (OIDC_CLIENT_ID)'
+            cand --client-secret 'The client secret (OIDC_CLIENT_SECRET); prefer --client-secret-file, which stays out of shell history'
+            cand --client-secret-file 'Read the client secret from this file (OIDC_CLIENT_SECRET)'
+            cand --redirect-uri 'The callback URL, <RomM URL>/api/oauth/openid (OIDC_REDIRECT_URI)'
+            cand --romm-url 'RomM''s public base URL, as users open it; gives the callback URL when --redirect-uri is absent'
+            cand --provider 'The provider label, whose icon RomM shows [default: pocket-id] (OIDC_PROVIDER)'
+            cand --ca-file 'PEM CA file that RomM gets as OIDC_TLS_CACERTFILE'
+            cand --metadata-url 'Full discovery URL, used verbatim instead of the derived one (OIDC_SERVER_METADATA_URL)'
+            cand --username-attribute 'ID-token claim used as the username of new accounts (OIDC_USERNAME_ATTRIBUTE)'
+            cand --claim-roles 'Top-level ID-token claim that holds roles or groups (OIDC_CLAIM_ROLES)'
+            cand --role-admin 'The roles-claim value that grants Admin (OIDC_ROLE_ADMIN)'
+            cand --role-editor 'The roles-claim value that grants Editor/User access (OIDC_ROLE_EDITOR)'
+            cand --role-viewer 'The roles-claim value that grants Viewer/User access; * for anyone with the claim (OIDC_ROLE_VIEWER)'
+            cand --format 'Output format'
+            cand --write 'Merge into this env file instead of printing: OIDC lines replaced in place, others kept byte for byte'
+            cand --timeout 'Seconds allowed for each network step'
+            cand --color 'When to use colours'
+            cand --force 'Print the block even when a check fails'
+            cand -v 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
+            cand --verbose 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'romm-oidc;help'= {
+            cand doctor 'Check the settings, the provider and the running RomM, and say what to change'
+            cand wizard 'Set up RomM''s OIDC login step by step, checking each answer'
+            cand generate 'Write shell completions and man pages (for packagers and maintainers)'
+            cand emit-env 'Print the env block RomM needs (or merge it into an env file with --write)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'romm-oidc;help;doctor'= {
+        }
+        &'romm-oidc;help;wizard'= {
+        }
+        &'romm-oidc;help;generate'= {
+        }
+        &'romm-oidc;help;emit-env'= {
+        }
+        &'romm-oidc;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,120 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_romm_oidc_global_optspecs
+    string join \n timeout= color= v/verbose h/help V/version
+end
+
+function __fish_romm_oidc_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_romm_oidc_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_romm_oidc_using_subcommand
+    set -l cmd (__fish_romm_oidc_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -l timeout -d 'Seconds allowed for each network step' -r
+complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -l color -d 'When to use colours' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
+complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -s V -l version -d 'Print version'
+complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "doctor" -d 'Check the settings, the provider and the running RomM, and say what to change'
+complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "wizard" -d 'Set up RomM\'s OIDC login step by step, checking each answer'
+complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers and maintainers)'
+complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "emit-env" -d 'Print the env block RomM needs (or merge it into an env file with --write)'
+complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l env-file -d 'Read RomM\'s variables from this env file (docker compose .env rules)' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l issuer -d 'The provider\'s issuer URL, e.g. Pocket ID\'s APP_URL (OIDC_SERVER_APPLICATION_URL)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l client-id -d 'The client id registered at the provider (OIDC_CLIENT_ID)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l client-secret -d 'The client secret (OIDC_CLIENT_SECRET); prefer --client-secret-file, which stays out of shell history' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l client-secret-file -d 'Read the client secret from this file (OIDC_CLIENT_SECRET)' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l redirect-uri -d 'The callback URL, <RomM URL>/api/oauth/openid (OIDC_REDIRECT_URI)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-url -d 'RomM\'s public base URL, as users open it; gives the callback URL when --redirect-uri is absent' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l provider -d 'The provider label, whose icon RomM shows [default: pocket-id] (OIDC_PROVIDER)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l ca-file -d 'PEM CA file that RomM gets as OIDC_TLS_CACERTFILE' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l metadata-url -d 'Full discovery URL, used verbatim instead of the derived one (OIDC_SERVER_METADATA_URL)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l username-attribute -d 'ID-token claim used as the username of new accounts (OIDC_USERNAME_ATTRIBUTE)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l claim-roles -d 'Top-level ID-token claim that holds roles or groups (OIDC_CLAIM_ROLES)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l role-admin -d 'The roles-claim value that grants Admin (OIDC_ROLE_ADMIN)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l role-editor -d 'The roles-claim value that grants Editor/User access (OIDC_ROLE_EDITOR)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l role-viewer -d 'The roles-claim value that grants Viewer/User access; * for anyone with the claim (OIDC_ROLE_VIEWER)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l timeout -d 'Seconds allowed for each network step' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l color -d 'When to use colours' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l json -d 'Print the report as JSON: {"ok": bool, "checks": [{"id", "status", "summary", "detail", "fix"}]}'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l env-file -d 'Read RomM\'s variables from this env file (docker compose .env rules)' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l issuer -d 'The provider\'s issuer URL, e.g. Pocket ID\'s APP_URL (OIDC_SERVER_APPLICATION_URL)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l client-id -d 'The client id registered at the provider (OIDC_CLIENT_ID)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l client-secret -d 'The client secret (OIDC_CLIENT_SECRET); prefer --client-secret-file, which stays out of shell history' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l client-secret-file -d 'Read the client secret from this file (OIDC_CLIENT_SECRET)' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l redirect-uri -d 'The callback URL, <RomM URL>/api/oauth/openid (OIDC_REDIRECT_URI)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l romm-url -d 'RomM\'s public base URL, as users open it; gives the callback URL when --redirect-uri is absent' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l provider -d 'The provider label, whose icon RomM shows [default: pocket-id] (OIDC_PROVIDER)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l ca-file -d 'PEM CA file that RomM gets as OIDC_TLS_CACERTFILE' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l metadata-url -d 'Full discovery URL, used verbatim instead of the derived one (OIDC_SERVER_METADATA_URL)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l username-attribute -d 'ID-token claim used as the username of new accounts (OIDC_USERNAME_ATTRIBUTE)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l claim-roles -d 'Top-level ID-token claim that holds roles or groups (OIDC_CLAIM_ROLES)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l role-admin -d 'The roles-claim value that grants Admin (OIDC_ROLE_ADMIN)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l role-editor -d 'The roles-claim value that grants Editor/User access (OIDC_ROLE_EDITOR)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l role-viewer -d 'The roles-claim value that grants Viewer/User access; * for anyone with the claim (OIDC_ROLE_VIEWER)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l timeout -d 'Seconds allowed for each network step' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l color -d 'When to use colours' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -s h -l help -d 'Print help'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand generate" -l out-dir -d 'Folder that receives completions/ and man/' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand generate" -l timeout -d 'Seconds allowed for each network step' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand generate" -l color -d 'When to use colours' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand generate" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand generate" -s h -l help -d 'Print help'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l env-file -d 'Read RomM\'s variables from this env file (docker compose .env rules)' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l issuer -d 'The provider\'s issuer URL, e.g. Pocket ID\'s APP_URL (OIDC_SERVER_APPLICATION_URL)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l client-id -d 'The client id registered at the provider (OIDC_CLIENT_ID)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l client-secret -d 'The client secret (OIDC_CLIENT_SECRET); prefer --client-secret-file, which stays out of shell history' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l client-secret-file -d 'Read the client secret from this file (OIDC_CLIENT_SECRET)' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l redirect-uri -d 'The callback URL, <RomM URL>/api/oauth/openid (OIDC_REDIRECT_URI)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l romm-url -d 'RomM\'s public base URL, as users open it; gives the callback URL when --redirect-uri is absent' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l provider -d 'The provider label, whose icon RomM shows [default: pocket-id] (OIDC_PROVIDER)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l ca-file -d 'PEM CA file that RomM gets as OIDC_TLS_CACERTFILE' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l metadata-url -d 'Full discovery URL, used verbatim instead of the derived one (OIDC_SERVER_METADATA_URL)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l username-attribute -d 'ID-token claim used as the username of new accounts (OIDC_USERNAME_ATTRIBUTE)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l claim-roles -d 'Top-level ID-token claim that holds roles or groups (OIDC_CLAIM_ROLES)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l role-admin -d 'The roles-claim value that grants Admin (OIDC_ROLE_ADMIN)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l role-editor -d 'The roles-claim value that grants Editor/User access (OIDC_ROLE_EDITOR)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l role-viewer -d 'The roles-claim value that grants Viewer/User access; * for anyone with the claim (OIDC_ROLE_VIEWER)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l format -d 'Output format' -r -f -a "dotenv\t'KEY=\'value\' lines for a .env file (docker compose and POSIX sh read them alike)'
+compose\t'An `environment:` mapping to paste under the RomM service in compose.yaml'
+shell\t'`export KEY=\'value\'` lines for a POSIX shell'
+json\t'A JSON object'"
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l write -d 'Merge into this env file instead of printing: OIDC lines replaced in place, others kept byte for byte' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l timeout -d 'Seconds allowed for each network step' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l color -d 'When to use colours' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l force -d 'Print the block even when a check fails'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard generate emit-env help" -f -a "doctor" -d 'Check the settings, the provider and the running RomM, and say what to change'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard generate emit-env help" -f -a "wizard" -d 'Set up RomM\'s OIDC login step by step, checking each answer'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard generate emit-env help" -f -a "generate" -d 'Write shell completions and man pages (for packagers and maintainers)'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard generate emit-env help" -f -a "emit-env" -d 'Print the env block RomM needs (or merge it into an env file with --write)'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard generate emit-env help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,147 @@
+//! The client id and secret, checked without a browser: Pocket ID's public
+//! client metadata, and a token request with a made-up code.
+
+use serde_json::Value;
+
+use super::{kind, unreachable};
+use crate::http::Http;
+use crate::oidc::discovery::Discovery;
+use crate::report::Finding;
+use crate::settings::{OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI, Settings};
+
+/// The code sent by the probe: no provider can have issued it.
+pub const PROBE_CODE: &str = "romm-oidc-credential-probe-not-a-real-code";
+
+/// `client.exists`: Pocket ID's public `GET /api/oidc/clients/<id>/meta`.
+pub fn exists(settings: &Settings, http: &Http, discovery: &Discovery) -> Finding {
+    const ID: &str = "client.exists";
+    if !discovery.flavor().is_pocket_id() {
+        return Finding::skip(
+            ID,
+            "Only Pocket ID publishes client metadata (see client.credentials)",
+        );
+    }
+    let Some(client_id) = settings.value(OIDC_CLIENT_ID) else {
+        return Finding::skip(ID, "No OIDC_CLIENT_ID to look up");
+    };
+    let Some(issuer) = discovery.issuer() else {
+        return Finding::skip(ID, "No issuer to find the client API at");
+    };
+    let encoded: String = url::form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
+    let url = format!(
+        "{}/api/oidc/clients/{encoded}/meta",
+        issuer.trim_end_matches('/')
+    );
+    let response = match http.get(&url) {
+        Ok(r) => r,
+        Err(failure) => return unreachable(ID, "Looking up the client", &url, &failure),
+    };
+    match (response.status, response.json()) {
+        (200, Some(meta)) => {
+            let name = meta.get("name").and_then(Value::as_str).unwrap_or("(no name)");
+            Finding::pass(ID, format!("Pocket ID knows client {client_id}: \"{name}\""))
+                .data(meta)
+        }
+        (404, _) => Finding::fail(ID, format!("Pocket ID has no client with id {client_id}"))
+            .detail(format!("{url} answered 404."))
+            .mismatch("an existing client id", client_id)
+            .fix("Copy the Client ID from Pocket ID (Settings → Admin → OIDC Clients → RomM) into OIDC_CLIENT_ID, or create the client there."),
+        (status, _) => Finding::warn(ID, format!("Client lookup answered HTTP {status}"))
+            .detail(format!("{url}: {}", response.head()))
+            .fix("The credential probe (client.credentials) still tells whether the id and secret work."),
+    }
+}
+
+/// `client.credentials`: POST the token endpoint a made-up code, authenticated
+/// as RomM authenticates. `invalid_client` means wrong id or secret;
+/// `invalid_grant` means the credentials passed and only the code was refused.
+pub fn probe(settings: &Settings, http: &Http, discovery: &Discovery) -> Finding {
+    const ID: &str = "client.credentials";
+    let (Some(client_id), Some(secret)) = (
+        settings.value(OIDC_CLIENT_ID),
+        settings.value(OIDC_CLIENT_SECRET),
+    ) else {
+        return Finding::skip(
+            ID,
+            "Needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET (see config.client)",
+        );
+    };
+    let Some(url) = discovery.str("token_endpoint") else {
+        return Finding::skip(ID, "The discovery document has no token_endpoint");
+    };
+    let redirect = settings.value(OIDC_REDIRECT_URI).unwrap_or("");
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", PROBE_CODE),
+        ("redirect_uri", redirect),
+    ];
+    let response = match http.post_form_basic(url, (client_id, secret), &form) {
+        Ok(r) => r,
+        Err(failure) => return unreachable(ID, "The credential probe", url, &failure),
+    };
+    let body = response.json();
+    let error = body
+        .as_ref()
+        .and_then(|b| b.get("error"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let description = body
+        .as_ref()
+        .and_then(|b| b.get("error_description"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let said = if description.is_empty() {
+        error.to_string()
+    } else {
+        format!("{error}: {description}")
+    };
+    let probe_note = "This was a probe with a made-up authorization code, not a login: it proves the credentials only. `doctor --login` runs a real one.";
+    let wrong = |why: &str| {
+        Finding::fail(ID, format!("The provider refused the client credentials ({why})"))
+            .detail(format!("POST {url} with HTTP Basic (client_secret_basic, as RomM sends it) answered {}: {said}\n{probe_note}", response.status))
+            .mismatch("invalid_grant (credentials accepted, code refused)", format!("{} {said}", response.status))
+            .fix("Copy OIDC_CLIENT_ID and OIDC_CLIENT_SECRET again from the provider (Pocket ID shows a secret only once: create a new secret under OIDC Clients → RomM and paste it). A secret containing + or % must be stored exactly as Pocket ID shows it.")
+    };
+    match error {
+        "invalid_grant" | "Invalid authorization code" => {
+            Finding::pass(ID, "Client id and secret accepted (client_secret_basic)").detail(
+                format!("The token endpoint refused only the made-up code: {said}\n{probe_note}"),
+            )
+        }
+        "invalid_client" | "Invalid client secret" | "unauthorized" => {
+            wrong("wrong client id or secret")
+        }
+        "Client not found" => wrong("unknown client id"),
+        "Client id or secret not provided" => wrong("HTTP Basic credentials were not read"),
+        "unauthorized_client" => {
+            Finding::fail(ID, "The client may not use the authorization code flow")
+                .detail(format!("{url} answered: {said}"))
+                .fix("Allow the authorization_code grant for this client at the provider.")
+        }
+        _ if response.status == 401 => wrong("HTTP 401"),
+        _ => {
+            let found = match &body {
+                Some(b) => format!(
+                    "{} {}",
+                    response.status,
+                    if said.is_empty() {
+                        kind(b).to_string()
+                    } else {
+                        said.clone()
+                    }
+                ),
+                None => format!("{} {}", response.status, response.head()),
+            };
+            Finding::warn(
+                ID,
+                format!(
+                    "The credential probe got an unexpected answer (HTTP {})",
+                    response.status
+                ),
+            )
+            .detail(format!("POST {url} answered: {found}\n{probe_note}"))
+            .mismatch("400 invalid_grant or 401 invalid_client", found)
+            .fix("Run `romm-oidc doctor --login` for a real login, which settles it.")
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! The discovery document, fetched exactly as RomM fetches it and judged by
+//! what RomM (authlib) and the OIDC Discovery spec require of it.
+
+use url::Url;
+
+use super::{config::is_loopback, json_object, kind, unreachable};
+use crate::http::{Http, Response};
+use crate::oidc::discovery::{Discovery, Flavor};
+use crate::report::Finding;
+use crate::settings::{
+    OIDC_CLAIM_ROLES, OIDC_SERVER_APPLICATION_URL, OIDC_SERVER_METADATA_URL, Settings,
+};
+
+/// Algorithms whose signatures this tool verifies (the ones authlib verifies
+/// with a public key from the JWKS).
+pub const VERIFIABLE_ALGS: &[&str] = &[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+];
+
+/// Pocket ID's default APP_URL: an issuer nobody else can reach.
+const POCKET_ID_DEFAULT_ISSUER: &str = "http://localhost:1411";
+
+/// `discovery.fetch`, then `discovery.issuer` and `discovery.metadata` when a
+/// document was read.
+pub fn run(settings: &Settings, http: &Http) -> (Vec<Finding>, Option<Discovery>) {
+    const ID: &str = "discovery.fetch";
+    let Some(url) = settings.discovery_url() else {
+        let skip = |id| Finding::skip(id, "No provider URL (OIDC_SERVER_APPLICATION_URL) to fetch");
+        return (
+            vec![
+                skip(ID),
+                skip("discovery.issuer"),
+                skip("discovery.metadata"),
+            ],
+            None,
+        );
+    };
+    let fetched = match http.get(&url) {
+        Ok(response) => judge_fetch(&url, &response),
+        Err(failure) => Err(unreachable(ID, "Fetching discovery", &url, &failure)),
+    };
+    match fetched {
+        Ok((finding, discovery)) => {
+            let findings = vec![
+                finding,
+                issuer(settings, &url, &discovery),
+                metadata(settings, &discovery),
+            ];
+            (findings, Some(discovery))
+        }
+        Err(finding) => {
+            let skip = |id| Finding::skip(id, "Needs the discovery document");
+            (
+                vec![
+                    finding,
+                    skip("discovery.issuer"),
+                    skip("discovery.metadata"),
+                ],
+                None,
+            )
+        }
+    }
+}
+
+fn source_var(settings: &Settings) -> &'static str {
+    if settings.value(OIDC_SERVER_METADATA_URL).is_some() {
+        OIDC_SERVER_METADATA_URL
+    } else {
+        OIDC_SERVER_APPLICATION_URL
+    }
+}
+
+fn judge_fetch(url: &str, response: &Response) -> Result<(Finding, Discovery), Finding> {
+    const ID: &str = "discovery.fetch";
+    if (300..400).contains(&response.status) {
+        let to = response
+            .location
+            .as_deref()
+            .unwrap_or("(no Location header)");
+        return Err(Finding::fail(ID, format!("Discovery answers a {} redirect, which RomM does not follow", response.status))
+            .detail(format!("{url} redirects to {to}. RomM's HTTP client treats any 3xx as an error, and the login button gives a bare 500 (romm#1430)."))
+            .mismatch(format!("200 from {url}"), format!("{} → {to}", response.status))
+            .fix("Use the URL the redirect points to (its https:// form, without the /.well-known/openid-configuration suffix) in OIDC_SERVER_APPLICATION_URL."));
+    }
+    if !(200..300).contains(&response.status) {
+        return Err(Finding::fail(ID, format!("Discovery answers HTTP {}", response.status))
+            .detail(format!("{url} answered {} ({}); body: {}", response.status, response.content_type.as_deref().unwrap_or("no content type"), response.head()))
+            .mismatch(format!("200 with a JSON document at {url}"), format!("HTTP {}", response.status))
+            .fix("Set OIDC_SERVER_APPLICATION_URL to the provider's issuer (the URL whose /.well-known/openid-configuration answers), e.g. Pocket ID's APP_URL; Keycloak needs …/realms/<realm>, Authentik …/application/o/<slug>."));
+    }
+    let doc = json_object(ID, "The discovery document", response).map_err(|f| {
+        let f = *f;
+        let fix = "RomM parses the body as JSON and fails with a JSONDecodeError (romm#2061). Point OIDC_SERVER_APPLICATION_URL at the provider's base URL: Pocket ID answers unknown paths (such as …/authorize/.well-known/openid-configuration) with its HTML page.";
+        f.fix(fix)
+    })?;
+    if !response.is_json_type() {
+        let found = response
+            .content_type
+            .clone()
+            .unwrap_or_else(|| "(none)".into());
+        // authlib parses any body as JSON, so this alone does not break RomM.
+        let discovery = Discovery { doc };
+        let finding = Finding::warn(ID, format!("Discovery is JSON but served as {found}"))
+            .detail("RomM parses it anyway; a proxy or static file server may be rewriting the content type.")
+            .mismatch("application/json", found)
+            .fix("Serve the discovery document with Content-Type: application/json.");
+        return Ok((finding, discovery));
+    }
+    let discovery = Discovery { doc };
+    let finding = Finding::pass(
+        ID,
+        format!(
+            "Discovery read from {url} ({})",
+            discovery.flavor().describe()
+        ),
+    );
+    Ok((finding, discovery))
+}
+
+/// Compares URLs the way providers compare issuers: scheme and host
+/// case-insensitively, trailing slashes ignored.
+fn same_url(a: &str, b: &str) -> bool {
+    let norm = |s: &str| s.trim_end_matches('/').to_ascii_lowercase();
+    norm(a) == norm(b)
+}
+
+fn issuer(settings: &Settings, url: &str, discovery: &Discovery) -> Finding {
+    const ID: &str = "discovery.issuer";
+    let Some(issuer) = discovery.issuer() else {
+        let found = discovery.doc.get("issuer").map(kind).unwrap_or("nothing");
+        return Finding::fail(ID, "The discovery document has no issuer string")
+            .detail("authlib checks every ID token's iss against this value; without it the callback fails.")
+            .mismatch("\"issuer\": \"https://…\"", found)
+            .fix("Fix the provider's configuration (Pocket ID: set APP_URL).");
+    };
+    let configured = settings
+        .value(OIDC_SERVER_METADATA_URL)
+        .map(|m| {
+            m.trim_end_matches("/.well-known/openid-configuration")
+                .to_string()
+        })
+        .or_else(|| {
+            settings
+                .value(OIDC_SERVER_APPLICATION_URL)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| url.to_string());
+    if discovery.flavor().is_pocket_id() && same_url(issuer, POCKET_ID_DEFAULT_ISSUER) {
+        return Finding::warn(ID, "Pocket ID publishes its default issuer http://localhost:1411: APP_URL is not set")
+            .detail("The authorize endpoint is then http://localhost:1411/authorize, which browsers on other machines cannot open, and passkeys are bound to the wrong origin.")
+            .mismatch("Pocket ID's public URL, e.g. https://id.example.com", issuer)
+            .fix("Set APP_URL in Pocket ID's environment to its public https URL, restart Pocket ID, then set OIDC_SERVER_APPLICATION_URL to the same value.");
+    }
+    if let Err(e) = Url::parse(issuer) {
+        return Finding::fail(ID, "The published issuer is not a URL")
+            .detail(format!("{e}"))
+            .mismatch("https://…", issuer)
+            .fix("Fix the provider's issuer setting.");
+    }
+    if !same_url(issuer, &configured) {
+        return Finding::warn(ID, "The published issuer differs from the URL RomM is given")
+            .detail(format!(
+                "RomM fetches discovery from {url} and then requires every ID token's iss to be {issuer}. That works when both name the same provider (e.g. an internal URL for RomM's container), but a provider behind the wrong URL, or one that publishes a wrong issuer, fails at the callback."
+            ))
+            .mismatch(issuer, configured)
+            .fix(format!("Set {}={issuer}, unless RomM must reach the provider by another (internal) URL.", source_var(settings)));
+    }
+    Finding::pass(
+        ID,
+        format!("Issuer {issuer} matches; ID tokens must carry iss={issuer}"),
+    )
+}
+
+/// A problem found in the document, and how bad it is.
+struct Issue {
+    fail: bool,
+    text: String,
+    fix: String,
+}
+
+fn metadata(settings: &Settings, d: &Discovery) -> Finding {
+    const ID: &str = "discovery.metadata";
+    let mut issues: Vec<Issue> = Vec::new();
+    let mut fail = |text: String, fix: &str| {
+        issues.push(Issue {
+            fail: true,
+            text,
+            fix: fix.into(),
+        })
+    };
+    let issuer_host = d
+        .issuer()
+        .and_then(|i| Url::parse(i).ok())
+        .map(|u| u.origin().ascii_serialization());
+    let mut elsewhere = Vec::new();
+    let mut plain_http = Vec::new();
+    for key in ["authorization_endpoint", "token_endpoint", "jwks_uri"] {
+        match d.doc.get(key) {
+            None => fail(
+                format!("{key} is missing"),
+                "The provider must publish it; RomM cannot log in without it.",
+            ),
+            Some(v) => match v.as_str().map(Url::parse) {
+                Some(Ok(url)) if matches!(url.scheme(), "http" | "https") => {
+                    if url.scheme() == "http" && !is_loopback(&url) {
+                        plain_http.push(format!("{key} {url}"));
+                    }
+                    let origin = url.origin().ascii_serialization();
+                    if issuer_host.as_deref().is_some_and(|h| h != origin) {
+                        elsewhere.push(format!("{key} {url}"));
+                    }
+                }
+                _ => fail(
+                    format!("{key} is not an absolute http(s) URL: {v}"),
+                    "Fix the provider's public URL settings.",
+                ),
+            },
+        }
+    }
+    match d.list("response_types_supported") {
+        Some(Ok(types)) if types.contains(&"code") => {}
+        Some(Ok(types)) => fail(
+            format!("response_types_supported lacks \"code\": {types:?}"),
+            "Enable the authorization code flow for the client at the provider.",
+        ),
+        Some(Err(())) => fail(
+            "response_types_supported is not a list of strings".into(),
+            "Fix the provider's discovery document.",
+        ),
+        None => {}
+    }
+    let mut wanted = vec!["openid", "profile", "email"];
+    let roles = settings.value(OIDC_CLAIM_ROLES);
+    if let Some(r) = roles {
+        wanted.push(r);
+    }
+    let mut warnings: Vec<Issue> = Vec::new();
+    if let Some(Ok(scopes)) = d.list("scopes_supported") {
+        let missing: Vec<&str> = wanted
+            .iter()
+            .copied()
+            .filter(|s| !scopes.contains(s))
+            .collect();
+        for scope in missing {
+            let is_roles = Some(scope) == roles;
+            let text = format!("scope {scope} is not in scopes_supported {scopes:?}");
+            if is_roles {
+                warnings.push(Issue { fail: false, text, fix: format!("RomM adds OIDC_CLAIM_ROLES ({scope}) to the scope; a provider that rejects unknown scopes fails with invalid_scope, and one that drops them sends no roles. Define a {scope} scope at the provider or change OIDC_CLAIM_ROLES.") });
+            } else {
+                issues.push(Issue { fail: true, text, fix: "RomM always asks for openid profile email; enable these scopes at the provider.".into() });
+            }
+        }
+    }
+    let algs = d.signing_algs();
+    if !algs.iter().any(|a| VERIFIABLE_ALGS.contains(&a.as_str())) {
+        issues.push(Issue {
+            fail: true,
+            text: format!("id_token_signing_alg_values_supported {algs:?} has no public-key algorithm"),
+            fix: "Give the provider an asymmetric signing key (RS256 is the safe choice; Authentik: select a signing key on the provider, romm#540).".into(),
+        });
+    }
+    if let Some(Ok(methods)) = d.list("token_endpoint_auth_methods_supported")
+        && !methods.contains(&"client_secret_basic")
+    {
+        issues.push(Issue {
+            fail: true,
+            text: format!("token_endpoint_auth_methods_supported {methods:?} lacks client_secret_basic"),
+            fix: "RomM authenticates only with client_secret_basic; allow it for the client at the provider.".into(),
+        });
+    }
+    for what in plain_http {
+        warnings.push(Issue {
+            fail: false,
+            text: format!("{what} uses plain http"),
+            fix: "Publish https endpoints (set the provider's public URL to https).".into(),
+        });
+    }
+    if !elsewhere.is_empty() {
+        warnings.push(Issue {
+            fail: false,
+            text: format!("on another host than the issuer: {}", elsewhere.join(", ")),
+            fix: "RomM's container must reach these (Pocket ID: INTERNAL_APP_URL); check from inside it, e.g. docker compose exec romm curl -sS <jwks_uri>.".into(),
+        });
+    }
+    issues.extend(warnings);
+    let flavor = d.flavor();
+    let verified_note = if d.advertises_email_verified() {
+        "email_verified is in claims_supported, so RomM will demand the claim be literally true"
+    } else {
+        "email_verified is not advertised, so RomM accepts a token without it (but not with false)"
+    };
+    let data = serde_json::json!({
+        "provider": match flavor { Flavor::PocketIdModern => "pocket-id-modern", Flavor::PocketIdLegacy => "pocket-id-legacy", Flavor::Other => "generic" },
+        "signing_algs": algs,
+        "email_verified_advertised": d.advertises_email_verified(),
+    });
+    if issues.is_empty() {
+        return Finding::pass(
+            ID,
+            format!(
+                "{}: endpoints, code flow and {} signing in order",
+                flavor.describe(),
+                algs.join("/")
+            ),
+        )
+        .detail(verified_note)
+        .data(data);
+    }
+    let any_fail = issues.iter().any(|i| i.fail);
+    let summary = format!(
+        "{} problem{} in the discovery document ({})",
+        issues.len(),
+        if issues.len() == 1 { "" } else { "s" },
+        flavor.describe()
+    );
+    let detail = issues
+        .iter()
+        .map(|i| format!("{} {}", if i.fail { "✘" } else { "⚠" }, i.text))
+        .chain([verified_note.to_string()])
+        .collect::<Vec<_>>()
+        .join("\n");
+    let fix = issues
+        .iter()
+        .map(|i| i.fix.clone())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let f = if any_fail {
+        Finding::fail(ID, summary)
+    } else {
+        Finding::warn(ID, summary)
+    };
+    f.detail(detail).fix(fix).data(data)
+}

@@ -1,0 +1,71 @@
+//! One doctor run: the static checks, then the network checks in dependency
+//! order with everything independent running at once. Discovery is the only
+//! step the others wait for; the RomM probes start immediately.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::checks::{config, credentials, discovery, jwks, romm, tls};
+use crate::http::{self, Http};
+use crate::report::{Finding, Report};
+use crate::settings::{OIDC_TLS_CACERTFILE, Settings};
+
+pub struct Options {
+    pub timeout: Duration,
+    pub insecure: bool,
+    pub verbose: u8,
+}
+
+pub fn run(settings: &Settings, options: &Options) -> Result<Report> {
+    let mut report = Report::default();
+    report.extend(config::run(settings));
+    let ca = tls::ca_file(settings);
+    let ca_path = settings
+        .value(OIDC_TLS_CACERTFILE)
+        .filter(|_| ca.status == crate::report::Status::Pass)
+        .map(Path::new);
+    report.extend([ca]);
+    if options.insecure {
+        report.extend([tls::insecure()]);
+    }
+    let http = Http::new(&http::Options {
+        timeout: options.timeout,
+        ca_file: ca_path,
+        insecure: options.insecure,
+        verbose: options.verbose,
+    })?;
+    let (provider, romm_findings) = std::thread::scope(|s| {
+        let romm_answers = s.spawn(|| romm::fetch(settings, &http));
+        let (mut findings, doc) = discovery::run(settings, &http);
+        if let Some(doc) = &doc {
+            std::thread::scope(|inner| {
+                let jwks = inner.spawn(|| jwks::run(&http, doc));
+                let exists = inner.spawn(|| credentials::exists(settings, &http, doc));
+                let probe = credentials::probe(settings, &http, doc);
+                findings.push(joined(jwks.join(), "jwks.keys"));
+                findings.push(joined(exists.join(), "client.exists"));
+                findings.push(probe);
+            });
+        } else {
+            let skip = |id| Finding::skip(id, "Needs the discovery document");
+            findings.extend([
+                skip("jwks.keys"),
+                skip("client.exists"),
+                skip("client.credentials"),
+            ]);
+        }
+        let answers = romm_answers.join().ok().flatten();
+        let romm_findings = romm::judge(settings, answers.as_ref(), doc.as_ref());
+        (findings, romm_findings)
+    });
+    report.extend(provider);
+    report.extend(romm_findings);
+    Ok(report)
+}
+
+/// A check thread's finding; a panic becomes a failing finding, not a crash.
+fn joined(result: std::thread::Result<Finding>, id: &'static str) -> Finding {
+    result.unwrap_or_else(|_| Finding::fail(id, "This check crashed; please report it"))
+}

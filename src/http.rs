@@ -1,0 +1,318 @@
+//! The one small HTTP layer every network check goes through. It behaves like
+//! RomM's httpx client where that matters: no redirects followed, the CA file
+//! (when given) as the only trust store. Every request is bounded by the
+//! timeout and every body by `BODY_LIMIT`, and failures come back classified.
+
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use reqwest::blocking::{Client, RequestBuilder};
+use reqwest::redirect::Policy;
+
+use crate::settings::mask;
+
+/// Bodies larger than this are not read (discovery and key sets are a few KB).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+const USER_AGENT: &str = concat!("romm-oidc/", env!("CARGO_PKG_VERSION"));
+
+/// A response, body read up to the limit.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub location: Option<String>,
+    pub set_cookie: Vec<String>,
+    pub body: Vec<u8>,
+    pub url: String,
+}
+
+impl Response {
+    pub fn is_json_type(&self) -> bool {
+        self.content_type.as_deref().is_some_and(|t| {
+            let t = t
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            t == "application/json" || (t.starts_with("application/") && t.ends_with("+json"))
+        })
+    }
+
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The first bytes of the body as printable text, for findings.
+    pub fn head(&self) -> String {
+        excerpt(&self.body)
+    }
+}
+
+/// Printable start of a body: at most 160 characters, control bytes shown as `.`.
+pub fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(400)]);
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if out.chars().count() > 160 {
+        out = out.chars().take(160).collect::<String>() + "…";
+    }
+    out
+}
+
+/// Why a request got no answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    Timeout,
+    Refused,
+    Dns,
+    Tls(String),
+    TooLarge,
+    Other(String),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Timeout => f.write_str("timed out"),
+            Failure::Refused => f.write_str("connection refused"),
+            Failure::Dns => f.write_str("host name not found (DNS)"),
+            Failure::Tls(why) => write!(f, "TLS failure: {why}"),
+            Failure::TooLarge => write!(f, "body larger than {} KiB", BODY_LIMIT / 1024),
+            Failure::Other(why) => f.write_str(why),
+        }
+    }
+}
+
+pub struct Http {
+    client: Client,
+    verbose: u8,
+}
+
+/// How to reach the provider.
+pub struct Options<'a> {
+    pub timeout: Duration,
+    pub ca_file: Option<&'a Path>,
+    pub insecure: bool,
+    pub verbose: u8,
+}
+
+/// The certificates of a PEM CA file; a directory, DER or a file without a
+/// certificate is an error that says what it is (romm#1589).
+pub fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>> {
+    let shown = path.display();
+    if path.is_dir() {
+        bail!(
+            "{shown} is a directory; RomM passes OIDC_TLS_CACERTFILE to OpenSSL as a capath, which needs hashed file names, so point it at one PEM file instead"
+        );
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {shown}"))?;
+    if bytes.first() == Some(&0x30) {
+        bail!(
+            "{shown} is DER (binary), but RomM needs PEM; convert it with: openssl x509 -inform der -in {shown} -out ca.pem"
+        );
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    if !text.contains("-----BEGIN CERTIFICATE-----") {
+        bail!("{shown} holds no PEM certificate (no -----BEGIN CERTIFICATE----- block)");
+    }
+    let certs = reqwest::Certificate::from_pem_bundle(&bytes)
+        .with_context(|| format!("{shown} is not a valid PEM certificate bundle"))?;
+    if certs.is_empty() {
+        bail!("{shown} holds no certificate");
+    }
+    Ok(certs)
+}
+
+impl Http {
+    pub fn new(options: &Options<'_>) -> Result<Http> {
+        let mut builder = Client::builder()
+            .redirect(Policy::none())
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout)
+            .user_agent(USER_AGENT);
+        if let Some(path) = options.ca_file {
+            builder = builder.tls_certs_only(read_ca_file(path)?);
+        }
+        if options.insecure {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        Ok(Http {
+            client: builder.build().context("cannot set up the HTTP client")?,
+            verbose: options.verbose,
+        })
+    }
+
+    pub fn get(&self, url: &str) -> Result<Response, Failure> {
+        self.send("GET", url, None, self.client.get(url))
+    }
+
+    /// A form POST with HTTP Basic credentials built the way authlib builds
+    /// them for `client_secret_basic`: `id:secret` NOT form-encoded first.
+    pub fn post_form_basic(
+        &self,
+        url: &str,
+        client: (&str, &str),
+        form: &[(&str, &str)],
+    ) -> Result<Response, Failure> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let request = self
+            .client
+            .post(url)
+            .basic_auth(client.0, Some(client.1))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body.clone());
+        let shown = format!(
+            "{body}\n[Authorization: Basic {}:{}]",
+            client.0,
+            mask(client.1)
+        );
+        self.send("POST", url, Some(shown), request)
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        url: &str,
+        shown_body: Option<String>,
+        request: RequestBuilder,
+    ) -> Result<Response, Failure> {
+        let started = Instant::now();
+        if self.verbose > 0 {
+            eprintln!("> {method} {url}");
+            if let (Some(body), true) = (&shown_body, self.verbose > 1) {
+                eprintln!("> {}", body.replace('\n', "\n> "));
+            }
+        }
+        let result = request.send().map_err(classify).and_then(read_body);
+        if self.verbose > 0 {
+            let ms = started.elapsed().as_millis();
+            match &result {
+                Ok(r) => {
+                    eprintln!(
+                        "< {} {} ({} bytes, {ms} ms)",
+                        r.status,
+                        r.content_type.as_deref().unwrap_or("no content type"),
+                        r.body.len()
+                    );
+                    if self.verbose > 1 {
+                        eprintln!("< {}", redact_tokens(&String::from_utf8_lossy(&r.body)));
+                    }
+                }
+                Err(failure) => eprintln!("< {failure} ({ms} ms)"),
+            }
+        }
+        result
+    }
+}
+
+fn read_body(response: reqwest::blocking::Response) -> Result<Response, Failure> {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let status = response.status().as_u16();
+    let content_type = header("content-type");
+    let location = header("location");
+    let set_cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
+    let url = response.url().to_string();
+    if response
+        .content_length()
+        .is_some_and(|n| n > BODY_LIMIT as u64)
+    {
+        return Err(Failure::TooLarge);
+    }
+    let mut body = Vec::new();
+    response
+        .take(BODY_LIMIT as u64 + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| {
+            match e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+            {
+                Some(inner) if inner.is_timeout() => Failure::Timeout,
+                _ if e.kind() == std::io::ErrorKind::TimedOut => Failure::Timeout,
+                _ => Failure::Other(format!("the body could not be read: {e}")),
+            }
+        })?;
+    if body.len() > BODY_LIMIT {
+        return Err(Failure::TooLarge);
+    }
+    Ok(Response {
+        status,
+        content_type,
+        location,
+        set_cookie,
+        body,
+        url,
+    })
+}
+
+/// Sorts a transport error into what the user must do about it.
+fn classify(error: reqwest::Error) -> Failure {
+    if error.is_timeout() {
+        return Failure::Timeout;
+    }
+    let mut chain = Vec::new();
+    let mut source: Option<&dyn std::error::Error> = Some(&error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return Failure::Refused,
+                std::io::ErrorKind::TimedOut => return Failure::Timeout,
+                _ => {}
+            }
+        }
+        chain.push(e.to_string());
+        source = e.source();
+    }
+    let text = chain.join(": ");
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        Failure::Dns
+    } else if lower.contains("certificate")
+        || lower.contains("tls")
+        || lower.contains("handshake")
+        || lower.contains("invalidcertificate")
+    {
+        let why = chain.last().cloned().unwrap_or(text);
+        Failure::Tls(why)
+    } else {
+        Failure::Other(chain.last().cloned().unwrap_or(text))
+    }
+}
+
+/// Token values in a JSON body, shortened for -vv traces.
+fn redact_tokens(body: &str) -> String {
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(body) else {
+        return excerpt(body.as_bytes());
+    };
+    if let Some(map) = value.as_object_mut() {
+        for key in ["access_token", "id_token", "refresh_token", "client_secret"] {
+            if let Some(serde_json::Value::String(s)) = map.get_mut(key) {
+                *s = mask(s);
+            }
+        }
+    }
+    value.to_string()
+}

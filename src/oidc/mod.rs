@@ -1,0 +1,3 @@
+//! OpenID Connect documents as the checks read them.
+
+pub mod discovery;
