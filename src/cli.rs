@@ -134,6 +134,42 @@ pub struct DoctorArgs {
     /// DANGER: do not verify TLS certificates (RomM always verifies; a pass then proves less)
     #[arg(long)]
     pub insecure: bool,
+
+    #[command(flatten)]
+    pub login: LoginArgs,
+}
+
+/// The real login test of `doctor --login`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Login test")]
+pub struct LoginArgs {
+    /// Run a real authorization-code login through a loopback listener and judge the ID token as RomM will
+    #[arg(long)]
+    pub login: bool,
+
+    /// Address of the callback listener (loopback only) [default: first free of 127.0.0.1:8765-8769]
+    #[arg(long, value_name = "HOST:PORT", requires = "login")]
+    pub listen: Option<std::net::SocketAddr>,
+
+    /// Command that opens the login URL (the URL is appended, or replaces %s); overrides $BROWSER
+    #[arg(long, value_name = "CMD", requires = "login")]
+    pub browser_command: Option<String>,
+
+    /// Do not open a browser; only print the URL to open
+    #[arg(long, requires = "login")]
+    pub no_browser: bool,
+
+    /// Seconds to wait for the login to come back
+    #[arg(long, value_name = "SECS", default_value_t = 180, requires = "login")]
+    pub login_timeout: u64,
+
+    /// Add PKCE (S256) to the login; RomM itself sends none
+    #[arg(long, requires = "login")]
+    pub pkce: bool,
+
+    /// The RomM user's email: checked against the token's email, as RomM matches accounts
+    #[arg(long, value_name = "EMAIL")]
+    pub email: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::checks::{config, credentials, discovery, jwks, romm, tls};
+use std::sync::atomic::AtomicBool;
+
+use crate::checks::{config, credentials, discovery, jwks, login, romm, tls};
 use crate::http::{self, Http};
 use crate::report::{Finding, Report};
 use crate::settings::{OIDC_TLS_CACERTFILE, Settings};
@@ -16,9 +18,10 @@ pub struct Options {
     pub timeout: Duration,
     pub insecure: bool,
     pub verbose: u8,
+    pub login: Option<login::Options>,
 }
 
-pub fn run(settings: &Settings, options: &Options) -> Result<Report> {
+pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Result<Report> {
     let mut report = Report::default();
     report.extend(config::run(settings));
     let ca = tls::ca_file(settings);
@@ -36,7 +39,7 @@ pub fn run(settings: &Settings, options: &Options) -> Result<Report> {
         insecure: options.insecure,
         verbose: options.verbose,
     })?;
-    let (provider, romm_findings) = std::thread::scope(|s| {
+    let (provider, romm_findings, doc) = std::thread::scope(|s| {
         let romm_answers = s.spawn(|| romm::fetch(settings, &http));
         let (mut findings, doc) = discovery::run(settings, &http);
         if let Some(doc) = &doc {
@@ -58,10 +61,13 @@ pub fn run(settings: &Settings, options: &Options) -> Result<Report> {
         }
         let answers = romm_answers.join().ok().flatten();
         let romm_findings = romm::judge(settings, answers.as_ref(), doc.as_ref());
-        (findings, romm_findings)
+        (findings, romm_findings, doc)
     });
     report.extend(provider);
     report.extend(romm_findings);
+    if let Some(login) = &options.login {
+        report.extend(login::run(settings, &http, doc.as_ref(), login, cancelled));
+    }
     Ok(report)
 }
 

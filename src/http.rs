@@ -156,6 +156,17 @@ impl Http {
         self.send("GET", url, None, self.client.get(url))
     }
 
+    /// A GET with a bearer token (userinfo); the token is masked in traces.
+    pub fn get_bearer(&self, url: &str, token: &str) -> Result<Response, Failure> {
+        let shown = format!("[Authorization: Bearer {}]", mask(token));
+        self.send(
+            "GET",
+            url,
+            Some(shown),
+            self.client.get(url).bearer_auth(token),
+        )
+    }
+
     /// A form POST with HTTP Basic credentials built the way authlib builds
     /// them for `client_secret_basic`: `id:secret` NOT form-encoded first.
     pub fn post_form_basic(

@@ -5,6 +5,7 @@
 // A finding is the error value of a check by design: it is rich on purpose.
 #![allow(clippy::result_large_err)]
 
+mod browser;
 mod checks;
 mod cli;
 mod doctor;
@@ -18,6 +19,7 @@ mod settings;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use cli::{Cli, ColorChoice, Command, DoctorArgs, EmitEnvArgs};
@@ -99,13 +101,28 @@ fn doctor(args: &DoctorArgs, settings: &Settings, cli: &Cli) -> Result<ExitCode>
     if args.insecure {
         eprintln!("romm-oidc: WARNING: --insecure: TLS certificates are NOT verified in this run");
     }
+    let login = args.login.login.then(|| checks::login::Options {
+        listen: args.login.listen,
+        browser_command: args.login.browser_command.clone(),
+        no_browser: args.login.no_browser,
+        timeout: std::time::Duration::from_secs(args.login.login_timeout),
+        pkce: args.login.pkce,
+        email: args.login.email.clone(),
+    });
+    // Ctrl-C ends the login wait cleanly: the listener closes, the report prints.
+    static CANCELLED: AtomicBool = AtomicBool::new(false);
+    if login.is_some() {
+        let _ = ctrlc::set_handler(|| CANCELLED.store(true, Ordering::SeqCst));
+    }
     let report = doctor::run(
         settings,
         &doctor::Options {
             timeout: timeout(cli.timeout)?,
             insecure: args.insecure,
             verbose: cli.verbose,
+            login,
         },
+        &CANCELLED,
     )?;
     let text = if args.json {
         report.to_json()

@@ -29,7 +29,7 @@ pub struct Finding {
     pub expected: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub found: Option<String>,
-    /// Structured extras (claims, endpoints) for `--json` and the human view.
+    /// Structured extras for `--json`; `claims` is also shown in the human view.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
 }
@@ -136,11 +136,9 @@ impl Report {
                 let _ = writeln!(out, "    {} {expected}", dim.apply_to("expected:"));
                 let _ = writeln!(out, "    {} {found}", dim.apply_to("found:   "));
             }
-            if let Some(data) = &f.data
-                && (explain || data.get("show").is_some_and(|v| v == true))
-            {
-                let shown = data.get("claims").unwrap_or(data);
-                for line in serde_json::to_string_pretty(shown)
+            // Claims are the point of a login test: always shown, pretty.
+            if let Some(claims) = f.data.as_ref().and_then(|d| d.get("claims")) {
+                for line in serde_json::to_string_pretty(claims)
                     .unwrap_or_default()
                     .lines()
                 {

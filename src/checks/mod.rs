@@ -5,6 +5,7 @@ pub mod config;
 pub mod credentials;
 pub mod discovery;
 pub mod jwks;
+pub mod login;
 pub mod romm;
 pub mod tls;
 

@@ -1,3 +1,5 @@
 //! OpenID Connect documents as the checks read them.
 
 pub mod discovery;
+pub mod id_token;
+pub mod loopback;
