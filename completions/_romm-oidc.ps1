@@ -59,6 +59,7 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as JSON: {"ok": bool, "checks": [{"id", "status", "summary", "detail", "fix"}]}')
+            [CompletionResult]::new('--demo', '--demo', [CompletionResultType]::ParameterName, 'Run against a built-in Pocket ID emulator and RomM double on loopback: a working setup, then a broken one')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'DANGER: do not verify TLS certificates (RomM always verifies; a pass then proves less)')
             [CompletionResult]::new('--login', '--login', [CompletionResultType]::ParameterName, 'Run a real authorization-code login through a loopback listener and judge the ID token as RomM will')
             [CompletionResult]::new('--no-browser', '--no-browser', [CompletionResultType]::ParameterName, 'Do not open a browser; only print the URL to open')

@@ -75,7 +75,7 @@ _romm__oidc() {
             return 0
             ;;
         romm__subcmd__oidc__subcmd__doctor)
-            opts="-v -h --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --json --insecure --login --listen --browser-command --no-browser --login-timeout --pkce --email --timeout --color --verbose --help"
+            opts="-v -h --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --json --demo --insecure --login --listen --browser-command --no-browser --login-timeout --pkce --email --timeout --color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

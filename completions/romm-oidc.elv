@@ -55,6 +55,7 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
             cand --timeout 'Seconds allowed for each network step'
             cand --color 'When to use colours'
             cand --json 'Print the report as JSON: {"ok": bool, "checks": [{"id", "status", "summary", "detail", "fix"}]}'
+            cand --demo 'Run against a built-in Pocket ID emulator and RomM double on loopback: a working setup, then a broken one'
             cand --insecure 'DANGER: do not verify TLS certificates (RomM always verifies; a pass then proves less)'
             cand --login 'Run a real authorization-code login through a loopback listener and judge the ID token as RomM will'
             cand --no-browser 'Do not open a browser; only print the URL to open'

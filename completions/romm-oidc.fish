@@ -60,6 +60,7 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l color -d 
 always\t''
 never\t''"
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l json -d 'Print the report as JSON: {"ok": bool, "checks": [{"id", "status", "summary", "detail", "fix"}]}'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l demo -d 'Run against a built-in Pocket ID emulator and RomM double on loopback: a working setup, then a broken one'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l insecure -d 'DANGER: do not verify TLS certificates (RomM always verifies; a pass then proves less)'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l login -d 'Run a real authorization-code login through a loopback listener and judge the ID token as RomM will'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l no-browser -d 'Do not open a browser; only print the URL to open'

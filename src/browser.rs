@@ -23,8 +23,38 @@ fn with_url(command: &str, url: &str) -> Result<Vec<String>> {
     Ok(words)
 }
 
+/// How the login URL is opened.
+pub enum Browser {
+    /// `--browser-command`.
+    Command(String),
+    /// `$BROWSER`, else the system opener.
+    Default,
+    /// `--no-browser`: the URL is only printed.
+    None,
+    /// The demo's stand-in: a built-in client that follows the redirects, as
+    /// a browser with a provider session would.
+    Follow,
+}
+
 /// Starts the browser at `url`. Returns how it was started, for the log line.
-pub fn open(url: &str, command: Option<&str>) -> Result<String> {
+pub fn open(url: &str, browser: &Browser) -> Result<String> {
+    let command = match browser {
+        Browser::Command(c) => Some(c.as_str()),
+        Browser::Default => None,
+        Browser::None => return Ok("no browser (--no-browser)".into()),
+        Browser::Follow => {
+            let url = url.to_string();
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(std::time::Duration::from_secs(10))
+                    .build();
+                if let Ok(client) = client {
+                    let _ = client.get(url).send();
+                }
+            });
+            return Ok("the demo's built-in redirect follower".into());
+        }
+    };
     let from_env = std::env::var("BROWSER")
         .ok()
         .filter(|b| !b.trim().is_empty());

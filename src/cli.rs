@@ -131,6 +131,10 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Run against a built-in Pocket ID emulator and RomM double on loopback: a working setup, then a broken one
+    #[arg(long, conflicts_with_all = ["insecure", "login"])]
+    pub demo: bool,
+
     /// DANGER: do not verify TLS certificates (RomM always verifies; a pass then proves less)
     #[arg(long)]
     pub insecure: bool,

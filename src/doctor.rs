@@ -23,7 +23,7 @@ pub struct Options {
 
 pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Result<Report> {
     let mut report = Report::default();
-    report.extend(config::run(settings));
+    report.extend(config::run(settings, config::Purpose::Diagnose));
     let ca = tls::ca_file(settings);
     let ca_path = settings
         .value(OIDC_TLS_CACERTFILE)

@@ -26,6 +26,11 @@ fn refuse(key: &str, value: &str) -> Result<()> {
     if value.contains(['\n', '\r', '\0']) {
         bail!("{key} contains a line break or NUL byte, which an env file cannot carry");
     }
+    if value.contains('\'') && value.contains('`') {
+        bail!(
+            "{key} holds both ' and `, which no quoting lets docker compose's .env reader and a shell read alike"
+        );
+    }
     if value.ends_with('\\') {
         bail!(
             "{key} ends with a backslash, which docker compose's .env reader and a shell read differently"
@@ -53,11 +58,6 @@ pub fn dotenv_quote(value: &str) -> String {
     out
 }
 
-/// Quoted for a POSIX shell: single quotes, each `'` written as `'\''`.
-pub fn shell_quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', r"'\''"))
-}
-
 /// Quoted for compose.yaml: a YAML single-quoted scalar (`''` for `'`), with
 /// `$` doubled because compose interpolates `$` in its files.
 pub fn compose_quote(value: &str) -> String {
@@ -77,7 +77,9 @@ pub fn render(block: &[(&'static str, String)], format: Format) -> Result<String
         }
         Format::Shell => {
             for (key, value) in block {
-                out.push_str(&format!("export {key}={}\n", shell_quote(value)));
+                // The .env quoting is valid shell too, so the file also reads
+                // back alike through docker compose (which skips `export`).
+                out.push_str(&format!("export {key}={}\n", dotenv_quote(value)));
             }
         }
         Format::Compose => {
@@ -122,8 +124,7 @@ mod tests {
     }
 
     #[test]
-    fn shell_and_compose_escape_their_own_specials() {
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    fn compose_escapes_its_own_specials() {
         assert_eq!(compose_quote("it's $5"), "'it''s $$5'");
     }
 }

@@ -8,6 +8,7 @@
 mod browser;
 mod checks;
 mod cli;
+mod demo;
 mod doctor;
 mod emit;
 mod envfile;
@@ -98,13 +99,24 @@ fn trace_settings(verbose: u8, settings: &Settings) {
 }
 
 fn doctor(args: &DoctorArgs, settings: &Settings, cli: &Cli) -> Result<ExitCode> {
+    if args.demo {
+        let ok = demo::run(timeout(cli.timeout)?, cli.verbose, args.json, print_stdout)?;
+        return Ok(if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
     if args.insecure {
         eprintln!("romm-oidc: WARNING: --insecure: TLS certificates are NOT verified in this run");
     }
     let login = args.login.login.then(|| checks::login::Options {
         listen: args.login.listen,
-        browser_command: args.login.browser_command.clone(),
-        no_browser: args.login.no_browser,
+        browser: match (&args.login.browser_command, args.login.no_browser) {
+            (_, true) => browser::Browser::None,
+            (Some(command), false) => browser::Browser::Command(command.clone()),
+            (None, false) => browser::Browser::Default,
+        },
         timeout: std::time::Duration::from_secs(args.login.login_timeout),
         pkce: args.login.pkce,
         email: args.login.email.clone(),
@@ -139,7 +151,7 @@ fn doctor(args: &DoctorArgs, settings: &Settings, cli: &Cli) -> Result<ExitCode>
 
 fn emit_env(args: &EmitEnvArgs, settings: &Settings) -> Result<ExitCode> {
     let mut report = Report::default();
-    report.extend(checks::config::run(settings));
+    report.extend(checks::config::run(settings, checks::config::Purpose::Emit));
     if !report.ok() {
         for f in report.failures() {
             eprintln!("✘ {}: {}", f.id, f.summary);

@@ -236,6 +236,8 @@ pub type FlagValues = Vec<(&'static str, &'static str, String)>;
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
     values: BTreeMap<&'static str, Setting>,
+    /// What RomM's own env sets (env file, then environment), flags aside.
+    romm_env: BTreeMap<&'static str, Setting>,
     /// `OIDC_*` names in the env file or environment that RomM does not read.
     pub unknown: Vec<(String, Source)>,
     pub env_file: Option<EnvFile>,
@@ -296,7 +298,14 @@ impl Settings {
 
     fn take(&mut self, key: &str, value: &str, source: Source) {
         match var(key) {
-            Some(v) => self.set(v.name, value.to_string(), source),
+            Some(v) => {
+                let setting = Setting {
+                    raw: value.to_string(),
+                    source: source.clone(),
+                };
+                self.romm_env.insert(v.name, setting);
+                self.set(v.name, value.to_string(), source)
+            }
             None if key.starts_with("OIDC_") => {
                 self.unknown.retain(|(k, _)| k != key);
                 self.unknown.push((key.to_string(), source));
@@ -338,11 +347,19 @@ impl Settings {
 
     /// Whether any value came from an env file or the environment.
     pub fn reads_romm_env(&self) -> bool {
-        self.env_file.is_some()
-            || self
-                .values
-                .values()
-                .any(|s| matches!(s.source, Source::Environment))
+        self.env_file.is_some() || !self.romm_env.is_empty()
+    }
+
+    /// What RomM's own env (env file and environment) sets, in table order,
+    /// ignoring flags: what the running RomM will read.
+    pub fn romm_env(&self) -> impl Iterator<Item = (&'static Var, &Setting)> {
+        VARS.iter()
+            .filter_map(|v| self.romm_env.get(v.name).map(|s| (v, s)))
+    }
+
+    /// A value of RomM's own env as RomM reads it.
+    pub fn romm_env_value(&self, name: &str) -> Option<&str> {
+        self.romm_env.get(name).and_then(|s| romm_value(&s.raw))
     }
 
     /// The settings in table order, as written.

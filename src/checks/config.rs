@@ -32,13 +32,21 @@ pub const BUNDLED_ICONS: &[&str] = &[
     "zitadel",
 ];
 
-pub fn run(settings: &Settings) -> Vec<Finding> {
+/// Who asks: `emit-env` writes the missing values itself, so values missing
+/// from RomM's env do not count against it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Diagnose,
+    Emit,
+}
+
+pub fn run(settings: &Settings, purpose: Purpose) -> Vec<Finding> {
     vec![
         issuer_url(settings),
         metadata_url(settings),
         redirect_uri(settings),
         client(settings),
-        env_file(settings),
+        env_file(settings, purpose),
         provider_name(settings),
         roles(settings),
     ]
@@ -153,6 +161,11 @@ fn endpoint_mistake(url: &Url) -> Option<(&'static str, String)> {
         ("/jwks", "the key set endpoint"),
         ("/.well-known/jwks.json", "the key set endpoint"),
     ];
+    // Pocket ID's API routes (/api/oidc/token, /api/oidc/userinfo, …), before
+    // the generic endpoint names they end with.
+    if let Some(at) = path.find("/api/oidc") {
+        return Some(("a Pocket ID API endpoint", base_of(path.len() - at)));
+    }
     for (suffix, what) in suffixes {
         if path.ends_with(suffix) {
             let mut base = base_of(suffix.len());
@@ -167,10 +180,6 @@ fn endpoint_mistake(url: &Url) -> Option<(&'static str, String)> {
             }
             return Some((what, base));
         }
-    }
-    // Pocket ID's API routes (/api/oidc/token, /api/oidc/userinfo, …).
-    if let Some(at) = path.find("/api/oidc") {
-        return Some(("a Pocket ID API endpoint", base_of(path.len() - at)));
     }
     None
 }
@@ -433,7 +442,7 @@ fn did_you_mean(name: &str) -> Option<&'static str> {
         .map(|(_, v)| v)
 }
 
-pub fn env_file(settings: &Settings) -> Finding {
+pub fn env_file(settings: &Settings, purpose: Purpose) -> Finding {
     const ID: &str = "config.env-file";
     if !settings.reads_romm_env() {
         return Finding::skip(
@@ -527,9 +536,12 @@ pub fn env_file(settings: &Settings) -> Finding {
             ));
         }
     }
-    let enabled_written = settings.get(OIDC_ENABLED);
+    let enabled_written = settings
+        .romm_env()
+        .find(|(v, _)| v.name == OIDC_ENABLED)
+        .map(|(_, s)| s);
     match enabled_written {
-        None if settings.env_file.is_some() => problems.push((
+        None if settings.env_file.is_some() && purpose == Purpose::Diagnose => problems.push((
             Status::Fail,
             "OIDC_ENABLED is missing; RomM defaults it to false and answers \"OAuth disabled\""
                 .into(),
@@ -546,13 +558,9 @@ pub fn env_file(settings: &Settings) -> Finding {
         )),
         _ => {}
     }
-    if settings.enabled() {
+    if settings.enabled() && purpose == Purpose::Diagnose {
         for name in [OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI] {
-            let in_env = settings
-                .get(name)
-                .is_some_and(|s| matches!(s.source, Source::Environment | Source::EnvFile { .. }))
-                && settings.value(name).is_some();
-            if !in_env {
+            if settings.romm_env_value(name).is_none() {
                 problems.push((
                     Status::Fail,
                     format!("{name} is not set in RomM's env"),
@@ -562,12 +570,7 @@ pub fn env_file(settings: &Settings) -> Finding {
         }
         let has_server = [OIDC_SERVER_APPLICATION_URL, OIDC_SERVER_METADATA_URL]
             .iter()
-            .any(|n| {
-                settings.get(n).is_some_and(|s| {
-                    matches!(s.source, Source::Environment | Source::EnvFile { .. })
-                        && settings::romm_value(&s.raw).is_some()
-                })
-            });
+            .any(|n| settings.romm_env_value(n).is_some());
         if !has_server {
             problems.push((
                 Status::Fail,
@@ -576,10 +579,7 @@ pub fn env_file(settings: &Settings) -> Finding {
             ));
         }
     }
-    let read = settings
-        .iter()
-        .filter(|(_, s)| matches!(s.source, Source::Environment | Source::EnvFile { .. }))
-        .count();
+    let read = settings.romm_env().count();
     let place = settings
         .env_file
         .as_ref()

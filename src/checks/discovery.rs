@@ -259,6 +259,13 @@ fn metadata(settings: &Settings, d: &Discovery) -> Finding {
             fix: "Give the provider an asymmetric signing key (RS256 is the safe choice; Authentik: select a signing key on the provider, romm#540).".into(),
         });
     }
+    if d.flavor() == Flavor::PocketIdModern && algs.iter().all(|a| a == "EdDSA") {
+        warnings.push(Issue {
+            fail: false,
+            text: "Pocket ID signs with EdDSA: Pocket ID 2.10+ (fosite) hashes at_hash with SHA-256 for EdDSA, RomM's authlib with SHA-512, so RomM would refuse the ID token".into(),
+            fix: "Rotate Pocket ID's key to RS256: pocket-id key-rotate --alg RS256 (then restart Pocket ID). `doctor --login` confirms it.".into(),
+        });
+    }
     if let Some(Ok(methods)) = d.list("token_endpoint_auth_methods_supported")
         && !methods.contains(&"client_secret_basic")
     {

@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Map, Value};
 
 use super::unreachable;
+use crate::browser::Browser;
 use crate::http::Http;
 use crate::oidc::discovery::{Discovery, Flavor};
 use crate::oidc::id_token::{self, Expected, Rejection};
@@ -24,8 +25,7 @@ use crate::settings::{
 
 pub struct Options {
     pub listen: Option<SocketAddr>,
-    pub browser_command: Option<String>,
-    pub no_browser: bool,
+    pub browser: Browser,
     pub timeout: Duration,
     pub pkce: bool,
     pub email: Option<String>,
@@ -165,14 +165,12 @@ pub fn run(
     }
     let root = listener.root_url();
     eprintln!("Open this URL to log in (it forwards to the provider):\n    {root}");
-    if !options.no_browser {
-        match crate::browser::open(&root, options.browser_command.as_deref()) {
-            Ok(how) => eprintln!(
-                "Opened {how}; waiting up to {} s for the provider to redirect back…",
-                options.timeout.as_secs()
-            ),
-            Err(e) => eprintln!("Could not open a browser ({e:#}); open the URL above yourself."),
-        }
+    match crate::browser::open(&root, &options.browser) {
+        Ok(how) => eprintln!(
+            "Opened {how}; waiting up to {} s for the provider to redirect back…",
+            options.timeout.as_secs()
+        ),
+        Err(e) => eprintln!("Could not open a browser ({e:#}); open the URL above yourself."),
     }
     let deadline = Instant::now() + options.timeout;
     let exchange = |callback: Callback| -> (Vec<Finding>, Page) {
@@ -501,6 +499,9 @@ fn verify_finding(
                 }
                 Rejection::Expired { .. } | Rejection::NotYetValid { .. } => {
                     "Synchronise the clocks of the provider and RomM's host (NTP); authlib allows 120 s of skew."
+                }
+                Rejection::EdDsaAtHash => {
+                    "Pocket ID: rotate the signing key to RS256 (pocket-id key-rotate --alg RS256, then restart Pocket ID); RomM cannot accept its EdDSA tokens."
                 }
                 Rejection::Audience { .. } => {
                     "The token was issued for another client: check OIDC_CLIENT_ID."

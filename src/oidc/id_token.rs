@@ -22,17 +22,43 @@ pub enum Rejection {
     Malformed(String),
     AlgNone,
     Symmetric(String),
-    AlgNotAllowed { alg: String, allowed: Vec<String> },
-    NoKey { kid: Option<String> },
+    AlgNotAllowed {
+        alg: String,
+        allowed: Vec<String>,
+    },
+    NoKey {
+        kid: Option<String>,
+    },
     KeyMismatch(String),
     BadSignature,
-    Issuer { expected: String, found: String },
-    Audience { expected: String, found: String },
-    Expired { exp: u64, now: u64 },
-    NotYetValid { iat: u64, now: u64 },
+    Issuer {
+        expected: String,
+        found: String,
+    },
+    Audience {
+        expected: String,
+        found: String,
+    },
+    Expired {
+        exp: u64,
+        now: u64,
+    },
+    NotYetValid {
+        iat: u64,
+        now: u64,
+    },
     MissingClaim(&'static str),
-    Nonce { expected: String, found: String },
-    AtHash { expected: String, found: String },
+    Nonce {
+        expected: String,
+        found: String,
+    },
+    AtHash {
+        expected: String,
+        found: String,
+    },
+    /// The at_hash was made with SHA-256 for an EdDSA token (as fosite, and so
+    /// Pocket ID 2.10+, does), where authlib hashes EdDSA with SHA-512.
+    EdDsaAtHash,
 }
 
 impl fmt::Display for Rejection {
@@ -82,6 +108,9 @@ impl fmt::Display for Rejection {
             Rejection::AtHash { expected, found } => write!(
                 f,
                 "at_hash {found} does not match the access token (expected {expected})"
+            ),
+            Rejection::EdDsaAtHash => f.write_str(
+                "the signature verifies, but at_hash was computed with SHA-256, while RomM's authlib (1.6.x) computes it with SHA-512 for EdDSA tokens, so RomM refuses the token (InvalidClaimError: at_hash)",
             ),
         }
     }
@@ -288,6 +317,9 @@ fn check_claims(
     ) {
         let want = half_hash(alg, access_token);
         if at_hash != want {
+            if alg == "EdDSA" && at_hash == half_hash("RS256", access_token) {
+                return Err(Rejection::EdDsaAtHash);
+            }
             return Err(Rejection::AtHash {
                 expected: want,
                 found: at_hash.into(),
@@ -298,7 +330,7 @@ fn check_claims(
 }
 
 /// OIDC Core §3.1.3.6: the left half of the access token's hash, with the
-/// hash of the signing algorithm (SHA-512 for EdDSA over Ed25519).
+/// hash of the signing algorithm; authlib (since 1.6.2) uses SHA-512 for EdDSA.
 pub fn half_hash(alg: &str, access_token: &str) -> String {
     let algorithm = if alg.ends_with("384") {
         &digest::SHA384

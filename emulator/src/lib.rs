@@ -1,0 +1,757 @@
+//! A faithful, in-process emulator of **Pocket ID** (a passkey-only OpenID
+//! Connect provider) and of **RomM**'s OIDC login endpoint, used as the test
+//! double and demo peer of the `romm-oidc` CLI.
+//!
+//! The behaviour follows the project's reference notes (`pocketid.md`,
+//! `romm.md`): [`Profile::Modern`] is Pocket ID v2.14 (fosite),
+//! [`Profile::Legacy`] is v2.9 (the hand-written OAuth code). Every JSON body,
+//! JWT and JWK is built here by hand; no code is shared with the CLI.
+//!
+//! The API is synchronous: [`Emulator::start`] binds `127.0.0.1:0`, runs a
+//! 2-worker tokio runtime on a background thread and returns at once;
+//! dropping the [`Emulator`] stops it.
+//!
+//! ```no_run
+//! let idp = pocket_id_emulator::Emulator::start(Default::default()).unwrap();
+//! println!("{}/.well-known/openid-configuration", idp.issuer());
+//! ```
+
+mod authorize;
+mod callback_match;
+mod discovery;
+mod errors;
+mod keys;
+pub mod romm;
+mod server;
+mod spa;
+mod token;
+mod userinfo;
+mod util;
+
+pub use romm::{BASE_URL_PLACEHOLDER, RommConfig, RommEmulator};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State as AxumState;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use util::Form;
+
+// ====================================================================== public types
+
+/// Which Pocket ID generation to emulate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// v2.14 (fosite): `state` required, exact token `redirect_uri`, array
+    /// `aud`, `at_hash`, `token_type "bearer"`, 303 redirects.
+    #[default]
+    Modern,
+    /// v2.9 (hand-written): permissive `state`, TOFU callbacks,
+    /// `{"error":"Capitalized message"}` bodies, string `aud`, `"Bearer"`.
+    Legacy,
+}
+
+impl Profile {
+    pub fn parse(s: &str) -> Option<Profile> {
+        match s.to_ascii_lowercase().as_str() {
+            "modern" | "v2.14" | "2.14" => Some(Profile::Modern),
+            "legacy" | "v2.9" | "2.9" => Some(Profile::Legacy),
+            _ => None,
+        }
+    }
+}
+
+/// The algorithm of the one signing key (`pocket-id key-rotate --alg`).
+#[allow(clippy::upper_case_acronyms)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SigningAlg {
+    /// RSA-2048 (the Pocket ID default).
+    #[default]
+    RS256,
+    /// RSA-3072.
+    RS384,
+    /// RSA-4096.
+    RS512,
+    ES256,
+    ES384,
+    /// P-521.
+    ES512,
+    /// Ed25519.
+    EdDSA,
+}
+
+impl SigningAlg {
+    pub const ALL: [SigningAlg; 7] = [
+        SigningAlg::RS256,
+        SigningAlg::RS384,
+        SigningAlg::RS512,
+        SigningAlg::ES256,
+        SigningAlg::ES384,
+        SigningAlg::ES512,
+        SigningAlg::EdDSA,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::RS256 => "RS256",
+            SigningAlg::RS384 => "RS384",
+            SigningAlg::RS512 => "RS512",
+            SigningAlg::ES256 => "ES256",
+            SigningAlg::ES384 => "ES384",
+            SigningAlg::ES512 => "ES512",
+            SigningAlg::EdDSA => "EdDSA",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SigningAlg> {
+        SigningAlg::ALL
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// An OIDC client as registered in Pocket ID.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    /// `None` for public clients (and for a confidential client without a secret,
+    /// which then can never authenticate).
+    pub secret: Option<String>,
+    pub callback_urls: Vec<String>,
+    pub is_public: bool,
+    pub pkce_enabled: bool,
+}
+
+impl Client {
+    pub fn confidential(id: &str, secret: &str, callback_urls: &[&str]) -> Client {
+        Client {
+            id: id.to_string(),
+            name: id.to_string(),
+            secret: Some(secret.to_string()),
+            callback_urls: callback_urls.iter().map(|s| s.to_string()).collect(),
+            is_public: false,
+            pkce_enabled: false,
+        }
+    }
+
+    pub fn public(id: &str, callback_urls: &[&str]) -> Client {
+        Client {
+            secret: None,
+            is_public: true,
+            ..Client::confidential(id, "", callback_urls)
+        }
+    }
+}
+
+/// A Pocket ID user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    /// The `sub` claim (a UUID).
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub first_name: String,
+    pub last_name: String,
+    /// Group names, released with the `groups` scope.
+    pub groups: Vec<String>,
+}
+
+impl User {
+    /// A verified user with a fresh random id.
+    pub fn new(username: &str, email: Option<&str>) -> User {
+        User {
+            id: util::uuid_v4(),
+            username: username.to_string(),
+            email: email.map(str::to_string),
+            email_verified: true,
+            first_name: username.to_string(),
+            last_name: String::new(),
+            groups: Vec::new(),
+        }
+    }
+}
+
+/// A canned HTTP answer (see [`Faults::overrides`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> RawResponse {
+        RawResponse {
+            status,
+            headers: vec![("content-type".to_string(), content_type.to_string())],
+            body: body.into(),
+        }
+    }
+}
+
+/// Misbehaviour to inject.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// Every response is delayed by this much (async sleep: requests stay concurrent).
+    pub latency: Duration,
+    /// Discovery publishes this `issuer` (tokens keep the real one).
+    pub wrong_issuer: Option<String>,
+    /// Discovery answers `301 Moved Permanently` with this `Location`.
+    pub discovery_redirect: Option<String>,
+    /// Discovery answers the SPA HTML shell, `200 text/html`.
+    pub html_discovery: bool,
+    /// The JWKS answers JSON that is not a key set.
+    pub broken_jwks: bool,
+    /// A canned answer for an exact path (any method, any query).
+    pub overrides: Vec<(String, RawResponse)>,
+}
+
+/// How to start an [`Emulator`].
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub profile: Profile,
+    pub alg: SigningAlg,
+    pub clients: Vec<Client>,
+    pub users: Vec<User>,
+    pub faults: Faults,
+    /// Serve HTTPS with a certificate from a freshly generated private CA
+    /// (SANs `localhost` and `127.0.0.1`); see [`Emulator::ca_pem`].
+    pub tls: bool,
+    /// `APP_URL` = `http(s)://localhost:<port>`, `INTERNAL_APP_URL` =
+    /// `http(s)://127.0.0.1:<port>` (same listener). Without it both are
+    /// `http(s)://127.0.0.1:<port>`.
+    pub split_internal_url: bool,
+    /// The username already signed in (with consent given): `/authorize`
+    /// redirects straight to the callback. `None` shows the login step.
+    pub session_user: Option<String>,
+    /// `ALLOW_INSECURE_CALLBACK_URLS` (Modern; default true since v2.11).
+    pub allow_insecure_callback_urls: bool,
+}
+
+pub const DEFAULT_CLIENT_ID: &str = "romm";
+pub const DEFAULT_CLIENT_SECRET: &str = "romm-secret-0123456789abcdefABCD";
+pub const DEFAULT_CALLBACK: &str = "https://romm.example.com/api/oauth/openid";
+pub const DEFAULT_USER_ID: &str = "5f0c6f0e-8d1b-4c63-9a4e-2b7c1d9e3a51";
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            profile: Profile::Modern,
+            alg: SigningAlg::RS256,
+            clients: vec![Client {
+                name: "RomM".to_string(),
+                ..Client::confidential(
+                    DEFAULT_CLIENT_ID,
+                    DEFAULT_CLIENT_SECRET,
+                    &[DEFAULT_CALLBACK],
+                )
+            }],
+            users: vec![User {
+                id: DEFAULT_USER_ID.to_string(),
+                username: "alice".to_string(),
+                email: Some("alice@example.com".to_string()),
+                email_verified: true,
+                first_name: "Alice".to_string(),
+                last_name: "Example".to_string(),
+                groups: Vec::new(),
+            }],
+            faults: Faults::default(),
+            tls: false,
+            split_internal_url: false,
+            session_user: Some("alice".to_string()),
+            allow_insecure_callback_urls: true,
+        }
+    }
+}
+
+/// One request as the emulator received it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// The raw (still percent-encoded) path.
+    pub path: String,
+    /// The raw query string without `?` (empty when absent).
+    pub query: String,
+    /// Header names lowercased, in arrival order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RecordedRequest {
+    /// The first value of a header (name compared case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body decoded as `application/x-www-form-urlencoded`.
+    pub fn form(&self) -> Vec<(String, String)> {
+        Form::parse(&self.body).0
+    }
+
+    pub fn form_value(&self, key: &str) -> Option<String> {
+        self.form()
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        Form::parse(self.query.as_bytes()).0
+    }
+
+    pub fn query_value(&self, key: &str) -> Option<String> {
+        self.query_pairs()
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+}
+
+// ====================================================================== shared state
+
+const MAX_BODY: usize = 1 << 20;
+const MAX_LOG: usize = 10_000;
+/// Recorded bodies are truncated to this many bytes (bounds the log's memory).
+const MAX_LOGGED_BODY: usize = 64 * 1024;
+const MAX_ENTRIES: usize = 50_000;
+
+pub(crate) struct CodeGrant {
+    pub client_id: String,
+    pub username: String,
+    pub scopes: Vec<String>,
+    pub nonce: String,
+    /// The raw `redirect_uri` form value sent to `/authorize` (may be empty).
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub code_challenge_method: String,
+    pub requested_at: i64,
+    pub auth_time: i64,
+    pub expires_at: i64,
+    pub used: bool,
+    pub issued_tokens: Vec<String>,
+}
+
+pub(crate) struct AccessGrant {
+    pub username: String,
+    pub scopes: Vec<String>,
+    pub audience: Vec<String>,
+    pub expires_at: i64,
+}
+
+pub(crate) struct RefreshGrant {
+    pub client_id: String,
+    pub username: String,
+    pub scopes: Vec<String>,
+    pub auth_time: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Clone)]
+pub(crate) struct Interaction {
+    pub params: Vec<(String, String)>,
+    pub username: Option<String>,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+pub(crate) struct BrowserSession {
+    pub username: String,
+    pub auth_time: i64,
+    pub expires_at: i64,
+}
+
+pub(crate) trait Expiring {
+    fn expires_at(&self) -> i64;
+}
+
+macro_rules! expiring {
+    ($($t:ty),*) => {$(impl Expiring for $t { fn expires_at(&self) -> i64 { self.expires_at } })*};
+}
+expiring!(
+    CodeGrant,
+    AccessGrant,
+    RefreshGrant,
+    Interaction,
+    BrowserSession
+);
+
+/// Inserts into one of the stores, keeping it bounded: expired entries are
+/// purged once the map grows, and past the hard cap arbitrary entries go.
+pub(crate) fn bounded_insert<V: Expiring>(map: &mut HashMap<String, V>, key: String, value: V) {
+    // Purge now and then (not on every insert) once the map is large.
+    if map.len() >= MAX_ENTRIES / 5 && map.len().is_multiple_of(1024) {
+        let now = util::now_secs();
+        map.retain(|_, v| v.expires_at() > now);
+    }
+    while map.len() >= MAX_ENTRIES {
+        let Some(k) = map.keys().next().cloned() else {
+            break;
+        };
+        map.remove(&k);
+    }
+    map.insert(key, value);
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    pub clients: Vec<Client>,
+    pub users: Vec<User>,
+    pub codes: HashMap<String, CodeGrant>,
+    pub access_tokens: HashMap<String, AccessGrant>,
+    pub refresh_tokens: HashMap<String, RefreshGrant>,
+    pub interactions: HashMap<String, Interaction>,
+    pub sessions: HashMap<String, BrowserSession>,
+}
+
+impl State {
+    pub fn client(&self, id: &str) -> Option<Client> {
+        self.clients.iter().find(|c| c.id == id).cloned()
+    }
+
+    pub fn user(&self, username: &str) -> Option<User> {
+        self.users.iter().find(|u| u.username == username).cloned()
+    }
+}
+
+pub(crate) struct App {
+    pub profile: Profile,
+    pub issuer: String,
+    pub internal: String,
+    pub key: keys::SigningKey,
+    pub faults: Faults,
+    pub allow_insecure: bool,
+    pub session_user: Option<String>,
+    pub started_at: i64,
+    pub state: Mutex<State>,
+    pub log: Mutex<VecDeque<RecordedRequest>>,
+}
+
+impl App {
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn record(&self, req: RecordedRequest) {
+        let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        if log.len() >= MAX_LOG {
+            log.pop_front();
+        }
+        log.push_back(req);
+    }
+}
+
+/// A parsed incoming request.
+pub(crate) struct Req {
+    pub method: String,
+    /// Percent-decoded path (gin routes on `URL.Path`).
+    pub path: String,
+    pub query: Form,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Req {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Go's `PostForm`: the body, only for a form content type.
+    pub fn post_form(&self) -> Form {
+        let is_form = self
+            .header("content-type")
+            .map(|ct| {
+                ct.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+            .unwrap_or(false);
+        if is_form && self.method == "POST" {
+            Form::parse(&self.body)
+        } else {
+            Form::default()
+        }
+    }
+
+    /// Go's `r.Form`: body values first, then the URL query.
+    pub fn form(&self) -> Form {
+        let mut f = self.post_form();
+        f.extend(self.query.clone());
+        f
+    }
+
+    /// Go's `r.BasicAuth()` (values not decoded).
+    pub fn basic_auth(&self) -> Option<(String, String)> {
+        use base64::Engine;
+        let auth = self.header("authorization")?;
+        let prefix = auth.get(..6)?;
+        if !prefix.eq_ignore_ascii_case("basic ") {
+            return None;
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(auth.get(6..)?)
+            .ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        let (id, secret) = text.split_once(':')?;
+        Some((id.to_string(), secret.to_string()))
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all("cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|kv| kv.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
+// ====================================================================== routing
+
+async fn handle(AxumState(app): AxumState<Arc<App>>, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, MAX_BODY).await;
+    let raw_path = parts.uri.path().to_string();
+    let raw_query = parts.uri.query().unwrap_or("").to_string();
+    app.record(RecordedRequest {
+        method: parts.method.as_str().to_string(),
+        path: raw_path.clone(),
+        query: raw_query.clone(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: body
+            .as_ref()
+            .map(|b| b[..b.len().min(MAX_LOGGED_BODY)].to_vec())
+            .unwrap_or_default(),
+    });
+    if !app.faults.latency.is_zero() {
+        tokio::time::sleep(app.faults.latency).await;
+    }
+    if let Some((_, raw)) = app.faults.overrides.iter().find(|(p, _)| *p == raw_path) {
+        let headers: Vec<(&str, String)> = raw
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        return util::response(raw.status, &headers, raw.body.clone());
+    }
+    let Ok(body) = body else {
+        return util::gin_json(413, r#"{"error":"Request body too large"}"#.to_string());
+    };
+    let req = Req {
+        method: parts.method.as_str().to_string(),
+        path: util::percent_decode_lossy(&raw_path),
+        query: Form::parse(raw_query.as_bytes()),
+        headers: parts.headers,
+        body,
+    };
+    route(&app, &req)
+}
+
+fn route(app: &App, req: &Req) -> Response {
+    let modern = app.profile == Profile::Modern;
+    let get = req.method == "GET" || req.method == "HEAD";
+    let post = req.method == "POST";
+    let path = req.path.as_str();
+    match path {
+        "/.well-known/openid-configuration" if get => discovery::openid_configuration(app),
+        "/.well-known/oauth-authorization-server" if get && modern => {
+            discovery::openid_configuration(app)
+        }
+        "/.well-known/jwks.json" if get => discovery::jwks(app),
+        "/authorize" if modern && (get || post) => authorize::modern(app, req),
+        "/authorize" if !modern && get => authorize::legacy(app, req),
+        "/interaction" if modern && get => authorize::interaction_page(app, req),
+        "/api/oidc/token" if post => token::token(app, req),
+        "/api/oidc/userinfo" if get || post => userinfo::userinfo(app, req),
+        "/api/oidc/end-session" if get || post => {
+            util::redirect(302, &format!("{}/logout", app.issuer))
+        }
+        _ => {
+            if get
+                && let Some(id) = path
+                    .strip_prefix("/api/oidc/clients/")
+                    .and_then(|rest| rest.strip_suffix("/meta"))
+                && !id.is_empty()
+                && !id.contains('/')
+            {
+                return discovery::client_meta(app, id);
+            }
+            if post
+                && let Some(id) = path
+                    .strip_prefix("/interaction/")
+                    .and_then(|rest| rest.strip_suffix("/login"))
+                && !id.contains('/')
+            {
+                return authorize::interaction_login(app, req, id);
+            }
+            not_found(path)
+        }
+    }
+}
+
+/// gin `NoRoute`: JSON 404 under `/api/` and `/.well-known/`, the SPA shell elsewhere.
+fn not_found(path: &str) -> Response {
+    if path.starts_with("/api/") || path.starts_with("/.well-known/") {
+        util::gin_json(404, r#"{"error":"API endpoint not found"}"#.to_string())
+    } else {
+        spa::shell()
+    }
+}
+
+// ====================================================================== the emulator
+
+/// A running Pocket ID double. Dropping it shuts the server down.
+pub struct Emulator {
+    app: Arc<App>,
+    server: Option<server::Server>,
+    port: u16,
+    tls: Option<(String, Vec<u8>)>,
+}
+
+impl Emulator {
+    /// Binds `127.0.0.1:0` and starts serving in the background.
+    pub fn start(config: Config) -> io::Result<Emulator> {
+        let listener = TcpListener::bind(("127.0.0.1", 0))?;
+        let port = listener.local_addr()?.port();
+        let scheme = if config.tls { "https" } else { "http" };
+        let internal = format!("{scheme}://127.0.0.1:{port}");
+        let issuer = if config.split_internal_url {
+            format!("{scheme}://localhost:{port}")
+        } else {
+            internal.clone()
+        };
+        let key = keys::SigningKey::new(config.alg)?;
+        let tls = if config.tls {
+            Some(server::generate_tls()?)
+        } else {
+            None
+        };
+        let app = Arc::new(App {
+            profile: config.profile,
+            issuer,
+            internal,
+            key,
+            faults: config.faults,
+            allow_insecure: config.allow_insecure_callback_urls,
+            session_user: config.session_user,
+            started_at: util::now_secs(),
+            state: Mutex::new(State {
+                clients: config.clients,
+                users: config.users,
+                ..State::default()
+            }),
+            log: Mutex::new(VecDeque::new()),
+        });
+        let router = Router::new().fallback(handle).with_state(app.clone());
+        let server = server::Server::spawn(
+            listener,
+            router,
+            tls.as_ref().map(|t| t.server_config.clone()),
+            "pocket-id-emulator",
+        )?;
+        Ok(Emulator {
+            app,
+            server: Some(server),
+            port,
+            tls: tls.map(|t| (t.ca_pem, t.ca_der)),
+        })
+    }
+
+    /// `APP_URL` (the issuer), without a trailing slash.
+    pub fn issuer(&self) -> String {
+        self.app.issuer.clone()
+    }
+
+    /// `INTERNAL_APP_URL` (token, userinfo, introspection, JWKS and PAR endpoints).
+    pub fn internal_url(&self) -> String {
+        self.app.internal.clone()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.app.profile
+    }
+
+    /// The `kid` of the signing key.
+    pub fn kid(&self) -> String {
+        self.app.key.kid.clone()
+    }
+
+    /// The private CA certificate (PEM) when serving TLS.
+    pub fn ca_pem(&self) -> Option<String> {
+        self.tls.as_ref().map(|(pem, _)| pem.clone())
+    }
+
+    /// The private CA certificate (DER) when serving TLS.
+    pub fn ca_der(&self) -> Option<Vec<u8>> {
+        self.tls.as_ref().map(|(_, der)| der.clone())
+    }
+
+    /// Every request seen so far (the most recent 10 000; bodies beyond 64 KiB
+    /// are truncated).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        let log = self.app.log.lock().unwrap_or_else(|p| p.into_inner());
+        log.iter().cloned().collect()
+    }
+
+    pub fn clear_requests(&self) {
+        self.app
+            .log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    /// Marks a user's email verified or unverified (Admin → Users → "Mark as verified").
+    pub fn set_user_email_verified(&self, username: &str, verified: bool) {
+        let mut st = self.app.state();
+        for user in st.users.iter_mut().filter(|u| u.username == username) {
+            user.email_verified = verified;
+        }
+    }
+
+    /// The client's current callback URLs (legacy TOFU can append one).
+    pub fn callback_urls(&self, client_id: &str) -> Vec<String> {
+        self.app
+            .state()
+            .client(client_id)
+            .map(|c| c.callback_urls)
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        // Stops the runtime and joins the server thread.
+        drop(self.server.take());
+    }
+}
+
+#[cfg(test)]
+mod tests;

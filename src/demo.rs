@@ -1,0 +1,141 @@
+//! `doctor --demo`: the whole doctor against a Pocket ID emulator and a RomM
+//! double on loopback, configured to match; then the same setup with the
+//! `/authorize` base-URL mistake, to show a failure and its fix.
+
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use pocket_id_emulator::{Client, Config, Emulator, RommConfig, RommEmulator};
+
+use crate::browser::Browser;
+use crate::checks::login;
+use crate::doctor;
+use crate::report::Report;
+use crate::settings::{
+    FlagValues, Inputs, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_SERVER_APPLICATION_URL, Settings,
+};
+
+const CLIENT_ID: &str = "3b8a6d5e-romm-demo";
+const CLIENT_SECRET: &str = "Xq7VtR2mK9pLs4NdW8cYb3HfJ6gA1eZu";
+
+fn settings(issuer: &str, romm_url: &str) -> Settings {
+    let flags: FlagValues = vec![
+        (OIDC_SERVER_APPLICATION_URL, "--issuer", issuer.to_string()),
+        (OIDC_CLIENT_ID, "--client-id", CLIENT_ID.to_string()),
+        (
+            OIDC_CLIENT_SECRET,
+            "--client-secret",
+            CLIENT_SECRET.to_string(),
+        ),
+    ];
+    Settings::resolve(Inputs {
+        flags,
+        environment: Vec::new(),
+        env_file: None,
+        romm_url: Some(romm_url.to_string()),
+        secret_file: None,
+    })
+}
+
+/// Runs both halves; the report text goes to `print`. Ok(true) when the demo
+/// behaved as it should: the good setup passes, the broken one fails.
+pub fn run(
+    timeout: Duration,
+    verbose: u8,
+    json: bool,
+    print: impl Fn(&str) -> Result<()>,
+) -> Result<bool> {
+    let config = Config {
+        clients: vec![Client {
+            name: "RomM".into(),
+            // RomM's callback on any loopback port, and the login test's port-less one.
+            ..Client::confidential(
+                CLIENT_ID,
+                CLIENT_SECRET,
+                &[
+                    "http://127.0.0.1:*/api/oauth/openid",
+                    "http://127.0.0.1/callback",
+                ],
+            )
+        }],
+        ..Config::default()
+    };
+    let provider = Emulator::start(config).context("cannot start the Pocket ID emulator")?;
+    let issuer = provider.issuer();
+    let romm_env = |issuer: &str| {
+        vec![
+            ("OIDC_ENABLED".to_string(), "true".to_string()),
+            ("OIDC_PROVIDER".into(), "pocket-id".into()),
+            ("OIDC_CLIENT_ID".into(), CLIENT_ID.into()),
+            ("OIDC_CLIENT_SECRET".into(), CLIENT_SECRET.into()),
+            ("OIDC_SERVER_APPLICATION_URL".into(), issuer.to_string()),
+            (
+                "OIDC_REDIRECT_URI".into(),
+                format!(
+                    "{}/api/oauth/openid",
+                    pocket_id_emulator::BASE_URL_PLACEHOLDER
+                ),
+            ),
+        ]
+    };
+    let start_romm = |issuer: &str| {
+        RommEmulator::start(RommConfig {
+            version: "5.2.0".into(),
+            env: romm_env(issuer),
+            ca_pem: None,
+        })
+        .context("cannot start the RomM double")
+    };
+    let romm = start_romm(&issuer)?;
+    eprintln!(
+        "romm-oidc demo: a Pocket ID emulator (v2.14 behaviour) at {issuer} and a RomM 5.2 double at {}, configured alike.",
+        romm.base_url()
+    );
+    let cancelled = AtomicBool::new(false);
+    let good = settings(&issuer, &romm.base_url());
+    let login = login::Options {
+        listen: None,
+        browser: Browser::Follow,
+        timeout: Duration::from_secs(20),
+        pkce: false,
+        email: Some("alice@example.com".into()),
+    };
+    let options = |login| doctor::Options {
+        timeout,
+        insecure: false,
+        verbose,
+        login,
+    };
+    let first = doctor::run(&good, &options(Some(login)), &cancelled)?;
+
+    let wrong = format!("{issuer}/authorize");
+    let broken_romm = start_romm(&wrong)?;
+    let broken = settings(&wrong, &broken_romm.base_url());
+    let second = doctor::run(&broken, &options(None), &cancelled)?;
+
+    if json {
+        let both = serde_json::json!({
+            "working": serde_json::from_str::<serde_json::Value>(&first.to_json())?,
+            "broken": serde_json::from_str::<serde_json::Value>(&second.to_json())?,
+        });
+        print(&(serde_json::to_string_pretty(&both)? + "\n"))?;
+    } else {
+        print(&format!(
+            "== 1. A working setup: doctor --login against the emulator ==\n\n{}\n",
+            first.to_human()
+        ))?;
+        print(&format!(
+            "== 2. The same setup with OIDC_SERVER_APPLICATION_URL={wrong} (the old Pocket ID guide's value) ==\n\n{}\n",
+            second.to_human()
+        ))?;
+        print(&format!(
+            "The fix for 2: OIDC_SERVER_APPLICATION_URL={issuer}, then recreate RomM.\n"
+        ))?;
+    }
+    Ok(demo_ok(&first, &second))
+}
+
+fn demo_ok(first: &Report, second: &Report) -> bool {
+    first.ok() && second.failures().any(|f| f.id == "config.issuer-url")
+}
