@@ -95,7 +95,8 @@ pub fn run(
     let cancelled = AtomicBool::new(false);
     let good = settings(&issuer, &romm.base_url());
     let login = login::Options {
-        listen: None,
+        // Any free port: the emulator matches the port-less loopback callback.
+        listen: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
         browser: Browser::Follow,
         timeout: Duration::from_secs(20),
         pkce: false,

@@ -110,7 +110,7 @@ fn judge_fetch(url: &str, response: &Response) -> Result<(Finding, Discovery), F
     let finding = Finding::pass(
         ID,
         format!(
-            "Discovery read from {url} ({})",
+            "Discovery read from {url}: {}",
             discovery.flavor().describe()
         ),
     );

@@ -73,17 +73,19 @@ pub fn romm_scope(settings: &Settings) -> String {
     }
 }
 
-/// The callback URL to register, in the form the detected provider matches.
-fn callback_to_register(flavor: &Flavor, exact: &str) -> String {
+/// The callback URL to register, in the form the detected provider matches,
+/// and why that form.
+fn callback_to_register(flavor: &Flavor, exact: &str) -> (String, &'static str) {
     match flavor {
-        Flavor::PocketIdModern => {
-            "http://127.0.0.1/callback (Pocket ID 2.0+ matches it on any port)".into()
-        }
-        Flavor::PocketIdLegacy => {
-            "http://127.0.0.1/callback on Pocket ID 2.x, or http://127.0.0.1:*/callback on 1.x"
-                .into()
-        }
-        Flavor::Other => exact.to_string(),
+        Flavor::PocketIdModern => (
+            "http://127.0.0.1/callback".into(),
+            "Pocket ID 2.0+ matches it on any port",
+        ),
+        Flavor::PocketIdLegacy => (
+            "http://127.0.0.1/callback".into(),
+            "Pocket ID 2.x matches it on any port; on 1.x register http://127.0.0.1:*/callback",
+        ),
+        Flavor::Other => (exact.to_string(), "the exact URL of this run's listener"),
     }
 }
 
@@ -133,9 +135,9 @@ pub fn run(
     };
     let flavor = discovery.flavor();
     let redirect_uri = listener.redirect_uri();
-    let register = callback_to_register(&flavor, &redirect_uri);
+    let (register, why) = callback_to_register(&flavor, &redirect_uri);
     eprintln!(
-        "Login test: the client {client_id} needs this extra callback URL registered at the provider:\n    {register}"
+        "Login test: the client {client_id} needs this extra callback URL registered at the provider:\n    {register}   ({why})"
     );
     if flavor == Flavor::PocketIdLegacy {
         eprintln!(

@@ -20,8 +20,8 @@ impl Flavor {
 
     pub fn describe(&self) -> &'static str {
         match self {
-            Flavor::PocketIdModern => "Pocket ID, modern (v2.10 or later)",
-            Flavor::PocketIdLegacy => "Pocket ID, legacy (v2.9 or earlier)",
+            Flavor::PocketIdModern => "Pocket ID v2.10+ (modern)",
+            Flavor::PocketIdLegacy => "Pocket ID v2.9 or earlier (legacy)",
             Flavor::Other => "a generic OIDC provider",
         }
     }

@@ -1,0 +1,67 @@
+//! The README stays true: it names every variable RomM reads and every check
+//! the doctor runs, and its set-up command works.
+
+use std::collections::BTreeSet;
+
+use assert_cmd::Command;
+
+fn readme() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md")
+}
+
+#[test]
+fn readme_names_every_variable_of_the_help_table() {
+    let help = Command::cargo_bin("romm-oidc")
+        .unwrap()
+        .args(["emit-env", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let names: BTreeSet<&str> = help
+        .split_whitespace()
+        .filter(|w| w.starts_with("OIDC_") || *w == "DISABLE_USERPASS_LOGIN")
+        .map(|w| w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_'))
+        .collect();
+    assert!(names.len() >= 18, "the help lists only {names:?}");
+    let text = readme();
+    let missing: Vec<_> = names
+        .iter()
+        .filter(|n| !text.contains(&format!("`{n}`")))
+        .collect();
+    assert!(missing.is_empty(), "README.md lacks {missing:?}");
+}
+
+#[test]
+fn readme_set_up_command_runs_and_names_every_check() {
+    let text = readme();
+    assert!(text.contains("cargo run --release -- doctor --demo"));
+    assert!(text.contains("cargo test --workspace"));
+    let out = Command::cargo_bin("romm-oidc")
+        .unwrap()
+        .args(["doctor", "--demo", "--json"])
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: BTreeSet<String> = ["working", "broken"]
+        .iter()
+        .flat_map(|half| report[half]["checks"].as_array().unwrap().clone())
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(ids.len() >= 25, "{ids:?}");
+    let missing: Vec<_> = ids
+        .iter()
+        .filter(|id| !text.contains(&format!("`{id}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md does not document {missing:?}"
+    );
+}
