@@ -373,7 +373,7 @@ _romm__oidc() {
             return 0
             ;;
         romm__subcmd__oidc__subcmd__wizard)
-            opts="-v -h --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --timeout --color --verbose --help"
+            opts="-y -v -h --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --format --write --yes --login --listen --browser-command --no-browser --login-timeout --pkce --email --timeout --color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -436,6 +436,30 @@ _romm__oidc() {
                     return 0
                     ;;
                 --role-viewer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "dotenv compose shell json" -- "${cur}"))
+                    return 0
+                    ;;
+                --write)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --browser-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --login-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --email)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

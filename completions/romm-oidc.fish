@@ -62,7 +62,7 @@ never\t''"
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l json -d 'Print the report as JSON: {"ok": bool, "checks": [{"id", "status", "summary", "detail", "fix"}]}'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l demo -d 'Run against a built-in Pocket ID emulator and RomM double on loopback: a working setup, then a broken one'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l insecure -d 'DANGER: do not verify TLS certificates (RomM always verifies; a pass then proves less)'
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l login -d 'Run a real authorization-code login through a loopback listener and judge the ID token as RomM will'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l login -d 'Run a real authorization-code login through a loopback listener and judge the ID token as RomM will (the wizard runs it without asking)'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l no-browser -d 'Do not open a browser; only print the URL to open'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l pkce -d 'Add PKCE (S256) to the login; RomM itself sends none'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
@@ -82,12 +82,25 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l claim-rol
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l role-admin -d 'The roles-claim value that grants Admin (OIDC_ROLE_ADMIN)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l role-editor -d 'The roles-claim value that grants Editor/User access (OIDC_ROLE_EDITOR)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l role-viewer -d 'The roles-claim value that grants Viewer/User access; * for anyone with the claim (OIDC_ROLE_VIEWER)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l format -d 'Output format' -r -f -a "dotenv\t'KEY=\'value\' lines for a .env file (docker compose and POSIX sh read them alike)'
+compose\t'An `environment:` mapping to paste under the RomM service in compose.yaml'
+shell\t'`export KEY=\'value\'` lines for a POSIX shell'
+json\t'A JSON object'"
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l write -d 'Merge into this env file instead of printing: OIDC lines replaced in place, others kept byte for byte' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l listen -d 'Address of the callback listener (loopback only) [default: first free of 127.0.0.1:8765-8769]' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l browser-command -d 'Command that opens the login URL (the URL is appended, or replaces %s); overrides $BROWSER' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l login-timeout -d 'Seconds to wait for the login to come back' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l email -d 'The RomM user\'s email: checked against the token\'s email, as RomM matches accounts' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l timeout -d 'Seconds allowed for each network step' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l color -d 'When to use colours' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -s y -l yes -d 'Accept every default and ask nothing that a flag, the environment or --env-file answers'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l login -d 'Run a real authorization-code login through a loopback listener and judge the ID token as RomM will (the wizard runs it without asking)'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l no-browser -d 'Do not open a browser; only print the URL to open'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l pkce -d 'Add PKCE (S256) to the login; RomM itself sends none'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -s h -l help -d 'Print help'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand generate" -l out-dir -d 'Folder that receives completions/ and man/' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand generate" -l timeout -d 'Seconds allowed for each network step' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand generate" -l color -d 'When to use colours' -r -f -a "auto\t''

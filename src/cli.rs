@@ -147,28 +147,28 @@ pub struct DoctorArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Login test")]
 pub struct LoginArgs {
-    /// Run a real authorization-code login through a loopback listener and judge the ID token as RomM will
+    /// Run a real authorization-code login through a loopback listener and judge the ID token as RomM will (the wizard runs it without asking)
     #[arg(long)]
     pub login: bool,
 
     /// Address of the callback listener (loopback only) [default: first free of 127.0.0.1:8765-8769]
-    #[arg(long, value_name = "HOST:PORT", requires = "login")]
+    #[arg(long, value_name = "HOST:PORT")]
     pub listen: Option<std::net::SocketAddr>,
 
     /// Command that opens the login URL (the URL is appended, or replaces %s); overrides $BROWSER
-    #[arg(long, value_name = "CMD", requires = "login")]
+    #[arg(long, value_name = "CMD")]
     pub browser_command: Option<String>,
 
     /// Do not open a browser; only print the URL to open
-    #[arg(long, requires = "login")]
+    #[arg(long)]
     pub no_browser: bool,
 
     /// Seconds to wait for the login to come back
-    #[arg(long, value_name = "SECS", default_value_t = 180, requires = "login")]
+    #[arg(long, value_name = "SECS", default_value_t = 180)]
     pub login_timeout: u64,
 
     /// Add PKCE (S256) to the login; RomM itself sends none
-    #[arg(long, requires = "login")]
+    #[arg(long)]
     pub pkce: bool,
 
     /// The RomM user's email: checked against the token's email, as RomM matches accounts
@@ -180,13 +180,21 @@ pub struct LoginArgs {
 pub struct WizardArgs {
     #[command(flatten)]
     pub settings: SettingsArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Accept every default and ask nothing that a flag, the environment or --env-file answers
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    #[command(flatten)]
+    pub login: LoginArgs,
 }
 
+/// Where the env block goes.
 #[derive(Debug, Args)]
-pub struct EmitEnvArgs {
-    #[command(flatten)]
-    pub settings: SettingsArgs,
-
+pub struct OutputArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Dotenv)]
     pub format: Format,
@@ -194,6 +202,15 @@ pub struct EmitEnvArgs {
     /// Merge into this env file instead of printing: OIDC lines replaced in place, others kept byte for byte
     #[arg(long, value_name = "FILE")]
     pub write: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EmitEnvArgs {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     /// Print the block even when a check fails
     #[arg(long)]

@@ -1,9 +1,12 @@
 //! The env block RomM needs, and how each format quotes it so that the reader
 //! (docker compose, a POSIX shell, YAML) gets back exactly the same value.
 
-use anyhow::{Result, bail};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
 
 use crate::cli::Format;
+use crate::envfile::{self, EnvFile};
 use crate::settings::{OIDC_ENABLED, OIDC_PROVIDER, Settings};
 
 /// The variables to write, in table order, as RomM will read them. RomM's
@@ -108,6 +111,33 @@ pub fn dotenv_pairs(block: &[(&'static str, String)]) -> Result<Vec<(String, Str
             Ok((key.to_string(), dotenv_quote(value)))
         })
         .collect()
+}
+
+/// Merges the block into the env file at `path` (created 0600 when missing):
+/// each key's line replaced in place, the rest byte for byte, atomically.
+/// A file docker compose could not parse is refused untouched.
+pub fn merge_into(path: &Path, block: &[(&'static str, String)]) -> Result<()> {
+    let file = match EnvFile::load(path) {
+        Ok(file) => file,
+        Err(_) if !path.exists() && !path.is_symlink() => EnvFile::parse(path, String::new()),
+        Err(e) => return Err(e).context("cannot merge into --write file"),
+    };
+    if let Some(p) = file.problems.first() {
+        bail!(
+            "{}:{}: {}; fix that line first, nothing was written",
+            path.display(),
+            p.line,
+            p.message
+        );
+    }
+    let merged = file.merged(&dotenv_pairs(block)?);
+    envfile::write_atomic(path, &merged)?;
+    eprintln!(
+        "wrote {} RomM variables to {}; restart RomM to apply them (docker compose up -d --force-recreate romm)",
+        block.len(),
+        path.display()
+    );
+    Ok(())
 }
 
 #[cfg(test)]

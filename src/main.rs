@@ -17,8 +17,9 @@ mod http;
 mod oidc;
 mod report;
 mod settings;
+mod wizard;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -65,11 +66,16 @@ fn run(cli: &Cli) -> Result<ExitCode> {
             trace_settings(cli.verbose, &settings);
             emit_env(args, &settings)
         }
-        Command::Wizard(_) => {
-            eprintln!(
-                "romm-oidc: the wizard is not available yet; use `romm-oidc doctor` and `romm-oidc emit-env`"
-            );
-            Ok(ExitCode::from(2))
+        Command::Wizard(args) => {
+            let settings = settings::load(&args.settings)?;
+            trace_settings(cli.verbose, &settings);
+            wizard::run(
+                args,
+                settings,
+                timeout(cli.timeout)?,
+                cli.verbose,
+                login_options(&args.login),
+            )
         }
         Command::Generate(args) => {
             generate::write_all(&args.out_dir)?;
@@ -100,7 +106,12 @@ fn trace_settings(verbose: u8, settings: &Settings) {
 
 fn doctor(args: &DoctorArgs, settings: &Settings, cli: &Cli) -> Result<ExitCode> {
     if args.demo {
-        let ok = demo::run(timeout(cli.timeout)?, cli.verbose, args.json, print_stdout)?;
+        let ok = demo::run(
+            timeout(cli.timeout)?,
+            cli.verbose,
+            args.json,
+            report::print_stdout,
+        )?;
         return Ok(if ok {
             ExitCode::SUCCESS
         } else {
@@ -110,17 +121,7 @@ fn doctor(args: &DoctorArgs, settings: &Settings, cli: &Cli) -> Result<ExitCode>
     if args.insecure {
         eprintln!("romm-oidc: WARNING: --insecure: TLS certificates are NOT verified in this run");
     }
-    let login = args.login.login.then(|| checks::login::Options {
-        listen: args.login.listen,
-        browser: match (&args.login.browser_command, args.login.no_browser) {
-            (_, true) => browser::Browser::None,
-            (Some(command), false) => browser::Browser::Command(command.clone()),
-            (None, false) => browser::Browser::Default,
-        },
-        timeout: std::time::Duration::from_secs(args.login.login_timeout),
-        pkce: args.login.pkce,
-        email: args.login.email.clone(),
-    });
+    let login = args.login.login.then(|| login_options(&args.login));
     // Ctrl-C ends the login wait cleanly: the listener closes, the report prints.
     static CANCELLED: AtomicBool = AtomicBool::new(false);
     if login.is_some() {
@@ -141,7 +142,7 @@ fn doctor(args: &DoctorArgs, settings: &Settings, cli: &Cli) -> Result<ExitCode>
     } else {
         report.to_human()
     };
-    print_stdout(&text)?;
+    report::print_stdout(&text)?;
     Ok(if report.ok() {
         ExitCode::SUCCESS
     } else {
@@ -170,34 +171,25 @@ fn emit_env(args: &EmitEnvArgs, settings: &Settings) -> Result<ExitCode> {
         }
     }
     let block = emit::block(settings);
-    match &args.write {
-        Some(path) => {
-            let file = match envfile::EnvFile::load(path) {
-                Ok(file) => file,
-                Err(_) if !path.exists() && !path.is_symlink() => {
-                    envfile::EnvFile::parse(path, String::new())
-                }
-                Err(e) => return Err(e).context("cannot merge into --write file"),
-            };
-            if let Some(p) = file.problems.first() {
-                anyhow::bail!(
-                    "{}:{}: {}; fix that line first, nothing was written",
-                    path.display(),
-                    p.line,
-                    p.message
-                );
-            }
-            let merged = file.merged(&emit::dotenv_pairs(&block)?);
-            envfile::write_atomic(path, &merged)?;
-            eprintln!(
-                "wrote {} RomM variables to {}; restart RomM to apply them (docker compose up -d --force-recreate romm)",
-                block.len(),
-                path.display()
-            );
-        }
-        None => print_stdout(&emit::render(&block, args.format)?)?,
+    match &args.output.write {
+        Some(path) => emit::merge_into(path, &block)?,
+        None => report::print_stdout(&emit::render(&block, args.output.format)?)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn login_options(args: &cli::LoginArgs) -> checks::login::Options {
+    checks::login::Options {
+        listen: args.listen,
+        browser: match (&args.browser_command, args.no_browser) {
+            (_, true) => browser::Browser::None,
+            (Some(command), false) => browser::Browser::Command(command.clone()),
+            (None, false) => browser::Browser::Default,
+        },
+        timeout: std::time::Duration::from_secs(args.login_timeout),
+        pkce: args.pkce,
+        email: args.email.clone(),
+    }
 }
 
 fn timeout(secs: f64) -> Result<std::time::Duration> {
@@ -205,13 +197,4 @@ fn timeout(secs: f64) -> Result<std::time::Duration> {
         .ok()
         .filter(|d| !d.is_zero())
         .with_context(|| format!("--timeout {secs}: give a positive number of seconds"))
-}
-
-/// Writes the product to stdout; a closed pipe is not an error worth a panic.
-fn print_stdout(text: &str) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write to stdout"),
-    }
 }

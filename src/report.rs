@@ -2,6 +2,9 @@
 //! renders them (human text or JSON) and never decides anything.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
+
+use anyhow::{Context, Result};
 
 use console::Style;
 use serde::Serialize;
@@ -174,5 +177,14 @@ fn mark(status: Status) -> (&'static str, Style) {
         Status::Warn => ("⚠", Style::new().yellow()),
         Status::Fail => ("✘", Style::new().red().bold()),
         Status::Skip => ("–", Style::new().dim()),
+    }
+}
+
+/// Writes the product to stdout; a closed pipe is not an error worth a panic.
+pub fn print_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
     }
 }

@@ -318,6 +318,13 @@ impl Settings {
         self.values.insert(name, Setting { raw, source });
     }
 
+    /// A copy with one value answered (by the wizard), as if given by flag.
+    pub fn with(&self, name: &'static str, value: String) -> Settings {
+        let mut next = self.clone();
+        next.set(name, value, Source::Flag("the wizard"));
+        next
+    }
+
     /// The setting as written, even when RomM would treat it as unset.
     pub fn get(&self, name: &str) -> Option<&Setting> {
         self.values.get(name)

@@ -1,0 +1,543 @@
+//! `romm-oidc wizard`: asks only what no flag, environment or env file
+//! answered, checks every answer at once with the doctor's own checks, and
+//! ends with an env block known to work. Prompts and notes go to stderr; only
+//! a printed block goes to stdout.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use console::{Style, Term};
+use dialoguer::theme::ColorfulTheme;
+use dialoguer::{Confirm, Input, Password, Select};
+use serde_json::Value;
+
+use crate::checks::config::{self, CALLBACK_PATH, Purpose};
+use crate::checks::{credentials, discovery, login};
+use crate::cli::{Format, WizardArgs};
+use crate::emit;
+use crate::http::{self, Http};
+use crate::oidc::discovery::{Discovery, Flavor};
+use crate::report::{self, Finding, Report, Status};
+use crate::settings::{
+    OIDC_CLAIM_ROLES, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI, OIDC_ROLE_ADMIN,
+    OIDC_ROLE_VIEWER, OIDC_SERVER_APPLICATION_URL, OIDC_TLS_CACERTFILE, Settings,
+};
+
+const RESTART: &str = "docker compose up -d --force-recreate romm";
+
+/// Set while the login test waits, so Ctrl-C ends the wait instead of the run.
+static IN_LOGIN: AtomicBool = AtomicBool::new(false);
+static CANCELLED: AtomicBool = AtomicBool::new(false);
+
+struct Wizard<'a> {
+    args: &'a WizardArgs,
+    settings: Settings,
+    interactive: bool,
+    term: Term,
+    theme: ColorfulTheme,
+    http: Http,
+    login: login::Options,
+}
+
+/// What `--yes` needs, and which flag gives it.
+const REQUIRED: &[(&str, &str)] = &[
+    (OIDC_SERVER_APPLICATION_URL, "--issuer"),
+    (OIDC_CLIENT_ID, "--client-id"),
+    (
+        OIDC_CLIENT_SECRET,
+        "--client-secret or --client-secret-file",
+    ),
+];
+
+pub fn run(
+    args: &WizardArgs,
+    settings: Settings,
+    timeout: Duration,
+    verbose: u8,
+    login: login::Options,
+) -> Result<ExitCode> {
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .filter(|(name, _)| settings.value(name).is_none())
+        .map(|(_, flag)| *flag)
+        .chain(
+            settings
+                .value(OIDC_REDIRECT_URI)
+                .is_none()
+                .then_some("--romm-url"),
+        )
+        .collect();
+    if !interactive && !args.yes {
+        eprintln!(
+            "romm-oidc: the wizard needs a terminal to ask its questions. Run it without prompts with --yes and every value given: --romm-url, --issuer, --client-id, --client-secret-file (then --write FILE or --format); or use `romm-oidc doctor` and `romm-oidc emit-env`."
+        );
+        return Ok(ExitCode::from(2));
+    }
+    if args.yes && !missing.is_empty() && !interactive {
+        eprintln!(
+            "romm-oidc: --yes without a terminal needs these values too: {}",
+            missing.join(", ")
+        );
+        return Ok(ExitCode::from(2));
+    }
+    // Ctrl-C at a prompt leaves nothing behind (every write is atomic and
+    // happens last); during the login test it only ends the wait.
+    let _ = ctrlc::set_handler(|| {
+        if IN_LOGIN.load(Ordering::SeqCst) {
+            CANCELLED.store(true, Ordering::SeqCst);
+        } else {
+            let _ = Term::stderr().show_cursor();
+            eprintln!("\nromm-oidc: wizard cancelled; nothing was written.");
+            std::process::exit(130);
+        }
+    });
+    let ca = settings.value(OIDC_TLS_CACERTFILE).map(PathBuf::from);
+    let http = Http::new(&http::Options {
+        timeout,
+        ca_file: ca.as_deref(),
+        insecure: false,
+        verbose,
+    })?;
+    let mut wizard = Wizard {
+        args,
+        settings,
+        interactive: interactive && !args.yes,
+        term: Term::stderr(),
+        theme: ColorfulTheme::default(),
+        http,
+        login,
+    };
+    wizard.flow()
+}
+
+fn heading(text: &str) {
+    eprintln!("\n{}", Style::new().bold().apply_to(text));
+}
+
+fn show(finding: &Finding) {
+    let mark = match finding.status {
+        Status::Pass => Style::new().green().apply_to("✔"),
+        Status::Warn => Style::new().yellow().apply_to("⚠"),
+        Status::Fail => Style::new().red().apply_to("✘"),
+        Status::Skip => Style::new().dim().apply_to("–"),
+    };
+    eprintln!("  {mark} {}", finding.summary);
+    if matches!(finding.status, Status::Warn | Status::Fail) {
+        if let (Some(e), Some(f)) = (&finding.expected, &finding.found) {
+            eprintln!("      expected: {e}\n      found:    {f}");
+        }
+        if !finding.fix.is_empty() {
+            eprintln!("      fix: {}", finding.fix.replace('\n', "\n           "));
+        }
+    }
+}
+
+impl Wizard<'_> {
+    fn set(&mut self, name: &'static str, value: String) {
+        self.settings = self.settings.with(name, value);
+    }
+
+    fn ask(&self, prompt: &str, default: Option<&str>) -> Result<String> {
+        let mut input = Input::<String>::with_theme(&self.theme).with_prompt(prompt);
+        if let Some(d) = default {
+            input = input.default(d.to_string());
+        }
+        Ok(input.interact_text_on(&self.term)?.trim().to_string())
+    }
+
+    fn confirm(&self, prompt: &str, default: bool) -> Result<bool> {
+        if !self.interactive {
+            return Ok(default);
+        }
+        Ok(Confirm::with_theme(&self.theme)
+            .with_prompt(prompt)
+            .default(default)
+            .interact_on(&self.term)?)
+    }
+
+    fn flow(&mut self) -> Result<ExitCode> {
+        heading(
+            "RomM OIDC setup — every answer is checked as you go (Ctrl-C quits; nothing is written until the end)",
+        );
+        self.romm_url()?;
+        let discovery = self.provider()?;
+        self.provider_steps(&discovery);
+        self.client(&discovery)?;
+        let claims = self.login_test(&discovery)?;
+        self.email(claims.as_ref())?;
+        self.roles(claims.as_ref())?;
+        self.output()
+    }
+
+    /// Step 1: RomM's public URL, and the callback derived from it.
+    fn romm_url(&mut self) -> Result<()> {
+        heading("1. RomM");
+        loop {
+            let given = self.settings.romm_url.clone();
+            let url = match given {
+                Some(u) => u,
+                None if !self.interactive => {
+                    // --yes with OIDC_REDIRECT_URI already set: keep it.
+                    return Ok(());
+                }
+                None => {
+                    // An OIDC_REDIRECT_URI already set suggests the answer.
+                    let hint = self
+                        .settings
+                        .value(OIDC_REDIRECT_URI)
+                        .and_then(|r| url::Url::parse(r).ok())
+                        .map(|u| u.origin().ascii_serialization());
+                    self.ask(
+                        "RomM's public URL (what users type in the browser)",
+                        hint.as_deref(),
+                    )?
+                }
+            };
+            let base = url.trim().trim_end_matches('/').to_string();
+            self.settings.romm_url = Some(base.clone());
+            self.set(OIDC_REDIRECT_URI, format!("{base}{CALLBACK_PATH}"));
+            let mut problems = Vec::new();
+            match url::Url::parse(&base) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+                    if u.path() != "/" && !u.path().is_empty() {
+                        problems.push(format!(
+                            "RomM is served at the root of its host; drop the path {}",
+                            u.path()
+                        ));
+                    }
+                    if u.host_str() == Some("localhost") || u.host_str() == Some("127.0.0.1") {
+                        eprintln!(
+                            "  ⚠ {base} only works on this machine: use the address other devices open RomM at."
+                        );
+                    } else if u.scheme() == "http" {
+                        eprintln!(
+                            "  ⚠ plain http to {}: Pocket ID 2.10.0 refuses http callbacks to non-loopback hosts; serve RomM over https.",
+                            u.host_str().unwrap_or("")
+                        );
+                    }
+                }
+                _ => problems.push("give an absolute URL such as https://romm.example.com".into()),
+            }
+            if problems.is_empty() {
+                eprintln!("  ✔ RomM's callback URL is {base}{CALLBACK_PATH}");
+                return Ok(());
+            }
+            for p in &problems {
+                eprintln!("  ✘ {p}");
+            }
+            if !self.interactive {
+                bail!("--romm-url {url}: {}", problems.join("; "));
+            }
+            self.settings.romm_url = None;
+        }
+    }
+
+    /// Step 2: the provider URL, corrected when an endpoint was pasted, and
+    /// its discovery document fetched the way RomM fetches it.
+    fn provider(&mut self) -> Result<Discovery> {
+        heading("2. The provider");
+        let mut asked = false;
+        loop {
+            if self.settings.value(OIDC_SERVER_APPLICATION_URL).is_none() || asked {
+                if !self.interactive {
+                    bail!("the provider URL is missing: give --issuer");
+                }
+                let url = self.ask(
+                    "Pocket ID's URL (its APP_URL, e.g. https://id.example.com)",
+                    None,
+                )?;
+                self.set(OIDC_SERVER_APPLICATION_URL, url);
+            }
+            asked = true;
+            let check = config::issuer_url(&self.settings);
+            if check.status == Status::Fail {
+                show(&check);
+                match check.expected.clone().filter(|e| e.starts_with("http")) {
+                    Some(base) if self.confirm(&format!("Use {base} instead?"), true)? => {
+                        self.set(OIDC_SERVER_APPLICATION_URL, base);
+                    }
+                    _ if self.interactive => continue,
+                    _ => bail!("{}", check.summary),
+                }
+            }
+            eprintln!(
+                "  Fetching {} …",
+                self.settings.discovery_url().unwrap_or_default()
+            );
+            let (findings, doc) = discovery::run(&self.settings, &self.http);
+            for f in findings.iter().filter(|f| f.status != Status::Skip) {
+                show(f);
+            }
+            match doc {
+                Some(doc) => return Ok(doc),
+                None if self.interactive => eprintln!("  Let's try another URL."),
+                None => bail!("the provider's discovery document could not be read"),
+            }
+        }
+    }
+
+    /// Step 3: what to click in Pocket ID, with the values filled in.
+    fn provider_steps(&self, discovery: &Discovery) {
+        heading("3. Create RomM's client at the provider");
+        let callback = self
+            .settings
+            .value(OIDC_REDIRECT_URI)
+            .unwrap_or("<RomM URL>/api/oauth/openid")
+            .to_string();
+        let issuer = discovery.issuer().unwrap_or("the provider");
+        match discovery.flavor() {
+            Flavor::Other => eprintln!(
+                "  At {issuer}: create a confidential client (client_secret_basic, authorization code flow, no PKCE requirement) with the redirect URI\n      {callback}\n  and make sure email and email_verified are put in the ID token for the email scope."
+            ),
+            flavor => {
+                let verified = if flavor == Flavor::PocketIdModern {
+                    "Application Configuration → Email → tick \"Emails verified by default\" (new users). Existing users: Settings → Admin → Users → edit → \"Mark as verified\"."
+                } else {
+                    "2.2–2.9: Application Configuration → Email → \"Emails verified by default\", and mark existing users verified under Users; before 2.2: Application Configuration → General → \"Emails Verified\"."
+                };
+                eprintln!("  In Pocket ID at {issuer} — {}:", flavor.describe());
+                eprintln!("   a. Settings → Admin → {verified}");
+                eprintln!("   b. Settings → Admin → OIDC Clients → Add OIDC Client:");
+                eprintln!("        Name:          RomM");
+                eprintln!("        Callback URLs: {callback}");
+                eprintln!(
+                    "                       http://127.0.0.1/callback   (only for the login test; remove it afterwards)"
+                );
+                eprintln!(
+                    "        Public client: off      PKCE: off   (RomM sends a secret and no PKCE)"
+                );
+                eprintln!(
+                    "      Save, then copy the Client ID and the Client secret — the secret is shown only once."
+                );
+            }
+        }
+    }
+
+    /// Step 4: client id and secret, proven at once with the credential probe.
+    fn client(&mut self, discovery: &Discovery) -> Result<()> {
+        heading("4. Client id and secret");
+        let mut again = false;
+        loop {
+            if self.settings.value(OIDC_CLIENT_ID).is_none() || again {
+                if !self.interactive {
+                    bail!("the client id is missing: give --client-id");
+                }
+                let id = self.ask("Client ID", self.settings.value(OIDC_CLIENT_ID))?;
+                self.set(OIDC_CLIENT_ID, id);
+            }
+            if self.settings.value(OIDC_CLIENT_SECRET).is_none() || again {
+                if !self.interactive {
+                    bail!("the client secret is missing: give --client-secret-file");
+                }
+                let secret = Password::with_theme(&self.theme)
+                    .with_prompt("Client secret (hidden)")
+                    .interact_on(&self.term)?;
+                self.set(OIDC_CLIENT_SECRET, secret.trim().to_string());
+            }
+            let exists = credentials::exists(&self.settings, &self.http, discovery);
+            if exists.status != Status::Skip {
+                show(&exists);
+            }
+            let probe = credentials::probe(&self.settings, &self.http, discovery);
+            show(&probe);
+            if probe.status != Status::Fail && exists.status != Status::Fail {
+                return Ok(());
+            }
+            if !self.interactive {
+                bail!("the provider refused the client id or secret");
+            }
+            eprintln!("  Let's enter them again.");
+            again = true;
+        }
+    }
+
+    /// Step 5: the real login of `doctor --login`, repeated until RomM would
+    /// accept it or the user moves on. Returns the ID token's claims.
+    fn login_test(
+        &mut self,
+        discovery: &Discovery,
+    ) -> Result<Option<serde_json::Map<String, Value>>> {
+        heading("5. Login test");
+        let wanted = self.args.login.login || self.confirm("Run a real login now, to see the token RomM will get? (needs the extra callback http://127.0.0.1/callback)", true)?;
+        if !wanted {
+            eprintln!("  – skipped (run `romm-oidc doctor --login` any time)");
+            return Ok(None);
+        }
+        loop {
+            CANCELLED.store(false, Ordering::SeqCst);
+            IN_LOGIN.store(true, Ordering::SeqCst);
+            let findings = login::run(
+                &self.settings,
+                &self.http,
+                Some(discovery),
+                &self.login,
+                &CANCELLED,
+            );
+            IN_LOGIN.store(false, Ordering::SeqCst);
+            for f in findings.iter().filter(|f| f.status != Status::Skip) {
+                show(f);
+            }
+            let claims = findings
+                .iter()
+                .find(|f| f.id == "login.id-token")
+                .and_then(|f| f.data.as_ref())
+                .and_then(|d| d.get("claims"))
+                .and_then(Value::as_object)
+                .cloned();
+            if let Some(c) = &claims {
+                let pick = |k: &str| {
+                    c.get(k)
+                        .map(Value::to_string)
+                        .unwrap_or_else(|| "(absent)".into())
+                };
+                eprintln!(
+                    "  claims RomM reads: email {}, email_verified {}, preferred_username {}",
+                    pick("email"),
+                    pick("email_verified"),
+                    pick("preferred_username")
+                );
+            }
+            let failed = findings.iter().any(|f| f.status == Status::Fail);
+            if !failed {
+                return Ok(claims);
+            }
+            if !self.interactive
+                || !self.confirm("Fixed it at the provider? Run the login test again?", true)?
+            {
+                return Ok(claims);
+            }
+        }
+    }
+
+    /// Step 6: the RomM user's email, which RomM matches case-insensitively.
+    fn email(&mut self, claims: Option<&serde_json::Map<String, Value>>) -> Result<()> {
+        heading("6. The RomM user");
+        let token_email = claims.and_then(|c| c.get("email")).and_then(Value::as_str);
+        let email = match (&self.login.email, self.interactive) {
+            (Some(e), _) => e.clone(),
+            (None, true) => self.ask(
+                "Email of the RomM user who will log in (empty to skip)",
+                token_email,
+            )?,
+            (None, false) => String::new(),
+        };
+        match (email.is_empty(), token_email) {
+            (true, _) => eprintln!(
+                "  – RomM matches accounts by email: the RomM profile's email must equal the provider's."
+            ),
+            (false, Some(t)) if t.eq_ignore_ascii_case(&email) => {
+                eprintln!("  ✔ the token's email {t} matches the RomM user")
+            }
+            (false, Some(t)) => eprintln!(
+                "  ✘ the token carries {t}, the RomM user has {email}: make them equal (RomM would create a new account instead)"
+            ),
+            (false, None) => eprintln!("  ✔ make sure the provider's user has the email {email}"),
+        }
+        Ok(())
+    }
+
+    /// Step 7: optional role mapping, offering the claims the token carries.
+    fn roles(&mut self, claims: Option<&serde_json::Map<String, Value>>) -> Result<()> {
+        heading("7. Roles (optional)");
+        if !self.interactive || self.settings.value(OIDC_CLAIM_ROLES).is_some() {
+            eprintln!("  – kept as given (--claim-roles, --role-admin, --role-viewer set them)");
+            return Ok(());
+        }
+        if !self.confirm("Map RomM roles from a group claim?", false)? {
+            return Ok(());
+        }
+        let mut names: Vec<String> = claims
+            .map(|c| {
+                c.iter()
+                    .filter(|(_, v)| v.is_array())
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !names.iter().any(|n| n == "groups") {
+            names.push("groups".into());
+        }
+        let pick = Select::with_theme(&self.theme)
+            .with_prompt("Claim holding the groups")
+            .items(&names)
+            .default(0)
+            .interact_on(&self.term)?;
+        self.set(OIDC_CLAIM_ROLES, names[pick].clone());
+        let admin = self.ask(
+            "Group that makes a user RomM Admin (empty for none)",
+            Some(""),
+        )?;
+        if !admin.is_empty() {
+            self.set(OIDC_ROLE_ADMIN, admin);
+        }
+        let viewer = self.ask(
+            "Group that lets a user in (* for anyone with the claim)",
+            Some("*"),
+        )?;
+        self.set(OIDC_ROLE_VIEWER, viewer);
+        show(&config::roles(&self.settings));
+        Ok(())
+    }
+
+    /// Step 8: preview the block, then merge it into an env file or print it.
+    fn output(&mut self) -> Result<ExitCode> {
+        heading("8. RomM's env");
+        let mut report = Report::default();
+        report.extend(config::run(&self.settings, Purpose::Emit));
+        if !report.ok() {
+            for f in report.failures() {
+                show(f);
+            }
+            bail!("the settings still fail a check; nothing was written");
+        }
+        let block = emit::block(&self.settings);
+        let preview = emit::render(&block, Format::Dotenv)?;
+        let masked = preview.replace(
+            self.settings.value(OIDC_CLIENT_SECRET).unwrap_or("\u{0}"),
+            "••••••••",
+        );
+        eprintln!("{}", masked.trim_end());
+        let mut target = self.args.output.write.clone();
+        let mut format = self.args.output.format;
+        if target.is_none() && self.interactive {
+            let choices = [
+                "Merge into an env file (.env)",
+                "Print for docker compose (environment:)",
+                "Print as .env lines",
+            ];
+            match Select::with_theme(&self.theme)
+                .with_prompt("Where should it go?")
+                .items(choices)
+                .default(0)
+                .interact_on(&self.term)?
+            {
+                0 => target = Some(PathBuf::from(self.ask("Env file", Some(".env"))?)),
+                1 => format = Format::Compose,
+                _ => format = Format::Dotenv,
+            }
+        }
+        match &target {
+            Some(path) => emit::merge_into(path, &block)
+                .with_context(|| format!("cannot write {}", path.display()))?,
+            None => report::print_stdout(&emit::render(&block, format)?)?,
+        }
+        let romm = self
+            .settings
+            .romm_url
+            .clone()
+            .unwrap_or_else(|| "<RomM URL>".into());
+        let env_flag = target
+            .as_ref()
+            .map(|p| format!(" --env-file {}", p.display()))
+            .unwrap_or_default();
+        eprintln!(
+            "\nNext: recreate RomM so it reads the env ({RESTART}), then confirm it picked it up:\n    romm-oidc doctor{env_flag} --romm-url {romm}"
+        );
+        Ok(ExitCode::SUCCESS)
+    }
+}
