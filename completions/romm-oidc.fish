@@ -51,6 +51,8 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l claim-rol
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l role-admin -d 'The roles-claim value that grants Admin (OIDC_ROLE_ADMIN)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l role-editor -d 'The roles-claim value that grants Editor/User access (OIDC_ROLE_EDITOR)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l role-viewer -d 'The roles-claim value that grants Viewer/User access; * for anyone with the claim (OIDC_ROLE_VIEWER)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l pocket-id-api-key -d 'A Pocket ID admin API key, to read the client and users instead of guessing (optional)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l pocket-id-api-key-file -d 'Read the Pocket ID admin API key from this file' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l listen -d 'Address of the callback listener (loopback only) [default: first free of 127.0.0.1:8765-8769]' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l browser-command -d 'Command that opens the login URL (the URL is appended, or replaces %s); overrides $BROWSER' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l login-timeout -d 'Seconds to wait for the login to come back' -r
@@ -82,6 +84,8 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l claim-rol
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l role-admin -d 'The roles-claim value that grants Admin (OIDC_ROLE_ADMIN)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l role-editor -d 'The roles-claim value that grants Editor/User access (OIDC_ROLE_EDITOR)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l role-viewer -d 'The roles-claim value that grants Viewer/User access; * for anyone with the claim (OIDC_ROLE_VIEWER)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l pocket-id-api-key -d 'A Pocket ID admin API key, to read the client and users instead of guessing (optional)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l pocket-id-api-key-file -d 'Read the Pocket ID admin API key from this file' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l format -d 'Output format' -r -f -a "dotenv\t'KEY=\'value\' lines for a .env file (docker compose and POSIX sh read them alike)'
 compose\t'An `environment:` mapping to paste under the RomM service in compose.yaml'
 shell\t'`export KEY=\'value\'` lines for a POSIX shell'
@@ -123,6 +127,8 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l claim-r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l role-admin -d 'The roles-claim value that grants Admin (OIDC_ROLE_ADMIN)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l role-editor -d 'The roles-claim value that grants Editor/User access (OIDC_ROLE_EDITOR)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l role-viewer -d 'The roles-claim value that grants Viewer/User access; * for anyone with the claim (OIDC_ROLE_VIEWER)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l pocket-id-api-key -d 'A Pocket ID admin API key, to read the client and users instead of guessing (optional)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l pocket-id-api-key-file -d 'Read the Pocket ID admin API key from this file' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l format -d 'Output format' -r -f -a "dotenv\t'KEY=\'value\' lines for a .env file (docker compose and POSIX sh read them alike)'
 compose\t'An `environment:` mapping to paste under the RomM service in compose.yaml'
 shell\t'`export KEY=\'value\'` lines for a POSIX shell'

@@ -120,6 +120,20 @@ pub struct SettingsArgs {
     /// The roles-claim value that grants Viewer/User access; * for anyone with the claim (OIDC_ROLE_VIEWER)
     #[arg(long, value_name = "VALUE")]
     pub role_viewer: Option<String>,
+
+    /// A Pocket ID admin API key, to read the client and users instead of guessing (optional)
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "POCKET_ID_API_KEY",
+        hide_env_values = true,
+        conflicts_with = "pocket_id_api_key_file"
+    )]
+    pub pocket_id_api_key: Option<String>,
+
+    /// Read the Pocket ID admin API key from this file
+    #[arg(long, value_name = "FILE")]
+    pub pocket_id_api_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

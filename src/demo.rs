@@ -107,6 +107,7 @@ pub fn run(
         insecure: false,
         verbose,
         login,
+        email: None,
     };
     let first = doctor::run(&good, &options(Some(login)), &cancelled)?;
 

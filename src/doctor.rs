@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use std::sync::atomic::AtomicBool;
 
-use crate::checks::{config, credentials, discovery, jwks, login, romm, tls};
+use crate::checks::{config, credentials, discovery, jwks, login, pocketid, romm, tls};
 use crate::http::{self, Http};
 use crate::report::{Finding, Report};
 use crate::settings::{OIDC_TLS_CACERTFILE, Settings};
@@ -19,6 +19,8 @@ pub struct Options {
     pub insecure: bool,
     pub verbose: u8,
     pub login: Option<login::Options>,
+    /// The RomM user's email, for the Pocket ID user lookup.
+    pub email: Option<String>,
 }
 
 pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Result<Report> {
@@ -46,10 +48,19 @@ pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Re
             std::thread::scope(|inner| {
                 let jwks = inner.spawn(|| jwks::run(&http, doc));
                 let exists = inner.spawn(|| credentials::exists(settings, &http, doc));
+                let admin =
+                    inner.spawn(|| pocketid::run(settings, &http, doc, options.email.as_deref()));
                 let probe = credentials::probe(settings, &http, doc);
                 findings.push(joined(jwks.join(), "jwks.keys"));
                 findings.push(joined(exists.join(), "client.exists"));
                 findings.push(probe);
+                match admin.join() {
+                    Ok(admin) => findings.extend(admin),
+                    Err(_) => findings.push(Finding::fail(
+                        "pocketid.version",
+                        "The Pocket ID checks crashed; please report it",
+                    )),
+                }
             });
         } else {
             let skip = |id| Finding::skip(id, "Needs the discovery document");
@@ -57,6 +68,11 @@ pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Re
                 skip("jwks.keys"),
                 skip("client.exists"),
                 skip("client.credentials"),
+                skip("pocketid.version"),
+                skip("pocketid.client"),
+                skip("pocketid.callbacks"),
+                skip("pocketid.users"),
+                skip("pocketid.preview"),
             ]);
         }
         let answers = romm_answers.join().ok().flatten();

@@ -93,6 +93,7 @@ impl fmt::Display for Failure {
     }
 }
 
+#[derive(Clone)]
 pub struct Http {
     client: Client,
     verbose: u8,
@@ -190,6 +191,30 @@ impl Http {
             mask(client.1)
         );
         self.send("POST", url, Some(shown), request)
+    }
+
+    /// A call to Pocket ID's admin API: `X-API-Key`, JSON body when given.
+    /// The key is masked in traces.
+    pub fn api(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        key: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Response, Failure> {
+        let mut request = self
+            .client
+            .request(method.clone(), url)
+            .header("X-API-Key", key)
+            .header("Accept", "application/json");
+        let mut shown = format!("[X-API-Key: {}]", mask(key));
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body.to_string());
+            shown = format!("{}\n{shown}", redact_tokens(&body.to_string()));
+        }
+        self.send(method.as_str(), url, Some(shown), request)
     }
 
     fn send(
@@ -319,7 +344,13 @@ fn redact_tokens(body: &str) -> String {
         return excerpt(body.as_bytes());
     };
     if let Some(map) = value.as_object_mut() {
-        for key in ["access_token", "id_token", "refresh_token", "client_secret"] {
+        for key in [
+            "access_token",
+            "id_token",
+            "refresh_token",
+            "client_secret",
+            "secret",
+        ] {
             if let Some(serde_json::Value::String(s)) = map.get_mut(key) {
                 *s = mask(s);
             }

@@ -15,6 +15,7 @@ mod envfile;
 mod generate;
 mod http;
 mod oidc;
+mod pocketid;
 mod report;
 mod settings;
 mod wizard;
@@ -134,6 +135,7 @@ fn doctor(args: &DoctorArgs, settings: &Settings, cli: &Cli) -> Result<ExitCode>
             insecure: args.insecure,
             verbose: cli.verbose,
             login,
+            email: args.login.email.clone(),
         },
         &CANCELLED,
     )?;

@@ -243,6 +243,8 @@ pub struct Settings {
     pub env_file: Option<EnvFile>,
     /// RomM's public base URL, when given.
     pub romm_url: Option<String>,
+    /// A Pocket ID admin API key (not a RomM variable; never printed).
+    pub api_key: Option<String>,
 }
 
 /// Where settings are read from; `environment` is the process environment.
@@ -429,16 +431,29 @@ pub fn load(args: &SettingsArgs) -> anyhow::Result<Settings> {
     flag(OIDC_ROLE_ADMIN, "--role-admin", &args.role_admin);
     flag(OIDC_ROLE_EDITOR, "--role-editor", &args.role_editor);
     flag(OIDC_ROLE_VIEWER, "--role-viewer", &args.role_viewer);
+    let api_key = match (&args.pocket_id_api_key, &args.pocket_id_api_key_file) {
+        (_, Some(path)) => Some(
+            crate::envfile::read_text(path)
+                .context("cannot use --pocket-id-api-key-file")?
+                .trim()
+                .to_string(),
+        ),
+        (Some(key), None) => Some(key.trim().to_string()),
+        (None, None) => None,
+    }
+    .filter(|k| !k.is_empty());
     let environment = std::env::vars()
         .filter(|(k, _)| k.starts_with("OIDC_") || var(k).is_some())
         .collect();
-    Ok(Settings::resolve(Inputs {
+    let mut settings = Settings::resolve(Inputs {
         flags,
         environment,
         env_file,
         romm_url: args.romm_url.clone(),
         secret_file,
-    }))
+    });
+    settings.api_key = api_key;
+    Ok(settings)
 }
 
 /// authlib's rule for the discovery URL of an issuer.

@@ -21,6 +21,8 @@ use crate::cli::{Format, WizardArgs};
 use crate::emit;
 use crate::http::{self, Http};
 use crate::oidc::discovery::{Discovery, Flavor};
+use crate::pocketid::callbacks::{self, Family};
+use crate::pocketid::{Api, client_update_body, parse_version, user_verified_body};
 use crate::report::{self, Finding, Report, Status};
 use crate::settings::{
     OIDC_CLAIM_ROLES, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI, OIDC_ROLE_ADMIN,
@@ -41,6 +43,8 @@ struct Wizard<'a> {
     theme: ColorfulTheme,
     http: Http,
     login: login::Options,
+    /// Everything changed in Pocket ID, listed at the end so it can be undone.
+    writes: Vec<String>,
 }
 
 /// What `--yes` needs, and which flag gives it.
@@ -111,8 +115,16 @@ pub fn run(
         theme: ColorfulTheme::default(),
         http,
         login,
+        writes: Vec::new(),
     };
-    wizard.flow()
+    let code = wizard.flow();
+    if !wizard.writes.is_empty() {
+        heading("Changed in Pocket ID (undo them in its admin UI if needed)");
+        for w in &wizard.writes {
+            eprintln!("  • {w}");
+        }
+    }
+    code
 }
 
 fn heading(text: &str) {
@@ -166,10 +178,14 @@ impl Wizard<'_> {
         );
         self.romm_url()?;
         let discovery = self.provider()?;
-        self.provider_steps(&discovery);
+        if self.settings.api_key.is_some() && discovery.flavor().is_pocket_id() {
+            self.pocket_id_client(&discovery)?;
+        } else {
+            self.provider_steps(&discovery);
+        }
         self.client(&discovery)?;
         let claims = self.login_test(&discovery)?;
-        self.email(claims.as_ref())?;
+        self.email(claims.as_ref(), &discovery)?;
         self.roles(claims.as_ref())?;
         self.output()
     }
@@ -415,7 +431,11 @@ impl Wizard<'_> {
     }
 
     /// Step 6: the RomM user's email, which RomM matches case-insensitively.
-    fn email(&mut self, claims: Option<&serde_json::Map<String, Value>>) -> Result<()> {
+    fn email(
+        &mut self,
+        claims: Option<&serde_json::Map<String, Value>>,
+        discovery: &Discovery,
+    ) -> Result<()> {
         heading("6. The RomM user");
         let token_email = claims.and_then(|c| c.get("email")).and_then(Value::as_str);
         let email = match (&self.login.email, self.interactive) {
@@ -437,6 +457,220 @@ impl Wizard<'_> {
                 "  ✘ the token carries {t}, the RomM user has {email}: make them equal (RomM would create a new account instead)"
             ),
             (false, None) => eprintln!("  ✔ make sure the provider's user has the email {email}"),
+        }
+        if !email.is_empty() {
+            self.mark_verified(&email, discovery)?;
+        }
+        Ok(())
+    }
+
+    /// With an API key: the Pocket ID user with `email`, marked verified on
+    /// request (GET, then a PUT of the whole user with emailVerified true).
+    fn mark_verified(&mut self, email: &str, discovery: &Discovery) -> Result<()> {
+        let (Some(key), Some(issuer)) = (self.settings.api_key.clone(), discovery.issuer()) else {
+            return Ok(());
+        };
+        if !discovery.flavor().is_pocket_id() {
+            return Ok(());
+        }
+        let http = self.http.clone();
+        let api = Api::new(&http, issuer, &key);
+        let user = match api.find_user(email) {
+            Ok(Some(u)) => u,
+            Ok(None) => {
+                eprintln!(
+                    "  ✘ no Pocket ID user has the email {email}: set it on the user who logs in to RomM"
+                );
+                return Ok(());
+            }
+            Err(e) => {
+                eprintln!("  ⚠ could not search Pocket ID's users: {e}");
+                return Ok(());
+            }
+        };
+        let who = user
+            .get("username")
+            .and_then(Value::as_str)
+            .unwrap_or("the user")
+            .to_string();
+        match user.get("emailVerified").and_then(Value::as_bool) {
+            Some(true) => eprintln!("  ✔ {who}'s email is verified in Pocket ID"),
+            None => eprintln!(
+                "  – this Pocket ID (before 2.2) has no per-user flag: Application Configuration → \"Emails Verified\" decides"
+            ),
+            Some(false) => {
+                eprintln!(
+                    "  ✘ {who}'s email is not verified: RomM would answer \"Email is not verified.\""
+                );
+                if self.confirm(
+                    &format!("Mark {who} <{email}> verified in Pocket ID now?"),
+                    true,
+                )? {
+                    let id = user.get("id").and_then(Value::as_str).unwrap_or_default();
+                    match api.update_user(id, &user_verified_body(&user)) {
+                        Ok(_) => {
+                            eprintln!("  ✔ marked verified");
+                            self.writes
+                                .push(format!("user {who} <{email}>: emailVerified set to true"));
+                        }
+                        Err(e) => eprintln!("  ✘ Pocket ID refused: {e}"),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Step 3 with an API key: create the RomM client, or repair the one named
+    /// by OIDC_CLIENT_ID, asking before every write; the new secret goes
+    /// straight into the settings, never to the screen.
+    fn pocket_id_client(&mut self, discovery: &Discovery) -> Result<()> {
+        heading("3. RomM's client in Pocket ID (API key)");
+        let key = self.settings.api_key.clone().unwrap_or_default();
+        let issuer = discovery.issuer().unwrap_or_default().to_string();
+        let http = self.http.clone();
+        let api = Api::new(&http, &issuer, &key);
+        let version = match api.me().and_then(|_| api.version()) {
+            Ok(v) => v.as_deref().and_then(parse_version),
+            Err(e) => {
+                eprintln!(
+                    "  ✘ Pocket ID's API refused the key ({e}); falling back to instructions"
+                );
+                self.provider_steps(discovery);
+                return Ok(());
+            }
+        };
+        let callback = self
+            .settings
+            .value(OIDC_REDIRECT_URI)
+            .unwrap_or_default()
+            .to_string();
+        let mut wanted = vec![callback.clone()];
+        if self.args.login.login || self.interactive {
+            wanted.push("http://127.0.0.1/callback".into());
+        }
+        let existing = match self.settings.value(OIDC_CLIENT_ID) {
+            Some(id) => match api.client(id) {
+                Ok(c) => Some(c),
+                Err(e) if e.status() == Some(404) => {
+                    eprintln!("  ✘ Pocket ID has no client {id}");
+                    None
+                }
+                Err(e) => bail!("cannot read client {id}: {e}"),
+            },
+            None => None,
+        };
+        let id = match existing {
+            Some(client) => {
+                let id = client
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let mut body = client_update_body(&client);
+                let mut changes = Vec::new();
+                for (flag, label) in [
+                    ("isPublic", "Public client"),
+                    ("pkceEnabled", "PKCE"),
+                    ("requiresPushedAuthorizationRequests", "Requires PAR"),
+                ] {
+                    if body.get(flag).and_then(Value::as_bool) == Some(true) {
+                        body[flag] = Value::Bool(false);
+                        changes.push(format!("{label}: on → off"));
+                    }
+                }
+                let mut urls: Vec<Value> = body
+                    .get("callbackURLs")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let family = if version.is_some_and(|v| v < (2, 0, 0)) {
+                    Family::V1
+                } else {
+                    Family::V2
+                };
+                for url in &wanted {
+                    let covered = urls
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .any(|p| callbacks::matches(p, url, family));
+                    if !covered {
+                        urls.push(Value::String(url.clone()));
+                        changes.push(format!("callback URL added: {url}"));
+                    }
+                }
+                body["callbackURLs"] = Value::Array(urls);
+                if changes.is_empty() {
+                    eprintln!("  ✔ client {id} is confidential, PKCE off, and has RomM's callback");
+                } else {
+                    eprintln!("  Client {id} needs: {}", changes.join("; "));
+                    if self.confirm(
+                        "Apply these changes (nothing else on the client changes)?",
+                        true,
+                    )? {
+                        api.update_client(&id, &body)
+                            .map_err(|e| anyhow::anyhow!("Pocket ID refused the update: {e}"))?;
+                        eprintln!("  ✔ client updated");
+                        self.writes
+                            .push(format!("client {id}: {}", changes.join("; ")));
+                    }
+                }
+                id
+            }
+            None => {
+                let body = serde_json::json!({
+                    "name": "RomM",
+                    "callbackURLs": wanted,
+                    "logoutCallbackURLs": [],
+                    "isPublic": false,
+                    "pkceEnabled": false,
+                    "requiresReauthentication": false,
+                    "isGroupRestricted": false,
+                });
+                eprintln!(
+                    "  Will create the client \"RomM\": confidential, PKCE off, callbacks {}",
+                    wanted.join(", ")
+                );
+                if !self.confirm("Create it in Pocket ID?", true)? {
+                    self.provider_steps(discovery);
+                    return Ok(());
+                }
+                let created = api
+                    .create_client(&body)
+                    .map_err(|e| anyhow::anyhow!("Pocket ID refused to create the client: {e}"))?;
+                let id = created
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                eprintln!("  ✔ created client {id}");
+                self.writes.push(format!("client {id} \"RomM\" created"));
+                self.set(OIDC_CLIENT_ID, id.clone());
+                id
+            }
+        };
+        if self.settings.value(OIDC_CLIENT_SECRET).is_none() {
+            let replaces = version.is_none_or(|v| v < (2, 14, 0));
+            let prompt = if replaces {
+                "Create a client secret now? (this Pocket ID keeps one secret: a new one replaces the old)"
+            } else {
+                "Create a client secret now? (existing secrets stay valid)"
+            };
+            if self.confirm(prompt, true)? {
+                let secret = api
+                    .create_secret(&id, version)
+                    .map_err(|e| anyhow::anyhow!("Pocket ID refused to create a secret: {e}"))?;
+                eprintln!("  ✔ secret created and kept for the env block (not shown)");
+                self.writes.push(format!(
+                    "client {id}: a new client secret{}",
+                    if replaces {
+                        " (replacing the previous one)"
+                    } else {
+                        ""
+                    }
+                ));
+                self.set(OIDC_CLIENT_SECRET, secret);
+            }
         }
         Ok(())
     }

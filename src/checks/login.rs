@@ -605,7 +605,7 @@ fn verified_fix(provider: &str, flavor: &Flavor) -> String {
 }
 
 /// RomM's acceptance rules, in RomM's order, on the ID-token claims.
-fn judge(
+pub fn judge(
     out: &mut Vec<Finding>,
     settings: &Settings,
     discovery: &Discovery,

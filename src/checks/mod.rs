@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod discovery;
 pub mod jwks;
 pub mod login;
+pub mod pocketid;
 pub mod romm;
 pub mod tls;
 

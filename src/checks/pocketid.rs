@@ -1,0 +1,443 @@
+//! With a Pocket ID admin API key: the RomM client's real configuration, its
+//! callback URLs matched with Pocket ID's own rules, the RomM user's
+//! `emailVerified`, and a claims preview judged with RomM's rules.
+
+use serde_json::Value;
+
+use super::login;
+use crate::http::Http;
+use crate::oidc::discovery::{Discovery, Flavor};
+use crate::pocketid::callbacks::{self, Family};
+use crate::pocketid::{Api, ApiError, Version, parse_version};
+use crate::report::{Finding, Status};
+use crate::settings::{OIDC_CLIENT_ID, OIDC_REDIRECT_URI, Settings};
+
+const IDS: &[&str] = &[
+    "pocketid.version",
+    "pocketid.client",
+    "pocketid.callbacks",
+    "pocketid.users",
+    "pocketid.preview",
+];
+
+fn skip_all(why: &str) -> Vec<Finding> {
+    IDS.iter().map(|id| Finding::skip(id, why)).collect()
+}
+
+fn api_failure(id: &'static str, what: &str, error: &ApiError) -> Finding {
+    let (summary, fix) = match error.status() {
+        Some(401) => (
+            "the API key was refused (wrong, or expired)".to_string(),
+            "Create a new key under Pocket ID Settings → Admin → API Keys and pass it with --pocket-id-api-key-file.",
+        ),
+        Some(403) => (
+            "the API key's owner may not do this (not an admin, or disabled)".to_string(),
+            "Create the key while signed in as a Pocket ID admin.",
+        ),
+        Some(404) => (
+            "this Pocket ID has no such endpoint or record".to_string(),
+            "Upgrade Pocket ID, or check the id.",
+        ),
+        _ => (
+            format!("{error}"),
+            "Check that the issuer URL reaches Pocket ID's API.",
+        ),
+    };
+    Finding::fail(id, format!("{what}: {summary}"))
+        .detail(error.to_string())
+        .fix(fix)
+}
+
+/// The version family whose callback rules apply.
+fn family(version: Option<Version>) -> Family {
+    match version {
+        Some(v) if v < (2, 0, 0) => Family::V1,
+        _ => Family::V2,
+    }
+}
+
+fn version_text(version: Option<Version>, flavor: &Flavor) -> String {
+    match version {
+        Some((a, b, c)) => format!("v{a}.{b}.{c}"),
+        None => flavor.describe().to_string(),
+    }
+}
+
+/// Where to mark a user verified, for the version at hand.
+pub fn verify_ui_path(version: Option<Version>) -> &'static str {
+    match version {
+        Some(v) if v < (2, 2, 0) => {
+            "Settings → Admin → Application Configuration → General → tick \"Emails Verified\" (before 2.2 it applies to every user)"
+        }
+        _ => {
+            "Settings → Admin → Users → edit the user → \"Mark as verified\" → Save (\"Emails verified by default\" changes new users only, pocket-id#1264)"
+        }
+    }
+}
+
+pub fn run(
+    settings: &Settings,
+    http: &Http,
+    discovery: &Discovery,
+    email: Option<&str>,
+) -> Vec<Finding> {
+    let Some(key) = settings.api_key.as_deref() else {
+        return skip_all(
+            "Give --pocket-id-api-key (optional) to read the client and users from Pocket ID",
+        );
+    };
+    let flavor = discovery.flavor();
+    if !flavor.is_pocket_id() {
+        return skip_all("The provider is not Pocket ID");
+    }
+    let Some(issuer) = discovery.issuer() else {
+        return skip_all("No issuer to reach Pocket ID's API at");
+    };
+    let api = Api::new(http, issuer, key);
+    let mut out = Vec::new();
+    // pocketid.version: the key works, its owner is an admin, and the version.
+    let me = match api.me() {
+        Ok(me) => me,
+        Err(e) => {
+            out.push(api_failure("pocketid.version", "Pocket ID's API", &e));
+            out.extend(
+                IDS[1..]
+                    .iter()
+                    .map(|id| Finding::skip(id, "Needs a working API key")),
+            );
+            return out;
+        }
+    };
+    if me.get("isAdmin").and_then(Value::as_bool) != Some(true) {
+        out.push(
+            Finding::fail("pocketid.version", "The API key belongs to a user who is not an admin")
+                .mismatch("an admin's key", me.get("username").and_then(Value::as_str).unwrap_or("?").to_string())
+                .fix("Create the key while signed in as a Pocket ID admin (Settings → Admin → API Keys)."),
+        );
+        out.extend(
+            IDS[1..]
+                .iter()
+                .map(|id| Finding::skip(id, "Needs an admin's API key")),
+        );
+        return out;
+    }
+    let version = match api.version() {
+        Ok(Some(v)) => {
+            let parsed = parse_version(&v);
+            out.push(
+                Finding::pass(
+                    "pocketid.version",
+                    format!("Pocket ID {v} (the API key is an admin's)"),
+                )
+                .data(serde_json::json!({ "version": v })),
+            );
+            parsed
+        }
+        Ok(None) => {
+            out.push(Finding::pass("pocketid.version", "Pocket ID older than v2.3 (no version endpoint); advice follows the discovery shape"));
+            None
+        }
+        Err(e) => {
+            out.push(Finding {
+                status: Status::Warn,
+                ..api_failure("pocketid.version", "Reading the version", &e)
+            });
+            None
+        }
+    };
+    let Some(client_id) = settings.value(OIDC_CLIENT_ID) else {
+        out.extend(
+            IDS[1..]
+                .iter()
+                .map(|id| Finding::skip(id, "Needs OIDC_CLIENT_ID")),
+        );
+        return out;
+    };
+    let client = match api.client(client_id) {
+        Ok(c) => c,
+        Err(e) => {
+            let f = if e.status() == Some(404) {
+                Finding::fail("pocketid.client", format!("Pocket ID has no client {client_id}"))
+                    .fix("Copy the Client ID from Settings → Admin → OIDC Clients, or let `romm-oidc wizard --pocket-id-api-key …` create the client.")
+            } else {
+                api_failure("pocketid.client", "Reading the client", &e)
+            };
+            out.push(f);
+            out.extend(
+                IDS[2..]
+                    .iter()
+                    .map(|id| Finding::skip(id, "Needs the client")),
+            );
+            return out;
+        }
+    };
+    let user = email.map(|e| api.find_user(e));
+    out.push(client_finding(
+        &client,
+        user.as_ref()
+            .and_then(|u| u.as_ref().ok())
+            .and_then(|u| u.as_ref()),
+    ));
+    out.push(callbacks_finding(settings, &client, version, &flavor));
+    out.push(users_finding(email, user.as_ref(), version));
+    out.push(preview_finding(
+        settings,
+        discovery,
+        &api,
+        client_id,
+        user.as_ref(),
+        email,
+    ));
+    out
+}
+
+fn client_finding(client: &Value, user: Option<&Value>) -> Finding {
+    const ID: &str = "pocketid.client";
+    let flag = |k: &str| client.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let name = client.get("name").and_then(Value::as_str).unwrap_or("?");
+    if flag("isPublic") {
+        return Finding::fail(ID, format!("Client \"{name}\" is public"))
+            .detail("RomM authenticates with a client secret and sends no PKCE; a public client has no secret and demands PKCE.")
+            .mismatch("Public client: off", "Public client: on")
+            .fix("Pocket ID → OIDC Clients → RomM: untick \"Public client\", save, then create a client secret.");
+    }
+    if flag("pkceEnabled") {
+        return Finding::fail(ID, format!("Client \"{name}\" requires PKCE"))
+            .detail("RomM sends no code_challenge, so Pocket ID refuses: \"This client requires PKCE, but the 'code_challenge' parameter is missing.\"")
+            .mismatch("PKCE: off", "PKCE: on")
+            .fix("Pocket ID → OIDC Clients → RomM: untick \"PKCE\" and save.");
+    }
+    if flag("requiresPushedAuthorizationRequests") {
+        return Finding::fail(ID, format!("Client \"{name}\" requires pushed authorization requests"))
+            .detail("RomM sends a plain authorization request; Pocket ID refuses it: \"This client requires pushed authorization requests\".")
+            .fix("Pocket ID → OIDC Clients → RomM: untick \"Requires PAR\".");
+    }
+    let groups: Vec<String> = client
+        .get("allowedUserGroups")
+        .and_then(Value::as_array)
+        .map(|g| {
+            g.iter()
+                .filter_map(|g| g.get("name").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let restricted = client
+        .get("isGroupRestricted")
+        .and_then(Value::as_bool)
+        .unwrap_or(!groups.is_empty());
+    if restricted {
+        if groups.is_empty() {
+            return Finding::fail(ID, format!("Client \"{name}\" is restricted to user groups, but lists none: nobody can log in"))
+                .fix("Pocket ID → OIDC Clients → RomM → Allowed user groups: add the RomM users' group, or lift the restriction.");
+        }
+        let member_of: Vec<String> = user
+            .and_then(|u| u.get("userGroups"))
+            .and_then(Value::as_array)
+            .map(|g| {
+                g.iter()
+                    .filter_map(|g| g.get("name").and_then(Value::as_str).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        match user {
+            Some(u) if !member_of.iter().any(|g| groups.contains(g)) => {
+                let who = u
+                    .get("username")
+                    .and_then(Value::as_str)
+                    .unwrap_or("the user");
+                return Finding::fail(ID, format!("{who} is in none of the client's allowed groups"))
+                    .detail("Pocket ID shows \"You are not allowed to access this service.\" and never returns to RomM.")
+                    .mismatch(format!("a member of {}", groups.join(", ")), format!("member of {}", if member_of.is_empty() { "no group".into() } else { member_of.join(", ") }))
+                    .fix(format!("Pocket ID → Users → {who} → add to one of: {}.", groups.join(", ")));
+            }
+            Some(_) => {}
+            None => {
+                return Finding::warn(
+                    ID,
+                    format!(
+                        "Client \"{name}\" admits only the groups {}",
+                        groups.join(", ")
+                    ),
+                )
+                .fix("Give --email to check that the RomM user is in one of them.");
+            }
+        }
+    }
+    Finding::pass(
+        ID,
+        format!(
+            "Client \"{name}\" is confidential, PKCE off{}",
+            if restricted {
+                ", and the user is in an allowed group"
+            } else {
+                ""
+            }
+        ),
+    )
+}
+
+fn callbacks_finding(
+    settings: &Settings,
+    client: &Value,
+    version: Option<Version>,
+    flavor: &Flavor,
+) -> Finding {
+    const ID: &str = "pocketid.callbacks";
+    let Some(redirect) = settings.value(OIDC_REDIRECT_URI) else {
+        return Finding::skip(ID, "No OIDC_REDIRECT_URI to match");
+    };
+    let registered: Vec<&str> = client
+        .get("callbackURLs")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let modern = match version {
+        Some(v) => v >= (2, 10, 0),
+        None => *flavor == Flavor::PocketIdModern,
+    };
+    if registered.is_empty() {
+        let detail = if modern {
+            "Pocket ID 2.10+ accepts no redirect at all for a client without callback URLs."
+        } else {
+            "Pocket ID 1.2–2.9 stores the first callback URL it sees on such a client (trust on first use): whoever logs in first decides, and a login test from a laptop would lock RomM out."
+        };
+        let f = if modern {
+            Finding::fail(ID, "The client has no callback URLs")
+        } else {
+            Finding::warn(ID, "The client has no callback URLs")
+        };
+        return f
+            .detail(detail)
+            .mismatch(redirect.to_string(), "(none)")
+            .fix(format!(
+                "Pocket ID → OIDC Clients → RomM → Callback URLs: add {redirect}"
+            ));
+    }
+    let family = family(version);
+    match registered.iter().find(|p| callbacks::matches(p, redirect, family)) {
+        Some(p) => Finding::pass(ID, format!("OIDC_REDIRECT_URI {redirect} matches the registered callback {p}")),
+        None => Finding::fail(ID, "Pocket ID will refuse RomM's callback URL")
+            .detail(format!(
+                "None of the registered callback URLs matches {redirect} under Pocket ID {}'s rules (exact, or a * pattern; a trailing slash and the scheme count). Pocket ID shows \"… is not registered for this client.\"",
+                version_text(version, flavor)
+            ))
+            .mismatch(redirect.to_string(), registered.join(", "))
+            .fix(format!("Pocket ID → OIDC Clients → RomM → Callback URLs: add {redirect}")),
+    }
+}
+
+fn users_finding(
+    email: Option<&str>,
+    user: Option<&Result<Option<Value>, ApiError>>,
+    version: Option<Version>,
+) -> Finding {
+    const ID: &str = "pocketid.users";
+    let (Some(email), Some(found)) = (email, user) else {
+        return Finding::skip(
+            ID,
+            "Give --email (the RomM user's) to check that user in Pocket ID",
+        );
+    };
+    let user = match found {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            return Finding::fail(ID, format!("No Pocket ID user has the email {email}"))
+                .detail("RomM matches accounts by email; the Pocket ID user's email must be the RomM user's.")
+                .fix(format!("Pocket ID → Settings → Admin → Users: set {email} on the user who logs in to RomM."));
+        }
+        Err(e) => return api_failure(ID, "Searching users", e),
+    };
+    let who = user
+        .get("username")
+        .and_then(Value::as_str)
+        .unwrap_or("the user");
+    if user.get("disabled").and_then(Value::as_bool) == Some(true) {
+        return Finding::fail(ID, format!("{who} is disabled in Pocket ID"))
+            .fix(format!("Pocket ID → Users → {who}: enable the account."));
+    }
+    match user.get("emailVerified").and_then(Value::as_bool) {
+        Some(true) => Finding::pass(ID, format!("{who} <{email}> has a verified email")),
+        Some(false) => Finding::fail(ID, format!("{who}'s email is not verified: RomM would refuse the login (\"Email is not verified.\")"))
+            .detail("Existing users start unverified on Pocket ID 2.2+ (pocket-id#1264), whatever \"Emails verified by default\" says.")
+            .mismatch("emailVerified: true", "emailVerified: false")
+            .fix(format!("Pocket ID → {} (or let `romm-oidc wizard --pocket-id-api-key …` do it)", verify_ui_path(version))),
+        None => Finding::pass(ID, format!("{who} <{email}> exists (before 2.2 the global \"Emails Verified\" setting decides, see pocketid.preview)")),
+    }
+}
+
+fn preview_finding(
+    settings: &Settings,
+    discovery: &Discovery,
+    api: &Api<'_>,
+    client_id: &str,
+    user: Option<&Result<Option<Value>, ApiError>>,
+    email: Option<&str>,
+) -> Finding {
+    const ID: &str = "pocketid.preview";
+    let Some(Ok(Some(user))) = user else {
+        return Finding::skip(ID, "Needs the RomM user (--email) to preview their claims");
+    };
+    let Some(user_id) = user.get("id").and_then(Value::as_str) else {
+        return Finding::skip(ID, "The user has no id");
+    };
+    let preview = match api.preview(client_id, user_id, &login::romm_scope(settings)) {
+        Ok(p) => p,
+        Err(e) if e.status() == Some(403) => {
+            return Finding::fail(
+                ID,
+                "Pocket ID would not let this user into RomM (group restriction)",
+            )
+            .detail(e.to_string())
+            .fix("Add the user to one of the client's allowed groups (see pocketid.client).");
+        }
+        Err(e) if e.status() == Some(404) => {
+            return Finding::skip(ID, format!("No preview on this server ({e})"));
+        }
+        Err(e) => return api_failure(ID, "The claims preview", &e),
+    };
+    let Some(claims) = preview.get("idToken").and_then(Value::as_object) else {
+        return Finding::warn(ID, "The preview has no idToken claims").detail(preview.to_string());
+    };
+    let userinfo = preview.get("userInfo").and_then(Value::as_object);
+    let mut verdicts = Vec::new();
+    login::judge(&mut verdicts, settings, discovery, claims, userinfo, email);
+    let failed: Vec<&Finding> = verdicts
+        .iter()
+        .filter(|f| f.status == Status::Fail)
+        .collect();
+    let data = serde_json::json!({ "claims": claims });
+    if failed.is_empty() {
+        return Finding::pass(
+            ID,
+            "The ID token Pocket ID would issue passes RomM's rules (no browser needed)",
+        )
+        .data(data);
+    }
+    Finding::fail(
+        ID,
+        format!(
+            "RomM would refuse the ID token Pocket ID would issue: {}",
+            failed
+                .iter()
+                .map(|f| f.summary.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    )
+    .detail(
+        failed
+            .iter()
+            .map(|f| f.detail.as_str())
+            .filter(|d| !d.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .fix(
+        failed
+            .iter()
+            .map(|f| f.fix.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .data(data)
+}
