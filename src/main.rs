@@ -157,13 +157,7 @@ fn emit_env(args: &EmitEnvArgs, settings: &Settings) -> Result<ExitCode> {
     report.extend(checks::config::run(settings, checks::config::Purpose::Emit));
     if !report.ok() {
         for f in report.failures() {
-            eprintln!("✘ {}: {}", f.id, f.summary);
-            if let (Some(expected), Some(found)) = (&f.expected, &f.found) {
-                eprintln!("    expected: {expected}\n    found:    {found}");
-            }
-            if !f.fix.is_empty() {
-                eprintln!("    fix: {}", f.fix.replace('\n', "\n         "));
-            }
+            eprint!("{}", report::brief(f, "", true));
         }
         if !args.force {
             eprintln!(

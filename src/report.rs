@@ -171,13 +171,41 @@ impl Report {
     }
 }
 
-fn mark(status: Status) -> (&'static str, Style) {
+pub fn mark(status: Status) -> (&'static str, Style) {
     match status {
         Status::Pass => ("✔", Style::new().green()),
         Status::Warn => ("⚠", Style::new().yellow()),
         Status::Fail => ("✘", Style::new().red().bold()),
         Status::Skip => ("–", Style::new().dim()),
     }
+}
+
+/// A finding in a few lines for stderr notes (emit-env's refusal, the
+/// wizard): mark, summary, and for warnings and failures both sides and fix.
+pub fn brief(f: &Finding, indent: &str, with_id: bool) -> String {
+    let (mark, style) = mark(f.status);
+    let id = if with_id {
+        format!("{}: ", f.id)
+    } else {
+        String::new()
+    };
+    let mut out = format!("{indent}{} {id}{}\n", style.apply_to(mark), f.summary);
+    if matches!(f.status, Status::Warn | Status::Fail) {
+        if let (Some(e), Some(found)) = (&f.expected, &f.found) {
+            let _ = writeln!(
+                out,
+                "{indent}    expected: {e}\n{indent}    found:    {found}"
+            );
+        }
+        if !f.fix.is_empty() {
+            let _ = writeln!(
+                out,
+                "{indent}    fix: {}",
+                f.fix.replace('\n', &format!("\n{indent}         "))
+            );
+        }
+    }
+    out
 }
 
 /// Writes the product to stdout; a closed pipe is not an error worth a panic.

@@ -132,21 +132,7 @@ fn heading(text: &str) {
 }
 
 fn show(finding: &Finding) {
-    let mark = match finding.status {
-        Status::Pass => Style::new().green().apply_to("✔"),
-        Status::Warn => Style::new().yellow().apply_to("⚠"),
-        Status::Fail => Style::new().red().apply_to("✘"),
-        Status::Skip => Style::new().dim().apply_to("–"),
-    };
-    eprintln!("  {mark} {}", finding.summary);
-    if matches!(finding.status, Status::Warn | Status::Fail) {
-        if let (Some(e), Some(f)) = (&finding.expected, &finding.found) {
-            eprintln!("      expected: {e}\n      found:    {f}");
-        }
-        if !finding.fix.is_empty() {
-            eprintln!("      fix: {}", finding.fix.replace('\n', "\n           "));
-        }
-    }
+    eprint!("{}", report::brief(finding, "  ", false));
 }
 
 impl Wizard<'_> {
