@@ -37,7 +37,7 @@ pub fn exists(settings: &Settings, http: &Http, discovery: &Discovery) -> Findin
         Err(failure) => return unreachable(ID, "Looking up the client", &url, &failure),
     };
     match (response.status, response.json()) {
-        (200, Some(meta)) => {
+        (200, Some(meta)) if meta.get("id").and_then(Value::as_str) == Some(client_id) => {
             let name = meta.get("name").and_then(Value::as_str).unwrap_or("(no name)");
             Finding::pass(ID, format!("Pocket ID knows client {client_id}: \"{name}\""))
                 .data(meta)
@@ -46,8 +46,12 @@ pub fn exists(settings: &Settings, http: &Http, discovery: &Discovery) -> Findin
             .detail(format!("{url} answered 404."))
             .mismatch("an existing client id", client_id)
             .fix("Copy the Client ID from Pocket ID (Settings → Admin → OIDC Clients → RomM) into OIDC_CLIENT_ID, or create the client there."),
-        (status, _) => Finding::warn(ID, format!("Client lookup answered HTTP {status}"))
-            .detail(format!("{url}: {}", response.head()))
+        (status, body) => Finding::warn(ID, format!("Client lookup answered HTTP {status} without the client's data"))
+            .detail(format!(
+                "{url} answered {}: {}",
+                body.as_ref().map(kind).unwrap_or("no JSON"),
+                response.head()
+            ))
             .fix("The credential probe (client.credentials) still tells whether the id and secret work."),
     }
 }
@@ -132,16 +136,22 @@ pub fn probe(settings: &Settings, http: &Http, discovery: &Discovery) -> Finding
                 ),
                 None => format!("{} {}", response.status, response.head()),
             };
-            Finding::warn(
-                ID,
-                format!(
-                    "The credential probe got an unexpected answer (HTTP {})",
-                    response.status
-                ),
-            )
-            .detail(format!("POST {url} answered: {found}\n{probe_note}"))
-            .mismatch("400 invalid_grant or 401 invalid_client", found)
-            .fix("Run `romm-oidc doctor --login` for a real login, which settles it.")
+            // An RFC 6749 error we do not interpret is inconclusive; anything
+            // else would break RomM's own code exchange in the same way.
+            let rfc_error = !error.is_empty() && response.status < 500;
+            let summary = format!(
+                "The credential probe got an unexpected answer (HTTP {})",
+                response.status
+            );
+            let finding = if rfc_error {
+                Finding::warn(ID, summary)
+            } else {
+                Finding::fail(ID, summary)
+            };
+            finding
+                .detail(format!("POST {url} answered: {found}\n{probe_note}"))
+                .mismatch("400 invalid_grant or 401 invalid_client", found)
+                .fix("Run `romm-oidc doctor --login` for a real login, which settles it.")
         }
     }
 }

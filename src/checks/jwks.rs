@@ -144,12 +144,21 @@ pub fn run(http: &Http, discovery: &Discovery) -> Finding {
         }
     }
     let hard = problems.iter().any(|(fail, _)| *fail);
+    let leaked = problems
+        .iter()
+        .any(|(_, t)| t.contains("private") || t.contains("symmetric"));
     let count = keys.len();
     let detail = problems
         .iter()
         .map(|(f, t)| format!("{} {t}", if *f { "✘" } else { "⚠" }))
         .collect::<Vec<_>>()
         .join("\n");
+    if leaked {
+        return Finding::fail(ID, "Unsafe key set: it publishes a private or secret key")
+            .detail(detail)
+            .mismatch("public keys only", "a key with private members or a symmetric (oct) key")
+            .fix("Remove the private or symmetric key from jwks_uri at once and rotate the provider's signing key: anyone could sign tokens with it.");
+    }
     if usable.is_empty() {
         return Finding::fail(ID, format!("No key in the set can verify {} ID tokens", algs.join("/")))
             .detail(detail)
