@@ -191,6 +191,18 @@ pub fn run(
     out
 }
 
+/// The `name`s of a list of Pocket ID user groups.
+fn group_names(groups: Option<&Value>) -> Vec<String> {
+    groups
+        .and_then(Value::as_array)
+        .map(|g| {
+            g.iter()
+                .filter_map(|g| g.get("name").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn client_finding(client: &Value, user: Option<&Value>) -> Finding {
     const ID: &str = "pocketid.client";
     let flag = |k: &str| client.get(k).and_then(Value::as_bool).unwrap_or(false);
@@ -212,15 +224,7 @@ fn client_finding(client: &Value, user: Option<&Value>) -> Finding {
             .detail("RomM sends a plain authorization request; Pocket ID refuses it: \"This client requires pushed authorization requests\".")
             .fix("Pocket ID → OIDC Clients → RomM: untick \"Requires PAR\".");
     }
-    let groups: Vec<String> = client
-        .get("allowedUserGroups")
-        .and_then(Value::as_array)
-        .map(|g| {
-            g.iter()
-                .filter_map(|g| g.get("name").and_then(Value::as_str).map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let groups = group_names(client.get("allowedUserGroups"));
     let restricted = client
         .get("isGroupRestricted")
         .and_then(Value::as_bool)
@@ -230,15 +234,7 @@ fn client_finding(client: &Value, user: Option<&Value>) -> Finding {
             return Finding::fail(ID, format!("Client \"{name}\" is restricted to user groups, but lists none: nobody can log in"))
                 .fix("Pocket ID → OIDC Clients → RomM → Allowed user groups: add the RomM users' group, or lift the restriction.");
         }
-        let member_of: Vec<String> = user
-            .and_then(|u| u.get("userGroups"))
-            .and_then(Value::as_array)
-            .map(|g| {
-                g.iter()
-                    .filter_map(|g| g.get("name").and_then(Value::as_str).map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let member_of = group_names(user.and_then(|u| u.get("userGroups")));
         match user {
             Some(u) if !member_of.iter().any(|g| groups.contains(g)) => {
                 let who = u
