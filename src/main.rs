@@ -75,7 +75,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
                 settings,
                 timeout(cli.timeout)?,
                 cli.verbose,
-                login_options(&args.login),
+                login_options(&args.login)?,
             )
         }
         Command::Generate(args) => {
@@ -122,7 +122,11 @@ fn doctor(args: &DoctorArgs, settings: &Settings, cli: &Cli) -> Result<ExitCode>
     if args.insecure {
         eprintln!("romm-oidc: WARNING: --insecure: TLS certificates are NOT verified in this run");
     }
-    let login = args.login.login.then(|| login_options(&args.login));
+    let login = args
+        .login
+        .login
+        .then(|| login_options(&args.login))
+        .transpose()?;
     // Ctrl-C ends the login wait cleanly: the listener closes, the report prints.
     static CANCELLED: AtomicBool = AtomicBool::new(false);
     if login.is_some() {
@@ -174,8 +178,16 @@ fn emit_env(args: &EmitEnvArgs, settings: &Settings) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn login_options(args: &cli::LoginArgs) -> checks::login::Options {
-    checks::login::Options {
+fn login_options(args: &cli::LoginArgs) -> Result<checks::login::Options> {
+    if let Some(addr) = args.listen
+        && !addr.ip().is_loopback()
+    {
+        anyhow::bail!(
+            "--listen {addr}: the callback listener binds loopback addresses only (e.g. 127.0.0.1:{})",
+            addr.port()
+        );
+    }
+    Ok(checks::login::Options {
         listen: args.listen,
         browser: match (&args.browser_command, args.no_browser) {
             (_, true) => browser::Browser::None,
@@ -185,7 +197,7 @@ fn login_options(args: &cli::LoginArgs) -> checks::login::Options {
         timeout: std::time::Duration::from_secs(args.login_timeout),
         pkce: args.pkce,
         email: args.email.clone(),
-    }
+    })
 }
 
 fn timeout(secs: f64) -> Result<std::time::Duration> {

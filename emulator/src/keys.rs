@@ -7,6 +7,8 @@
 use crate::SigningAlg;
 use crate::util::{b64url, random_bytes, sorted_json};
 use aws_lc_rs::digest;
+use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
+use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair};
@@ -81,6 +83,42 @@ impl SigningKey {
         })
     }
 
+    /// A key of the same algorithm and `kid` with fresh, uncached material:
+    /// what signs [`crate::TokenFault::WrongKey`] tokens. It is never published.
+    pub fn impostor(&self) -> io::Result<SigningKey> {
+        let material = generate(self.alg).map_err(|_| {
+            io::Error::other(format!("{} key generation failed", self.alg.as_str()))
+        })?;
+        Ok(SigningKey {
+            alg: self.alg,
+            kid: self.kid.clone(),
+            material: Arc::new(material),
+        })
+    }
+
+    /// The public key as SubjectPublicKeyInfo DER.
+    fn public_der(&self) -> Vec<u8> {
+        let der: Result<PublicKeyX509Der<'static>, _> = match &*self.material {
+            Material::Rsa(kp) => kp.public_key().as_der(),
+            Material::Ec(kp) => kp.public_key().as_der(),
+            Material::Ed(kp) => kp.public_key().as_der(),
+        };
+        der.map(|d| d.as_ref().to_vec()).unwrap_or_default()
+    }
+
+    /// The public key as PEM (`-----BEGIN PUBLIC KEY-----`, 64-column base64).
+    pub fn public_pem(&self) -> String {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(self.public_der());
+        let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            pem.push_str(&String::from_utf8_lossy(line));
+            pem.push('\n');
+        }
+        pem.push_str("-----END PUBLIC KEY-----\n");
+        pem
+    }
+
     /// The public JWK (`kty`, `kid`, `use`, `alg`, plus `n`/`e` or `crv`/`x`/`y`).
     pub fn public_jwk(&self) -> Value {
         let alg = self.alg.as_str();
@@ -145,6 +183,30 @@ impl SigningKey {
         );
         let sig = self.sign(signing_input.as_bytes());
         format!("{signing_input}.{}", b64url(&sig))
+    }
+
+    /// An unsigned JWT: header `{alg: "none", kid, typ}` and an empty signature.
+    pub fn sign_jwt_none(&self, typ: &str, claims: &Value) -> String {
+        let header = json!({"alg": "none", "kid": self.kid, "typ": typ});
+        format!(
+            "{}.{}.",
+            b64url(sorted_json(&header).as_bytes()),
+            b64url(sorted_json(claims).as_bytes())
+        )
+    }
+
+    /// The algorithm-confusion token: header `{alg: "HS256", kid, typ}`,
+    /// HMAC-SHA256 keyed with the bytes of [`SigningKey::public_pem`].
+    pub fn sign_jwt_hs256_with_public_key(&self, typ: &str, claims: &Value) -> String {
+        let header = json!({"alg": "HS256", "kid": self.kid, "typ": typ});
+        let signing_input = format!(
+            "{}.{}",
+            b64url(sorted_json(&header).as_bytes()),
+            b64url(sorted_json(claims).as_bytes())
+        );
+        let key = hmac::Key::new(hmac::HMAC_SHA256, self.public_pem().as_bytes());
+        let tag = hmac::sign(&key, signing_input.as_bytes());
+        format!("{signing_input}.{}", b64url(tag.as_ref()))
     }
 
     fn sign(&self, msg: &[u8]) -> Vec<u8> {

@@ -196,6 +196,67 @@ impl RawResponse {
     }
 }
 
+/// A deliberately bad ID token from the token endpoint, for testing a relying
+/// party's verification (every other part of the token response stays valid,
+/// including `at_hash`). Built by hand here, never with the CLI's code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TokenFault {
+    /// Unsigned: header `{"alg":"none",...}` and an empty signature part.
+    AlgNone,
+    /// The algorithm-confusion attack: header `alg` `HS256`, HMAC-SHA256 keyed
+    /// with the published public key's bytes (its SubjectPublicKeyInfo PEM,
+    /// `-----BEGIN PUBLIC KEY-----`, as a naive verifier would load it; see
+    /// [`Emulator::public_key_pem`]).
+    Hs256WithPublicKey,
+    /// Signed by another key of the same algorithm that is not in the JWKS,
+    /// under the published key's `kid`.
+    WrongKey,
+    /// `aud` names another client (`"another-client"`; array or string, as the
+    /// profile shapes `aud`).
+    WrongAudience,
+    /// `exp` 1 h in the past, `iat` 2 h in the past (a 1-hour token issued 2 h ago).
+    Expired,
+    /// `nonce` is not the one sent to `/authorize`.
+    WrongNonce,
+    /// `iss` is [`WRONG_TOKEN_ISSUER`] instead of the issuer.
+    WrongIssuer,
+}
+
+/// The `iss` of [`TokenFault::WrongIssuer`] tokens.
+pub const WRONG_TOKEN_ISSUER: &str = "https://impostor.example.com";
+/// The `aud` client id of [`TokenFault::WrongAudience`] tokens.
+pub const WRONG_TOKEN_AUDIENCE: &str = "another-client";
+
+impl TokenFault {
+    pub const ALL: [TokenFault; 7] = [
+        TokenFault::AlgNone,
+        TokenFault::Hs256WithPublicKey,
+        TokenFault::WrongKey,
+        TokenFault::WrongAudience,
+        TokenFault::Expired,
+        TokenFault::WrongNonce,
+        TokenFault::WrongIssuer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenFault::AlgNone => "alg-none",
+            TokenFault::Hs256WithPublicKey => "hs256-with-public-key",
+            TokenFault::WrongKey => "wrong-key",
+            TokenFault::WrongAudience => "wrong-audience",
+            TokenFault::Expired => "expired",
+            TokenFault::WrongNonce => "wrong-nonce",
+            TokenFault::WrongIssuer => "wrong-issuer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TokenFault> {
+        TokenFault::ALL
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
 /// Misbehaviour to inject.
 #[derive(Clone, Debug, Default)]
 pub struct Faults {
@@ -211,6 +272,9 @@ pub struct Faults {
     pub broken_jwks: bool,
     /// A canned answer for an exact path (any method, any query).
     pub overrides: Vec<(String, RawResponse)>,
+    /// Every ID token the token endpoint issues (code and refresh grants, both
+    /// profiles) is broken this way.
+    pub id_token: Option<TokenFault>,
 }
 
 /// How to start an [`Emulator`].
@@ -429,6 +493,8 @@ pub(crate) struct App {
     pub issuer: String,
     pub internal: String,
     pub key: keys::SigningKey,
+    /// The unpublished key of [`TokenFault::WrongKey`] (same alg and kid).
+    pub impostor_key: Option<keys::SigningKey>,
     pub faults: Faults,
     pub allow_insecure: bool,
     pub session_user: Option<String>,
@@ -644,6 +710,10 @@ impl Emulator {
             internal.clone()
         };
         let key = keys::SigningKey::new(config.alg)?;
+        let impostor_key = match config.faults.id_token {
+            Some(TokenFault::WrongKey) => Some(key.impostor()?),
+            _ => None,
+        };
         let tls = if config.tls {
             Some(server::generate_tls()?)
         } else {
@@ -654,6 +724,7 @@ impl Emulator {
             issuer,
             internal,
             key,
+            impostor_key,
             faults: config.faults,
             allow_insecure: config.allow_insecure_callback_urls,
             session_user: config.session_user,
@@ -701,6 +772,13 @@ impl Emulator {
     /// The `kid` of the signing key.
     pub fn kid(&self) -> String {
         self.app.key.kid.clone()
+    }
+
+    /// The signing key's public half as a SubjectPublicKeyInfo PEM
+    /// (`-----BEGIN PUBLIC KEY-----`): the HMAC key of
+    /// [`TokenFault::Hs256WithPublicKey`] tokens.
+    pub fn public_key_pem(&self) -> String {
+        self.app.key.public_pem()
     }
 
     /// The private CA certificate (PEM) when serving TLS.

@@ -1599,3 +1599,170 @@ fn drop_shuts_the_server_down() {
     drop(e);
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
+
+// ---------------------------------------------------------------- ID-token faults
+
+/// Runs the code flow against `e` and returns (token response, JWKS key).
+fn exchange_code(http: &Http, e: &Emulator, legacy: bool) -> (Value, Value) {
+    let code = if legacy {
+        get_code_legacy(http, e)
+    } else {
+        get_code(http, e, &[])
+    };
+    let t = http.post_form(
+        &format!("{}/api/oidc/token", e.internal_url()),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CB),
+        ],
+        Some(&basic_secret()),
+    );
+    assert_eq!(t.status, 200, "{}", t.body);
+    let jwks = http
+        .get(&format!("{}/.well-known/jwks.json", e.internal_url()))
+        .json();
+    (t.json(), jwks["keys"][0].clone())
+}
+
+fn start_with_token_fault(fault: TokenFault, profile: Profile, alg: SigningAlg) -> Emulator {
+    Emulator::start(Config {
+        profile,
+        alg,
+        faults: Faults {
+            id_token: Some(fault),
+            ..Faults::default()
+        },
+        ..Config::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn token_fault_names_round_trip() {
+    for f in TokenFault::ALL {
+        assert_eq!(TokenFault::parse(f.as_str()), Some(f));
+    }
+    assert_eq!(TokenFault::parse("nope"), None);
+}
+
+#[test]
+fn id_token_faults_break_only_what_they_name() {
+    let http = Http::new();
+    let now = util::now_secs();
+    for fault in TokenFault::ALL {
+        let e = start_with_token_fault(fault, Profile::Modern, SigningAlg::RS256);
+        let (body, jwk) = exchange_code(&http, &e, false);
+        let id_token = body["id_token"].as_str().unwrap();
+        let access_token = body["access_token"].as_str().unwrap();
+        // The access token is untouched and still verifies.
+        assert!(verify_with_jwk(access_token, &jwk), "{fault:?}");
+        let parts: Vec<&str> = id_token.split('.').collect();
+        assert_eq!(parts.len(), 3, "{fault:?}: compact JWS");
+        let header: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        let claims: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        assert_eq!(header["kid"], jwk["kid"], "{fault:?}: kid kept");
+        // Everything not named by the fault is as usual.
+        let expect = |name: &str, normal: bool| {
+            assert_eq!(
+                normal,
+                fault_free(name, &claims, &e, now),
+                "{fault:?}: {name} in {claims:#}"
+            );
+        };
+        match fault {
+            TokenFault::AlgNone => {
+                assert_eq!(header["alg"], "none");
+                assert_eq!(parts[2], "", "no signature");
+            }
+            TokenFault::Hs256WithPublicKey => {
+                assert_eq!(header["alg"], "HS256");
+                let pem = e.public_key_pem();
+                assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{pem}");
+                assert!(pem.ends_with("-----END PUBLIC KEY-----\n"), "{pem}");
+                // The PEM body is the SPKI DER whose RSA modulus is the JWK's n.
+                let der: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+                let der = STANDARD.decode(der).unwrap();
+                let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
+                assert!(
+                    der.windows(n.len()).any(|w| w == n.as_slice()),
+                    "SPKI holds n"
+                );
+                let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, pem.as_bytes());
+                let sig = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+                let msg = format!("{}.{}", parts[0], parts[1]);
+                assert!(aws_lc_rs::hmac::verify(&key, msg.as_bytes(), &sig).is_ok());
+            }
+            TokenFault::WrongKey => {
+                assert_eq!(header["alg"], jwk["alg"]);
+                assert!(
+                    !verify_with_jwk(id_token, &jwk),
+                    "must not verify with the JWKS key"
+                );
+            }
+            _ => assert!(verify_with_jwk(id_token, &jwk), "{fault:?}: signature"),
+        }
+        expect("aud", fault != TokenFault::WrongAudience);
+        expect("exp", fault != TokenFault::Expired);
+        expect("nonce", fault != TokenFault::WrongNonce);
+        expect("iss", fault != TokenFault::WrongIssuer);
+        expect("at_hash", true);
+        match fault {
+            TokenFault::WrongAudience => assert_eq!(claims["aud"], json!([WRONG_TOKEN_AUDIENCE])),
+            TokenFault::Expired => {
+                assert!(claims["exp"].as_i64().unwrap() <= now - 3600 + 5);
+                assert!(claims["iat"].as_i64().unwrap() <= now - 7200 + 5);
+            }
+            TokenFault::WrongIssuer => assert_eq!(claims["iss"], WRONG_TOKEN_ISSUER),
+            _ => {}
+        }
+    }
+}
+
+/// Whether one claim has its normal, correct value.
+fn fault_free(name: &str, claims: &Value, e: &Emulator, now: i64) -> bool {
+    match name {
+        "aud" => claims["aud"] == json!([DEFAULT_CLIENT_ID]),
+        "exp" => claims["exp"].as_i64().is_some_and(|x| x > now + 3000),
+        "nonce" => claims["nonce"] == NONCE,
+        "iss" => claims["iss"] == e.issuer(),
+        "at_hash" => claims["at_hash"].is_string(),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn id_token_faults_in_legacy_profile_and_other_algs() {
+    let http = Http::new();
+    let e = start_with_token_fault(
+        TokenFault::WrongAudience,
+        Profile::Legacy,
+        SigningAlg::RS256,
+    );
+    let (body, jwk) = exchange_code(&http, &e, true);
+    let id_token = body["id_token"].as_str().unwrap();
+    assert!(verify_with_jwk(id_token, &jwk));
+    let (_, claims) = jwt_parts(id_token);
+    assert_eq!(
+        claims["aud"],
+        json!(WRONG_TOKEN_AUDIENCE),
+        "legacy aud is a string"
+    );
+
+    for alg in [SigningAlg::ES256, SigningAlg::EdDSA] {
+        let e = start_with_token_fault(TokenFault::WrongKey, Profile::Modern, alg);
+        let (body, jwk) = exchange_code(&http, &e, false);
+        let id_token = body["id_token"].as_str().unwrap();
+        assert!(!verify_with_jwk(id_token, &jwk), "{alg:?}");
+        assert!(verify_with_jwk(
+            body["access_token"].as_str().unwrap(),
+            &jwk
+        ));
+        assert!(
+            e.public_key_pem()
+                .starts_with("-----BEGIN PUBLIC KEY-----\n")
+        );
+    }
+}

@@ -7,7 +7,10 @@ use crate::util::{
     FOSITE_JSON, Field, b64url, gin_json, now_secs, ordered, query_unescape, random_alnum,
     random_bytes, response, sorted_json, uuid_v4,
 };
-use crate::{AccessGrant, App, Client, Profile, RefreshGrant, Req, State, User, bounded_insert};
+use crate::{
+    AccessGrant, App, Client, Profile, RefreshGrant, Req, State, TokenFault, User,
+    WRONG_TOKEN_AUDIENCE, WRONG_TOKEN_ISSUER, bounded_insert,
+};
 use aws_lc_rs::digest;
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -21,6 +24,48 @@ pub fn token(app: &App, req: &Req) -> Response {
     match app.profile {
         Profile::Modern => modern(app, req),
         Profile::Legacy => legacy(app, req),
+    }
+}
+
+/// Signs an ID token, broken as [`crate::Faults::id_token`] asks.
+fn sign_id_token(app: &App, mut claims: serde_json::Map<String, Value>) -> String {
+    let Some(fault) = app.faults.id_token else {
+        return app.key.sign_jwt("JWT", &Value::Object(claims));
+    };
+    let now = now_secs();
+    match fault {
+        TokenFault::WrongAudience => {
+            let aud = match claims.get("aud") {
+                Some(Value::Array(_)) => json!([WRONG_TOKEN_AUDIENCE]),
+                _ => json!(WRONG_TOKEN_AUDIENCE),
+            };
+            claims.insert("aud".into(), aud);
+        }
+        TokenFault::Expired => {
+            claims.insert("iat".into(), json!(now - 2 * 60 * 60));
+            claims.insert("exp".into(), json!(now - 60 * 60));
+        }
+        TokenFault::WrongNonce => {
+            claims.insert(
+                "nonce".into(),
+                json!(format!("not-the-nonce-sent-{}", random_alnum(12))),
+            );
+        }
+        TokenFault::WrongIssuer => {
+            claims.insert("iss".into(), json!(WRONG_TOKEN_ISSUER));
+        }
+        TokenFault::AlgNone | TokenFault::Hs256WithPublicKey | TokenFault::WrongKey => {}
+    }
+    let claims = Value::Object(claims);
+    match fault {
+        TokenFault::AlgNone => app.key.sign_jwt_none("JWT", &claims),
+        TokenFault::Hs256WithPublicKey => app.key.sign_jwt_hs256_with_public_key("JWT", &claims),
+        TokenFault::WrongKey => app
+            .impostor_key
+            .as_ref()
+            .expect("Emulator::start creates the impostor key for TokenFault::WrongKey")
+            .sign_jwt("JWT", &claims),
+        _ => app.key.sign_jwt("JWT", &claims),
     }
 }
 
@@ -274,7 +319,7 @@ fn issue_modern(
         if let Some(n) = nonce.filter(|n| !n.is_empty()) {
             claims.insert("nonce".into(), json!(n));
         }
-        body["id_token"] = json!(app.key.sign_jwt("JWT", &Value::Object(claims)));
+        body["id_token"] = json!(sign_id_token(app, claims));
     }
     bounded_insert(
         &mut st.access_tokens,
@@ -463,7 +508,7 @@ fn issue_legacy(
     if let Some(n) = nonce.filter(|n| !n.is_empty()) {
         claims.insert("nonce".into(), json!(n));
     }
-    let id_token = app.key.sign_jwt("JWT", &Value::Object(claims));
+    let id_token = sign_id_token(app, claims);
     let refresh_token = random_alnum(40);
     bounded_insert(
         &mut st.access_tokens,

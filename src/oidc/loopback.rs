@@ -126,6 +126,7 @@ impl Listener {
         handle: impl FnOnce(Callback) -> (T, Page),
     ) -> Waited<T> {
         let mut opened = false;
+        let server = self.server;
         loop {
             if cancelled.load(Ordering::SeqCst) {
                 return Waited::Cancelled;
@@ -134,10 +135,7 @@ impl Listener {
             if left.is_zero() {
                 return Waited::TimedOut { opened };
             }
-            let request = match self
-                .server
-                .recv_timeout(left.min(Duration::from_millis(200)))
-            {
+            let request = match server.recv_timeout(left.min(Duration::from_millis(200))) {
                 Ok(Some(r)) => r,
                 Ok(None) | Err(_) => continue,
             };
@@ -174,6 +172,9 @@ impl Listener {
                         _ => Callback::NoCode,
                     };
                     let refused = matches!(callback, Callback::WrongState { .. });
+                    // One callback only: close the port before the exchange, so
+                    // nothing else can reach the listener while it runs.
+                    drop(server);
                     let (value, page) = handle(callback);
                     respond(request, if refused { 400 } else { 200 }, &page);
                     return Waited::Done(value);

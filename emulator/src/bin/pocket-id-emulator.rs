@@ -2,14 +2,15 @@
 //! first line on stdout (then the internal URL), for benchmark scripts and
 //! manual runs.
 
-use pocket_id_emulator::{Config, Emulator, Profile, SigningAlg};
+use pocket_id_emulator::{Config, Emulator, Profile, SigningAlg, TokenFault};
 use std::io::Write;
 use std::time::Duration;
 
 const USAGE: &str = "usage: pocket-id-emulator [--profile modern|legacy] [--alg RS256|RS384|RS512|ES256|ES384|ES512|EdDSA]
                           [--latency-ms N] [--client-id ID] [--client-secret SECRET] [--public] [--pkce]
                           [--callback URL]... [--tls] [--ca-out FILE] [--split-internal-url]
-                          [--no-session] [--email-unverified]";
+                          [--no-session] [--email-unverified]
+                          [--id-token-fault alg-none|hs256-with-public-key|wrong-key|wrong-audience|expired|wrong-nonce|wrong-issuer]";
 
 fn fail(message: &str) -> ! {
     eprintln!("pocket-id-emulator: {message}\n{USAGE}");
@@ -44,6 +45,13 @@ fn main() {
                     .parse()
                     .unwrap_or_else(|_| fail(&format!("bad --latency-ms {v}")));
                 config.faults.latency = Duration::from_millis(ms);
+            }
+            "--id-token-fault" => {
+                let v = value();
+                config.faults.id_token = Some(
+                    TokenFault::parse(&v)
+                        .unwrap_or_else(|| fail(&format!("unknown ID-token fault {v}"))),
+                );
             }
             "--client-id" => client.id = value(),
             "--client-secret" => client.secret = Some(value()),

@@ -1,0 +1,1274 @@
+//! Integration tests of `romm-oidc doctor --login`: real authorization-code logins
+//! through the binary's loopback listener, against the Pocket ID emulator
+//! (`pocket_id_emulator`) and against panva's `oidc-provider` (tests/support/peer.rs),
+//! with the browser played by tests/support/browser.mjs.
+//!
+//! Every run gets its own `--listen 127.0.0.1:<free port>`, so the tests can run in
+//! parallel; none of them touches the default ports 8765–8769. Network: 127.0.0.1 only.
+
+#[path = "support/cli.rs"]
+mod cli;
+#[path = "support/peer.rs"]
+mod peer;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use cli::{check, expect_status, text};
+use peer::{Peer, browser_driver};
+use pocket_id_emulator::{
+    Client, Config, Emulator, Faults, Profile, RecordedRequest, SigningAlg, TokenFault, User,
+    WRONG_TOKEN_AUDIENCE, WRONG_TOKEN_ISSUER,
+};
+use serde_json::{Value, json};
+
+const SECRET: &str = "s3cret-Xk93pQ7zLm20Wd55-abcdefgh";
+const ROMM_CALLBACK: &str = "https://romm.example.com/api/oauth/openid";
+/// The portless loopback callback Pocket ID 2.0+ matches on any port.
+const LOOPBACK_CALLBACK: &str = "http://127.0.0.1/callback";
+/// Upper bound for any one run of the binary.
+const RUN_LIMIT: Duration = Duration::from_secs(45);
+
+const LOGIN_IDS: &[&str] = &[
+    "login.callback",
+    "login.token",
+    "login.id-token",
+    "login.userinfo",
+    "login.email",
+    "login.email-verified",
+    "login.username",
+    "login.roles",
+    "login.registration",
+    "login.email-match",
+];
+
+// ====================================================================== helpers
+
+/// A free port for the callback listener, taken below the kernel's ephemeral range
+/// (32768+ by default, where the emulator's and the peer's `bind(0)` land), so no
+/// provider started meanwhile can take it before the binary binds it. Each call
+/// gives another port; the start depends on the process id, so two test binaries
+/// running at once do not walk the same ports. Never 8765-8769 (the defaults).
+fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 20_000 + (std::process::id() % 400) as u16 * 25;
+    for _ in 0..2_000 {
+        let offset = NEXT.fetch_add(1, Ordering::SeqCst) % 10_000;
+        let port = base + offset;
+        if (8765..=8769).contains(&port) || port >= 32_768 {
+            continue;
+        }
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port below the ephemeral range");
+}
+
+fn alice() -> User {
+    User {
+        id: "5f0c6f0e-8d1b-4c63-9a4e-2b7c1d9e3a51".into(),
+        username: "alice".into(),
+        email: Some("alice@example.com".into()),
+        email_verified: true,
+        first_name: "Alice".into(),
+        last_name: "Example".into(),
+        groups: vec![],
+    }
+}
+
+/// The RomM client as a self-hoster registers it for the login test: confidential,
+/// RomM's own callback plus the portless loopback one.
+fn romm_client() -> Client {
+    Client::confidential("romm", SECRET, &[ROMM_CALLBACK, LOOPBACK_CALLBACK])
+}
+
+fn emulator_config() -> Config {
+    Config {
+        clients: vec![romm_client()],
+        users: vec![alice()],
+        session_user: Some("alice".into()),
+        ..Config::default()
+    }
+}
+
+fn start(config: Config) -> Emulator {
+    Emulator::start(config).expect("start the Pocket ID emulator")
+}
+
+/// One run of `romm-oidc doctor --json --login ...`.
+struct Login {
+    issuer: String,
+    client_id: String,
+    secret: String,
+    port: u16,
+    /// `--listen` value; `127.0.0.1:<port>` unless a test overrides it.
+    listen: Option<String>,
+    login_timeout: u64,
+    browser: bool,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Login {
+    fn new(issuer: &str) -> Login {
+        Login {
+            issuer: issuer.to_string(),
+            client_id: "romm".into(),
+            secret: SECRET.into(),
+            port: free_port(),
+            listen: None,
+            login_timeout: 20,
+            browser: true,
+            args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+    fn client(mut self, id: &str, secret: &str) -> Login {
+        self.client_id = id.into();
+        self.secret = secret.into();
+        self
+    }
+    fn arg(mut self, a: &str) -> Login {
+        self.args.push(a.to_string());
+        self
+    }
+    fn env(mut self, k: &str, v: &str) -> Login {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+    fn port(mut self, port: u16) -> Login {
+        self.port = port;
+        self
+    }
+    fn listen(mut self, addr: &str) -> Login {
+        self.listen = Some(addr.to_string());
+        self
+    }
+    fn login_timeout(mut self, secs: u64) -> Login {
+        self.login_timeout = secs;
+        self
+    }
+    fn no_browser(mut self) -> Login {
+        self.browser = false;
+        self
+    }
+    fn redirect_uri(&self) -> String {
+        format!("http://127.0.0.1:{}/callback", self.port)
+    }
+
+    fn command(&self) -> Command {
+        let home = std::env::temp_dir();
+        let mut c = Command::new(env!("CARGO_BIN_EXE_romm-oidc"));
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &home)
+            .env("NO_COLOR", "1")
+            // The peers are on loopback; never send anything through a proxy.
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .current_dir(&home)
+            .args(["doctor", "--json", "--timeout", "5", "--login"])
+            .arg(format!(
+                "--listen={}",
+                self.listen
+                    .clone()
+                    .unwrap_or_else(|| format!("127.0.0.1:{}", self.port))
+            ))
+            .arg(format!("--login-timeout={}", self.login_timeout))
+            .arg(format!("--issuer={}", self.issuer))
+            .arg(format!("--client-id={}", self.client_id))
+            .arg(format!("--client-secret={}", self.secret))
+            .arg(format!("--redirect-uri={ROMM_CALLBACK}"));
+        if self.browser {
+            c.arg(format!("--browser-command={}", browser_driver()));
+        } else {
+            c.arg("--no-browser");
+        }
+        c.args(&self.args);
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c
+    }
+
+    /// Runs to the end (killed after RUN_LIMIT).
+    fn run(&self) -> Outcome {
+        self.spawn().finish()
+    }
+
+    fn spawn(&self) -> Running {
+        let started = Instant::now();
+        let mut child = self.command().spawn().expect("spawn romm-oidc");
+        let mut stdout = child.stdout.take().expect("stdout piped");
+        let stderr = child.stderr.take().expect("stderr piped");
+        let (out_tx, out_rx) = mpsc::channel();
+        thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stdout.read_to_string(&mut s);
+            let _ = out_tx.send(s);
+        });
+        let (line_tx, line_rx) = mpsc::channel();
+        thread::spawn(move || {
+            let mut reader = BufReader::new(stderr);
+            let mut line = String::new();
+            while matches!(reader.read_line(&mut line), Ok(n) if n > 0) {
+                let _ = line_tx.send(line.clone());
+                line.clear();
+            }
+        });
+        Running {
+            child,
+            started,
+            out_rx,
+            line_rx,
+            stderr: String::new(),
+            port: self.port,
+        }
+    }
+}
+
+struct Running {
+    child: Child,
+    started: Instant,
+    out_rx: mpsc::Receiver<String>,
+    line_rx: mpsc::Receiver<String>,
+    stderr: String,
+    port: u16,
+}
+
+impl Running {
+    /// Waits for a stderr line containing `needle` and returns it.
+    fn wait_for_line(&mut self, needle: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.line_rx.recv_timeout(left) {
+                Ok(line) => {
+                    self.stderr.push_str(&line);
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    panic!(
+                        "no stderr line with {needle:?} within {within:?}; stderr so far:\n{}",
+                        self.stderr
+                    );
+                }
+            }
+        }
+    }
+
+    /// Waits for the listener to be up; returns the port printed in the login URL.
+    fn wait_listening(&mut self) -> u16 {
+        self.wait_for_line("Open this URL to log in", Duration::from_secs(30));
+        let url_line = self.wait_for_line("http://127.0.0.1:", Duration::from_secs(5));
+        let url = url::Url::parse(url_line.trim()).expect("login URL on stderr");
+        url.port().expect("login URL has a port")
+    }
+
+    fn finish(mut self) -> Outcome {
+        let deadline = self.started + RUN_LIMIT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                while let Ok(line) = self.line_rx.try_recv() {
+                    self.stderr.push_str(&line);
+                }
+                panic!(
+                    "romm-oidc still running after {RUN_LIMIT:?}; stderr:\n{}",
+                    self.stderr
+                );
+            }
+            thread::sleep(Duration::from_millis(20));
+        };
+        let elapsed = self.started.elapsed();
+        let stdout = self
+            .out_rx
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_default();
+        // The browser stand-in inherits stderr and may outlive the binary briefly.
+        while let Ok(line) = self.line_rx.recv_timeout(Duration::from_millis(300)) {
+            self.stderr.push_str(&line);
+        }
+        let report = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+        Outcome {
+            code: status.code().unwrap_or(-1),
+            stdout,
+            stderr: self.stderr,
+            report,
+            elapsed,
+            port: self.port,
+        }
+    }
+}
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    report: Value,
+    elapsed: Duration,
+    port: u16,
+}
+
+impl Outcome {
+    fn show(&self) -> String {
+        format!(
+            "exit {} after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.elapsed, self.stdout, self.stderr
+        )
+    }
+
+    /// The report; panics with the whole run when stdout is not JSON.
+    fn report(&self) -> &Value {
+        assert!(
+            self.report.is_object(),
+            "doctor --json printed no JSON report:\n{}",
+            self.show()
+        );
+        &self.report
+    }
+
+    /// Asserts the status of a login check; returns its text (summary, detail, fix, ...).
+    #[track_caller]
+    fn expect(&self, id: &str, want: &[&str]) -> String {
+        let report = self.report();
+        let c = check(report, id);
+        let st = c["status"].as_str().unwrap_or("<none>");
+        assert!(
+            want.contains(&st),
+            "{id}: expected {want:?}, got {st:?}:\n{c:#}\n\nall login checks:\n{}\n\nstderr:\n{}",
+            self.login_summary(),
+            self.stderr
+        );
+        let _ = expect_status(report, id, want);
+        text(c)
+    }
+
+    fn status(&self, id: &str) -> String {
+        check(self.report(), id)["status"]
+            .as_str()
+            .unwrap_or("<none>")
+            .to_string()
+    }
+
+    fn login_summary(&self) -> String {
+        LOGIN_IDS
+            .iter()
+            .map(|id| {
+                let c = check(&self.report, id);
+                format!(
+                    "  {id}: {} — {} | {}",
+                    c["status"].as_str().unwrap_or("?"),
+                    c["summary"].as_str().unwrap_or(""),
+                    c["detail"].as_str().unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The verified ID-token claims the report shows.
+    fn claims(&self) -> &serde_json::Map<String, Value> {
+        check(self.report(), "login.id-token")["data"]["claims"]
+            .as_object()
+            .unwrap_or_else(|| panic!("login.id-token has no data.claims:\n{}", self.show()))
+    }
+
+    /// Every check after `id` in the login order is skip (RomM stops there).
+    #[track_caller]
+    fn rest_skipped_after(&self, id: &str) {
+        let at = LOGIN_IDS.iter().position(|x| *x == id).expect("known id");
+        // login.userinfo is only shown for comparison; it may still be read.
+        for later in LOGIN_IDS[at + 1..]
+            .iter()
+            .filter(|x| **x != "login.userinfo")
+        {
+            assert_eq!(
+                self.status(later),
+                "skip",
+                "{later} after a failed {id}:\n{}",
+                self.login_summary()
+            );
+        }
+    }
+}
+
+fn lower(s: &str) -> String {
+    s.to_ascii_lowercase()
+}
+
+/// The token-endpoint requests that carry an authorization code the provider issued
+/// (not the credential probe's made-up code, which `doctor` sends before the login).
+fn token_requests(e: &Emulator) -> Vec<RecordedRequest> {
+    e.requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/oidc/token")
+        .collect()
+}
+
+fn code_exchanges(e: &Emulator) -> Vec<RecordedRequest> {
+    token_requests(e)
+        .into_iter()
+        .filter(|r| {
+            r.form_value("grant_type").as_deref() == Some("authorization_code")
+                && r.form_value("code")
+                    .is_some_and(|c| c.starts_with("pocket_id_ac_") || c.len() == 32)
+        })
+        .collect()
+}
+
+fn authorize_requests(e: &Emulator) -> Vec<RecordedRequest> {
+    e.requests()
+        .into_iter()
+        .filter(|r| r.path == "/authorize")
+        .collect()
+}
+
+/// Connects to the listener and sends `GET <path_and_query>` (Connection: close).
+fn send_get(port: u16, path_and_query: &str) -> Result<TcpStream, String> {
+    let mut stream = TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(3),
+    )
+    .map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "GET {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| format!("write: {e}"))?;
+    Ok(stream)
+}
+
+/// A plain HTTP/1.1 GET over a fresh TCP connection: (status, body). Err when the
+/// connection is refused or closed without a response.
+fn raw_get(port: u16, path_and_query: &str) -> Result<(u16, String), String> {
+    let mut stream = send_get(port, path_and_query)?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| format!("read: {e}"))?;
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("no HTTP response: {response:?}"))?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+// ====================================================================== Pocket ID emulator
+
+#[test]
+fn emulator_good_login_passes_and_never_prints_tokens() {
+    let e = start(Config {
+        // No session: the browser goes through the emulator's sign-in step as alice.
+        session_user: None,
+        ..emulator_config()
+    });
+    let login = Login::new(&e.issuer()).env("BROWSER_LOGIN", "alice");
+    let out = login.run();
+    for id in LOGIN_IDS {
+        let want: &[&str] = if *id == "login.roles" || *id == "login.email-match" {
+            &["skip"] // no OIDC_CLAIM_ROLES, no --email
+        } else {
+            &["pass"]
+        };
+        out.expect(id, want);
+    }
+    assert_eq!(out.code, 0, "{}", out.show());
+    assert_eq!(out.report()["ok"], true);
+
+    let claims = out.claims();
+    assert_eq!(claims["email"], "alice@example.com");
+    assert_eq!(claims["email_verified"], true);
+    assert_eq!(claims["preferred_username"], "alice");
+    assert_eq!(claims["iss"], json!(e.issuer()));
+    assert_eq!(claims["aud"], json!(["romm"]));
+    assert!(claims.contains_key("nonce") && claims.contains_key("at_hash"));
+    let id_token = out.expect("login.id-token", &["pass"]);
+    assert!(
+        id_token.contains("RS256") && id_token.contains("at_hash"),
+        "{id_token}"
+    );
+
+    // The browser stand-in ended on the listener's own result page, with a 2xx.
+    let browser: Value = out
+        .stderr
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no browser summary on stderr:\n{}", out.stderr));
+    assert_eq!(browser["ok"], true, "{browser:#}");
+    assert_eq!(browser["status"], 200, "{browser:#}");
+    assert!(
+        browser["final_url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(&login.redirect_uri())),
+        "{browser:#}"
+    );
+
+    // The tokens themselves are never printed: no JWT anywhere on stdout or stderr.
+    assert!(
+        !out.stdout.contains("eyJ"),
+        "a JWT on stdout:\n{}",
+        out.stdout
+    );
+    assert!(
+        !out.stderr.contains("eyJ"),
+        "a JWT on stderr:\n{}",
+        out.stderr
+    );
+    // Nor the authorization code or the client secret.
+    assert!(!out.stdout.contains("pocket_id_ac_"), "{}", out.stdout);
+    assert!(!out.stdout.contains(SECRET), "{}", out.stdout);
+
+    // The login is RomM's: authorize without PKCE, RomM's scope, a state and nonce;
+    // the code exchange uses client_secret_basic and the listener's redirect URI.
+    let authorize = authorize_requests(&e);
+    let first = authorize.first().expect("an /authorize request");
+    assert_eq!(first.query_value("response_type").as_deref(), Some("code"));
+    assert_eq!(first.query_value("client_id").as_deref(), Some("romm"));
+    assert_eq!(
+        first.query_value("scope").as_deref(),
+        Some("openid profile email")
+    );
+    assert_eq!(
+        first.query_value("redirect_uri"),
+        Some(login.redirect_uri())
+    );
+    assert!(
+        first.query_value("code_challenge").is_none(),
+        "RomM sends no PKCE"
+    );
+    assert!(first.query_value("state").is_some_and(|s| s.len() >= 8));
+    assert!(first.query_value("nonce").is_some_and(|s| s.len() >= 8));
+    let exchanges = code_exchanges(&e);
+    assert_eq!(exchanges.len(), 1, "exactly one code exchange");
+    let x = &exchanges[0];
+    assert!(
+        x.header("authorization")
+            .is_some_and(|a| a.starts_with("Basic ")),
+        "client_secret_basic: {x:?}"
+    );
+    assert!(
+        x.form_value("client_secret").is_none(),
+        "secret not in the body"
+    );
+    assert_eq!(x.form_value("redirect_uri"), Some(login.redirect_uri()));
+    assert!(x.form_value("code_verifier").is_none());
+}
+
+#[test]
+fn emulator_every_rsa_and_ec_alg_verifies() {
+    for alg in [
+        SigningAlg::RS256,
+        SigningAlg::RS384,
+        SigningAlg::RS512,
+        SigningAlg::ES256,
+        SigningAlg::ES384,
+        SigningAlg::ES512,
+    ] {
+        let e = start(Config {
+            alg,
+            ..emulator_config()
+        });
+        let out = Login::new(&e.issuer()).run();
+        let t = out.expect("login.id-token", &["pass"]);
+        assert!(t.contains(alg.as_str()), "{alg:?}: {t}");
+        assert!(t.contains(&e.kid()), "{alg:?}: names the kid: {t}");
+        out.expect("login.email-verified", &["pass"]);
+        assert_eq!(out.code, 0, "{alg:?}: {}", out.show());
+    }
+}
+
+#[test]
+fn emulator_eddsa_signature_verifies_but_at_hash_is_sha256() {
+    let e = start(Config {
+        alg: SigningAlg::EdDSA,
+        ..emulator_config()
+    });
+    let out = Login::new(&e.issuer()).run();
+    let t = out.expect("login.id-token", &["fail"]);
+    let l = lower(&t);
+    assert!(l.contains("at_hash"), "names at_hash: {t}");
+    assert!(
+        l.contains("sha-512") || l.contains("sha512"),
+        "names SHA-512: {t}"
+    );
+    assert!(
+        l.contains("sha-256") || l.contains("sha256"),
+        "names SHA-256: {t}"
+    );
+    assert!(
+        l.contains("signature verifies"),
+        "the signature itself is fine: {t}"
+    );
+    assert!(l.contains("rs256"), "the fix: rotate to RS256: {t}");
+    out.expect("login.token", &["pass"]);
+    out.rest_skipped_after("login.id-token");
+    assert_eq!(out.code, 1, "{}", out.show());
+}
+
+#[test]
+fn emulator_legacy_profile_login_passes() {
+    let e = start(Config {
+        profile: Profile::Legacy,
+        ..emulator_config()
+    });
+    let out = Login::new(&e.issuer()).run();
+    let t = out.expect("login.id-token", &["pass"]);
+    assert!(!t.contains("at_hash"), "legacy tokens have no at_hash: {t}");
+    for id in [
+        "login.callback",
+        "login.token",
+        "login.email",
+        "login.email-verified",
+        "login.username",
+    ] {
+        out.expect(id, &["pass"]);
+    }
+    let claims = out.claims();
+    assert_eq!(claims["aud"], "romm", "legacy aud is a plain string");
+    assert!(!claims.contains_key("at_hash"));
+    assert_eq!(out.code, 0, "{}", out.show());
+}
+
+#[test]
+fn emulator_unverified_email_is_refused_with_pocket_id_fix() {
+    let e = start(emulator_config());
+    e.set_user_email_verified("alice", false);
+    let out = Login::new(&e.issuer()).run();
+    let t = out.expect("login.email-verified", &["fail"]);
+    assert!(t.contains("Email is not verified."), "{t}");
+    assert!(t.contains("Mark as verified"), "Pocket ID fix: {t}");
+    out.expect("login.email", &["pass"]);
+    assert_eq!(out.claims()["email_verified"], false);
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn emulator_user_without_email_is_refused() {
+    let mut bob = User::new("bob", None);
+    bob.email_verified = true;
+    let e = start(Config {
+        users: vec![alice(), bob],
+        session_user: Some("bob".into()),
+        ..emulator_config()
+    });
+    let out = Login::new(&e.issuer()).run();
+    let t = out.expect("login.email", &["fail"]);
+    assert!(t.contains("Email is missing from token."), "{t}");
+    assert!(!out.claims().contains_key("email"));
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn emulator_wrong_secret_fails_the_token_request() {
+    let e = start(emulator_config());
+    let out = Login::new(&e.issuer())
+        .client("romm", "not-the-secret-0123456789")
+        .run();
+    out.expect("login.callback", &["pass"]);
+    let t = out.expect("login.token", &["fail"]);
+    assert!(t.contains("invalid_client"), "{t}");
+    assert!(
+        lower(&t).contains("secret"),
+        "the fix is about the secret: {t}"
+    );
+    out.rest_skipped_after("login.token");
+    assert_eq!(
+        code_exchanges(&e).len(),
+        1,
+        "the code exchange was attempted"
+    );
+    assert!(
+        !out.stdout.contains("not-the-secret-0123456789"),
+        "secret printed"
+    );
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn emulator_pkce_client_fails_with_untick_fix_and_passes_with_pkce_flag() {
+    let mut client = romm_client();
+    client.pkce_enabled = true;
+    let e = start(Config {
+        clients: vec![client],
+        ..emulator_config()
+    });
+
+    let out = Login::new(&e.issuer()).run();
+    let t = out.expect("login.callback", &["fail"]);
+    assert!(t.contains("code_challenge"), "quotes the provider: {t}");
+    assert!(
+        lower(&t).contains("untick pkce"),
+        "the fix says to untick PKCE: {t}"
+    );
+    out.rest_skipped_after("login.callback");
+    assert!(code_exchanges(&e).is_empty());
+    assert_eq!(out.code, 1);
+
+    e.clear_requests();
+    let out = Login::new(&e.issuer()).arg("--pkce").run();
+    for id in [
+        "login.callback",
+        "login.token",
+        "login.id-token",
+        "login.email",
+        "login.email-verified",
+        "login.username",
+    ] {
+        out.expect(id, &["pass"]);
+    }
+    assert_eq!(out.code, 0, "{}", out.show());
+    let authorize = authorize_requests(&e);
+    assert_eq!(
+        authorize[0].query_value("code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    let x = code_exchanges(&e);
+    assert!(
+        x[0].form_value("code_verifier")
+            .is_some_and(|v| v.len() >= 43),
+        "{x:?}"
+    );
+}
+
+#[test]
+fn emulator_unregistered_callback_times_out_naming_the_url_to_register() {
+    let e = start(Config {
+        clients: vec![Client::confidential("romm", SECRET, &[ROMM_CALLBACK])],
+        ..emulator_config()
+    });
+    let out = Login::new(&e.issuer()).login_timeout(3).run();
+    let t = out.expect("login.callback", &["fail"]);
+    assert!(t.contains("not registered"), "{t}");
+    assert!(
+        t.contains(LOOPBACK_CALLBACK),
+        "names the callback to register: {t}"
+    );
+    out.rest_skipped_after("login.callback");
+    assert!(
+        out.elapsed >= Duration::from_secs(3) && out.elapsed <= Duration::from_secs(8),
+        "the run took {:?}",
+        out.elapsed
+    );
+    // The provider showed its error page instead of redirecting.
+    assert!(
+        e.requests().iter().any(|r| r.path == "/interaction/error"
+            && r.query_value("error")
+                .is_some_and(|m| m.contains("is not registered for this client"))),
+        "the browser never reached /interaction/error: {:?}",
+        e.requests().iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+    assert!(code_exchanges(&e).is_empty());
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn emulator_roles_admin_granted_and_viewer_refused() {
+    let mut admin = alice();
+    admin.groups = vec!["romm-admins".into(), "family".into()];
+    let e = start(Config {
+        users: vec![admin],
+        ..emulator_config()
+    });
+
+    let out = Login::new(&e.issuer())
+        .arg("--claim-roles=groups")
+        .arg("--role-admin=romm-admins")
+        .run();
+    let t = out.expect("login.roles", &["pass"]);
+    assert!(t.contains("Admin"), "{t}");
+    assert_eq!(out.claims()["groups"], json!(["romm-admins", "family"]));
+    let scope = authorize_requests(&e)[0].query_value("scope");
+    assert_eq!(scope.as_deref(), Some("openid profile email groups"));
+    assert_eq!(out.code, 0, "{}", out.show());
+
+    let out = Login::new(&e.issuer())
+        .arg("--claim-roles=groups")
+        .arg("--role-viewer=other")
+        .run();
+    let t = out.expect("login.roles", &["fail"]);
+    assert!(
+        t.contains("User has not been granted any roles for this application."),
+        "{t}"
+    );
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn emulator_missing_username_attribute() {
+    let e = start(emulator_config());
+    let out = Login::new(&e.issuer())
+        .arg("--username-attribute=nickname")
+        .run();
+    let t = out.expect("login.username", &["fail"]);
+    assert!(
+        t.contains("'nickname' attribute is missing from token."),
+        "{t}"
+    );
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn emulator_email_match_and_registration() {
+    let e = start(emulator_config());
+
+    // RomM matches case-insensitively.
+    let out = Login::new(&e.issuer())
+        .arg("--email=ALICE@Example.COM")
+        .run();
+    out.expect("login.email-match", &["pass"]);
+    out.expect("login.registration", &["pass"]);
+    assert_eq!(out.code, 0, "{}", out.show());
+
+    let out = Login::new(&e.issuer()).arg("--email=bob@example.com").run();
+    let t = out.expect("login.email-match", &["fail"]);
+    assert!(
+        t.contains("bob@example.com") && t.contains("alice@example.com"),
+        "{t}"
+    );
+    assert_eq!(out.code, 1);
+
+    // Registration off and no --email: RomM may refuse an unknown email.
+    let out = Login::new(&e.issuer())
+        .env("OIDC_ALLOW_REGISTRATION", "false")
+        .run();
+    let t = out.expect("login.registration", &["warn"]);
+    assert!(
+        t.contains("User registration is disabled."),
+        "quotes RomM: {t}"
+    );
+    out.expect("login.email-match", &["skip"]);
+}
+
+#[test]
+fn emulator_each_id_token_fault_is_rejected_with_its_own_reason() {
+    // (fault, words the detail must contain, case-insensitively)
+    let cases: [(TokenFault, &[&str]); 7] = [
+        (TokenFault::AlgNone, &["none"]),
+        (TokenFault::Hs256WithPublicKey, &["hs256", "symmetric"]),
+        (TokenFault::WrongKey, &["signature"]),
+        (TokenFault::WrongAudience, &["aud", WRONG_TOKEN_AUDIENCE]),
+        (TokenFault::Expired, &["expired"]),
+        (TokenFault::WrongNonce, &["nonce"]),
+        (TokenFault::WrongIssuer, &["iss", WRONG_TOKEN_ISSUER]),
+    ];
+    let mut details: Vec<(TokenFault, String)> = Vec::new();
+    for (fault, words) in cases {
+        let e = start(Config {
+            faults: Faults {
+                id_token: Some(fault),
+                ..Faults::default()
+            },
+            ..emulator_config()
+        });
+        let out = Login::new(&e.issuer()).run();
+        out.expect("login.token", &["pass"]);
+        out.expect("login.id-token", &["fail"]);
+        let c = check(out.report(), "login.id-token");
+        let detail = c["detail"].as_str().unwrap_or("").to_string();
+        for w in words {
+            assert!(
+                lower(&detail).contains(&lower(w)),
+                "{fault:?}: detail should mention {w:?}: {detail}"
+            );
+        }
+        assert!(
+            c.get("data").is_none_or(Value::is_null),
+            "{fault:?}: no claims shown for a rejected token: {c:#}"
+        );
+        out.rest_skipped_after("login.id-token");
+        assert!(!out.stdout.contains("eyJ"), "{fault:?}: a JWT on stdout");
+        assert_eq!(out.code, 1, "{fault:?}");
+        details.push((fault, detail));
+    }
+    for (i, (fa, a)) in details.iter().enumerate() {
+        for (fb, b) in &details[i + 1..] {
+            assert_ne!(a, b, "{fa:?} and {fb:?} give the same detail");
+        }
+    }
+}
+
+// ====================================================================== oidc-provider
+
+fn peer_client(id: &str, redirect_uri: &str, alg: Option<&str>) -> Value {
+    let mut c = json!({
+        "client_id": id,
+        "client_secret": SECRET,
+        "redirect_uris": [redirect_uri, ROMM_CALLBACK],
+    });
+    if let Some(alg) = alg {
+        c["id_token_signed_response_alg"] = json!(alg);
+    }
+    c
+}
+
+#[test]
+fn peer_good_login_and_unverified_user() {
+    let port = free_port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let peer = Peer::start(json!({ "clients": [peer_client("romm", &redirect, None)] }));
+    let out = Login::new(&peer.issuer).port(port).run();
+    for id in LOGIN_IDS {
+        let want: &[&str] = if *id == "login.roles" || *id == "login.email-match" {
+            &["skip"]
+        } else {
+            &["pass"]
+        };
+        out.expect(id, want);
+    }
+    assert_eq!(out.claims()["email"], "alice@example.com");
+    assert!(!out.stdout.contains("eyJ"), "a JWT on stdout");
+    assert_eq!(out.code, 0, "{}\npeer:\n{}", out.show(), peer.stderr());
+
+    // Same provider, same port, another user: unverified-bob.
+    let out = Login::new(&peer.issuer)
+        .port(port)
+        .env("BROWSER_LOGIN", "unverified-bob")
+        .run();
+    let t = out.expect("login.email-verified", &["fail"]);
+    assert!(t.contains("Email is not verified."), "{t}");
+    assert_eq!(out.claims()["email"], "unverified-bob@example.com");
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn peer_wrong_secret_fails_the_token_request() {
+    let port = free_port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let peer = Peer::start(json!({ "clients": [peer_client("romm", &redirect, None)] }));
+    let out = Login::new(&peer.issuer)
+        .port(port)
+        .client("romm", "not-the-secret-0123456789")
+        .run();
+    out.expect("login.callback", &["pass"]);
+    let t = out.expect("login.token", &["fail"]);
+    assert!(t.contains("invalid_client"), "{t}");
+    out.rest_skipped_after("login.token");
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn peer_unregistered_callback_times_out_naming_the_exact_url() {
+    // The client knows only RomM's callback, not this run's listener.
+    let peer = Peer::start(json!({ "clients": [{
+        "client_id": "romm",
+        "client_secret": SECRET,
+        "redirect_uris": [ROMM_CALLBACK],
+    }] }));
+    let out = Login::new(&peer.issuer).login_timeout(3).run();
+    let t = out.expect("login.callback", &["fail"]);
+    assert!(
+        t.contains(&format!("http://127.0.0.1:{}/callback", out.port)),
+        "not Pocket ID: the exact listener URL must be registered: {t}"
+    );
+    out.rest_skipped_after("login.callback");
+    assert!(
+        out.elapsed >= Duration::from_secs(3) && out.elapsed <= Duration::from_secs(8),
+        "took {:?}",
+        out.elapsed
+    );
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn peer_es256_and_eddsa_tokens_verify() {
+    let port = free_port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let peer = Peer::start(json!({ "clients": [
+        peer_client("romm-es256", &redirect, Some("ES256")),
+        peer_client("romm-eddsa", &redirect, Some("EdDSA")),
+    ] }));
+    for (client, alg) in [("romm-es256", "ES256"), ("romm-eddsa", "EdDSA")] {
+        let out = Login::new(&peer.issuer)
+            .port(port)
+            .client(client, SECRET)
+            .run();
+        let t = out.expect("login.id-token", &["pass"]);
+        assert!(t.contains(alg), "{alg}: {t}");
+        // oidc-provider puts no at_hash in ID tokens from the token endpoint.
+        assert!(!out.claims().contains_key("at_hash"), "{alg}");
+        assert_eq!(
+            out.code,
+            0,
+            "{alg}: {}\npeer:\n{}",
+            out.show(),
+            peer.stderr()
+        );
+    }
+}
+
+#[test]
+fn peer_claims_only_on_userinfo_are_named() {
+    let port = free_port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let peer = Peer::start(json!({
+        "clients": [peer_client("romm", &redirect, None)],
+        "idTokenClaims": false,
+    }));
+    let out = Login::new(&peer.issuer).port(port).run();
+    out.expect("login.id-token", &["pass"]);
+    out.expect("login.userinfo", &["pass"]);
+    let t = out.expect("login.email", &["fail"]);
+    assert!(t.contains("Email is missing from token."), "{t}");
+    assert!(
+        t.contains("on userinfo but not in the ID token"),
+        "says where the claim is: {t}"
+    );
+    assert!(!out.claims().contains_key("email"));
+    assert_eq!(out.code, 1);
+}
+
+// ====================================================================== security
+
+#[test]
+fn listen_on_all_interfaces_is_refused() {
+    let e = start(emulator_config());
+    let port = free_port();
+    let out = Login::new(&e.issuer())
+        .no_browser()
+        .login_timeout(5)
+        .listen(&format!("0.0.0.0:{port}"))
+        .run();
+    assert_eq!(
+        out.code,
+        2,
+        "--listen 0.0.0.0:{port} must be refused as a usage error (exit 2):\n{}",
+        out.show()
+    );
+    assert!(
+        lower(&out.stderr).contains("loopback"),
+        "says why: {}",
+        out.stderr
+    );
+    assert!(
+        out.elapsed < Duration::from_secs(5),
+        "refused at once: {:?}",
+        out.elapsed
+    );
+    assert!(authorize_requests(&e).is_empty());
+}
+
+/// `(local address, port, state)` of every TCP socket in /proc/net/tcp{,6}.
+fn proc_tcp_sockets() -> Vec<(String, u16, String)> {
+    let mut out = Vec::new();
+    for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols.len() < 4 {
+                continue;
+            }
+            let Some((addr, port)) = cols[1].split_once(':') else {
+                continue;
+            };
+            let Ok(port) = u16::from_str_radix(port, 16) else {
+                continue;
+            };
+            out.push((addr.to_string(), port, cols[3].to_string()));
+        }
+    }
+    out
+}
+
+#[test]
+fn listener_is_loopback_only_and_refuses_a_forged_state() {
+    let e = start(emulator_config());
+    let login = Login::new(&e.issuer()).no_browser().login_timeout(60);
+    let mut running = login.spawn();
+    let port = running.wait_listening();
+    assert_eq!(port, login.port, "listens where --listen says");
+
+    // /proc/net/tcp: the port listens on 127.0.0.1 (0100007F) and nowhere else.
+    let listening: Vec<(String, u16, String)> = proc_tcp_sockets()
+        .into_iter()
+        .filter(|(_, p, state)| *p == port && state == "0A")
+        .collect();
+    assert_eq!(
+        listening,
+        vec![("0100007F".to_string(), port, "0A".to_string())],
+        "the listener must be bound to 127.0.0.1 only"
+    );
+
+    let before = token_requests(&e).len();
+    // Anything but / and /callback is refused without ending the wait.
+    let (status, _) = raw_get(port, "/favicon.ico").expect("the listener answers");
+    assert_eq!(status, 404);
+
+    // A forged callback: wrong state.
+    let (status, body) =
+        raw_get(port, "/callback?code=x&state=forged").expect("the listener answers");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("RomM would refuse this login"), "{body}");
+
+    let out = running.finish();
+    let t = out.expect("login.callback", &["fail"]);
+    assert!(t.contains("wrong or missing state"), "{t}");
+    assert!(t.contains("forged"), "shows the state found: {t}");
+    out.rest_skipped_after("login.callback");
+    assert!(
+        out.elapsed < Duration::from_secs(30),
+        "the run ends at the callback, not at the timeout: {:?}",
+        out.elapsed
+    );
+    assert_eq!(
+        token_requests(&e).len(),
+        before,
+        "no token request after the forged callback"
+    );
+    assert!(
+        !token_requests(&e)
+            .iter()
+            .any(|r| r.form_value("code").as_deref() == Some("x")),
+        "the forged code reached the token endpoint"
+    );
+    let refused = TcpStream::connect(("127.0.0.1", port));
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused),
+        "still listening after the run: {refused:?}"
+    );
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn provider_error_with_the_right_state_is_reported_with_its_description() {
+    let e = start(emulator_config());
+    let login = Login::new(&e.issuer())
+        .env("BROWSER_MODE", "stop-at-callback")
+        .login_timeout(60);
+    let mut running = login.spawn();
+    let line = running.wait_for_line("CALLBACK ", Duration::from_secs(30));
+    let url = url::Url::parse(line.trim().trim_start_matches("CALLBACK ")).expect("callback URL");
+    assert_eq!(url.port(), Some(login.port));
+    let state = url
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("the real callback carries the state");
+    assert!(url.query_pairs().any(|(k, _)| k == "code"));
+
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("error", "access_denied")
+        .append_pair("error_description", "The user refused the RomM test")
+        .append_pair("state", &state)
+        .finish();
+    let (status, body) =
+        raw_get(login.port, &format!("/callback?{query}")).expect("the listener answers");
+    assert!(
+        body.contains("RomM would refuse this login"),
+        "{status}: {body}"
+    );
+
+    let out = running.finish();
+    let t = out.expect("login.callback", &["fail"]);
+    assert!(t.contains("access_denied"), "{t}");
+    assert!(
+        t.contains("The user refused the RomM test"),
+        "shows the description: {t}"
+    );
+    out.rest_skipped_after("login.callback");
+    assert!(code_exchanges(&e).is_empty(), "no code was exchanged");
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn listener_takes_one_callback_and_stops_listening_during_the_exchange() {
+    // Slow provider: the code exchange inside the callback takes a while.
+    let e = start(Config {
+        faults: Faults {
+            latency: Duration::from_millis(300),
+            ..Faults::default()
+        },
+        ..emulator_config()
+    });
+    let login = Login::new(&e.issuer())
+        .env("BROWSER_MODE", "stop-at-callback")
+        .login_timeout(60);
+    let mut running = login.spawn();
+    let line = running.wait_for_line("CALLBACK ", Duration::from_secs(30));
+    let url = url::Url::parse(line.trim().trim_start_matches("CALLBACK ")).expect("callback URL");
+    let path_and_query = format!("{}?{}", url.path(), url.query().unwrap_or(""));
+
+    // Deliver the real callback ourselves; the CLI now exchanges the code (>= 300 ms).
+    let mut first = send_get(login.port, &path_and_query).expect("the listener accepts");
+    thread::sleep(Duration::from_millis(120));
+    // The same callback again (a replay, or a second tab) while the first is being
+    // handled: the listener took its one callback and must accept nothing more.
+    let second = TcpStream::connect(("127.0.0.1", login.port));
+    let second_result = match second {
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => None,
+        Err(e) => Some(format!("connect error {e}")),
+        Ok(mut stream) => {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
+            let _ = write!(
+                stream,
+                "GET {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            );
+            let mut response = String::new();
+            let _ = stream.read_to_string(&mut response);
+            Some(format!(
+                "connection accepted; answer: {:?}",
+                response.lines().next().unwrap_or("(none)")
+            ))
+        }
+    };
+    let mut response = String::new();
+    first
+        .read_to_string(&mut response)
+        .expect("the answer to the callback");
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "{}",
+        response.lines().next().unwrap_or("")
+    );
+    assert!(
+        response.contains("RomM would accept this login"),
+        "{response}"
+    );
+
+    let out = running.finish();
+    for id in [
+        "login.callback",
+        "login.token",
+        "login.id-token",
+        "login.email",
+        "login.email-verified",
+        "login.username",
+    ] {
+        out.expect(id, &["pass"]);
+    }
+    assert_eq!(code_exchanges(&e).len(), 1, "exactly one code exchange");
+    assert_eq!(
+        second_result, None,
+        "a new connection to the callback port during the code exchange was not refused: \
+         the listener must stop listening once its one callback has arrived"
+    );
+}
