@@ -65,9 +65,12 @@ pub fn run(
     login: login::Options,
 ) -> Result<ExitCode> {
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    // With an API key the wizard creates the client and its secret itself.
+    let creates_client = settings.api_key.is_some();
     let missing: Vec<&str> = REQUIRED
         .iter()
         .filter(|(name, _)| settings.value(name).is_none())
+        .filter(|(name, _)| !(creates_client && *name != OIDC_SERVER_APPLICATION_URL))
         .map(|(_, flag)| *flag)
         .chain(
             settings
@@ -365,7 +368,10 @@ impl Wizard<'_> {
         discovery: &Discovery,
     ) -> Result<Option<serde_json::Map<String, Value>>> {
         heading("5. Login test");
-        let wanted = self.args.login.login || self.confirm("Run a real login now, to see the token RomM will get? (needs the extra callback http://127.0.0.1/callback)", true)?;
+        // Without prompts the login test runs only when asked for (--login).
+        let wanted = self.args.login.login
+            || (self.interactive
+                && self.confirm("Run a real login now, to see the token RomM will get? (needs the extra callback http://127.0.0.1/callback)", true)?);
         if !wanted {
             eprintln!("  – skipped (run `romm-oidc doctor --login` any time)");
             return Ok(None);

@@ -327,6 +327,10 @@ pub fn modern(app: &App, req: &Req) -> Response {
     if app.state().user(&username).is_none() {
         return interaction_error("An unknown error occurred during the authorization request.");
     }
+    if !crate::admin::may_sign_in(app, &client, &username) {
+        // Group restriction (pocketid.md §8): the error page, not the client.
+        return interaction_error("You are not allowed to access this service.");
+    }
 
     // --- fosite NewAuthorizeResponse
     if !app.allow_insecure && !is_redirect_uri_secure(&redirect_uri) {
@@ -481,6 +485,9 @@ pub fn legacy(app: &App, req: &Req) -> Response {
     };
     if app.state().user(&username).is_none() {
         return legacy_error("User not found");
+    }
+    if !crate::admin::may_sign_in(app, &client, &username) {
+        return legacy_error("You're not allowed to access this service.");
     }
     if form.get("scope").is_empty() && form.get("request_uri").is_empty() {
         return legacy_error("Scope is required");

@@ -7,6 +7,10 @@
 //! [`Profile::Legacy`] is v2.9 (the hand-written OAuth code). Every JSON body,
 //! JWT and JWK is built here by hand; no code is shared with the CLI.
 //!
+//! With [`Config::api_keys`] the emulator also serves Pocket ID's admin REST
+//! API (`X-API-Key`; pocketid-admin-api.md), shaped by [`Config::version`]:
+//! see the `admin` module.
+//!
 //! The API is synchronous: [`Emulator::start`] binds `127.0.0.1:0`, runs a
 //! 2-worker tokio runtime on a background thread and returns at once;
 //! dropping the [`Emulator`] stops it.
@@ -16,6 +20,7 @@
 //! println!("{}/.well-known/openid-configuration", idp.issuer());
 //! ```
 
+mod admin;
 mod authorize;
 mod callback_match;
 mod discovery;
@@ -116,16 +121,43 @@ impl SigningAlg {
 }
 
 /// An OIDC client as registered in Pocket ID.
+///
+/// Build one with [`Client::confidential`] or [`Client::public`] and `..` for
+/// the rest: the admin API's fields below default to the values a client
+/// created in the UI has.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Client {
     pub id: String,
     pub name: String,
-    /// `None` for public clients (and for a confidential client without a secret,
-    /// which then can never authenticate).
+    /// The client's secret: `None` for public clients (and for a confidential
+    /// client without a secret, which then can never authenticate). After an
+    /// admin-API `POST …/secret(s)` this is the newest secret; on v2.14 the
+    /// older ones stay valid too (see [`Emulator::secret_is_valid`]).
     pub secret: Option<String>,
     pub callback_urls: Vec<String>,
     pub is_public: bool,
     pub pkce_enabled: bool,
+    /// `description` (v2.10+).
+    pub description: String,
+    pub logout_callback_urls: Vec<String>,
+    pub launch_url: Option<String>,
+    pub requires_reauthentication: bool,
+    /// `requiresPushedAuthorizationRequests` (v2.9+).
+    pub requires_par: bool,
+    /// `skipConsent` (v2.10+).
+    pub skip_consent: bool,
+    /// `isGroupRestricted` (v2.0+): only members of `allowed_user_groups` may
+    /// sign in (none when the list is empty). Before v2.0 a non-empty
+    /// `allowed_user_groups` restricts by itself.
+    pub is_group_restricted: bool,
+    /// Names of the allowed user groups ([`UserGroup::name`]).
+    pub allowed_user_groups: Vec<String>,
+    /// `credentials.federatedIdentities`, kept verbatim.
+    pub federated_identities: Vec<serde_json::Value>,
+    /// `accessTokenDurationMinutes` (v2.13+; default 60).
+    pub access_token_minutes: u32,
+    /// `refreshTokenDurationMinutes` (v2.13+; default 43200).
+    pub refresh_token_minutes: u32,
 }
 
 impl Client {
@@ -137,6 +169,17 @@ impl Client {
             callback_urls: callback_urls.iter().map(|s| s.to_string()).collect(),
             is_public: false,
             pkce_enabled: false,
+            description: String::new(),
+            logout_callback_urls: Vec::new(),
+            launch_url: None,
+            requires_reauthentication: false,
+            requires_par: false,
+            skip_consent: false,
+            is_group_restricted: false,
+            allowed_user_groups: Vec::new(),
+            federated_identities: Vec::new(),
+            access_token_minutes: DEFAULT_ACCESS_TOKEN_MINUTES,
+            refresh_token_minutes: DEFAULT_REFRESH_TOKEN_MINUTES,
         }
     }
 
@@ -147,6 +190,62 @@ impl Client {
             ..Client::confidential(id, "", callback_urls)
         }
     }
+}
+
+/// `accessTokenDurationMinutes` when a client sets none.
+pub const DEFAULT_ACCESS_TOKEN_MINUTES: u32 = 60;
+/// `refreshTokenDurationMinutes` when a client sets none.
+pub const DEFAULT_REFRESH_TOKEN_MINUTES: u32 = 43200;
+
+/// A Pocket ID user group (Settings → Admin → User Groups).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserGroup {
+    pub id: String,
+    /// The `groups` claim value.
+    pub name: String,
+    pub friendly_name: String,
+}
+
+impl UserGroup {
+    pub fn new(name: &str) -> UserGroup {
+        UserGroup {
+            id: util::uuid_v4(),
+            name: name.to_string(),
+            friendly_name: name.to_string(),
+        }
+    }
+}
+
+/// An admin-API key (Settings → Admin → API Keys). It acts as its owner:
+/// admin routes need an owner with [`Config::admins`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKey {
+    /// The plaintext sent in `X-API-Key`.
+    pub key: String,
+    /// The owning user's username.
+    pub owner_username: String,
+    /// An expired key is refused (401) but not deleted.
+    pub expired: bool,
+}
+
+impl ApiKey {
+    pub fn new(key: &str, owner_username: &str) -> ApiKey {
+        ApiKey {
+            key: key.to_string(),
+            owner_username: owner_username.to_string(),
+            expired: false,
+        }
+    }
+}
+
+/// A user with the account fields only the admin API shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserAccount {
+    pub user: User,
+    pub display_name: String,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub locale: Option<String>,
 }
 
 /// A Pocket ID user.
@@ -297,6 +396,24 @@ pub struct Config {
     pub session_user: Option<String>,
     /// `ALLOW_INSECURE_CALLBACK_URLS` (Modern; default true since v2.11).
     pub allow_insecure_callback_urls: bool,
+    /// The server version the admin API behaves as and reports ("2.14.0",
+    /// "2.13.0", "2.9.0", "2.1.0", "1.16.0", or "unknown" like a build
+    /// without the version flag). `None`: "2.14.0" for [`Profile::Modern`],
+    /// "2.9.0" for [`Profile::Legacy`]. It does not change the profile of
+    /// the login flow: [`Config::for_version`] sets both consistently.
+    pub version: Option<String>,
+    /// Admin-API keys; none by default (the API then answers 401 to all).
+    pub api_keys: Vec<ApiKey>,
+    /// Usernames whose `isAdmin` is true.
+    pub admins: Vec<String>,
+    /// Usernames whose `disabled` is true.
+    pub disabled_users: Vec<String>,
+    /// The user groups; a group named by a user or a client but missing
+    /// here is created with a random id.
+    pub user_groups: Vec<UserGroup>,
+    /// The app-config `emailsVerified` ("Emails Verified"). Before v2.2 it is
+    /// every user's `email_verified` claim; from v2.2 it only seeds new users.
+    pub emails_verified: bool,
 }
 
 pub const DEFAULT_CLIENT_ID: &str = "romm";
@@ -331,7 +448,57 @@ impl Default for Config {
             split_internal_url: false,
             session_user: Some("alice".to_string()),
             allow_insecure_callback_urls: true,
+            version: None,
+            api_keys: Vec::new(),
+            admins: Vec::new(),
+            disabled_users: Vec::new(),
+            user_groups: Vec::new(),
+            emails_verified: false,
         }
+    }
+}
+
+/// The username of the admin [`Config::with_admin_api_key`] adds.
+pub const ADMIN_USERNAME: &str = "admin";
+/// The id of that admin.
+pub const ADMIN_USER_ID: &str = "0b6a3c1e-7d2f-4e8a-9c5b-1f2e3d4c5b6a";
+
+impl Config {
+    /// The default setup as Pocket ID `version` would behave: the admin API
+    /// per [`Config::version`], and the [`Profile::Legacy`] login flow below
+    /// v2.10.
+    pub fn for_version(version: &str) -> Config {
+        let legacy = admin::parse_version(version).is_some_and(|v| v < (2, 10, 0));
+        Config {
+            profile: if legacy {
+                Profile::Legacy
+            } else {
+                Profile::Modern
+            },
+            version: Some(version.to_string()),
+            ..Config::default()
+        }
+    }
+
+    /// Adds an admin user [`ADMIN_USERNAME`] (`admin@example.org`) owning the
+    /// API key `key`.
+    pub fn with_admin_api_key(mut self, key: &str) -> Config {
+        if !self.users.iter().any(|u| u.username == ADMIN_USERNAME) {
+            self.users.push(User {
+                id: ADMIN_USER_ID.to_string(),
+                username: ADMIN_USERNAME.to_string(),
+                email: Some("admin@example.org".to_string()),
+                email_verified: true,
+                first_name: "Ada".to_string(),
+                last_name: "Admin".to_string(),
+                groups: Vec::new(),
+            });
+        }
+        if !self.admins.iter().any(|a| a == ADMIN_USERNAME) {
+            self.admins.push(ADMIN_USERNAME.to_string());
+        }
+        self.api_keys.push(ApiKey::new(key, ADMIN_USERNAME));
+        self
     }
 }
 
@@ -367,6 +534,11 @@ impl RecordedRequest {
             .into_iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v)
+    }
+
+    /// The body parsed as JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
     }
 
     pub fn query_pairs(&self) -> Vec<(String, String)> {
@@ -476,6 +648,8 @@ pub(crate) struct State {
     pub refresh_tokens: HashMap<String, RefreshGrant>,
     pub interactions: HashMap<String, Interaction>,
     pub sessions: HashMap<String, BrowserSession>,
+    /// Admin-API state: secrets, account fields, groups, keys.
+    pub admin: admin::AdminState,
 }
 
 impl State {
@@ -485,6 +659,11 @@ impl State {
 
     pub fn user(&self, username: &str) -> Option<User> {
         self.users.iter().find(|u| u.username == username).cloned()
+    }
+
+    /// Whether `secret` authenticates the confidential client `client_id`.
+    pub fn secret_ok(&self, client_id: &str, secret: &str) -> bool {
+        !secret.is_empty() && self.admin.secret_ok(client_id, secret)
     }
 }
 
@@ -499,6 +678,11 @@ pub(crate) struct App {
     pub allow_insecure: bool,
     pub session_user: Option<String>,
     pub started_at: i64,
+    /// The admin API's version (parsed [`Config::version`]).
+    pub version: admin::Version,
+    /// [`Config::version`] as reported by `/api/version/current`.
+    pub version_text: String,
+    pub emails_verified: bool,
     pub state: Mutex<State>,
     pub log: Mutex<VecDeque<RecordedRequest>>,
 }
@@ -673,6 +857,9 @@ fn route(app: &App, req: &Req) -> Response {
             {
                 return authorize::interaction_login(app, req, id);
             }
+            if let Some(response) = admin::route(app, req) {
+                return response;
+            }
             not_found(path)
         }
     }
@@ -719,6 +906,15 @@ impl Emulator {
         } else {
             None
         };
+        let started_at = util::now_secs();
+        let version_text = config.version.clone().unwrap_or_else(|| {
+            match config.profile {
+                Profile::Modern => "2.14.0",
+                Profile::Legacy => "2.9.0",
+            }
+            .to_string()
+        });
+        let admin_state = admin::AdminState::new(&config, started_at);
         let app = Arc::new(App {
             profile: config.profile,
             issuer,
@@ -728,10 +924,14 @@ impl Emulator {
             faults: config.faults,
             allow_insecure: config.allow_insecure_callback_urls,
             session_user: config.session_user,
-            started_at: util::now_secs(),
+            started_at,
+            version: admin::parse_version(&version_text).unwrap_or(admin::LATEST),
+            version_text,
+            emails_verified: config.emails_verified,
             state: Mutex::new(State {
                 clients: config.clients,
                 users: config.users,
+                admin: admin_state,
                 ..State::default()
             }),
             log: Mutex::new(VecDeque::new()),
@@ -812,6 +1012,51 @@ impl Emulator {
         for user in st.users.iter_mut().filter(|u| u.username == username) {
             user.email_verified = verified;
         }
+    }
+
+    /// The version the admin API behaves as (see [`Config::version`]).
+    pub fn version(&self) -> String {
+        self.app.version_text.clone()
+    }
+
+    /// A client as it is now (after any admin-API writes).
+    pub fn client(&self, id: &str) -> Option<Client> {
+        self.app.state().client(id)
+    }
+
+    /// Every client, in creation order.
+    pub fn clients(&self) -> Vec<Client> {
+        self.app.state().clients.clone()
+    }
+
+    /// A user as it is now (after any admin-API writes).
+    pub fn user(&self, username: &str) -> Option<User> {
+        self.app.state().user(username)
+    }
+
+    /// A user with its admin-only account fields.
+    pub fn account(&self, username: &str) -> Option<UserAccount> {
+        let st = self.app.state();
+        let user = st.user(username)?;
+        Some(st.admin.account(&user))
+    }
+
+    /// Whether the token endpoint accepts `secret` for `client_id` now.
+    pub fn secret_is_valid(&self, client_id: &str, secret: &str) -> bool {
+        self.app.state().secret_ok(client_id, secret)
+    }
+
+    /// The admin-API writes received so far (POST, PUT, PATCH and DELETE
+    /// requests under `/api/` that carry an `X-API-Key`), bodies as sent.
+    pub fn admin_writes(&self) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| {
+                matches!(r.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE")
+                    && r.path.starts_with("/api/")
+                    && r.header("x-api-key").is_some()
+            })
+            .collect()
     }
 
     /// The client's current callback URLs (legacy TOFU can append one).

@@ -1766,3 +1766,6 @@ fn id_token_faults_in_legacy_profile_and_other_algs() {
         );
     }
 }
+
+#[path = "admin_tests.rs"]
+mod admin_api;

@@ -113,11 +113,8 @@ fn authenticate_client(app: &App, req: &Req, form: &crate::util::Form) -> Result
         .state()
         .client(&client_id)
         .ok_or_else(errors::invalid_client)?;
-    if !client.is_public {
-        let ok = matches!(&client.secret, Some(s) if !s.is_empty() && *s == secret);
-        if !ok {
-            return Err(errors::invalid_client());
-        }
+    if !client.is_public && !app.state().secret_ok(&client.id, &secret) {
+        return Err(errors::invalid_client());
     }
     Ok(client)
 }
@@ -391,7 +388,7 @@ fn legacy_client(app: &App, client_id: &str, secret: &str) -> Result<Client, (u1
         if secret.is_empty() {
             return Err((400, "Client id or secret not provided"));
         }
-        if client.secret.as_deref() != Some(secret) {
+        if !app.state().secret_ok(&client.id, secret) {
             return Err((401, "Invalid client secret"));
         }
     }

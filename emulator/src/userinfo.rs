@@ -30,17 +30,23 @@ pub fn user_claims(app: &App, user: &User, scopes: &[String]) -> Map<String, Val
         );
     }
     claims.insert("sub".into(), json!(user.id));
+    // Before v2.2 the claim is the global "Emails Verified" setting.
+    let verified = if app.version < (2, 2, 0) {
+        app.emails_verified
+    } else {
+        user.email_verified
+    };
     if has("email") {
         match (app.profile, user.email.as_deref().filter(|e| !e.is_empty())) {
             (Profile::Modern, Some(email)) => {
                 claims.insert("email".into(), json!(email));
-                claims.insert("email_verified".into(), json!(user.email_verified));
+                claims.insert("email_verified".into(), json!(verified));
             }
             (Profile::Modern, None) => {}
             // v2.2–v2.9 emitted `email: null` plus `email_verified` without an email.
             (Profile::Legacy, email) => {
                 claims.insert("email".into(), json!(email));
-                claims.insert("email_verified".into(), json!(user.email_verified));
+                claims.insert("email_verified".into(), json!(verified));
             }
         }
     }

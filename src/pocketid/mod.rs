@@ -184,13 +184,21 @@ impl<'a> Api<'a> {
 
     /// A new client secret, in plaintext: v2.14+ adds one to the client's
     /// list; earlier versions replace the only one.
+    /// An unknown version (a build reporting "unknown") tries the 2.14 route
+    /// first and falls back to the older one.
     pub fn create_secret(&self, id: &str, version: Option<Version>) -> Result<String, ApiError> {
-        let path = if version.is_some_and(|v| v >= (2, 14, 0)) {
-            format!("/api/oidc/clients/{}/secrets", encode(id))
-        } else {
-            format!("/api/oidc/clients/{}/secret", encode(id))
+        let multi = format!("/api/oidc/clients/{}/secrets", encode(id));
+        let single = format!("/api/oidc/clients/{}/secret", encode(id));
+        let answer = match version {
+            Some(v) if v >= (2, 14, 0) => self.call(Method::POST, &multi, Some(&json!({})))?,
+            Some(_) => self.call(Method::POST, &single, Some(&json!({})))?,
+            None => match self.call(Method::POST, &multi, Some(&json!({}))) {
+                Err(ApiError::Status { status: 404, .. }) => {
+                    self.call(Method::POST, &single, Some(&json!({})))?
+                }
+                other => other?,
+            },
         };
-        let answer = self.call(Method::POST, &path, Some(&json!({})))?;
         answer
             .get("secret")
             .and_then(Value::as_str)

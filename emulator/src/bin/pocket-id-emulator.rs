@@ -9,7 +9,7 @@ use std::time::Duration;
 const USAGE: &str = "usage: pocket-id-emulator [--profile modern|legacy] [--alg RS256|RS384|RS512|ES256|ES384|ES512|EdDSA]
                           [--latency-ms N] [--client-id ID] [--client-secret SECRET] [--public] [--pkce]
                           [--callback URL]... [--tls] [--ca-out FILE] [--split-internal-url]
-                          [--no-session] [--email-unverified]
+                          [--no-session] [--email-unverified] [--server-version X.Y.Z] [--api-key KEY]
                           [--id-token-fault alg-none|hs256-with-public-key|wrong-key|wrong-audience|expired|wrong-nonce|wrong-issuer]";
 
 fn fail(message: &str) -> ! {
@@ -22,6 +22,7 @@ fn main() {
     let mut client = config.clients[0].clone();
     let mut callbacks: Vec<String> = Vec::new();
     let mut ca_out: Option<String> = None;
+    let mut api_keys: Vec<String> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -65,6 +66,8 @@ fn main() {
             "--ca-out" => ca_out = Some(value()),
             "--split-internal-url" => config.split_internal_url = true,
             "--no-session" => config.session_user = None,
+            "--server-version" => config.version = Some(value()),
+            "--api-key" => api_keys.push(value()),
             "--email-unverified" => {
                 for user in &mut config.users {
                     user.email_verified = false;
@@ -81,6 +84,10 @@ fn main() {
         client.callback_urls = callbacks;
     }
     config.clients = vec![client];
+    // Each key belongs to the admin user "admin".
+    for key in &api_keys {
+        config = config.with_admin_api_key(key);
+    }
 
     let emulator = Emulator::start(config).unwrap_or_else(|e| fail(&format!("cannot start: {e}")));
     if let (Some(path), Some(pem)) = (&ca_out, emulator.ca_pem())
