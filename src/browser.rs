@@ -2,6 +2,7 @@
 //! platform's opener. The launcher never writes to stdout (that is the
 //! report's), and is never waited for.
 
+use std::io::IsTerminal;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
@@ -71,6 +72,14 @@ pub fn open(url: &str, browser: &Browser) -> Result<String> {
         .args(&words[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
+        // On a terminal the launcher's chatter would land in the middle of a
+        // prompt, and a program that resets the terminal mode on exit (Node
+        // does) would break the prompt's key reading; in a log it may help.
+        .stderr(if std::io::stderr().is_terminal() {
+            Stdio::null()
+        } else {
+            Stdio::inherit()
+        })
         .spawn()
         .with_context(|| format!("cannot run browser command {:?}", words[0]))?;
     // Reap it whenever it ends, so no zombie is left behind.

@@ -144,7 +144,18 @@ impl Wizard<'_> {
     }
 
     fn ask(&self, prompt: &str, default: Option<&str>) -> Result<String> {
-        let mut input = Input::<String>::with_theme(&self.theme).with_prompt(prompt);
+        self.ask_text(prompt, default, false)
+    }
+
+    /// A question whose empty answer means "none" or "skip".
+    fn ask_optional(&self, prompt: &str, default: Option<&str>) -> Result<String> {
+        self.ask_text(prompt, default, true)
+    }
+
+    fn ask_text(&self, prompt: &str, default: Option<&str>, optional: bool) -> Result<String> {
+        let mut input = Input::<String>::with_theme(&self.theme)
+            .with_prompt(prompt)
+            .allow_empty(optional);
         if let Some(d) = default {
             input = input.default(d.to_string());
         }
@@ -432,7 +443,7 @@ impl Wizard<'_> {
         let token_email = claims.and_then(|c| c.get("email")).and_then(Value::as_str);
         let email = match (&self.login.email, self.interactive) {
             (Some(e), _) => e.clone(),
-            (None, true) => self.ask(
+            (None, true) => self.ask_optional(
                 "Email of the RomM user who will log in (empty to skip)",
                 token_email,
             )?,
@@ -694,10 +705,8 @@ impl Wizard<'_> {
             .default(0)
             .interact_on(&self.term)?;
         self.set(OIDC_CLAIM_ROLES, names[pick].clone());
-        let admin = self.ask(
-            "Group that makes a user RomM Admin (empty for none)",
-            Some(""),
-        )?;
+        let admin =
+            self.ask_optional("Group that makes a user RomM Admin (empty for none)", None)?;
         if !admin.is_empty() {
             self.set(OIDC_ROLE_ADMIN, admin);
         }

@@ -1,0 +1,838 @@
+//! Integration tests of `romm-oidc wizard`: the real binary driven in a pseudo-terminal
+//! (rexpect) the way a person answers its prompts, against the Pocket ID emulator
+//! (`pocket_id_emulator`), with the browser of the login test played by
+//! tests/support/browser.mjs. The non-interactive runs use plain pipes (no terminal).
+//!
+//! Every run has its own temporary HOME and working directory, a clean environment
+//! (no OIDC_* variable), TERM=xterm and NO_COLOR=1, and `--listen 127.0.0.1:0`, so the
+//! tests run in parallel. Network: 127.0.0.1 only.
+
+#[path = "support/peer.rs"]
+mod peer;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use pocket_id_emulator::{Client, Config, Emulator, User};
+use rexpect::process::WaitStatus;
+use rexpect::session::{Options, PtySession};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_romm-oidc");
+const CLIENT_ID: &str = "romm";
+const SECRET: &str = "s3cret-Xk93pQ7zLm20Wd55-abcdefgh";
+const WRONG_SECRET: &str = "not-the-secret-0000";
+const ROMM_URL: &str = "https://romm.example.com";
+const ROMM_CALLBACK: &str = "https://romm.example.com/api/oauth/openid";
+/// The portless loopback callback Pocket ID 2.0+ matches on any port.
+const LOOPBACK_CALLBACK: &str = "http://127.0.0.1/callback";
+const EMAIL: &str = "alice@example.com";
+/// How long one step of the wizard may take before a test gives up on it.
+const STEP: Duration = Duration::from_secs(20);
+/// Upper bound for a whole non-interactive run.
+const RUN_LIMIT: Duration = Duration::from_secs(30);
+
+// ====================================================================== peers
+
+fn alice(verified: bool) -> User {
+    User {
+        id: "5f0c6f0e-8d1b-4c63-9a4e-2b7c1d9e3a51".into(),
+        username: "alice".into(),
+        email: Some(EMAIL.into()),
+        email_verified: verified,
+        first_name: "Alice".into(),
+        last_name: "Example".into(),
+        groups: vec![],
+    }
+}
+
+/// Pocket ID with the RomM client (confidential, RomM's callback plus the loopback one
+/// for the login test) and alice already signed in.
+fn emulator(verified: bool) -> Emulator {
+    Emulator::start(Config {
+        clients: vec![Client::confidential(
+            CLIENT_ID,
+            SECRET,
+            &[ROMM_CALLBACK, LOOPBACK_CALLBACK],
+        )],
+        users: vec![alice(verified)],
+        session_user: Some("alice".into()),
+        ..Config::default()
+    })
+    .expect("start the Pocket ID emulator")
+}
+
+/// The six lines the wizard writes for the emulator's RomM client.
+fn expected_lines(issuer: &str) -> Vec<String> {
+    vec![
+        "OIDC_ENABLED='true'".to_string(),
+        "OIDC_PROVIDER='pocket-id'".to_string(),
+        format!("OIDC_CLIENT_ID='{CLIENT_ID}'"),
+        format!("OIDC_CLIENT_SECRET='{SECRET}'"),
+        format!("OIDC_REDIRECT_URI='{ROMM_CALLBACK}'"),
+        format!("OIDC_SERVER_APPLICATION_URL='{issuer}'"),
+    ]
+}
+
+fn lines_of(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    text.lines().map(str::to_string).collect()
+}
+
+// ====================================================================== the binary
+
+/// `romm-oidc` with a clean environment: no OIDC_* or proxy variable, HOME and the
+/// working directory in `dir`, TERM=xterm, NO_COLOR=1, loopback never proxied.
+fn command(dir: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .current_dir(dir);
+    c
+}
+
+/// The browser stand-in with its stderr in `dir/browser.log` instead of the terminal.
+/// Node restores, when it exits, the terminal mode it found at its start; run from the
+/// wizard's terminal it can knock a prompt waiting for a key out of raw mode (see
+/// `a_prompt_after_the_login_test_still_reads_single_keys`). These tests keep it away
+/// from the terminal so they do not depend on when it exits.
+fn quiet_browser(dir: &Path) -> String {
+    format!(
+        "sh -c 'exec node \"$0\" \"$1\" 2>>\"$2\"' '{}' %s '{}'",
+        peer::browser_script().display(),
+        dir.join("browser.log").display()
+    )
+}
+
+/// `romm-oidc wizard` with the login test's listener and `browser` set, plus `extra`.
+fn wizard_command_with(dir: &Path, browser: &str, extra: &[String]) -> Command {
+    let mut c = command(dir);
+    c.arg("wizard")
+        .arg("--listen=127.0.0.1:0")
+        .arg("--login-timeout=20")
+        .arg(format!("--browser-command={browser}"))
+        .args(extra);
+    c
+}
+
+/// `romm-oidc wizard` with the quiet browser stand-in, plus `extra`.
+fn wizard_command(dir: &Path, extra: &[String]) -> Command {
+    wizard_command_with(dir, &quiet_browser(dir), extra)
+}
+
+fn flag(name: &str, value: impl AsRef<str>) -> String {
+    format!("{name}={}", value.as_ref())
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn show(&self) -> String {
+        format!(
+            "exit {:?} after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.elapsed, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `c` without a terminal (stdin /dev/null, stdout and stderr piped); killed after
+/// `limit`, which then shows as `code: None`.
+fn run_without_tty(mut c: Command, limit: Duration) -> Run {
+    let started = Instant::now();
+    let mut child = c
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn romm-oidc");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("stderr")));
+    let code = loop {
+        if let Some(status) = child.try_wait().expect("wait for romm-oidc") {
+            break status.code();
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    Run {
+        code,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+        elapsed: started.elapsed(),
+    }
+}
+
+// ====================================================================== the terminal
+
+/// The binary in a pseudo-terminal, with everything it printed kept for messages.
+struct Pty {
+    session: PtySession,
+    /// Every byte read so far (stdout and stderr share the terminal), escapes removed.
+    raw: Vec<u8>,
+    /// How much of `raw` the expectations have consumed.
+    pos: usize,
+}
+
+impl Pty {
+    fn spawn(c: Command) -> Pty {
+        let options = Options::new()
+            .timeout_ms(Some(STEP.as_millis() as u64))
+            .strip_ansi_escape_codes(true);
+        let session = rexpect::spawn_with_options(c, options).expect("spawn romm-oidc in a pty");
+        Pty {
+            session,
+            raw: Vec::new(),
+            pos: 0,
+        }
+    }
+
+    fn transcript(&self) -> String {
+        String::from_utf8_lossy(&self.raw).into_owned()
+    }
+
+    /// The reader hands over bytes as `char`s (Latin-1); turn them back into bytes.
+    fn pump(&mut self) -> bool {
+        let mut any = false;
+        while let Some(c) = self.session.try_read() {
+            self.raw.push(c as u32 as u8);
+            any = true;
+        }
+        any
+    }
+
+    /// Waits up to `limit` for `needle` after what earlier expectations consumed, and
+    /// returns the text up to and including it.
+    #[track_caller]
+    fn expect_within(&mut self, needle: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            self.pump();
+            let hay = &self.raw[self.pos..];
+            if let Some(i) = hay
+                .windows(needle.len())
+                .position(|w| w == needle.as_bytes())
+            {
+                let end = self.pos + i + needle.len();
+                let seen = String::from_utf8_lossy(&self.raw[self.pos..end]).into_owned();
+                self.pos = end;
+                return seen;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "the wizard did not print {needle:?} within {limit:?}.\n--- not yet matched ---\n{}\n--- whole transcript ---\n{}",
+                    String::from_utf8_lossy(&self.raw[self.pos..]),
+                    self.transcript()
+                );
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[track_caller]
+    fn expect(&mut self, needle: &str) -> String {
+        self.expect_within(needle, STEP)
+    }
+
+    /// Forgets what was printed so far: later expectations see only newer output.
+    fn skip_seen(&mut self) {
+        self.pump();
+        self.pos = self.raw.len();
+    }
+
+    fn send(&mut self, text: &str) {
+        self.session.send(text).expect("write to the pty");
+        self.session.flush().expect("flush the pty");
+    }
+
+    /// Types `text` and Enter (a terminal sends CR).
+    fn line(&mut self, text: &str) {
+        self.send(&format!("{text}\r"));
+    }
+
+    /// Waits for an Input prompt, then answers it.
+    #[track_caller]
+    fn answer(&mut self, prompt: &str, text: &str) {
+        self.expect(prompt);
+        self.line(text);
+    }
+
+    /// Waits for a yes/no prompt, then presses `y` or `n` (no Enter: the key decides).
+    #[track_caller]
+    fn confirm(&mut self, prompt: &str, yes: bool) {
+        self.expect(prompt);
+        self.send(if yes { "y" } else { "n" });
+    }
+
+    /// The hidden secret prompt switches echo off with TCSAFLUSH, which drops input
+    /// that arrived before it: give it a moment after it is drawn.
+    #[track_caller]
+    fn secret(&mut self, secret: &str) {
+        self.expect("Client secret (hidden)");
+        thread::sleep(Duration::from_millis(500));
+        self.line(secret);
+    }
+
+    /// Reads to the end and returns the exit status (128 + n for a signal).
+    #[track_caller]
+    fn finish(&mut self) -> i32 {
+        self.pump();
+        match self.session.exp_eof() {
+            Ok(rest) => self.raw.extend(rest.chars().map(|c| c as u32 as u8)),
+            Err(e) => panic!(
+                "the wizard did not end: {e}\n--- transcript ---\n{}",
+                self.transcript()
+            ),
+        }
+        match self.session.process().wait() {
+            Ok(WaitStatus::Exited(_, code)) => code,
+            Ok(WaitStatus::Signaled(_, sig, _)) => 128 + sig as i32,
+            other => panic!(
+                "unexpected wait status {other:?}\n--- transcript ---\n{}",
+                self.transcript()
+            ),
+        }
+    }
+}
+
+// ====================================================================== the flow
+
+/// Step 1 and 2: RomM's URL, then the provider URL as typed.
+fn urls(w: &mut Pty, provider: &str) {
+    w.answer("RomM's public URL", ROMM_URL);
+    w.expect(&format!("RomM's callback URL is {ROMM_CALLBACK}"));
+    w.answer("Pocket ID's URL", provider);
+}
+
+/// Step 4: client id and secret, after the heading.
+fn credentials(w: &mut Pty, secret: &str) {
+    w.expect("4. Client id and secret");
+    w.answer("Client ID", CLIENT_ID);
+    w.secret(secret);
+}
+
+/// Steps 6 to 8 after the login test: the email, no roles, merge into `env_file`.
+/// Returns the exit status.
+fn email_roles_and_merge(w: &mut Pty, env_file: &Path) -> i32 {
+    w.answer("Email of the RomM user", EMAIL);
+    w.confirm("Map RomM roles from a group claim?", false);
+    w.expect("Where should it go?");
+    w.expect("Print as .env lines");
+    w.send("\r"); // the first item: merge into an env file
+    w.answer("Env file (.env)", &env_file.display().to_string());
+    w.expect("wrote 6 RomM variables");
+    // The wizard's own closing words: the restart command.
+    w.expect("Next:");
+    w.expect("docker compose up -d --force-recreate romm");
+    w.finish()
+}
+
+/// The whole interactive happy path against `emu`; returns the env file written in
+/// `dir` and the transcript.
+fn interactive_happy_path(emu: &Emulator, dir: &Path) -> (PathBuf, String) {
+    let env_file = dir.join("romm.env");
+    let mut w = Pty::spawn(wizard_command(dir, &[]));
+    urls(&mut w, &emu.issuer());
+    w.expect("Discovery read from");
+    w.expect("3. Create RomM's client at the provider");
+    credentials(&mut w, SECRET);
+    w.expect("Client id and secret accepted");
+    w.confirm("Run a real login now", true);
+    w.expect("The token endpoint issued tokens");
+    w.expect(&format!(
+        "claims RomM reads: email \"{EMAIL}\", email_verified true"
+    ));
+    let code = email_roles_and_merge(&mut w, &env_file);
+    assert_eq!(code, 0, "the wizard failed:\n{}", w.transcript());
+    (env_file, w.transcript())
+}
+
+// ====================================================================== tests
+
+#[test]
+fn happy_path_writes_six_lines_that_doctor_accepts() {
+    let emu = emulator(true);
+    let dir = tempfile::tempdir().unwrap();
+    let (env_file, transcript) = interactive_happy_path(&emu, dir.path());
+
+    assert_eq!(
+        lines_of(&env_file),
+        expected_lines(&emu.issuer()),
+        "transcript:\n{transcript}"
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&env_file).unwrap().permissions(),
+    );
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "the new env file is readable by others: {mode:o}"
+    );
+    assert!(
+        !transcript.contains(SECRET),
+        "the secret was shown on the terminal:\n{transcript}"
+    );
+
+    // The written file alone (no --romm-url) passes the doctor's provider checks.
+    let mut doctor = command(dir.path());
+    doctor
+        .args(["doctor", "--json", "--env-file"])
+        .arg(&env_file);
+    let run = run_without_tty(doctor, RUN_LIMIT);
+    let report: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("doctor --json printed no JSON ({e}):\n{}", run.show()));
+    let checks = report["checks"].as_array().expect("checks array");
+    let failing: Vec<&Value> = checks
+        .iter()
+        .filter(|c| {
+            let id = c["id"].as_str().unwrap_or("");
+            (id.starts_with("config.")
+                || id.starts_with("discovery.")
+                || id.starts_with("client.")
+                || id == "jwks.keys")
+                && c["status"] == "fail"
+        })
+        .collect();
+    assert!(failing.is_empty(), "failing checks: {failing:#?}");
+    for id in ["discovery.fetch", "jwks.keys", "client.credentials"] {
+        let status = checks
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["status"].clone());
+        assert_eq!(
+            status,
+            Some(Value::from("pass")),
+            "{id} did not pass:\n{report:#}"
+        );
+    }
+}
+
+#[test]
+fn wrong_secret_is_refused_and_asked_again() {
+    let emu = emulator(true);
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("romm.env");
+    let mut w = Pty::spawn(wizard_command(dir.path(), &[]));
+    urls(&mut w, &emu.issuer());
+    credentials(&mut w, WRONG_SECRET);
+    let refusal = w.expect("Let's enter them again.");
+    assert!(
+        refusal.contains("refused the client credentials"),
+        "no refusal before asking again:\n{refusal}"
+    );
+    assert!(
+        !refusal.contains("Client id and secret accepted"),
+        "{refusal}"
+    );
+    // The id is offered again as the default: Enter keeps it.
+    w.expect(&format!("Client ID ({CLIENT_ID})"));
+    w.line("");
+    w.secret(SECRET);
+    w.expect("Client id and secret accepted");
+    w.confirm("Run a real login now", false);
+    w.expect("skipped");
+    let code = email_roles_and_merge(&mut w, &env_file);
+    assert_eq!(code, 0, "{}", w.transcript());
+    assert_eq!(lines_of(&env_file), expected_lines(&emu.issuer()));
+}
+
+#[test]
+fn authorize_endpoint_is_recognised_and_the_base_url_used() {
+    let emu = emulator(true);
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("romm.env");
+    let issuer = emu.issuer();
+    let mut w = Pty::spawn(wizard_command(dir.path(), &[]));
+    urls(&mut w, &format!("{issuer}/authorize"));
+    let said = w.expect(&format!("Use {issuer} instead?"));
+    assert!(
+        said.contains("authorization endpoint"),
+        "the wizard did not say the URL is the /authorize endpoint:\n{said}"
+    );
+    w.send("y");
+    w.expect(&format!(
+        "Fetching {issuer}/.well-known/openid-configuration"
+    ));
+    w.expect("Discovery read from");
+    credentials(&mut w, SECRET);
+    w.expect("Client id and secret accepted");
+    w.confirm("Run a real login now", false);
+    let code = email_roles_and_merge(&mut w, &env_file);
+    assert_eq!(code, 0, "{}", w.transcript());
+    let lines = lines_of(&env_file);
+    assert!(
+        lines.contains(&format!("OIDC_SERVER_APPLICATION_URL='{issuer}'")),
+        "{lines:#?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("/authorize")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn discovery_url_is_recognised_and_the_base_url_printed_for_compose() {
+    let emu = emulator(true);
+    let dir = tempfile::tempdir().unwrap();
+    let issuer = emu.issuer();
+    let mut w = Pty::spawn(wizard_command(dir.path(), &[]));
+    urls(
+        &mut w,
+        &format!("{issuer}/.well-known/openid-configuration"),
+    );
+    w.confirm(&format!("Use {issuer} instead?"), true);
+    w.expect("Discovery read from");
+    credentials(&mut w, SECRET);
+    w.expect("Client id and secret accepted");
+    w.confirm("Run a real login now", false);
+    w.answer("Email of the RomM user", EMAIL);
+    w.confirm("Map RomM roles from a group claim?", false);
+    w.expect("Where should it go?");
+    w.expect("Print as .env lines");
+    w.send("\x1b[B\r"); // down once: print for docker compose
+    let printed = w.expect("Next:");
+    w.expect("docker compose up -d --force-recreate romm");
+    assert_eq!(w.finish(), 0, "{}", w.transcript());
+    for line in [
+        "environment:".to_string(),
+        format!("  OIDC_SERVER_APPLICATION_URL: '{issuer}'"),
+        format!("  OIDC_CLIENT_SECRET: '{SECRET}'"),
+        format!("  OIDC_REDIRECT_URI: '{ROMM_CALLBACK}'"),
+    ] {
+        assert!(printed.contains(&line), "{line:?} not printed:\n{printed}");
+    }
+    assert!(!printed.contains("/.well-known"), "{printed}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "printing wrote files: {left:?}");
+}
+
+#[test]
+fn unverified_email_shows_the_pocket_id_fix_and_the_retry_passes() {
+    let emu = emulator(false);
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("romm.env");
+    let mut w = Pty::spawn(wizard_command(dir.path(), &[]));
+    urls(&mut w, &emu.issuer());
+    credentials(&mut w, SECRET);
+    w.expect("Client id and secret accepted");
+    w.confirm("Run a real login now", true);
+    let first = w.expect("Run the login test again?");
+    assert!(
+        first.contains("Email is not verified."),
+        "no RomM refusal:\n{first}"
+    );
+    assert!(
+        first.contains("Mark as verified"),
+        "no Pocket ID fix:\n{first}"
+    );
+    assert!(
+        first.contains("email_verified false"),
+        "claims not shown:\n{first}"
+    );
+
+    // The admin marks alice verified in Pocket ID, then retries.
+    emu.set_user_email_verified("alice", true);
+    w.send("y");
+    let second = w.expect(&format!(
+        "claims RomM reads: email \"{EMAIL}\", email_verified true"
+    ));
+    assert!(
+        !second.contains("Email is not verified."),
+        "the retry still failed:\n{second}"
+    );
+    let code = email_roles_and_merge(&mut w, &env_file);
+    assert_eq!(code, 0, "{}", w.transcript());
+    let logins = emu
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/authorize")
+        .count();
+    assert_eq!(logins, 2, "expected two logins (test and retry)");
+}
+
+/// A target env file with other settings and an old OIDC line, and its directory.
+fn existing_env(dir: &Path) -> (PathBuf, Vec<u8>) {
+    let path = dir.join(".env");
+    let bytes = b"# RomM\nDB_HOST=mariadb\nOIDC_CLIENT_ID='old-client'\nROMM_AUTH_SECRET_KEY=abc\n"
+        .to_vec();
+    std::fs::write(&path, &bytes).unwrap();
+    (path, bytes)
+}
+
+#[track_caller]
+fn assert_untouched(dir: &Path, path: &Path, bytes: &[u8], transcript: &str) {
+    assert_eq!(
+        std::fs::read(path).unwrap(),
+        bytes,
+        "{} changed:\n{transcript}",
+        path.display()
+    );
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with(".romm-oidc-")),
+        "a temp file was left behind: {names:?}"
+    );
+}
+
+#[test]
+fn ctrl_c_at_the_secret_prompt_exits_130_and_writes_nothing() {
+    let emu = emulator(true);
+    let dir = tempfile::tempdir().unwrap();
+    let (path, bytes) = existing_env(dir.path());
+    let mut w = Pty::spawn(wizard_command(
+        dir.path(),
+        &[
+            flag("--romm-url", ROMM_URL),
+            flag("--issuer", emu.issuer()),
+            flag("--client-id", CLIENT_ID),
+            flag("--write", path.display().to_string()),
+        ],
+    ));
+    w.expect("Client secret (hidden)");
+    thread::sleep(Duration::from_millis(500));
+    w.send("\x03");
+    let code = w.finish();
+    let transcript = w.transcript();
+    assert_eq!(code, 130, "{transcript}");
+    assert!(transcript.contains("cancelled"), "{transcript}");
+    assert_untouched(dir.path(), &path, &bytes, &transcript);
+}
+
+#[test]
+fn ctrl_c_at_the_env_file_prompt_exits_130_and_writes_nothing() {
+    // The last prompt before the write: the block is complete, the file chosen.
+    let emu = emulator(true);
+    let dir = tempfile::tempdir().unwrap();
+    let (path, bytes) = existing_env(dir.path());
+    let mut w = Pty::spawn(wizard_command(
+        dir.path(),
+        &[
+            flag("--romm-url", ROMM_URL),
+            flag("--issuer", emu.issuer()),
+            flag("--client-id", CLIENT_ID),
+            flag("--client-secret", SECRET),
+        ],
+    ));
+    w.confirm("Run a real login now", false);
+    w.answer("Email of the RomM user", EMAIL);
+    w.confirm("Map RomM roles from a group claim?", false);
+    w.expect("Where should it go?");
+    w.expect("Print as .env lines");
+    w.send("\r");
+    w.expect("Env file (.env)");
+    w.send(".e"); // half typed, then Ctrl-C
+    thread::sleep(Duration::from_millis(200));
+    w.send("\x03");
+    let code = w.finish();
+    let transcript = w.transcript();
+    assert_eq!(code, 130, "{transcript}");
+    assert!(transcript.contains("cancelled"), "{transcript}");
+    assert!(!transcript.contains("wrote "), "{transcript}");
+    assert_untouched(dir.path(), &path, &bytes, &transcript);
+}
+
+#[test]
+fn yes_with_every_flag_writes_the_same_file_as_the_interactive_run() {
+    let emu = emulator(true);
+    let dir = tempfile::tempdir().unwrap();
+    let (interactive, _) = interactive_happy_path(&emu, dir.path());
+
+    let written = dir.path().join("yes.env");
+    let mut c = command(dir.path());
+    c.arg("wizard")
+        .arg(flag("--romm-url", ROMM_URL))
+        .arg(flag("--issuer", emu.issuer()))
+        .arg(flag("--client-id", CLIENT_ID))
+        .arg(flag("--client-secret", SECRET))
+        .arg("--yes")
+        .arg(flag("--write", written.display().to_string()))
+        // Guards only: should a login test run here, it opens nothing, listens on a
+        // free port and gives up at once (see yes_without_login_runs_no_login_test).
+        .args(["--no-browser", "--listen=127.0.0.1:0", "--login-timeout=1"]);
+    let run = run_without_tty(c, RUN_LIMIT);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    assert!(
+        !run.stderr.contains(SECRET),
+        "secret shown:\n{}",
+        run.show()
+    );
+    assert_eq!(lines_of(&written), lines_of(&interactive), "{}", run.show());
+    assert_eq!(lines_of(&written), expected_lines(&emu.issuer()));
+}
+
+#[test]
+fn yes_without_login_runs_no_login_test() {
+    // `--yes` is for scripts: nobody is there to log in in a browser, so without
+    // --login the run must neither open a browser nor wait for a login (by default
+    // up to --login-timeout 180 s).
+    let emu = emulator(true);
+    let dir = tempfile::tempdir().unwrap();
+    let written = dir.path().join("yes.env");
+    let marker = dir.path().join("browser-was-opened");
+    let mut c = command(dir.path());
+    c.arg("wizard")
+        .arg(flag("--romm-url", ROMM_URL))
+        .arg(flag("--issuer", emu.issuer()))
+        .arg(flag("--client-id", CLIENT_ID))
+        .arg(flag("--client-secret", SECRET))
+        .arg("--yes")
+        .arg(flag("--write", written.display().to_string()))
+        .arg(flag(
+            "--browser-command",
+            format!("sh -c 'touch \"$0\"' '{}'", marker.display()),
+        ))
+        .args(["--listen=127.0.0.1:0", "--login-timeout=3"]);
+    let run = run_without_tty(c, RUN_LIMIT);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    assert_eq!(lines_of(&written), expected_lines(&emu.issuer()));
+    thread::sleep(Duration::from_millis(200));
+    assert!(
+        !marker.exists() && !run.stderr.contains("Open this URL to log in"),
+        "--yes without --login ran the login test (opened the browser and waited {:?}):\n{}",
+        run.elapsed,
+        run.show()
+    );
+}
+
+#[test]
+fn email_prompt_accepts_empty_to_skip() {
+    // The prompt says "(empty to skip)"; with the login test skipped it has no
+    // default, so Enter alone must move on to the roles.
+    let emu = emulator(true);
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Pty::spawn(wizard_command(
+        dir.path(),
+        &[
+            flag("--romm-url", ROMM_URL),
+            flag("--issuer", emu.issuer()),
+            flag("--client-id", CLIENT_ID),
+            flag("--client-secret", SECRET),
+        ],
+    ));
+    w.confirm("Run a real login now", false);
+    w.expect("(empty to skip)");
+    w.line("");
+    w.expect_within("7. Roles", Duration::from_secs(5));
+    w.confirm("Map RomM roles from a group claim?", false);
+    w.expect("Where should it go?");
+    w.send("\x1b[B\x1b[B\r"); // down twice: print as .env lines
+    w.expect(&format!("OIDC_CLIENT_SECRET='{SECRET}'"));
+    assert_eq!(w.finish(), 0, "{}", w.transcript());
+}
+
+#[test]
+fn a_prompt_after_the_login_test_still_reads_single_keys() {
+    // The browser command runs with the wizard's terminal on its stderr. The stand-in
+    // is a Node program, and Node, when it exits, puts the terminal back in the mode it
+    // found at its start (cooked: the wizard was waiting for the login then). When
+    // that happens while a prompt waits for a key in raw mode, the prompt gets no key
+    // until Enter, so a y/n question hangs. A prompt after the login test must still
+    // read each key as it is typed.
+    let emu = emulator(true);
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Pty::spawn(wizard_command_with(
+        dir.path(),
+        &peer::browser_driver(),
+        &[
+            flag("--romm-url", ROMM_URL),
+            flag("--issuer", emu.issuer()),
+            flag("--client-id", CLIENT_ID),
+            flag("--client-secret", SECRET),
+        ],
+    ));
+    w.confirm("Run a real login now", true);
+    w.expect("claims RomM reads:");
+    w.expect("Email of the RomM user");
+    // By now the browser has got its last page and ended.
+    thread::sleep(Duration::from_millis(1500));
+    w.skip_seen();
+    w.send("alice"); // no Enter: a prompt reading keys shows each one at once
+    w.expect_within("alice", Duration::from_secs(5));
+    w.line("@example.com");
+    w.confirm("Map RomM roles from a group claim?", false);
+    w.expect("Where should it go?");
+    w.send("\x1b[B\x1b[B\r"); // down twice: print as .env lines
+    w.expect(&format!("OIDC_CLIENT_SECRET='{SECRET}'"));
+    assert_eq!(w.finish(), 0, "{}", w.transcript());
+}
+
+#[test]
+fn without_a_terminal_and_without_yes_exits_2_naming_the_flags() {
+    let emu = emulator(true);
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = command(dir.path());
+    c.arg("wizard")
+        .arg(flag("--romm-url", ROMM_URL))
+        .arg(flag("--issuer", emu.issuer()));
+    let run = run_without_tty(c, RUN_LIMIT);
+    assert_eq!(run.code, Some(2), "{}", run.show());
+    for needle in [
+        "--yes",
+        "--romm-url",
+        "--issuer",
+        "--client-id",
+        "--client-secret",
+    ] {
+        assert!(
+            run.stderr.contains(needle),
+            "{needle} not named:\n{}",
+            run.show()
+        );
+    }
+    assert!(run.stdout.is_empty(), "{}", run.show());
+    assert!(
+        emu.requests().is_empty(),
+        "it contacted the provider before giving up"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "it wrote files: {left:?}");
+}
+
+#[test]
+fn yes_without_a_terminal_names_the_missing_client_id() {
+    let emu = emulator(true);
+    let dir = tempfile::tempdir().unwrap();
+    let written = dir.path().join("yes.env");
+    let mut c = command(dir.path());
+    c.arg("wizard")
+        .arg(flag("--romm-url", ROMM_URL))
+        .arg(flag("--issuer", emu.issuer()))
+        .arg(flag("--client-secret", SECRET))
+        .arg("--yes")
+        .arg(flag("--write", written.display().to_string()));
+    let run = run_without_tty(c, RUN_LIMIT);
+    assert_eq!(run.code, Some(2), "{}", run.show());
+    assert!(run.stderr.contains("--client-id"), "{}", run.show());
+    assert!(
+        !run.stderr.contains("--romm-url") && !run.stderr.contains("--issuer"),
+        "named flags that were given:\n{}",
+        run.show()
+    );
+    assert!(!written.exists(), "{}", run.show());
+}
