@@ -318,27 +318,14 @@ fn issue_modern(
         }
         body["id_token"] = json!(sign_id_token(app, claims));
     }
-    bounded_insert(
-        &mut st.access_tokens,
-        access_token.clone(),
-        AccessGrant {
-            username: user.username.clone(),
-            scopes: scopes.to_vec(),
-            audience,
-            expires_at: now + ACCESS_LIFETIME,
-        },
-    );
-    bounded_insert(
-        &mut st.refresh_tokens,
-        refresh_token.clone(),
-        RefreshGrant {
-            client_id: client.id.clone(),
-            username: user.username.clone(),
-            scopes: scopes.to_vec(),
-            auth_time,
-            expires_at: now + REFRESH_LIFETIME,
-        },
-    );
+    let grant = Grant {
+        client,
+        user,
+        scopes,
+        auth_time,
+        now,
+    };
+    store_grants(st, &grant, &access_token, &refresh_token, audience);
     Issued {
         body: sorted_json(&body),
         access_token,
@@ -507,26 +494,19 @@ fn issue_legacy(
     }
     let id_token = sign_id_token(app, claims);
     let refresh_token = random_alnum(40);
-    bounded_insert(
-        &mut st.access_tokens,
-        access_token.clone(),
-        AccessGrant {
-            username: user.username.clone(),
-            scopes: scopes.to_vec(),
-            audience: vec![client.id.clone()],
-            expires_at: now + ACCESS_LIFETIME,
-        },
-    );
-    bounded_insert(
-        &mut st.refresh_tokens,
-        refresh_token.clone(),
-        RefreshGrant {
-            client_id: client.id.clone(),
-            username: user.username.clone(),
-            scopes: scopes.to_vec(),
-            auth_time,
-            expires_at: now + REFRESH_LIFETIME,
-        },
+    let grant = Grant {
+        client,
+        user,
+        scopes,
+        auth_time,
+        now,
+    };
+    store_grants(
+        st,
+        &grant,
+        &access_token,
+        &refresh_token,
+        vec![client.id.clone()],
     );
     gin_json(
         200,
@@ -538,6 +518,46 @@ fn issue_legacy(
             ("refresh_token", Field::from(refresh_token)),
         ]),
     )
+}
+
+/// Who a pair of tokens was issued to, and when.
+struct Grant<'a> {
+    client: &'a Client,
+    user: &'a User,
+    scopes: &'a [String],
+    auth_time: i64,
+    now: i64,
+}
+
+/// Remembers an issued access and refresh token (both profiles).
+fn store_grants(
+    st: &mut State,
+    grant: &Grant<'_>,
+    access_token: &str,
+    refresh_token: &str,
+    audience: Vec<String>,
+) {
+    bounded_insert(
+        &mut st.access_tokens,
+        access_token.to_string(),
+        AccessGrant {
+            username: grant.user.username.clone(),
+            scopes: grant.scopes.to_vec(),
+            audience,
+            expires_at: grant.now + ACCESS_LIFETIME,
+        },
+    );
+    bounded_insert(
+        &mut st.refresh_tokens,
+        refresh_token.to_string(),
+        RefreshGrant {
+            client_id: grant.client.id.clone(),
+            username: grant.user.username.clone(),
+            scopes: grant.scopes.to_vec(),
+            auth_time: grant.auth_time,
+            expires_at: grant.now + REFRESH_LIFETIME,
+        },
+    );
 }
 
 #[cfg(test)]
