@@ -138,9 +138,6 @@ pub struct SettingsArgs {
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    #[command(flatten)]
-    pub settings: SettingsArgs,
-
     /// Print the report as JSON: {"ok": bool, "checks": [{"id", "status", "summary", "detail", "fix"}]}
     #[arg(long)]
     pub json: bool,
@@ -152,6 +149,9 @@ pub struct DoctorArgs {
     /// DANGER: do not verify TLS certificates (RomM always verifies; a pass then proves less)
     #[arg(long)]
     pub insecure: bool,
+
+    #[command(flatten)]
+    pub settings: SettingsArgs,
 
     #[command(flatten)]
     pub login: LoginArgs,
@@ -192,15 +192,15 @@ pub struct LoginArgs {
 
 #[derive(Debug, Args)]
 pub struct WizardArgs {
+    /// Accept every default and ask nothing that a flag, the environment or --env-file answers
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
     #[command(flatten)]
     pub settings: SettingsArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,
-
-    /// Accept every default and ask nothing that a flag, the environment or --env-file answers
-    #[arg(long, short = 'y')]
-    pub yes: bool,
 
     #[command(flatten)]
     pub login: LoginArgs,
@@ -208,6 +208,7 @@ pub struct WizardArgs {
 
 /// Where the env block goes.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
 pub struct OutputArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Dotenv)]
@@ -220,15 +221,15 @@ pub struct OutputArgs {
 
 #[derive(Debug, Args)]
 pub struct EmitEnvArgs {
+    /// Print the block even when a check fails
+    #[arg(long)]
+    pub force: bool,
+
     #[command(flatten)]
     pub settings: SettingsArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,
-
-    /// Print the block even when a check fails
-    #[arg(long)]
-    pub force: bool,
 }
 
 #[derive(Debug, Args)]
