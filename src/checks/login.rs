@@ -121,6 +121,13 @@ pub fn run(
         );
         return findings;
     };
+    let Ok(mut url) = url::Url::parse(authorize) else {
+        skip_rest(
+            &mut findings,
+            "The authorization endpoint is not a URL (see discovery.metadata)",
+        );
+        return findings;
+    };
     let listener = match Listener::bind(options.listen) {
         Ok(l) => l,
         Err(e) => {
@@ -147,7 +154,6 @@ pub fn run(
     let state = random_token();
     let nonce = random_token();
     let verifier = options.pkce.then(random_token);
-    let mut url = url::Url::parse(authorize).expect("checked by discovery.metadata");
     {
         let mut q = url.query_pairs_mut();
         q.append_pair("response_type", "code")
