@@ -382,7 +382,9 @@ impl Parser<'_> {
                 .or_else(|| std::env::var(name).ok())
                 .filter(|v| !(v.is_empty() && default.is_some()));
             out.push_str(&found.unwrap_or_else(|| default.unwrap_or("").to_string()));
-            for _ in 0..used {
+            // `used` counts bytes after the `$`; skip the characters they span.
+            let end = i + 1 + used;
+            while chars.peek().is_some_and(|(at, _)| *at < end) {
                 chars.next();
             }
         }
@@ -456,6 +458,12 @@ mod tests {
             ]
         );
         assert!(f.problems.is_empty());
+    }
+
+    #[test]
+    fn expands_defaults_with_non_ascii_text() {
+        let f = parse("A=${UNSET_ROMM_OIDC_TEST:-héllo}/ü\n");
+        assert_eq!(f.last("A").map(|e| e.value.as_str()), Some("héllo/ü"));
     }
 
     #[test]
