@@ -460,6 +460,30 @@ mod tests {
         assert!(f.problems.is_empty());
     }
 
+    /// Any text, however broken, parses without a panic, and a merge keeps
+    /// every byte that is not a replaced value.
+    #[test]
+    fn arbitrary_text_never_panics_and_merges_keep_the_rest() {
+        let alphabet: Vec<char> = "AB_=:#'\"\\$ {}-\n\r\texport OIDC_ENABLED é✓"
+            .chars()
+            .collect();
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..3000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 60) as usize;
+            let text: String = (0..len)
+                .map(|i| alphabet[((seed >> (i % 50)) as usize + i * 7) % alphabet.len()])
+                .collect();
+            let f = parse(&text);
+            let merged = f.merged(&[("OIDC_ENABLED".into(), "'true'".into())]);
+            if f.last("OIDC_ENABLED").is_none() {
+                assert!(merged.starts_with(&text), "{text:?} → {merged:?}");
+            }
+        }
+    }
+
     #[test]
     fn expands_defaults_with_non_ascii_text() {
         let f = parse("A=${UNSET_ROMM_OIDC_TEST:-héllo}/ü\n");
