@@ -266,11 +266,11 @@ fn login_redirect(
         settings.value(OIDC_REDIRECT_URI).map(str::to_string),
         param(&target, "redirect_uri"),
     );
-    let scope = match settings.value(OIDC_CLAIM_ROLES) {
-        Some(roles) => format!("openid profile email {roles}"),
-        None => "openid profile email".into(),
-    };
-    compare("scope", Some(scope), param(&target, "scope"));
+    compare(
+        "scope",
+        Some(super::login::romm_scope(settings)),
+        param(&target, "scope"),
+    );
     let cookie = response
         .set_cookie
         .iter()
