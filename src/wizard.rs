@@ -98,9 +98,7 @@ pub fn run(
         if IN_LOGIN.load(Ordering::SeqCst) {
             CANCELLED.store(true, Ordering::SeqCst);
         } else {
-            let _ = Term::stderr().show_cursor();
-            eprintln!("\nromm-oidc: wizard cancelled; nothing was written.");
-            std::process::exit(130);
+            cancel();
         }
     });
     let ca = settings.value(OIDC_TLS_CACERTFILE).map(PathBuf::from);
@@ -121,6 +119,14 @@ pub fn run(
         writes: Vec::new(),
     };
     let code = wizard.flow();
+    // A prompt in raw mode sees Ctrl-C as a key and fails with Interrupted,
+    // racing the signal handler: both end the same way.
+    if let Err(e) = &code
+        && e.downcast_ref::<dialoguer::Error>()
+            .is_some_and(|dialoguer::Error::IO(io)| io.kind() == std::io::ErrorKind::Interrupted)
+    {
+        cancel();
+    }
     if !wizard.writes.is_empty() {
         heading("Changed in Pocket ID (undo them in its admin UI if needed)");
         for w in &wizard.writes {
@@ -128,6 +134,18 @@ pub fn run(
         }
     }
     code
+}
+
+/// Ctrl-C outside the login test: restore the cursor, say so, exit 130.
+/// Whichever of the signal handler and the interrupted prompt comes first
+/// reports it (the other waits); nothing has been written by then.
+fn cancel() -> ! {
+    // The second caller waits here until the first has printed and exited.
+    static ONCE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _only_one = ONCE.lock();
+    let _ = Term::stderr().show_cursor();
+    eprintln!("\nromm-oidc: wizard cancelled; nothing was written.");
+    std::process::exit(130);
 }
 
 fn heading(text: &str) {
