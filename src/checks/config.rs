@@ -91,13 +91,11 @@ fn literal_problem(name: &str, raw: &str) -> Option<Finding> {
 }
 
 /// An absolute http(s) URL with a host, or the reason it is not.
-fn http_url(name: &str, value: &str) -> Result<Url, Box<Finding>> {
+fn http_url(name: &str, value: &str) -> Result<Url, Finding> {
     let bad = |why: String| {
-        Box::new(
-            Finding::fail("", format!("{name} is not an absolute http(s) URL"))
-                .detail(why)
-                .mismatch("https://host[:port][/path]", value),
-        )
+        Finding::fail("", format!("{name} is not an absolute http(s) URL"))
+            .detail(why)
+            .mismatch("https://host[:port][/path]", value)
     };
     let url = Url::parse(value).map_err(|e| bad(format!("It cannot be parsed as a URL: {e}.")))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -305,7 +303,7 @@ pub fn metadata_url(settings: &Settings) -> Finding {
             "OIDC_SERVER_METADATA_URL is unset; discovery comes from OIDC_SERVER_APPLICATION_URL",
         );
     };
-    let problem = literal_problem(name, value).or_else(|| http_url(name, value).err().map(|b| *b));
+    let problem = literal_problem(name, value).or_else(|| http_url(name, value).err());
     match problem {
         Some(f) => Finding { id: ID, ..f }.fix(format!(
             "Set {name} to the full discovery URL, e.g. https://auth.example.com/.well-known/openid-configuration, or unset it."
@@ -338,7 +336,7 @@ pub fn redirect_uri(settings: &Settings) -> Finding {
     let url = match http_url(name, value) {
         Ok(url) => url,
         Err(problem) => {
-            return Finding { id: ID, ..*problem }
+            return Finding { id: ID, ..problem }
                 .fix(format!("Set {name}={expected}{}", at(settings, name)));
         }
     };

@@ -89,7 +89,6 @@ fn judge_fetch(url: &str, response: &Response) -> Result<(Finding, Discovery), F
             .fix("Set OIDC_SERVER_APPLICATION_URL to the provider's issuer (the URL whose /.well-known/openid-configuration answers), e.g. Pocket ID's APP_URL; Keycloak needs …/realms/<realm>, Authentik …/application/o/<slug>."));
     }
     let doc = json_object(ID, "The discovery document", response).map_err(|f| {
-        let f = *f;
         let fix = "RomM parses the body as JSON and fails with a JSONDecodeError (romm#2061). Point OIDC_SERVER_APPLICATION_URL at the provider's base URL: Pocket ID answers unknown paths (such as …/authorize/.well-known/openid-configuration) with its HTML page.";
         f.fix(fix)
     })?;

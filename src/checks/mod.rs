@@ -72,7 +72,7 @@ pub fn json_object(
     id: &'static str,
     what: &str,
     response: &Response,
-) -> Result<serde_json::Map<String, serde_json::Value>, Box<Finding>> {
+) -> Result<serde_json::Map<String, serde_json::Value>, Finding> {
     let head = response.head();
     let Some(value) = response.json() else {
         let html = head.to_ascii_lowercase().contains("<html") || head.starts_with('<');
@@ -81,23 +81,21 @@ pub fn json_object(
         } else {
             format!("{what} is not JSON")
         };
-        return Err(Box::new(
-            Finding::fail(id, summary)
-                .detail(format!(
-                    "{} answered {} with content type {}; the body starts: {head}",
-                    response.url,
-                    response.status,
-                    response.content_type.as_deref().unwrap_or("(none)")
-                ))
-                .mismatch("a JSON object (application/json)", head),
-        ));
+        return Err(Finding::fail(id, summary)
+            .detail(format!(
+                "{} answered {} with content type {}; the body starts: {head}",
+                response.url,
+                response.status,
+                response.content_type.as_deref().unwrap_or("(none)")
+            ))
+            .mismatch("a JSON object (application/json)", head));
     };
     match value {
         serde_json::Value::Object(map) => Ok(map),
-        other => Err(Box::new(
+        other => Err(
             Finding::fail(id, format!("{what} is JSON but not an object"))
                 .mismatch("a JSON object", kind(&other)),
-        )),
+        ),
     }
 }
 
