@@ -9,7 +9,13 @@
 //! The scenarios are data ([`scenarios`]); every `TokenFault` and `SigningAlg` of the
 //! emulator is one, so new faults are covered without touching this file.
 //! `ROMM_AGREEMENT_FILTER=<substring>` runs only the scenarios whose name contains it.
+//!
+//! The double's own tests are here too: its Python unit tests on the pinned set, and
+//! logins through it alone (RomM's user table rules, its session cookie, the env block
+//! `emit-env` writes read as docker compose reads it).
 
+#[path = "support/compose_dotenv.rs"]
+mod compose_dotenv;
 #[path = "support/peer.rs"]
 mod peer;
 #[path = "support/romm_double.rs"]
@@ -231,24 +237,11 @@ impl Scenario {
     }
 }
 
-fn alice() -> User {
-    User {
-        id: "5f0c6f0e-8d1b-4c63-9a4e-2b7c1d9e3a51".into(),
-        username: "alice".into(),
-        email: Some("alice@example.com".into()),
-        email_verified: true,
-        first_name: "Alice".into(),
-        last_name: "Example".into(),
-        groups: vec![],
-    }
-}
-
-/// A confidential client signed in as alice; callbacks come from the harness.
+/// A confidential client, and the emulator's default user alice (verified, signed
+/// in); the harness sets the callbacks.
 fn emulator_config() -> Config {
     Config {
         clients: vec![Client::confidential(CLIENT_ID, SECRET, &[])],
-        users: vec![alice()],
-        session_user: Some("alice".into()),
         ..Config::default()
     }
 }
@@ -294,16 +287,10 @@ fn scenarios() -> Vec<Scenario> {
     unverified.users[0].email_verified = false;
     all.push(Scenario::emulator("email-unverified", unverified));
 
-    let mut bob = User::new("bob", None);
-    bob.email_verified = true;
-    all.push(Scenario::emulator(
-        "email-missing",
-        Config {
-            users: vec![alice(), bob],
-            session_user: Some("bob".into()),
-            ..emulator_config()
-        },
-    ));
+    let mut no_email = emulator_config();
+    no_email.users.push(User::new("bob", None));
+    no_email.session_user = Some("bob".into());
+    all.push(Scenario::emulator("email-missing", no_email));
     all.push(
         Scenario::emulator("secret-wrong", emulator_config())
             .env("OIDC_CLIENT_SECRET", WRONG_SECRET),
@@ -948,4 +935,53 @@ fn romm_double_loses_the_login_state_on_another_host_name() {
     );
     let start = login.login.expect("the login outcome");
     assert_eq!(start["status"], 302, "{start}");
+}
+
+#[test]
+fn romm_double_signs_in_with_the_env_file_emit_env_writes_as_compose_reads_it() {
+    // A secret with every character a quoting mistake would change.
+    let secret = r#"Xk9$3"p Q'7\z-{a}#b"#;
+    let port = free_port();
+    let e = Emulator::start(Config {
+        clients: vec![Client::confidential(
+            CLIENT_ID,
+            secret,
+            &[&RommDouble::callback_url(port)],
+        )],
+        ..emulator_config()
+    })
+    .expect("start the Pocket ID emulator");
+    let home = std::env::temp_dir();
+    let output = Command::new(env!("CARGO_BIN_EXE_romm-oidc"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        .current_dir(&home)
+        .arg("emit-env")
+        .arg(format!("--issuer={}", e.issuer()))
+        .arg(format!("--client-id={CLIENT_ID}"))
+        .arg(format!("--client-secret={secret}"))
+        .arg(format!("--redirect-uri={}", RommDouble::callback_url(port)))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run romm-oidc emit-env");
+    assert!(output.status.success(), "{output:?}");
+    let file = String::from_utf8(output.stdout).expect("UTF-8 env block");
+    let env: Vec<(String, String)> = compose_dotenv::parse(&file)
+        .unwrap_or_else(|err| panic!("compose cannot read the block ({err}):\n{file}"))
+        .into_iter()
+        .map(|entry| (entry.key, entry.value))
+        .collect();
+    assert!(
+        env.iter()
+            .any(|(k, v)| k == "OIDC_CLIENT_SECRET" && v == secret),
+        "{env:?}"
+    );
+
+    let double = RommDouble::start(port, &env, &json!([]));
+    let login = double.login(&[]);
+    let cb = login.callback.expect("reached the callback");
+    assert_eq!(cb["status"], 307, "{cb}\n{}", double.stderr());
+    assert_eq!(cb["user"]["username"], "alice", "{cb}");
+    assert_eq!(login.browser["ok"], true, "{}", login.browser);
 }
