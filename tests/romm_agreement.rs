@@ -65,6 +65,16 @@ const KNOWN_DISAGREEMENTS: &[(&str, &str)] = &[
         "oidc-provider/doctor-callback-unregistered",
         "the doctor fails its own loopback login; RomM's callback works",
     ),
+    // RomM's _get_env turns a blank value into "", not into the default; the doctor's
+    // settings read it as unset (src/settings.rs romm_value).
+    (
+        "emulator/registration-blank-no-account",
+        "issue 9 item 7: a blank OIDC_ALLOW_REGISTRATION is false in RomM",
+    ),
+    (
+        "emulator/username-attribute-blank",
+        "issue 9 item 7: a blank OIDC_USERNAME_ATTRIBUTE is '' in RomM",
+    ),
     (
         "emulator/secure-cookie-on-loopback",
         "issue 9 item 6: browsers keep Secure cookies on http://127.0.0.1",
@@ -348,6 +358,15 @@ fn scenarios() -> Vec<Scenario> {
     all.push(
         Scenario::emulator("registration-off-no-account", emulator_config())
             .env("OIDC_ALLOW_REGISTRATION", "false"),
+    );
+    // A blank value is not an unset one in RomM: it reads as "" (false for a boolean).
+    all.push(
+        Scenario::emulator("registration-blank-no-account", emulator_config())
+            .env("OIDC_ALLOW_REGISTRATION", "  "),
+    );
+    all.push(
+        Scenario::emulator("username-attribute-blank", emulator_config())
+            .env("OIDC_USERNAME_ATTRIBUTE", "  "),
     );
     all.push(
         Scenario::emulator("email-match-other-case", emulator_config())
