@@ -281,8 +281,9 @@ struct Parser<'a> {
     /// What the file has set so far, as compose's map holds it: the value and
     /// the line that set it.
     known: HashMap<String, (String, usize)>,
-    /// Lookups made for the value being read.
+    /// Lookups made for the value being read, and the bytes they brought.
     lookups: Vec<Lookup>,
+    expanded: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -299,6 +300,7 @@ impl<'a> Parser<'a> {
             problems: Vec::new(),
             known: HashMap::new(),
             lookups: Vec::new(),
+            expanded: 0,
         }
     }
 
@@ -352,18 +354,15 @@ impl<'a> Parser<'a> {
         }
         let mut entries = self.entries;
         // "Defined later": the first line below that sets an unset variable.
-        for i in 0..entries.len() {
-            let line = entries[i].line;
-            for j in 0..entries[i].lookups.len() {
-                if entries[i].lookups[j].origin.is_some() {
-                    continue;
-                }
-                let name = &entries[i].lookups[j].name;
-                let later = entries[i + 1..]
-                    .iter()
-                    .find(|e| &e.key == name && e.line > line)
-                    .map(|e| e.line);
-                entries[i].lookups[j].defined_later = later;
+        let mut lines_of: HashMap<String, Vec<usize>> = HashMap::new();
+        for e in &entries {
+            lines_of.entry(e.key.clone()).or_default().push(e.line);
+        }
+        for e in &mut entries {
+            for l in e.lookups.iter_mut().filter(|l| l.origin.is_none()) {
+                l.defined_later = lines_of
+                    .get(&l.name)
+                    .and_then(|lines| lines.get(lines.partition_point(|&n| n <= e.line)).copied());
             }
         }
         (entries, self.problems)
@@ -428,9 +427,8 @@ impl<'a> Parser<'a> {
                     at: self.pos,
                     end: Some(src.len()),
                     value_of: None,
-                    message:
-                        "`export` with nothing after it (docker compose: \"zero length string\")"
-                            .into(),
+                    message: "`export` with nothing after it (docker compose: zero length string)"
+                        .into(),
                     resume: src.len(),
                 });
             }
@@ -446,7 +444,7 @@ impl<'a> Parser<'a> {
                 end: Some(sep),
                 value_of: None,
                 message: format!(
-                    "the name {key:?} holds a space (docker compose: \"key cannot contain a space\")"
+                    "the name {key:?} holds a space (docker compose: key cannot contain a space)"
                 ),
                 resume: self.next_line(key_start),
             });
@@ -463,6 +461,8 @@ impl<'a> Parser<'a> {
     /// Reads the value of `key`, starting at `start`, and records the entry.
     fn value(&mut self, key: String, line: usize, start: usize, bare: bool) -> Result<(), Failure> {
         let src = self.src;
+        self.lookups.clear();
+        self.expanded = 0;
         let quote = src[start..]
             .bytes()
             .next()
@@ -476,7 +476,7 @@ impl<'a> Parser<'a> {
                 }
                 let text = text.trim_end();
                 let end = start + text.len();
-                (end, line_end, self.substitute(text))
+                (end, line_end, self.substitute(text, 0))
             }
             Some(q) => {
                 let Some((inner, close)) = quoted(&src[start..], q) else {
@@ -485,7 +485,7 @@ impl<'a> Parser<'a> {
                         end: None,
                         value_of: Some((key, start)),
                         message: format!(
-                            "the {} quote opened here is never closed (docker compose: \"unterminated quoted value\")",
+                            "the {} quote opened here is never closed (docker compose: unterminated quoted value)",
                             if q == b'"' { "double" } else { "single" }
                         ),
                         resume: self.next_line(start),
@@ -493,7 +493,7 @@ impl<'a> Parser<'a> {
                 };
                 let end = start + close + 1;
                 let read = if q == b'"' {
-                    self.substitute(&expand_escapes(&inner))
+                    self.substitute(&expand_escapes(&inner), 0)
                 } else {
                     Ok(inner)
                 };
@@ -522,17 +522,28 @@ impl<'a> Parser<'a> {
     }
 
     /// What compose's `template.Substitute` makes of `text`, or its error.
-    fn substitute(&mut self, text: &str) -> Result<String, String> {
-        let invalid = || {
-            format!(
-                "invalid interpolation (docker compose: \"Invalid template: {}\")",
-                go_quote(text)
-            )
-        };
+    fn substitute(&mut self, text: &str, depth: usize) -> Result<String, String> {
+        if depth > MAX_NESTING {
+            return Err(format!(
+                "interpolation nested more than {MAX_NESTING} deep; romm-oidc does not read further"
+            ));
+        }
         let mut out = String::with_capacity(text.len());
+        // compose reads what follows an expression's first balanced `}` (up to
+        // the last `}` of that line) as a template of its own; only the wording
+        // of an error ("Invalid template: <template>") tells the difference.
+        let mut scope = 0..text.len();
+        let mut outer_scope: Option<Range<usize>> = None;
+        // The line being read: where it ends, and its last `}`.
+        let mut line: Option<(usize, Option<usize>)> = None;
         let mut at = 0;
         while let Some(found) = text[at..].find('$') {
             let dollar = at + found;
+            if dollar >= scope.end
+                && let Some(outer) = outer_scope.take()
+            {
+                scope = outer;
+            }
             out.push_str(&text[at..dollar]);
             let after = &text[dollar + 1..];
             if after.starts_with('$') {
@@ -543,7 +554,7 @@ impl<'a> Parser<'a> {
             let named = name_len(after);
             if named > 0 {
                 let end = dollar + 1 + named;
-                out.push_str(&self.lookup(&text[dollar..end], &after[..named], true));
+                out.push_str(&self.lookup(&text[dollar..end], &after[..named], true)?);
                 at = end;
                 continue;
             }
@@ -553,11 +564,17 @@ impl<'a> Parser<'a> {
                 at = dollar + 1;
                 continue;
             }
+            let invalid = || {
+                format!(
+                    "invalid interpolation (docker compose: Invalid template: {})",
+                    go_quote(&text[scope.clone()])
+                )
+            };
             let inner = &after[1..];
             let name_len = name_len(inner);
             let name = &inner[..name_len];
             let rest = &inner[name_len..];
-            let op_len = if rest.starts_with([':']) && rest[1..].starts_with(['-', '+', '?']) {
+            let op_len = if rest.starts_with(':') && rest[1..].starts_with(['-', '+', '?']) {
                 2
             } else if rest.starts_with(['-', '+', '?']) {
                 1
@@ -567,36 +584,61 @@ impl<'a> Parser<'a> {
             let arg_start = dollar + 2 + name_len + op_len;
             if name_len > 0 && op_len == 0 && rest.starts_with('}') {
                 let end = arg_start + 1;
-                out.push_str(&self.lookup(&text[dollar..end], name, true));
+                out.push_str(&self.lookup(&text[dollar..end], name, true)?);
                 at = end;
                 continue;
             }
             // With an operator, compose's pattern runs to the last `}` on the
             // line, then cuts the expression at its first balanced `}`.
-            let line_end = text[dollar..].find('\n').map_or(text.len(), |i| dollar + i);
-            let last_close = text[arg_start..line_end].rfind('}').map(|i| arg_start + i);
+            let (line_end, line_close) = match line {
+                Some((end, close)) if dollar < end => (end, close),
+                _ => {
+                    let end = text[dollar..].find('\n').map_or(text.len(), |i| dollar + i);
+                    let close = text[dollar..end].rfind('}').map(|i| dollar + i);
+                    line = Some((end, close));
+                    (end, close)
+                }
+            };
+            debug_assert!(arg_start <= line_end);
+            let last_close = line_close.filter(|&c| c >= arg_start);
             let (true, true, Some(last_close)) = (name_len > 0, op_len > 0, last_close) else {
                 return Err(invalid());
             };
             let matched = &text[dollar..=last_close];
-            let (expr, tail) = match first_balanced_close(matched) {
-                Some(close) => (&matched[..=close], &matched[close + 1..]),
-                None => (matched, ""),
-            };
             let op = &rest[..op_len];
-            let arg = &expr[2 + name_len + op_len..expr.len() - 1];
-            out.push_str(&self.apply(expr, name, op, arg)?);
-            out.push_str(&self.substitute(tail)?);
-            at = last_close + 1;
+            match first_balanced_close(matched) {
+                Some(close) => {
+                    let expr = &matched[..=close];
+                    let arg = &expr[2 + name_len + op_len..close];
+                    out.push_str(&self.apply(expr, name, op, arg, depth)?);
+                    at = dollar + close + 1;
+                    if at <= last_close {
+                        outer_scope.get_or_insert(scope);
+                        scope = at..last_close + 1;
+                    }
+                }
+                None => {
+                    let arg = &matched[2 + name_len + op_len..matched.len() - 1];
+                    out.push_str(&self.apply(matched, name, op, arg, depth)?);
+                    at = last_close + 1;
+                }
+            }
         }
         out.push_str(&text[at..]);
         Ok(out)
     }
 
     /// `${name<op>arg}`: a default, an alternative or a required value.
-    fn apply(&mut self, expr: &str, name: &str, op: &str, arg: &str) -> Result<String, String> {
+    fn apply(
+        &mut self,
+        expr: &str,
+        name: &str,
+        op: &str,
+        arg: &str,
+        depth: usize,
+    ) -> Result<String, String> {
         let found = self.find(name);
-        self.record(expr, name, &found, false);
+        self.record(expr, name, &found, false)?;
         let value = found.map(|(v, _)| v);
         let empty_counts = op.starts_with(':');
         let missing = match &value {
@@ -604,10 +646,10 @@ impl<'a> Parser<'a> {
             Some(v) => empty_counts && v.is_empty(),
         };
         match op.trim_start_matches(':') {
-            "-" if missing => self.substitute(arg),
-            "+" if !missing => self.substitute(arg),
+            "-" if missing => self.substitute(arg, depth + 1),
+            "+" if !missing => self.substitute(arg, depth + 1),
             "?" if missing => {
-                let reason = self.substitute(arg)?;
+                let reason = self.substitute(arg, depth + 1)?;
                 Err(if reason.is_empty() {
                     format!("required variable {name} is missing a value")
                 } else {
@@ -619,10 +661,10 @@ impl<'a> Parser<'a> {
     }
 
     /// `$name` or `${name}`: the value, or empty (compose warns) when unset.
-    fn lookup(&mut self, expr: &str, name: &str, plain: bool) -> String {
+    fn lookup(&mut self, expr: &str, name: &str, plain: bool) -> Result<String, String> {
         let found = self.find(name);
-        self.record(expr, name, &found, plain);
-        found.map(|(v, _)| v).unwrap_or_default()
+        self.record(expr, name, &found, plain)?;
+        Ok(found.map(|(v, _)| v).unwrap_or_default())
     }
 
     /// compose's lookup: the environment first, then what the file set above.
@@ -635,17 +677,41 @@ impl<'a> Parser<'a> {
             .map(|(v, line)| (v.clone(), Origin::Line(*line)))
     }
 
-    fn record(&mut self, expr: &str, name: &str, found: &Option<(String, Origin)>, plain: bool) {
-        self.lookups.push(Lookup {
-            expr: expr.to_string(),
-            name: name.to_string(),
-            origin: found.as_ref().map(|(_, o)| o.clone()),
-            value: found.as_ref().map(|(v, _)| v.clone()).unwrap_or_default(),
-            warned: plain && found.is_none(),
-            defined_later: None,
-        });
+    /// Notes a lookup, and stops a value that grows without bound.
+    fn record(
+        &mut self,
+        expr: &str,
+        name: &str,
+        found: &Option<(String, Origin)>,
+        plain: bool,
+    ) -> Result<(), String> {
+        let value = found.as_ref().map(|(v, _)| v.as_str()).unwrap_or_default();
+        self.expanded += value.len();
+        if self.expanded > MAX_EXPANSION {
+            return Err(format!(
+                "the value grows past {} MiB through interpolation; romm-oidc does not read further",
+                MAX_EXPANSION >> 20
+            ));
+        }
+        if self.lookups.len() < MAX_LOOKUPS {
+            self.lookups.push(Lookup {
+                expr: expr.to_string(),
+                name: name.to_string(),
+                origin: found.as_ref().map(|(_, o)| o.clone()),
+                value: value.to_string(),
+                warned: plain && found.is_none(),
+                defined_later: None,
+            });
+        }
+        Ok(())
     }
 }
+
+/// Bounds on what one value may cost to read: compose has none, but a
+/// hostile file must not exhaust the stack, the memory or the time.
+const MAX_NESTING: usize = 64;
+const MAX_EXPANSION: usize = 1 << 20;
+const MAX_LOOKUPS: usize = 1000;
 
 /// compose-go's `isSpace`: white space other than a line break.
 fn is_blank(c: char) -> bool {
@@ -788,18 +854,35 @@ fn expand_escapes(text: &str) -> String {
     out
 }
 
-/// A string as Go's `%q` shows it, for compose's messages.
+/// A string as Go's `%q` shows it, for compose's messages: printable
+/// characters (letters, marks, numbers, punctuation, symbols, the ASCII
+/// space) as they are, the rest escaped.
 fn go_quote(text: &str) -> String {
+    use icu_properties::CodePointMapData;
+    use icu_properties::props::{GeneralCategory, GeneralCategoryGroup as G};
+    let printable = |c: char| {
+        let category = CodePointMapData::<GeneralCategory>::new().get(c);
+        c == ' '
+            || [G::Letter, G::Mark, G::Number, G::Punctuation, G::Symbol]
+                .iter()
+                .any(|g| g.contains(category))
+    };
     let mut out = String::from("\"");
     for c in text.chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
+            '\u{b}' => out.push_str("\\v"),
+            c if printable(c) => out.push(c),
+            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push_str(&format!("\\U{:08x}", c as u32)),
         }
     }
     out.push('"');

@@ -597,9 +597,13 @@ pub fn problem_line(file: &EnvFile, p: &Problem) -> String {
 }
 
 fn did_you_mean(name: &str) -> Option<&'static str> {
+    let near = |v: &str| (v.len() / 3).max(2);
     VARS.iter()
+        // The distance is at least the difference in length: a cheap test
+        // first, as an env file may hold many thousands of names.
+        .filter(|v| name.chars().count().abs_diff(v.name.len()) <= near(v.name))
         .map(|v| (strsim::levenshtein(name, v.name), v.name))
-        .filter(|(d, v)| *d <= (v.len() / 3).max(2))
+        .filter(|(d, v)| *d <= near(v))
         .min()
         .map(|(_, v)| v)
 }
