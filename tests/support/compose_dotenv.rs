@@ -423,6 +423,19 @@ pub fn read_compose_environment(src: &str) -> Result<Vec<Entry>, String> {
 }
 
 fn yaml_scalar(raw: &str) -> Result<String, String> {
+    // YAML readers refuse characters outside its printable set, and YAML 1.1 (PyYAML, the
+    // Go reader compose uses) folds NEL and the Unicode line and paragraph separators like
+    // line breaks; a byte-order mark is only safe escaped.
+    let printable = |c: char| {
+        matches!(c, '\t' | ' '..='~' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
+            || c >= '\u{10000}'
+    };
+    if let Some(c) = raw
+        .chars()
+        .find(|&c| !printable(c) || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}'))
+    {
+        return Err(format!("{c:?} must be escaped in YAML: {raw:?}"));
+    }
     if let Some(inner) = raw.strip_prefix('\'') {
         let body = inner
             .strip_suffix('\'')
