@@ -905,6 +905,21 @@ fn env_file_secret_problems_do_not_show_the_secret() {
     assert!(t.contains("OIDC_CLIENT_SECRET") && t.contains("$$"), "{t}");
     let all = report.to_string();
     assert!(!all.contains("def9") && !all.contains("pQ7z"), "{all}");
+    // The note on a value built from a secret does not spell the secret out.
+    let content = format!("DB_PASSWORD=hunter2-db\n{GOOD_ENV}").replace(
+        "OIDC_REDIRECT_URI=https://romm.example.com/api/oauth/openid",
+        "OIDC_REDIRECT_URI=https://romm.example.com/${DB_PASSWORD}",
+    );
+    let report = env_file_report(&sb, &content, &[]);
+    let t = expect_status(&report, "config.redirect-uri", &["fail"]);
+    assert!(
+        t.contains("OIDC_REDIRECT_URI (") && t.contains("`$` reference"),
+        "{t}"
+    );
+    assert!(
+        !t.contains("${DB_PASSWORD}`") && !t.contains("`hunter2"),
+        "{t}"
+    );
     // A broken quote in a secret line names the line, not the secret.
     let content = GOOD_ENV.replace(
         "OIDC_CLIENT_SECRET=Xk93-pQ7z-Lm20-Wd55",

@@ -108,7 +108,8 @@ pub fn interpolation(settings: &Settings, name: &str) -> Option<String> {
         return None;
     }
     let place = format!("{}:{}", file.path.display(), entry.line);
-    if secret_name(name) {
+    // A secret, or a value built from one, is described without its text.
+    if secret_name(name) || entry.lookups.iter().any(|l| secret_name(&l.name)) {
         let empty = entry.lookups.iter().filter(|l| l.value.is_empty()).count();
         return Some(format!(
             "{name} ({place}) holds {} `$` reference{} that docker compose replaces ({empty} empty there); \
