@@ -33,6 +33,31 @@ fn page(title: &str, inner: &str) -> String {
     )
 }
 
+/// The legacy (≤ v2.9) `/authorize` page: the SPA shell, whose script reads
+/// the query and calls `POST /api/oidc/authorize` with the browser's session.
+/// The GET itself decides nothing (a client without a browser, such as the
+/// doctor's `client.redirect-uri` probe, only ever sees this page). The
+/// emulator's stand-in for that script is a form that posts the parameters
+/// back to `/authorize` on load.
+pub fn legacy_authorize_page(params: &[(String, String)]) -> String {
+    let inputs: String = params
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\"/>",
+                html_escape(k),
+                html_escape(v)
+            )
+        })
+        .collect();
+    SHELL.replace(
+        "<div style=\"display: contents\"></div>",
+        &format!(
+            "<div style=\"display: contents\"><form method=\"post\" action=\"/authorize\">{inputs}</form></div>\n\t\t<script>document.forms[0].submit()</script>"
+        ),
+    )
+}
+
 /// The emulator's stand-in for the passkey step: a form that POSTs
 /// `username=<name>` to `/interaction/<id>/login`.
 pub fn login_page(interaction_id: &str, error: Option<&str>) -> String {
