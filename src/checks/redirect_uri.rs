@@ -187,6 +187,7 @@ pub fn judge(flavor: &Flavor, probe: &Probe, response: &Response) -> Finding {
     }
     if matches!(response.status, 400..=499) && response.status != 429 {
         return refused(
+            flavor,
             probe,
             &format!(
                 "The provider refused RomM's authorization request (HTTP {})",
@@ -274,6 +275,7 @@ fn redirected(flavor: &Flavor, probe: &Probe, target: &Url, status: u16, sent: &
             "The provider shows its own error page"
         };
         return refused(
+            flavor,
             probe,
             &format!("{on}: \"{hint}\""),
             &hint,
@@ -398,7 +400,7 @@ fn callback_error(
 }
 
 /// The provider refused before any sign-in, on its own page.
-fn refused(probe: &Probe, summary: &str, said: &str, detail: &str) -> Finding {
+fn refused(flavor: &Flavor, probe: &Probe, summary: &str, said: &str, detail: &str) -> Finding {
     let lower = said.to_ascii_lowercase();
     let client = &probe.client_id;
     let callback = probe.redirect_uri.as_deref();
@@ -420,7 +422,12 @@ fn refused(probe: &Probe, summary: &str, said: &str, detail: &str) -> Finding {
         || lower.contains("callback")
         || lower.contains("not registered")
     {
-        register_fix(&probe.provider, client, callback.unwrap_or("(none)"))
+        register_fix(
+            flavor,
+            &probe.provider,
+            client,
+            callback.unwrap_or("(none)"),
+        )
     } else if lower.contains("pkce") || lower.contains("code_challenge") {
         format!(
             "RomM sends no PKCE: turn off the PKCE requirement of client {client} and make it a confidential client."
@@ -446,15 +453,22 @@ fn refused(probe: &Probe, summary: &str, said: &str, detail: &str) -> Finding {
         .fix(fix)
 }
 
-/// Where a callback URL is registered, per provider.
-fn register_fix(provider: &str, client: &str, callback: &str) -> String {
+/// Where a callback URL is registered: Pocket ID by its discovery document,
+/// the others by `OIDC_PROVIDER` (which defaults to pocket-id, so that name
+/// alone says nothing).
+fn register_fix(flavor: &Flavor, provider: &str, client: &str, callback: &str) -> String {
+    let provider = if flavor.is_pocket_id() {
+        "pocket-id"
+    } else {
+        provider
+    };
     let place = match provider {
         "keycloak" => format!("Keycloak → Clients → {client} → Settings → Valid redirect URIs (Keycloak 19+ shows the same message for an unknown client id: check OIDC_CLIENT_ID too)"),
         "authentik" => "Authentik → Applications → Providers → the RomM provider → Redirect URIs/Origins (strict)".to_string(),
         "authelia" => format!("Authelia's configuration: identity_providers.oidc.clients (client_id {client}) → redirect_uris, then restart Authelia"),
         "zitadel" => "Zitadel → the project → the RomM application → Redirect URIs".to_string(),
-        "pocket-id" | "pocketid" | "pocket id" | "" => format!("Pocket ID → Settings → Admin → OIDC Clients → {client} → Callback URLs"),
-        _ => format!("the provider's settings of client {client} (redirect or callback URIs)"),
+        "pocket-id" if flavor.is_pocket_id() => format!("Pocket ID → Settings → Admin → OIDC Clients → {client} → Callback URLs"),
+        _ => format!("the provider's settings of client {client} (its redirect or callback URIs)"),
     };
     format!(
         "Register RomM's callback exactly as RomM sends it — {callback} — in {place}. Scheme, host, port and path must match character for character (no trailing slash)."
