@@ -100,7 +100,11 @@ pub struct Verdict {
 pub struct Open {
     pub status: Status,
     pub what: &'static str,
+    /// The checks that failed, warned or were skipped.
     pub ids: Vec<String>,
+    /// The checks that would prove it but did not run at all.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_run: Vec<String>,
     pub how: String,
 }
 
@@ -109,11 +113,15 @@ impl Verdict {
     pub fn lines(&self) -> Vec<String> {
         let mut out = vec![self.summary.clone()];
         for o in &self.open {
+            let mut which = o.ids.clone();
+            if !o.not_run.is_empty() {
+                which.push(format!("{} not run", o.not_run.join(", ")));
+            }
             out.push(format!(
                 "{} {} ({}): {}",
                 mark(o.status).0,
                 o.what,
-                o.ids.join(", "),
+                which.join(", "),
                 o.how
             ));
         }

@@ -1416,7 +1416,9 @@ fn registered_callback_passes_before_any_sign_in() {
 
 #[test]
 fn client_refusals_before_sign_in_fail_with_the_exact_fix() {
-    let cases: [(&str, fn(&mut Client), &[&str]); 3] = [
+    /// A name, a change to the client, and words the finding must hold.
+    type Case = (&'static str, fn(&mut Client), &'static [&'static str]);
+    let cases: [Case; 3] = [
         (
             "pkce",
             |c| c.pkce_enabled = true,

@@ -1376,7 +1376,7 @@ fn legacy_flow_tofu_and_errors() {
 }
 
 fn get_code_legacy(http: &Http, e: &Emulator) -> String {
-    let r = legacy_authorize(&http, &authorize_url(e, &[]));
+    let r = legacy_authorize(http, &authorize_url(e, &[]));
     assert_eq!(r.status, 302, "{}", r.body);
     param(&r.location(), "code").unwrap()
 }
