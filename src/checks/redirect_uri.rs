@@ -621,6 +621,11 @@ mod tests {
         answer(302, Some(location), "text/plain", "")
     }
 
+    /// fosite's answer to the client: 303 to its callback.
+    fn see_other(location: &str) -> Response {
+        answer(303, Some(location), "text/plain", "")
+    }
+
     #[test]
     fn probe_tokens_have_authlibs_shape_and_the_mark() {
         let (state, nonce) = (probe_token(30), probe_token(20));
@@ -691,14 +696,9 @@ mod tests {
         let f = judge(
             &Flavor::PocketIdModern,
             &p,
-            &answer(
-                303,
-                Some(&format!(
-                    "{CALLBACK}?error=invalid_request&error_description=The+request+is+missing+a+required+parameter.+This+client+requires+PKCE%2C+but+the+%27code_challenge%27+parameter+is+missing.&state=x"
-                )),
-                "text/plain",
-                "",
-            ),
+            &see_other(&format!(
+                "{CALLBACK}?error=invalid_request&error_description=The+request+is+missing+a+required+parameter.+This+client+requires+PKCE%2C+but+the+%27code_challenge%27+parameter+is+missing.&state=x"
+            )),
         );
         assert_eq!(f.status, crate::report::Status::Fail, "{f:?}");
         assert!(f.detail.contains("OAuthError"), "{f:?}");
@@ -706,25 +706,15 @@ mod tests {
         let par = judge(
             &Flavor::PocketIdModern,
             &p,
-            &answer(
-                303,
-                Some(&format!(
-                    "{CALLBACK}?error=error&error_description=The+error+is+unrecognizable&state=x"
-                )),
-                "text/plain",
-                "",
-            ),
+            &see_other(&format!(
+                "{CALLBACK}?error=error&error_description=The+error+is+unrecognizable&state=x"
+            )),
         );
         assert!(par.fix.contains("Requires PAR"), "{par:?}");
         let scope = judge(
             &Flavor::Other,
             &p,
-            &answer(
-                303,
-                Some(&format!("{CALLBACK}?error=invalid_scope&state=x")),
-                "text/plain",
-                "",
-            ),
+            &see_other(&format!("{CALLBACK}?error=invalid_scope&state=x")),
         );
         assert!(scope.fix.contains("OIDC_CLAIM_ROLES"), "{scope:?}");
     }
@@ -735,12 +725,7 @@ mod tests {
         let f = judge(
             &Flavor::PocketIdModern,
             &p,
-            &answer(
-                303,
-                Some(&format!("{CALLBACK}?code=pocket_id_ac_SECRET&state=x")),
-                "text/plain",
-                "",
-            ),
+            &see_other(&format!("{CALLBACK}?code=pocket_id_ac_SECRET&state=x")),
         );
         assert_eq!(f.status, crate::report::Status::Pass, "{f:?}");
         let all = format!("{f:?}");
