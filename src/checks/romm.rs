@@ -348,3 +348,54 @@ fn cookie_problem(cookie: &str, start: Option<&Url>, callback: Option<&Url>) -> 
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(u: &str) -> Url {
+        Url::parse(u).unwrap()
+    }
+
+    #[test]
+    fn secure_cookies_live_on_https_and_loopback_only() {
+        let secure = "romm_session=x; path=/; Max-Age=1; httponly; samesite=lax; secure";
+        for (start, callback) in [
+            (
+                "http://127.0.0.1:3000",
+                "http://127.0.0.1:3000/api/oauth/openid",
+            ),
+            (
+                "http://localhost:3000",
+                "http://localhost:3000/api/oauth/openid",
+            ),
+            ("http://[::1]:3000", "http://[::1]:3000/api/oauth/openid"),
+            (
+                "https://romm.example.com",
+                "https://romm.example.com/api/oauth/openid",
+            ),
+        ] {
+            assert!(
+                cookie_problem(secure, Some(&url(start)), Some(&url(callback))).is_none(),
+                "{start}"
+            );
+        }
+        let lan = cookie_problem(
+            secure,
+            Some(&url("http://127.0.0.1:3000")),
+            Some(&url("http://romm.lan/api/oauth/openid")),
+        )
+        .expect("a Secure cookie on plain http to a LAN name is dropped");
+        assert!(lan.detail.contains("mismatching_state"), "{lan:?}");
+        let plain = "romm_session=x; path=/; Max-Age=1; httponly; samesite=lax";
+        assert!(cookie_problem(plain, Some(&url("http://romm.lan")), None).is_none());
+    }
+
+    #[test]
+    fn a_strict_cookie_is_not_sent_back_from_the_provider() {
+        let strict = "romm_session=x; path=/; Max-Age=1; httponly; SameSite=Strict";
+        let f = cookie_problem(strict, Some(&url("https://romm.example.com")), None)
+            .expect("Strict breaks the callback");
+        assert!(f.fix.contains("4.3.2"), "{f:?}");
+    }
+}
