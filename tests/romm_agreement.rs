@@ -45,18 +45,10 @@ const JOBS: usize = 2;
 /// fails on any other disagreement, and on a listed one that agrees again (then
 /// delete its line).
 const KNOWN_DISAGREEMENTS: &[(&str, &str)] = &[
-    (
-        "emulator/romm-callback-unregistered",
-        "issue 9 item 2: the doctor never sends RomM's own authorization request",
-    ),
-    (
-        "oidc-provider/romm-callback-unregistered",
-        "issue 9 item 2: the doctor never sends RomM's own authorization request",
-    ),
     // The doctor's login test needs its own loopback callback registered; without it
     // login.callback fails although RomM's callback is registered and RomM signs in.
-    // Not in an issue yet: once client.redirect-uri (item 2) proves RomM's callback,
-    // this could be a warning that the login itself is unproven.
+    // Not in an issue yet: now that client.redirect-uri (item 2) proves RomM's
+    // callback, this could be a warning that the login itself is unproven.
     (
         "emulator/doctor-callback-unregistered",
         "the doctor fails its own loopback login; RomM's callback works",
@@ -82,10 +74,6 @@ const KNOWN_DISAGREEMENTS: &[(&str, &str)] = &[
     (
         "emulator/username-attribute-blank",
         "issue 9 item 7: a blank OIDC_USERNAME_ATTRIBUTE is '' in RomM",
-    ),
-    (
-        "emulator/secure-cookie-on-loopback",
-        "issue 9 item 6: browsers keep Secure cookies on http://127.0.0.1",
     ),
 ];
 

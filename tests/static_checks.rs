@@ -54,6 +54,24 @@ fn json_report_has_the_documented_shape_and_every_static_check() {
     for id in STATIC_IDS {
         assert!(seen.contains(*id), "static check {id} missing:\n{report:#}");
     }
+    // The closing verdict: a status, a summary, and what is open.
+    let verdict = &report["verdict"];
+    assert!(
+        ["pass", "warn", "fail"].contains(&verdict["status"].as_str().unwrap_or("")),
+        "{verdict:#}"
+    );
+    assert!(verdict["summary"].is_string(), "{verdict:#}");
+    for open in verdict["open"].as_array().expect("open is a list") {
+        assert!(
+            open["what"].is_string() && open["how"].is_string(),
+            "{open:#}"
+        );
+        let named = |k: &str| open[k].as_array().map_or(0, Vec::len);
+        assert!(
+            named("ids") + named("not_run") > 0,
+            "names no check: {open:#}"
+        );
+    }
 }
 
 #[test]
@@ -537,7 +555,7 @@ fn redirect_uri_plain_http_warns_except_on_loopback() {
 }
 
 #[test]
-fn redirect_uri_origin_must_equal_romm_url() {
+fn session_cookie_origin_must_equal_romm_url() {
     let sb = Sandbox::new();
     let redirect = "https://romm.example.com/api/oauth/openid";
     for romm in [
@@ -550,11 +568,16 @@ fn redirect_uri_origin_must_equal_romm_url() {
             .set("--romm-url", romm)
             .set("--redirect-uri", redirect);
         let (report, _) = doctor_json(&sb, &args, &[]);
-        let c = check(&report, "config.redirect-uri");
+        let c = check(&report, "config.session-cookie");
         assert_eq!(
             c["status"], "fail",
             "--romm-url {romm} vs {redirect} must fail:\n{c:#}"
         );
+        assert!(
+            c["detail"].as_str().unwrap().contains("mismatching_state"),
+            "{c:#}"
+        );
+        expect_status(&report, "config.redirect-uri", &["pass"]);
     }
     for romm in [
         "https://romm.example.com",
@@ -565,12 +588,79 @@ fn redirect_uri_origin_must_equal_romm_url() {
             .set("--romm-url", romm)
             .set("--redirect-uri", redirect);
         let (report, _) = doctor_json(&sb, &args, &[]);
-        let c = check(&report, "config.redirect-uri");
+        let c = check(&report, "config.session-cookie");
         assert_eq!(
             c["status"], "pass",
             "--romm-url {romm} is the same origin as {redirect}:\n{c:#}"
         );
     }
+}
+
+#[test]
+fn session_cookie_without_romm_url_warns_with_the_origin_and_mismatching_state() {
+    let sb = Sandbox::new();
+    let args = Args::valid().unset("--romm-url").set(
+        "--redirect-uri",
+        "https://romm.example.com:8443/api/oauth/openid",
+    );
+    let (report, _) = doctor_json(&sb, &args, &[]);
+    let t = expect_status(&report, "config.session-cookie", &["warn"]);
+    for part in [
+        "https://romm.example.com:8443",
+        "mismatching_state: CSRF Warning! State not equal in request and response.",
+        "--romm-url",
+    ] {
+        assert!(t.contains(part), "{part:?} missing: {t}");
+    }
+    // And the verdict names it as unproven, with how to prove it.
+    let open = report["verdict"]["open"].as_array().unwrap();
+    assert!(
+        open.iter().any(|o| o["ids"][0] == "config.session-cookie"
+            && o["status"] == "warn"
+            && o["how"].as_str().unwrap().contains("--romm-url")),
+        "{open:#?}"
+    );
+}
+
+#[test]
+fn secure_cookie_needs_https_or_a_loopback_callback() {
+    let sb = Sandbox::new();
+    // Provable from the env alone: fails with and without --romm-url.
+    for uri in [
+        "http://romm.example.com/api/oauth/openid",
+        "http://192.168.1.20:8080/api/oauth/openid",
+    ] {
+        for romm in [None, Some(uri.trim_end_matches("/api/oauth/openid"))] {
+            let mut args = Args::valid().unset("--romm-url").set("--redirect-uri", uri);
+            if let Some(r) = romm {
+                args = args.set("--romm-url", r);
+            }
+            let (report, _) = doctor_json(&sb, &args, &[("ROMM_SESSION_SECURE_COOKIE", "true")]);
+            let t = expect_status(&report, "config.session-cookie", &["fail"]);
+            assert!(t.contains("mismatching_state"), "{t}");
+            assert!(t.contains("ROMM_SESSION_SECURE_COOKIE=false"), "{t}");
+        }
+    }
+    // Loopback and https are secure contexts: the Secure cookie survives.
+    for uri in [
+        "http://127.0.0.1:8080/api/oauth/openid",
+        "http://localhost:8080/api/oauth/openid",
+        "http://romm.localhost/api/oauth/openid",
+        "http://[::1]:8080/api/oauth/openid",
+        "https://romm.example.com/api/oauth/openid",
+    ] {
+        let args = Args::valid()
+            .set("--romm-url", uri.trim_end_matches("/api/oauth/openid"))
+            .set("--redirect-uri", uri);
+        let (report, _) = doctor_json(&sb, &args, &[("ROMM_SESSION_SECURE_COOKIE", "true")]);
+        expect_status(&report, "config.session-cookie", &["pass"]);
+    }
+    // Off (RomM's default), plain http is no cookie problem.
+    let args = Args::valid()
+        .set("--romm-url", "http://romm.example.com")
+        .set("--redirect-uri", "http://romm.example.com/api/oauth/openid");
+    let (report, _) = doctor_json(&sb, &args, &[("ROMM_SESSION_SECURE_COOKIE", "false")]);
+    expect_status(&report, "config.session-cookie", &["pass"]);
 }
 
 // ------------------------------------------------------------------------------------
@@ -1308,9 +1398,16 @@ fn human_output_has_one_marked_line_per_check_details_and_totals() {
     let totals = lines
         .iter()
         .rev()
-        .find(|l| !l.trim().is_empty())
+        .find(|l| l.contains(" passed, "))
         .unwrap()
         .to_lowercase();
+    // The report closes with the verdict.
+    let last = lines
+        .iter()
+        .rev()
+        .find(|l| !l.trim().starts_with('⚠') && !l.trim().starts_with('✘') && !l.trim().is_empty())
+        .unwrap();
+    assert!(last.starts_with("verdict: "), "{last:?}");
     for (st, stem) in [
         ("pass", "pass"),
         ("warn", "warn"),

@@ -7,7 +7,8 @@ use crate::report::{Finding, Status};
 use crate::settings::{
     self, Kind, OIDC_CLAIM_ROLES, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_ENABLED, OIDC_PROVIDER,
     OIDC_REDIRECT_URI, OIDC_ROLE_ADMIN, OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER,
-    OIDC_SERVER_APPLICATION_URL, OIDC_SERVER_METADATA_URL, Settings, Source, VARS, romm_bool,
+    OIDC_SERVER_APPLICATION_URL, OIDC_SERVER_METADATA_URL, ROMM_SESSION_SECURE_COOKIE, Settings,
+    Source, VARS, romm_bool,
 };
 
 /// RomM's callback route; `OIDC_REDIRECT_URI` must end exactly here.
@@ -46,6 +47,7 @@ pub fn run(settings: &Settings, purpose: Purpose) -> Vec<Finding> {
         issuer_url(settings),
         metadata_url(settings),
         redirect_uri(settings),
+        session_cookie(settings),
         client(settings),
         env_file(settings, purpose),
         provider_name(settings),
@@ -259,6 +261,12 @@ pub fn is_loopback(url: &Url) -> bool {
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     }
+}
+
+/// Whether browsers keep `Secure` cookies on this URL's origin: https, or a
+/// loopback host (a "potentially trustworthy" origin).
+pub fn secure_context(url: &Url) -> bool {
+    url.scheme() == "https" || is_loopback(url)
 }
 
 fn origin(url: &Url) -> String {
@@ -505,30 +513,91 @@ pub fn redirect_uri(settings: &Settings) -> Finding {
                 at(settings, name)
             ));
     }
-    if let Some(romm) = &romm_url
-        && origin(romm) != origin(&url)
-    {
-        return Finding::fail(ID, format!("{name} is not on RomM's public URL"))
-            .detail(format!(
-                "Users start the login on {} but the provider sends them back to {}. The \
-                 session cookie is not sent across scheme, host or port, so RomM fails with \
-                 \"mismatching_state: CSRF Warning! State not equal in request and response.\" \
-                 (romm#1502).",
-                origin(romm),
-                origin(&url)
-            ))
-            .mismatch(expected.clone(), value)
-            .fix(format!(
-                "Set {name}={expected} and register it at the provider, or pass the --romm-url users really open."
-            ));
-    }
     if url.scheme() == "http" && !is_loopback(&url) {
         return Finding::warn(ID, format!("{name} uses plain http"))
-            .detail("Pocket ID 2.10.0 rejects http callbacks to non-loopback hosts (2.11+ accepts them unless ALLOW_INSECURE_CALLBACK_URLS=false), and with ROMM_SESSION_SECURE_COOKIE=true the session cookie is dropped over http.")
+            .detail("Pocket ID 2.10.0 rejects http callbacks to non-loopback hosts (2.11+ accepts them unless ALLOW_INSECURE_CALLBACK_URLS=false); config.session-cookie judges RomM's cookie over http.")
             .mismatch(value.replacen("http://", "https://", 1), value)
             .fix(format!("Serve RomM over https and set {name} to the https URL."));
     }
     Finding::pass(ID, format!("{name} is {value}"))
+}
+
+/// `config.session-cookie`: RomM keeps the login state in its session
+/// cookie, so the login must end (`OIDC_REDIRECT_URI`) on the origin where it
+/// started (where users open RomM), and a `Secure` cookie needs an origin
+/// browsers treat as secure.
+pub fn session_cookie(settings: &Settings) -> Finding {
+    const ID: &str = "config.session-cookie";
+    const MISMATCH: &str =
+        "mismatching_state: CSRF Warning! State not equal in request and response.";
+    let name = OIDC_REDIRECT_URI;
+    let Some(value) = settings.value(name) else {
+        return Finding::skip(ID, "No OIDC_REDIRECT_URI (see config.redirect-uri)");
+    };
+    let Some(callback) = Url::parse(value)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+    else {
+        return Finding::skip(
+            ID,
+            "OIDC_REDIRECT_URI is not a usable URL (see config.redirect-uri)",
+        );
+    };
+    let home = origin(&callback);
+    if settings.flag(ROMM_SESSION_SECURE_COOKIE) && !secure_context(&callback) {
+        return Finding::fail(
+            ID,
+            "ROMM_SESSION_SECURE_COOKIE=true, but RomM's callback is plain http",
+        )
+        .detail(format!(
+            "RomM 5.1+ then marks its session cookie Secure. Browsers keep Secure cookies only on https and loopback origins (localhost, *.localhost, 127.0.0.0/8, [::1]), so on {home} the login state is dropped and RomM's callback fails with \"{MISMATCH}\" (a 500)."
+        ))
+        .mismatch(
+            "https (or a loopback host) with ROMM_SESSION_SECURE_COOKIE=true",
+            value,
+        )
+        .fix(format!(
+            "Serve RomM over https and set {name} to the https URL, or set ROMM_SESSION_SECURE_COOKIE=false{}; then recreate RomM.",
+            at(settings, ROMM_SESSION_SECURE_COOKIE)
+        ));
+    }
+    let Some(romm) = settings.romm_url.as_deref().map(str::trim) else {
+        return Finding::warn(
+            ID,
+            format!("RomM's login works only when RomM is opened at exactly {home}"),
+        )
+        .detail(format!(
+            "RomM keeps the login state in its session cookie, which the browser returns only to the origin that set it. The login starts where users open RomM and ends at {name}; opened on another scheme, host or port (127.0.0.1 vs localhost, an IP vs a name, http vs https), RomM's callback fails with \"{MISMATCH}\" (a 500). Which address users open cannot be seen without --romm-url."
+        ))
+        .mismatch(format!("users open RomM at {home}"), "unknown (no --romm-url)")
+        .fix(format!(
+            "Give --romm-url with the address users open RomM at, to prove it; and open RomM only at {home}."
+        ));
+    };
+    let Some(opened) = Url::parse(romm).ok().filter(|u| u.host().is_some()) else {
+        return Finding::warn(ID, format!("--romm-url {romm} is not a URL")).fix(
+            "Pass --romm-url as the full address users open RomM at, e.g. https://romm.example.com.",
+        );
+    };
+    let start = origin(&opened);
+    if start != home {
+        let expected = format!("{start}{CALLBACK_PATH}");
+        return Finding::fail(ID, format!("{name} is not on the origin users open RomM at"))
+            .detail(format!(
+                "Users start the login on {start} but the provider sends them back to {home}. The session cookie is not sent across scheme, host or port, so RomM fails with \"{MISMATCH}\" (a 500; romm#1502)."
+            ))
+            .mismatch(expected.clone(), value)
+            .fix(format!(
+                "Set {name}={expected}{} and register it at the provider, or pass the --romm-url users really open.",
+                at(settings, name)
+            ));
+    }
+    Finding::pass(
+        ID,
+        format!(
+            "RomM is opened at {start}, the origin of {name}: its session cookie comes back with the callback"
+        ),
+    )
 }
 
 pub fn client(settings: &Settings) -> Finding {
