@@ -1,7 +1,8 @@
 //! The one small HTTP layer every network check goes through. It behaves like
 //! RomM's httpx client where that matters: no redirects followed, the CA file
-//! (when given) as the only trust store. Every request is bounded by the
-//! timeout and every body by `BODY_LIMIT`, and failures come back classified.
+//! (when given) as the only trust store. Every request is bounded by one
+//! deadline, the timeout, for the whole exchange (connect, TLS, headers and
+//! body), every body by `BODY_LIMIT`, and failures come back classified.
 
 use std::fmt;
 use std::io::Read;
@@ -96,6 +97,7 @@ impl fmt::Display for Failure {
 #[derive(Clone)]
 pub struct Http {
     client: Client,
+    timeout: Duration,
     verbose: u8,
 }
 
@@ -149,6 +151,7 @@ impl Http {
         }
         Ok(Http {
             client: builder.build().context("cannot set up the HTTP client")?,
+            timeout: options.timeout,
             verbose: options.verbose,
         })
     }
@@ -231,7 +234,15 @@ impl Http {
                 eprintln!("> {}", body.replace('\n', "\n> "));
             }
         }
-        let result = request.send().map_err(classify).and_then(read_body);
+        // The client-wide timeout of reqwest's blocking client restarts with
+        // every read of the body, so a server dripping a byte at a time never
+        // ends; a per-request timeout is reqwest's total deadline, which also
+        // covers the body (reqwest 0.13 `TotalTimeoutBody`).
+        let result = request
+            .timeout(self.timeout)
+            .send()
+            .map_err(classify)
+            .and_then(read_body);
         if self.verbose > 0 {
             let ms = started.elapsed().as_millis();
             match &result {
