@@ -77,7 +77,7 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "SECRET", conflicts_with = "client_secret_file")]
     pub client_secret: Option<String>,
 
-    /// Read the client secret from this file (OIDC_CLIENT_SECRET)
+    /// Read the client secret from this file, or stdin for - (OIDC_CLIENT_SECRET)
     #[arg(long, value_name = "FILE")]
     pub client_secret_file: Option<PathBuf>,
 
@@ -131,7 +131,7 @@ pub struct SettingsArgs {
     )]
     pub pocket_id_api_key: Option<String>,
 
-    /// Read the Pocket ID admin API key from this file
+    /// Read the Pocket ID admin API key from this file, or stdin for -
     #[arg(long, value_name = "FILE")]
     pub pocket_id_api_key_file: Option<PathBuf>,
 }
@@ -215,8 +215,17 @@ pub struct OutputArgs {
     pub format: Format,
 
     /// Merge into this env file instead of printing: OIDC lines replaced in place, others kept byte for byte
+    ///
+    /// Only a regular file is replaced (a symlink is followed to one): a device,
+    /// FIFO, socket, directory, dangling symlink or a file with other hard links is
+    /// refused (exit 2) before anything is read. The new file keeps the old one's
+    /// owner, group and permission bits (0600 for a new file).
     #[arg(long, value_name = "FILE")]
     pub write: Option<PathBuf>,
+
+    /// Let --write replace a read-only file (no owner write permission); the new file keeps that mode
+    #[arg(long, requires = "write")]
+    pub write_read_only: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,8 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 use crate::cli::Format;
-use crate::envfile::{self, EnvFile};
+use crate::envfile::EnvFile;
+use crate::files;
 use crate::settings::{OIDC_ENABLED, OIDC_PROVIDER, Settings};
 
 /// The variables to write, in table order, as RomM will read them. RomM's
@@ -115,13 +116,16 @@ pub fn dotenv_pairs(block: &[(&'static str, String)]) -> Result<Vec<(String, Str
 
 /// Merges the block into the env file at `path` (created 0600 when missing):
 /// each key's line replaced in place, the rest byte for byte, atomically.
-/// A file docker compose could not parse is refused untouched.
-pub fn merge_into(path: &Path, block: &[(&'static str, String)]) -> Result<()> {
-    let file = match EnvFile::load(path) {
-        Ok(file) => file,
-        Err(_) if !path.exists() && !path.is_symlink() => EnvFile::parse(path, String::new()),
-        Err(e) => return Err(e).context("cannot merge into --write file"),
-    };
+/// A target that is not a regular file, or a file docker compose could not
+/// parse, is refused untouched (see `files` for every rule).
+pub fn merge_into(
+    path: &Path,
+    block: &[(&'static str, String)],
+    options: files::WriteOptions,
+) -> Result<()> {
+    let target = files::Target::open(path, options)?;
+    let text = target.text().context("cannot merge into --write file")?;
+    let file = EnvFile::parse(path, text);
     if let Some(p) = file.problems.first() {
         bail!(
             "{}:{}: {}; fix that line first, nothing was written",
@@ -131,11 +135,11 @@ pub fn merge_into(path: &Path, block: &[(&'static str, String)]) -> Result<()> {
         );
     }
     let merged = file.merged(&dotenv_pairs(block)?);
-    envfile::write_atomic(path, &merged)?;
+    let shown = target.describe();
+    target.replace(merged.as_bytes())?;
     eprintln!(
-        "wrote {} RomM variables to {}; restart RomM to apply them (docker compose up -d --force-recreate romm)",
+        "wrote {} RomM variables to {shown}; restart RomM to apply them (docker compose up -d --force-recreate romm)",
         block.len(),
-        path.display()
     );
     Ok(())
 }
