@@ -118,7 +118,7 @@ pub fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>> {
             "{shown} is a directory; RomM passes OIDC_TLS_CACERTFILE to OpenSSL as a capath, which needs hashed file names, so point it at one PEM file instead"
         );
     }
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {shown}"))?;
+    let bytes = crate::files::read_bytes(path)?;
     if bytes.first() == Some(&0x30) {
         bail!(
             "{shown} is DER (binary), but RomM needs PEM; convert it with: openssl x509 -inform der -in {shown} -out ca.pem"
