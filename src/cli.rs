@@ -127,9 +127,11 @@ pub struct SettingsArgs {
         value_name = "KEY",
         env = "POCKET_ID_API_KEY",
         hide_env_values = true,
-        conflicts_with = "pocket_id_api_key_file"
+        conflicts_with = "pocket_id_api_key_file",
+        // Not UTF-8 gets a message naming the variable, not clap's generic one.
+        value_parser = clap::value_parser!(std::ffi::OsString)
     )]
-    pub pocket_id_api_key: Option<String>,
+    pub pocket_id_api_key: Option<std::ffi::OsString>,
 
     /// Read the Pocket ID admin API key from this file, or stdin for -
     #[arg(long, value_name = "FILE")]

@@ -444,7 +444,12 @@ pub fn load(args: &SettingsArgs) -> anyhow::Result<Settings> {
     flag(OIDC_ROLE_VIEWER, "--role-viewer", &args.role_viewer);
     let api_key = match (&args.pocket_id_api_key, &args.pocket_id_api_key_file) {
         (_, Some(path)) => Some(read_secret(path).context("cannot use --pocket-id-api-key-file")?),
-        (Some(key), None) => Some(key.trim().to_string()),
+        (Some(key), None) => Some(
+            key.to_str()
+                .context("--pocket-id-api-key (or POCKET_ID_API_KEY) is not UTF-8 text")?
+                .trim()
+                .to_string(),
+        ),
         (None, None) => None,
     }
     .filter(|k| !k.is_empty());
