@@ -179,8 +179,9 @@ pub struct LoginArgs {
     #[arg(long)]
     pub no_browser: bool,
 
-    /// Seconds to wait for the login to come back
-    #[arg(long, value_name = "SECS", default_value_t = 180)]
+    /// Seconds to wait for the login to come back (at most a week)
+    #[arg(long, value_name = "SECS", default_value_t = 180,
+          value_parser = clap::value_parser!(u64).range(..=604_800))]
     pub login_timeout: u64,
 
     /// Add PKCE (S256) to the login; RomM itself sends none
