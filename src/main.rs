@@ -5,6 +5,25 @@
 // A finding is the error value of a check by design: it is rich on purpose.
 #![allow(clippy::result_large_err)]
 
+/// Notes on stderr, shadowing std's `eprintln!`/`eprint!` in every module
+/// below (a `macro_rules!` macro defined before the modules takes precedence
+/// over the prelude's). std's versions panic when stderr is a closed pipe
+/// (`romm-oidc doctor -v 2>&1 | head -1`); a note nobody reads is not worth
+/// a crash, nor the exit status the run earned.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+macro_rules! eprint {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod browser;
 mod checks;
 mod cli;

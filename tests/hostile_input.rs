@@ -84,3 +84,51 @@ fn hostile_callback_patterns_are_judged_in_time() {
         assert_eq!(callbacks["status"], "fail", "{callbacks:#}");
     }
 }
+
+/// Runs the binary with stderr a pipe whose reader is already gone, as in
+/// `romm-oidc doctor -v 2>&1 | head -1` once head has exited.
+fn with_stderr_closed(sb: &Sandbox, argv: &[String]) -> Run {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let bin: &std::path::Path = assert_cmd::cargo::cargo_bin!("romm-oidc");
+    let out = std::process::Command::new(bin)
+        .args(argv)
+        .env_clear()
+        .env("HTTP_PROXY", "http://127.0.0.1:9")
+        .current_dir(sb.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(writer)
+        .output()
+        .expect("run romm-oidc");
+    Run::from(out)
+}
+
+/// A note that cannot be written is dropped: the run keeps its exit status
+/// (std's eprintln! panicked on the broken pipe: exit 101).
+#[test]
+fn a_closed_stderr_pipe_changes_no_exit_status() {
+    let sb = Sandbox::new();
+    let args = Args::valid().set("--issuer", "http://127.0.0.1:9").to_vec();
+    let argv = |head: &[&str]| -> Vec<String> {
+        head.iter()
+            .map(|s| s.to_string())
+            .chain(args.clone())
+            .collect()
+    };
+    let r = with_stderr_closed(&sb, &argv(&["doctor", "-vv", "--timeout", "2"]));
+    assert_clean_exit(&r, &[1]);
+    assert!(r.stdout.contains("config.issuer-url"), "{}", r.show());
+    let target = sb.path().join("romm.env");
+    let r = with_stderr_closed(
+        &sb,
+        &argv(&["emit-env", "--write", &target.to_string_lossy()]),
+    );
+    assert_clean_exit(&r, &[0]);
+    assert!(
+        std::fs::read_to_string(&target)
+            .unwrap()
+            .contains("OIDC_CLIENT_ID")
+    );
+    let r = with_stderr_closed(&sb, &argv(&["emit-env", "--client-secret", "a\nb"]));
+    assert_clean_exit(&r, &[2]);
+}
