@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::io::Read;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -136,9 +137,34 @@ pub fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>> {
     Ok(certs)
 }
 
+/// Name lookups with the system resolver (getaddrinfo, as RomM's httpx
+/// does), each on a thread of its own. reqwest's own resolver runs them on
+/// its runtime's blocking pool, which waits for a lookup stuck on a name
+/// server that never answers: the request gives up at its deadline, but the
+/// run could not end until the system resolver did (10 s and more).
+struct DetachedResolver;
+
+impl reqwest::dns::Resolve for DetachedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name("dns".into())
+            .spawn(move || {
+                let _ = tx.send((host.as_str(), 0).to_socket_addrs());
+            });
+        Box::pin(async move {
+            spawned?;
+            let addrs = rx.await??.collect::<Vec<SocketAddr>>();
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 impl Http {
     pub fn new(options: &Options<'_>) -> Result<Http> {
         let mut builder = Client::builder()
+            .dns_resolver(std::sync::Arc::new(DetachedResolver))
             .redirect(Policy::none())
             .timeout(options.timeout)
             .connect_timeout(options.timeout)

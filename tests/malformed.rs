@@ -1020,3 +1020,81 @@ fn whole_run_ends_within_the_stated_bound_when_every_answer_is_slow() {
         "{heartbeat:#}"
     );
 }
+
+// ====================================================================== a name server that never answers
+
+/// The first IPv4 name server of this machine's resolver configuration.
+fn ipv4_name_server() -> Option<String> {
+    let conf = std::fs::read_to_string("/etc/resolv.conf").ok()?;
+    conf.lines()
+        .filter_map(|l| l.trim().strip_prefix("nameserver"))
+        .map(str::trim)
+        .find(|a| a.parse::<std::net::Ipv4Addr>().is_ok())
+        .map(str::to_string)
+}
+
+/// In a private network namespace (nothing outside it is touched), the
+/// resolver's name server address is given to a veth interface and a UDP
+/// socket there swallows every query. The lookups end with the request
+/// deadline, and so does the run: reqwest's own resolver kept the run alive
+/// until the system resolver gave up (10 s with glibc's defaults).
+#[test]
+fn a_name_server_that_never_answers_ends_the_run_at_the_deadline() {
+    let Some(ns) = ipv4_name_server() else {
+        eprintln!("note: no IPv4 name server in /etc/resolv.conf; skipped");
+        return;
+    };
+    const SKIP: i32 = 77;
+    let script = r#"
+ns=$1; shift
+command -v node >/dev/null || exit 77
+ip link set lo up &&
+ip link add rommv0 type veth peer name rommv1 &&
+ip addr add "$ns/32" dev rommv0 && ip link set rommv0 up && ip link set rommv1 up || exit 77
+node -e "require('dgram').createSocket('udp4').bind(53, process.argv[1]); setTimeout(() => process.exit(0), 60000)" "$ns" &
+sleep 1
+start=$(date +%s%N)
+"$@" >/dev/null 2>&1
+status=$?
+echo "$(( ($(date +%s%N) - start) / 1000000 ))"
+kill $! 2>/dev/null
+exit $status
+"#;
+    let bin: &Path = assert_cmd::cargo::cargo_bin!("romm-oidc");
+    let timeout = Duration::from_secs(2);
+    let out = Command::new("unshare")
+        .args(["-n", "sh", "-c", script, "sh", &ns])
+        .arg(bin)
+        .args(["doctor", "--json", "--timeout", "2"])
+        .args(["--issuer", "http://never-answered.example.com"])
+        .args(["--romm-url", "http://never-answered-too.example.com"])
+        .args([
+            "--client-id",
+            DEFAULT_CLIENT_ID,
+            "--client-secret",
+            DEFAULT_CLIENT_SECRET,
+        ])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .expect("run unshare");
+    let code = out.status.code();
+    if code == Some(SKIP) || (code == Some(1) && out.stdout.is_empty()) {
+        eprintln!(
+            "note: no network namespace with a veth pair here (needs root and node); skipped: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    }
+    let ms: u64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("elapsed milliseconds");
+    let elapsed = Duration::from_millis(ms);
+    eprintln!("name server never answers: the run took {ms} ms");
+    assert_eq!(code, Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        elapsed >= timeout && elapsed <= timeout + SLOW_SLACK,
+        "the run took {elapsed:?} with --timeout {timeout:?}"
+    );
+}
