@@ -22,15 +22,17 @@ fn os(bytes: &[u8]) -> OsString {
     OsString::from_vec(bytes.to_vec())
 }
 
+/// `head` then the settings of `args`.
+fn argv(head: &[&str], args: &Args) -> Vec<OsString> {
+    head.iter()
+        .map(OsString::from)
+        .chain(args.to_vec().into_iter().map(OsString::from))
+        .collect()
+}
+
 /// Every subcommand, as (name, argv).
 fn every_subcommand(sb: &Sandbox) -> Vec<(String, Vec<OsString>)> {
-    let valid = Args::valid().to_vec();
-    let with = |head: &[&str]| -> Vec<OsString> {
-        head.iter()
-            .map(OsString::from)
-            .chain(valid.iter().map(OsString::from))
-            .collect()
-    };
+    let with = |head: &[&str]| argv(head, &Args::valid());
     let mut out = vec![
         ("doctor".into(), with(&["doctor", "--timeout", "2"])),
         (
@@ -144,18 +146,9 @@ fn variables_the_tool_reads_never_panic() {
 fn a_non_utf8_value_of_a_romm_variable_is_a_finding() {
     let sb = Sandbox::new();
     let env = [("OIDC_CLIENT_SECRET".into(), latin1())];
-    let argv: Vec<OsString> = ["doctor", "--json", "--timeout", "2"]
-        .iter()
-        .map(OsString::from)
-        .chain(
-            Args::valid()
-                .unset("--client-secret")
-                .to_vec()
-                .into_iter()
-                .map(OsString::from),
-        )
-        .collect();
-    let r = run_os(&sb, &argv, &env);
+    let without_secret = Args::valid().unset("--client-secret");
+    let doctor = argv(&["doctor", "--json", "--timeout", "2"], &without_secret);
+    let r = run_os(&sb, &doctor, &env);
     assert_eq!(r.code, 1, "{}", r.show());
     let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
     let text = expect_status(&report, "config.env-file", &["fail"]);
@@ -164,20 +157,12 @@ fn a_non_utf8_value_of_a_romm_variable_is_a_finding() {
         "{text}"
     );
     // emit-env refuses to write a block the check fails.
-    let argv: Vec<OsString> = std::iter::once(OsString::from("emit-env"))
-        .chain(
-            Args::valid()
-                .unset("--client-secret")
-                .to_vec()
-                .into_iter()
-                .map(OsString::from),
-        )
-        .collect();
-    let r = run_os(&sb, &argv, &env);
+    let emit = argv(&["emit-env"], &without_secret);
+    let r = run_os(&sb, &emit, &env);
     assert_eq!(r.code, 2, "{}", r.show());
     assert!(r.stderr.contains("OIDC_CLIENT_SECRET"), "{}", r.show());
     // The API key (not a RomM variable) is an input error that names it.
-    let r = run_os(&sb, &argv, &[("POCKET_ID_API_KEY".into(), latin1())]);
+    let r = run_os(&sb, &emit, &[("POCKET_ID_API_KEY".into(), latin1())]);
     assert_eq!(r.code, 2, "{}", r.show());
     assert!(r.stderr.contains("POCKET_ID_API_KEY"), "{}", r.show());
 }
@@ -188,10 +173,8 @@ fn non_utf8_arguments_and_paths() {
     let env_file = sb.path().join(os(b"\xff.env"));
     std::fs::write(&env_file, "OIDC_PROVIDER=authelia\n").unwrap();
     let target = sb.path().join(os(b"\xfe.env"));
-    let argv: Vec<OsString> = ["emit-env"]
-        .iter()
-        .map(OsString::from)
-        .chain(Args::valid().to_vec().into_iter().map(OsString::from))
+    let emit: Vec<OsString> = argv(&["emit-env"], &Args::valid())
+        .into_iter()
         .chain([
             "--env-file".into(),
             env_file.clone().into(),
@@ -199,7 +182,7 @@ fn non_utf8_arguments_and_paths() {
             target.clone().into(),
         ])
         .collect();
-    let r = run_os(&sb, &argv, &[]);
+    let r = run_os(&sb, &emit, &[]);
     assert_eq!(r.code, 0, "{}", r.show());
     let written = std::fs::read_to_string(&target).unwrap();
     assert!(written.contains("OIDC_PROVIDER='authelia'"), "{written}");

@@ -346,39 +346,44 @@ fn emit_as_nobody(sb: &Sandbox, args: &Args) -> Run {
     Run::from(out)
 }
 
-#[test]
-fn a_file_whose_owner_cannot_be_kept_is_refused() {
-    if !is_root() {
-        eprintln!("note: needs root to make a file owned by another user; skipped");
-        return;
-    }
-    let sb = Sandbox::new();
-    // nobody may write the folder and the file, but cannot give a new file root's ownership.
-    std::fs::set_permissions(sb.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    let target = sb.file("romm.env", "DB_HOST=mariadb\n");
-    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o666)).unwrap();
-    let before = tree(sb.path());
-    let r = emit_as_nobody(&sb, &write_args(&target));
-    assert_eq!(r.code, 2, "{}", r.show());
-    assert!(r.stderr.contains("owner"), "{}", r.show());
-    assert_eq!(tree(sb.path()), before, "{}", r.show());
-}
-
-#[test]
-fn a_folder_that_cannot_be_written_is_refused_with_the_reason() {
+/// As `nobody`, `emit-env --write romm.env` in a sandbox of mode
+/// `folder_mode` holding romm.env, prepared by `prepare`: refused with `word`
+/// on stderr and nothing changed (root only: it makes files of other users).
+fn assert_refused_as_nobody(folder_mode: u32, prepare: fn(&Path), word: &str) {
     if !is_root() {
         eprintln!("note: needs root to run as another user; skipped");
         return;
     }
     let sb = Sandbox::new();
-    std::fs::set_permissions(sb.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(sb.path(), std::fs::Permissions::from_mode(folder_mode)).unwrap();
     let target = sb.file("romm.env", "DB_HOST=mariadb\n");
-    std::os::unix::fs::chown(&target, Some(NOBODY), Some(NOBODY)).unwrap();
+    prepare(&target);
     let before = tree(sb.path());
     let r = emit_as_nobody(&sb, &write_args(&target));
     assert_eq!(r.code, 2, "{}", r.show());
-    assert!(r.stderr.contains("folder must be writable"), "{}", r.show());
+    assert!(r.stderr.contains(word), "{}", r.show());
     assert_eq!(tree(sb.path()), before, "{}", r.show());
+}
+
+/// nobody may write the folder and root's file, but cannot give a new file
+/// root's ownership.
+#[test]
+fn a_file_whose_owner_cannot_be_kept_is_refused() {
+    assert_refused_as_nobody(
+        0o777,
+        |f| std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o666)).unwrap(),
+        "owner",
+    );
+}
+
+/// nobody owns the file but may not create the new one beside it.
+#[test]
+fn a_folder_that_cannot_be_written_is_refused_with_the_reason() {
+    assert_refused_as_nobody(
+        0o755,
+        |f| std::os::unix::fs::chown(f, Some(NOBODY), Some(NOBODY)).unwrap(),
+        "folder must be writable",
+    );
 }
 
 #[test]
@@ -429,6 +434,15 @@ fn the_wizard_refuses_a_device_before_asking_or_reading_anything() {
     }
 }
 
+fn generate(sb: &Sandbox, out: &Path) -> Run {
+    run(
+        sb,
+        &["generate", "--out-dir", &out.to_string_lossy()],
+        &Args::new(),
+        &[],
+    )
+}
+
 #[test]
 fn generate_refuses_a_device_or_fifo_among_its_outputs() {
     let sb = Sandbox::new();
@@ -438,12 +452,7 @@ fn generate_refuses_a_device_or_fifo_among_its_outputs() {
     let f = fifo(&out.join("completions"), "romm-oidc.bash");
     let before = tree(sb.path());
     let started = Instant::now();
-    let r = run(
-        &sb,
-        &["generate", "--out-dir", &out.to_string_lossy()],
-        &Args::new(),
-        &[],
-    );
+    let r = generate(&sb, &out);
     assert_eq!(r.code, 2, "{}", r.show());
     assert!(r.stderr.contains("FIFO"), "{}", r.show());
     assert!(started.elapsed() < Duration::from_secs(10));
@@ -451,12 +460,7 @@ fn generate_refuses_a_device_or_fifo_among_its_outputs() {
     std::fs::remove_file(&f).unwrap();
     if char_device(&out.join("man"), "romm-oidc.1").is_some() {
         let before = tree(sb.path());
-        let r = run(
-            &sb,
-            &["generate", "--out-dir", &out.to_string_lossy()],
-            &Args::new(),
-            &[],
-        );
+        let r = generate(&sb, &out);
         assert_eq!(r.code, 2, "{}", r.show());
         assert!(r.stderr.contains("character device"), "{}", r.show());
         assert_eq!(tree(sb.path()), before, "nothing may be written");
@@ -467,23 +471,13 @@ fn generate_refuses_a_device_or_fifo_among_its_outputs() {
 fn generate_writes_new_files_0644_and_keeps_existing_modes() {
     let sb = Sandbox::new();
     let out = sb.path().join("out");
-    let r = run(
-        &sb,
-        &["generate", "--out-dir", &out.to_string_lossy()],
-        &Args::new(),
-        &[],
-    );
+    let r = generate(&sb, &out);
     assert_eq!(r.code, 0, "{}", r.show());
     let bash = out.join("completions/romm-oidc.bash");
     assert_eq!(std::fs::metadata(&bash).unwrap().mode() & 0o7777, 0o644);
     std::fs::set_permissions(&bash, std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::write(&bash, "stale").unwrap();
-    let r = run(
-        &sb,
-        &["generate", "--out-dir", &out.to_string_lossy()],
-        &Args::new(),
-        &[],
-    );
+    let r = generate(&sb, &out);
     assert_eq!(r.code, 0, "{}", r.show());
     assert_eq!(std::fs::metadata(&bash).unwrap().mode() & 0o7777, 0o600);
     assert_ne!(std::fs::read_to_string(&bash).unwrap(), "stale");
