@@ -181,7 +181,7 @@ _romm__oidc() {
             return 0
             ;;
         romm__subcmd__oidc__subcmd__emit__subcmd__env)
-            opts="-v -h --force --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --pocket-id-api-key --pocket-id-api-key-file --format --write --timeout --color --verbose --help"
+            opts="-v -h --force --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --pocket-id-api-key --pocket-id-api-key-file --format --write --write-read-only --timeout --color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -389,7 +389,7 @@ _romm__oidc() {
             return 0
             ;;
         romm__subcmd__oidc__subcmd__wizard)
-            opts="-y -v -h --yes --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --pocket-id-api-key --pocket-id-api-key-file --format --write --login --listen --browser-command --no-browser --login-timeout --pkce --email --timeout --color --verbose --help"
+            opts="-y -v -h --yes --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --pocket-id-api-key --pocket-id-api-key-file --format --write --write-read-only --login --listen --browser-command --no-browser --login-timeout --pkce --email --timeout --color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -40,7 +40,7 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l env-file 
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l issuer -d 'The provider\'s issuer URL, e.g. Pocket ID\'s APP_URL (OIDC_SERVER_APPLICATION_URL)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l client-id -d 'The client id registered at the provider (OIDC_CLIENT_ID)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l client-secret -d 'The client secret (OIDC_CLIENT_SECRET); prefer --client-secret-file, which stays out of shell history' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l client-secret-file -d 'Read the client secret from this file (OIDC_CLIENT_SECRET)' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l client-secret-file -d 'Read the client secret from this file, or stdin for - (OIDC_CLIENT_SECRET)' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l redirect-uri -d 'The callback URL, <RomM URL>/api/oauth/openid (OIDC_REDIRECT_URI)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-url -d 'RomM\'s public base URL, as users open it; gives the callback URL when --redirect-uri is absent' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l provider -d 'The provider label, whose icon RomM shows [default: pocket-id] (OIDC_PROVIDER)' -r
@@ -52,10 +52,10 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l role-admi
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l role-editor -d 'The roles-claim value that grants Editor/User access (OIDC_ROLE_EDITOR)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l role-viewer -d 'The roles-claim value that grants Viewer/User access; * for anyone with the claim (OIDC_ROLE_VIEWER)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l pocket-id-api-key -d 'A Pocket ID admin API key, to read the client and users instead of guessing (optional)' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l pocket-id-api-key-file -d 'Read the Pocket ID admin API key from this file' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l pocket-id-api-key-file -d 'Read the Pocket ID admin API key from this file, or stdin for -' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l listen -d 'Address of the callback listener (loopback only) [default: first free of 127.0.0.1:8765-8769]' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l browser-command -d 'Command that opens the login URL (the URL is appended, or replaces %s); overrides $BROWSER' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l login-timeout -d 'Seconds to wait for the login to come back' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l login-timeout -d 'Seconds to wait for the login to come back (at most a week)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l email -d 'The RomM user\'s email: checked against the token\'s email, as RomM matches accounts' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l timeout -d 'Seconds allowed for each network step' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l color -d 'When to use colours' -r -f -a "auto\t''
@@ -73,7 +73,7 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l env-file 
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l issuer -d 'The provider\'s issuer URL, e.g. Pocket ID\'s APP_URL (OIDC_SERVER_APPLICATION_URL)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l client-id -d 'The client id registered at the provider (OIDC_CLIENT_ID)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l client-secret -d 'The client secret (OIDC_CLIENT_SECRET); prefer --client-secret-file, which stays out of shell history' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l client-secret-file -d 'Read the client secret from this file (OIDC_CLIENT_SECRET)' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l client-secret-file -d 'Read the client secret from this file, or stdin for - (OIDC_CLIENT_SECRET)' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l redirect-uri -d 'The callback URL, <RomM URL>/api/oauth/openid (OIDC_REDIRECT_URI)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l romm-url -d 'RomM\'s public base URL, as users open it; gives the callback URL when --redirect-uri is absent' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l provider -d 'The provider label, whose icon RomM shows [default: pocket-id] (OIDC_PROVIDER)' -r
@@ -85,7 +85,7 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l role-admi
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l role-editor -d 'The roles-claim value that grants Editor/User access (OIDC_ROLE_EDITOR)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l role-viewer -d 'The roles-claim value that grants Viewer/User access; * for anyone with the claim (OIDC_ROLE_VIEWER)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l pocket-id-api-key -d 'A Pocket ID admin API key, to read the client and users instead of guessing (optional)' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l pocket-id-api-key-file -d 'Read the Pocket ID admin API key from this file' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l pocket-id-api-key-file -d 'Read the Pocket ID admin API key from this file, or stdin for -' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l format -d 'Output format' -r -f -a "dotenv\t'KEY=\'value\' lines for a .env file (docker compose and POSIX sh read them alike)'
 compose\t'An `environment:` mapping to paste under the RomM service in compose.yaml'
 shell\t'`export KEY=\'value\'` lines for a POSIX shell'
@@ -93,13 +93,14 @@ json\t'A JSON object'"
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l write -d 'Merge into this env file instead of printing: OIDC lines replaced in place, others kept byte for byte' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l listen -d 'Address of the callback listener (loopback only) [default: first free of 127.0.0.1:8765-8769]' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l browser-command -d 'Command that opens the login URL (the URL is appended, or replaces %s); overrides $BROWSER' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l login-timeout -d 'Seconds to wait for the login to come back' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l login-timeout -d 'Seconds to wait for the login to come back (at most a week)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l email -d 'The RomM user\'s email: checked against the token\'s email, as RomM matches accounts' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l timeout -d 'Seconds allowed for each network step' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l color -d 'When to use colours' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -s y -l yes -d 'Accept every default and ask nothing that a flag, the environment or --env-file answers'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l write-read-only -d 'Let --write replace a read-only file (no owner write permission); the new file keeps that mode'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l login -d 'Run a real authorization-code login through a loopback listener and judge the ID token as RomM will (the wizard runs it without asking)'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l no-browser -d 'Do not open a browser; only print the URL to open'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l pkce -d 'Add PKCE (S256) to the login; RomM itself sends none'
@@ -116,7 +117,7 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l env-fil
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l issuer -d 'The provider\'s issuer URL, e.g. Pocket ID\'s APP_URL (OIDC_SERVER_APPLICATION_URL)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l client-id -d 'The client id registered at the provider (OIDC_CLIENT_ID)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l client-secret -d 'The client secret (OIDC_CLIENT_SECRET); prefer --client-secret-file, which stays out of shell history' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l client-secret-file -d 'Read the client secret from this file (OIDC_CLIENT_SECRET)' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l client-secret-file -d 'Read the client secret from this file, or stdin for - (OIDC_CLIENT_SECRET)' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l redirect-uri -d 'The callback URL, <RomM URL>/api/oauth/openid (OIDC_REDIRECT_URI)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l romm-url -d 'RomM\'s public base URL, as users open it; gives the callback URL when --redirect-uri is absent' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l provider -d 'The provider label, whose icon RomM shows [default: pocket-id] (OIDC_PROVIDER)' -r
@@ -128,7 +129,7 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l role-ad
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l role-editor -d 'The roles-claim value that grants Editor/User access (OIDC_ROLE_EDITOR)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l role-viewer -d 'The roles-claim value that grants Viewer/User access; * for anyone with the claim (OIDC_ROLE_VIEWER)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l pocket-id-api-key -d 'A Pocket ID admin API key, to read the client and users instead of guessing (optional)' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l pocket-id-api-key-file -d 'Read the Pocket ID admin API key from this file' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l pocket-id-api-key-file -d 'Read the Pocket ID admin API key from this file, or stdin for -' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l format -d 'Output format' -r -f -a "dotenv\t'KEY=\'value\' lines for a .env file (docker compose and POSIX sh read them alike)'
 compose\t'An `environment:` mapping to paste under the RomM service in compose.yaml'
 shell\t'`export KEY=\'value\'` lines for a POSIX shell'
@@ -139,6 +140,7 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l color -
 always\t''
 never\t''"
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l force -d 'Print the block even when a check fails'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l write-read-only -d 'Let --write replace a read-only file (no owner write permission); the new file keeps that mode'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard generate emit-env help" -f -a "doctor" -d 'Check the settings, the provider and the running RomM, and say what to change'

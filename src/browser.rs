@@ -56,9 +56,10 @@ pub fn open(url: &str, browser: &Browser) -> Result<String> {
             return Ok("the demo's built-in redirect follower".into());
         }
     };
-    let from_env = std::env::var("BROWSER")
-        .ok()
-        .filter(|b| !b.trim().is_empty());
+    let from_env = match (command, std::env::var("BROWSER")) {
+        (None, Err(std::env::VarError::NotUnicode(_))) => bail!("$BROWSER is not UTF-8 text"),
+        (_, value) => value.ok().filter(|b| !b.trim().is_empty()),
+    };
     // $BROWSER may list several commands separated by ':'; the first is used.
     let chosen = command
         .map(str::to_string)

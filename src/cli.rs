@@ -77,7 +77,7 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "SECRET", conflicts_with = "client_secret_file")]
     pub client_secret: Option<String>,
 
-    /// Read the client secret from this file (OIDC_CLIENT_SECRET)
+    /// Read the client secret from this file, or stdin for - (OIDC_CLIENT_SECRET)
     #[arg(long, value_name = "FILE")]
     pub client_secret_file: Option<PathBuf>,
 
@@ -127,11 +127,13 @@ pub struct SettingsArgs {
         value_name = "KEY",
         env = "POCKET_ID_API_KEY",
         hide_env_values = true,
-        conflicts_with = "pocket_id_api_key_file"
+        conflicts_with = "pocket_id_api_key_file",
+        // Not UTF-8 gets a message naming the variable, not clap's generic one.
+        value_parser = clap::value_parser!(std::ffi::OsString)
     )]
-    pub pocket_id_api_key: Option<String>,
+    pub pocket_id_api_key: Option<std::ffi::OsString>,
 
-    /// Read the Pocket ID admin API key from this file
+    /// Read the Pocket ID admin API key from this file, or stdin for -
     #[arg(long, value_name = "FILE")]
     pub pocket_id_api_key_file: Option<PathBuf>,
 }
@@ -177,8 +179,9 @@ pub struct LoginArgs {
     #[arg(long)]
     pub no_browser: bool,
 
-    /// Seconds to wait for the login to come back
-    #[arg(long, value_name = "SECS", default_value_t = 180)]
+    /// Seconds to wait for the login to come back (at most a week)
+    #[arg(long, value_name = "SECS", default_value_t = 180,
+          value_parser = clap::value_parser!(u64).range(..=604_800))]
     pub login_timeout: u64,
 
     /// Add PKCE (S256) to the login; RomM itself sends none
@@ -215,8 +218,17 @@ pub struct OutputArgs {
     pub format: Format,
 
     /// Merge into this env file instead of printing: OIDC lines replaced in place, others kept byte for byte
+    ///
+    /// Only a regular file is replaced (a symlink is followed to one): a device,
+    /// FIFO, socket, directory, dangling symlink or a file with other hard links is
+    /// refused (exit 2) before anything is read. The new file keeps the old one's
+    /// owner, group and permission bits (0600 for a new file).
     #[arg(long, value_name = "FILE")]
     pub write: Option<PathBuf>,
+
+    /// Let --write replace a read-only file (no owner write permission); the new file keeps that mode
+    #[arg(long, requires = "write")]
+    pub write_read_only: bool,
 }
 
 #[derive(Debug, Args)]

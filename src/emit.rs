@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use crate::checks::config;
 use crate::cli::Format;
 use crate::envfile::{self, EnvFile};
+use crate::files;
 use crate::settings::{OIDC_ENABLED, OIDC_PROVIDER, Settings, romm_value};
 
 /// The variables to write, in table order, as RomM will read them. RomM's
@@ -159,15 +160,18 @@ fn carriable(block: &[(&'static str, String)]) -> Result<()> {
 
 /// Merges the block into the env file at `path` (created 0600 when missing):
 /// each key's line replaced in place, the rest byte for byte, atomically. A
-/// value that already reads the same for RomM is left as written. A file
-/// docker compose could not parse is refused untouched, and so is a merge
-/// whose result compose would not read back as intended.
-pub fn merge_into(path: &Path, block: &[(&'static str, String)]) -> Result<()> {
-    let file = match EnvFile::load(path) {
-        Ok(file) => file,
-        Err(_) if !path.exists() && !path.is_symlink() => EnvFile::parse(path, String::new()),
-        Err(e) => return Err(e).context("cannot merge into --write file"),
-    };
+/// value that already reads the same for RomM is left as written. A target
+/// that is not a regular file (see `files` for every rule), a file docker
+/// compose could not parse, or a merge whose result compose would not read
+/// back as intended is refused untouched.
+pub fn merge_into(
+    path: &Path,
+    block: &[(&'static str, String)],
+    options: files::WriteOptions,
+) -> Result<()> {
+    let target = files::Target::open(path, options)?;
+    let text = target.text().context("cannot merge into --write file")?;
+    let file = EnvFile::parse(path, text);
     if !file.problems.is_empty() {
         let lines: Vec<String> = file
             .problems
@@ -196,11 +200,11 @@ pub fn merge_into(path: &Path, block: &[(&'static str, String)]) -> Result<()> {
         .collect();
     let merged = file.merged(&changes);
     check_merge(&file, &merged, block)?;
-    envfile::write_atomic(path, &merged)?;
+    let shown = target.describe();
+    target.replace(merged.as_bytes())?;
     eprintln!(
-        "wrote {} RomM variables to {}; restart RomM to apply them (docker compose up -d --force-recreate romm)",
+        "wrote {} RomM variables to {shown}; restart RomM to apply them (docker compose up -d --force-recreate romm)",
         block.len(),
-        path.display()
     );
     Ok(())
 }

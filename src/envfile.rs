@@ -24,10 +24,10 @@
 //! records it and reads on, so that every broken line can be named.
 
 use std::collections::HashMap;
-use std::fs;
-use std::io::{self, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+
+use crate::files::{self, FileError};
 
 /// One `KEY=value` statement.
 #[derive(Clone, Debug)]
@@ -94,42 +94,9 @@ pub struct EnvFile {
     pub problems: Vec<Problem>,
 }
 
-/// Why a file cannot be used.
-#[derive(Debug)]
-pub struct FileError(pub String);
-
-impl std::fmt::Display for FileError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for FileError {}
-
-/// Reads a file that must be text: a directory, an unreadable file or binary
-/// content is an error that names the file.
-pub fn read_text(path: &Path) -> Result<String, FileError> {
-    let shown = path.display();
-    if path.is_dir() {
-        return Err(FileError(format!("{shown} is a directory, not a file")));
-    }
-    let bytes = fs::read(path).map_err(|e| FileError(format!("cannot read {shown}: {e}")))?;
-    if bytes.contains(&0) {
-        return Err(FileError(format!(
-            "{shown} is not a text file (it contains NUL bytes)"
-        )));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        FileError(format!(
-            "{shown} is not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ))
-    })
-}
-
 impl EnvFile {
     pub fn load(path: &Path) -> Result<EnvFile, FileError> {
-        let text = read_text(path)?;
+        let text = files::read_text(path)?;
         Ok(EnvFile::parse(path, text))
     }
 
@@ -204,46 +171,6 @@ impl EnvFile {
         out.push_str(&self.text[append_at..]);
         out
     }
-}
-
-/// Writes `text` to `path` atomically: a temporary file in the same folder,
-/// flushed, given the old file's mode (0600 for a new file), then renamed over
-/// the target. A symlink is followed, so the link stays a link.
-pub fn write_atomic(path: &Path, text: &str) -> Result<(), FileError> {
-    let target = match fs::canonicalize(path) {
-        Ok(real) => real,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => path.to_path_buf(),
-        Err(e) => return Err(FileError(format!("cannot use {}: {e}", path.display()))),
-    };
-    let dir = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let fail = |e: io::Error| FileError(format!("cannot write {}: {e}", path.display()));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".romm-oidc-")
-        .tempfile_in(&dir)
-        .map_err(fail)?;
-    tmp.write_all(text.as_bytes()).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    set_mode(tmp.as_file(), &target).map_err(fail)?;
-    tmp.persist(&target).map_err(|e| fail(e.error))?;
-    Ok(())
-}
-
-#[cfg(unix)]
-fn set_mode(file: &fs::File, target: &Path) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = match fs::metadata(target) {
-        Ok(meta) => meta.permissions().mode() & 0o7777,
-        Err(_) => 0o600,
-    };
-    file.set_permissions(fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_: &fs::File, _: &Path) -> io::Result<()> {
-    Ok(())
 }
 
 /// Looks a variable up in compose's environment: `None` when unset.

@@ -1,10 +1,12 @@
 //! The one small HTTP layer every network check goes through. It behaves like
 //! RomM's httpx client where that matters: no redirects followed, the CA file
-//! (when given) as the only trust store. Every request is bounded by the
-//! timeout and every body by `BODY_LIMIT`, and failures come back classified.
+//! (when given) as the only trust store. Every request is bounded by one
+//! deadline, the timeout, for the whole exchange (connect, TLS, headers and
+//! body), every body by `BODY_LIMIT`, and failures come back classified.
 
 use std::fmt;
 use std::io::Read;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -96,6 +98,7 @@ impl fmt::Display for Failure {
 #[derive(Clone)]
 pub struct Http {
     client: Client,
+    timeout: Duration,
     verbose: u8,
 }
 
@@ -116,7 +119,7 @@ pub fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>> {
             "{shown} is a directory; RomM passes OIDC_TLS_CACERTFILE to OpenSSL as a capath, which needs hashed file names, so point it at one PEM file instead"
         );
     }
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {shown}"))?;
+    let bytes = crate::files::read_bytes(path)?;
     if bytes.first() == Some(&0x30) {
         bail!(
             "{shown} is DER (binary), but RomM needs PEM; convert it with: openssl x509 -inform der -in {shown} -out ca.pem"
@@ -134,9 +137,34 @@ pub fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>> {
     Ok(certs)
 }
 
+/// Name lookups with the system resolver (getaddrinfo, as RomM's httpx
+/// does), each on a thread of its own. reqwest's own resolver runs them on
+/// its runtime's blocking pool, which waits for a lookup stuck on a name
+/// server that never answers: the request gives up at its deadline, but the
+/// run could not end until the system resolver did (10 s and more).
+struct DetachedResolver;
+
+impl reqwest::dns::Resolve for DetachedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name("dns".into())
+            .spawn(move || {
+                let _ = tx.send((host.as_str(), 0).to_socket_addrs());
+            });
+        Box::pin(async move {
+            spawned?;
+            let addrs = rx.await??.collect::<Vec<SocketAddr>>();
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 impl Http {
     pub fn new(options: &Options<'_>) -> Result<Http> {
         let mut builder = Client::builder()
+            .dns_resolver(std::sync::Arc::new(DetachedResolver))
             .redirect(Policy::none())
             .timeout(options.timeout)
             .connect_timeout(options.timeout)
@@ -149,6 +177,7 @@ impl Http {
         }
         Ok(Http {
             client: builder.build().context("cannot set up the HTTP client")?,
+            timeout: options.timeout,
             verbose: options.verbose,
         })
     }
@@ -231,7 +260,15 @@ impl Http {
                 eprintln!("> {}", body.replace('\n', "\n> "));
             }
         }
-        let result = request.send().map_err(classify).and_then(read_body);
+        // The client-wide timeout of reqwest's blocking client restarts with
+        // every read of the body, so a server dripping a byte at a time never
+        // ends; a per-request timeout is reqwest's total deadline, which also
+        // covers the body (reqwest 0.13 `TotalTimeoutBody`).
+        let result = request
+            .timeout(self.timeout)
+            .send()
+            .map_err(classify)
+            .and_then(read_body);
         if self.verbose > 0 {
             let ms = started.elapsed().as_millis();
             match &result {

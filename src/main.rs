@@ -5,6 +5,25 @@
 // A finding is the error value of a check by design: it is rich on purpose.
 #![allow(clippy::result_large_err)]
 
+/// Notes on stderr, shadowing std's `eprintln!`/`eprint!` in every module
+/// below (a `macro_rules!` macro defined before the modules takes precedence
+/// over the prelude's). std's versions panic when stderr is a closed pipe
+/// (`romm-oidc doctor -v 2>&1 | head -1`); a note nobody reads is not worth
+/// a crash, nor the exit status the run earned.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+macro_rules! eprint {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod browser;
 mod checks;
 mod cli;
@@ -12,6 +31,7 @@ mod demo;
 mod doctor;
 mod emit;
 mod envfile;
+mod files;
 mod generate;
 mod http;
 mod oidc;
@@ -63,11 +83,13 @@ fn run(cli: &Cli) -> Result<ExitCode> {
             doctor(args, &settings, cli)
         }
         Command::EmitEnv(args) => {
+            check_write_target(&args.output)?;
             let settings = settings::load(&args.settings)?;
             trace_settings(cli.verbose, &settings);
             emit_env(args, &settings)
         }
         Command::Wizard(args) => {
+            check_write_target(&args.output)?;
             let settings = settings::load(&args.settings)?;
             trace_settings(cli.verbose, &settings);
             wizard::run(
@@ -88,6 +110,15 @@ fn run(cli: &Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// A `--write` target that cannot be replaced is refused before anything is
+/// read or asked; it is checked again when the write happens.
+fn check_write_target(output: &cli::OutputArgs) -> Result<()> {
+    if let Some(path) = &output.write {
+        files::Target::open(path, files::WriteOptions::secret(output.write_read_only))?;
+    }
+    Ok(())
 }
 
 /// `-v`: the settings as resolved, with where each came from (secrets masked).
@@ -180,7 +211,11 @@ fn emit_env(args: &EmitEnvArgs, settings: &Settings) -> Result<ExitCode> {
     }
     let block = emit::block(settings);
     match &args.output.write {
-        Some(path) => emit::merge_into(path, &block)?,
+        Some(path) => emit::merge_into(
+            path,
+            &block,
+            files::WriteOptions::secret(args.output.write_read_only),
+        )?,
         None => report::print_stdout(&emit::render(&block, args.output.format)?)?,
     }
     Ok(ExitCode::SUCCESS)

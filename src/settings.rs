@@ -7,11 +7,13 @@
 //! them as RomM reads them (see `romm_value`).
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::cli::SettingsArgs;
 use crate::envfile::EnvFile;
+use crate::files::{self, FileError};
 
 /// How RomM reads a variable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -253,6 +255,8 @@ pub struct Settings {
     pub romm_url: Option<String>,
     /// A Pocket ID admin API key (not a RomM variable; never printed).
     pub api_key: Option<String>,
+    /// Variables whose value in the environment is not UTF-8.
+    pub not_utf8: Vec<String>,
 }
 
 /// Where settings are read from; `environment` is the process environment.
@@ -405,12 +409,19 @@ pub fn load(args: &SettingsArgs) -> anyhow::Result<Settings> {
         Some(path) => Some(EnvFile::load(path).context("cannot use --env-file")?),
         None => None,
     };
+    let stdin = Path::new("-");
+    if args.client_secret_file.as_deref() == Some(stdin)
+        && args.pocket_id_api_key_file.as_deref() == Some(stdin)
+    {
+        anyhow::bail!(
+            "--client-secret-file - and --pocket-id-api-key-file - cannot both read stdin; give one of them a file"
+        );
+    }
     let secret_file = match &args.client_secret_file {
-        Some(path) => {
-            let text =
-                crate::envfile::read_text(path).context("cannot use --client-secret-file")?;
-            Some((path.as_path(), text.trim().to_string()))
-        }
+        Some(path) => Some((
+            path.as_path(),
+            read_secret(path).context("cannot use --client-secret-file")?,
+        )),
         None => None,
     };
     let mut flags: FlagValues = Vec::new();
@@ -440,19 +451,17 @@ pub fn load(args: &SettingsArgs) -> anyhow::Result<Settings> {
     flag(OIDC_ROLE_EDITOR, "--role-editor", &args.role_editor);
     flag(OIDC_ROLE_VIEWER, "--role-viewer", &args.role_viewer);
     let api_key = match (&args.pocket_id_api_key, &args.pocket_id_api_key_file) {
-        (_, Some(path)) => Some(
-            crate::envfile::read_text(path)
-                .context("cannot use --pocket-id-api-key-file")?
+        (_, Some(path)) => Some(read_secret(path).context("cannot use --pocket-id-api-key-file")?),
+        (Some(key), None) => Some(
+            key.to_str()
+                .context("--pocket-id-api-key (or POCKET_ID_API_KEY) is not UTF-8 text")?
                 .trim()
                 .to_string(),
         ),
-        (Some(key), None) => Some(key.trim().to_string()),
         (None, None) => None,
     }
     .filter(|k| !k.is_empty());
-    let environment = std::env::vars()
-        .filter(|(k, _)| k.starts_with("OIDC_") || var(k).is_some())
-        .collect();
+    let (environment, not_utf8) = environment(std::env::vars_os());
     let mut settings = Settings::resolve(Inputs {
         flags,
         environment,
@@ -461,7 +470,45 @@ pub fn load(args: &SettingsArgs) -> anyhow::Result<Settings> {
         secret_file,
     });
     settings.api_key = api_key;
+    settings.not_utf8 = not_utf8;
     Ok(settings)
+}
+
+/// A secret from a file, or from stdin for `-`, without surrounding white space.
+fn read_secret(path: &Path) -> Result<String, FileError> {
+    let text = if path.as_os_str() == "-" {
+        files::read_stdin_text()?
+    } else {
+        files::read_text(path)?
+    };
+    Ok(text.trim().to_string())
+}
+
+/// The variables read from the process environment: RomM's, and `OIDC_*`
+/// names RomM does not read (to warn about). Everything else is ignored,
+/// whatever its bytes. A value that is not UTF-8 is taken with U+FFFD for the
+/// bad bytes and its name returned, to become a finding; a name that is not
+/// UTF-8 cannot be one of RomM's and is read the same way (as an unknown one).
+fn environment(
+    vars: impl Iterator<Item = (OsString, OsString)>,
+) -> (Vec<(String, String)>, Vec<String>) {
+    let mut read = Vec::new();
+    let mut not_utf8 = Vec::new();
+    for (key, value) in vars {
+        let key = key.to_string_lossy();
+        if !(key.starts_with("OIDC_") || var(&key).is_some()) {
+            continue;
+        }
+        let value = match value.into_string() {
+            Ok(value) => value,
+            Err(raw) => {
+                not_utf8.push(key.to_string());
+                raw.to_string_lossy().into_owned()
+            }
+        };
+        read.push((key.into_owned(), value));
+    }
+    (read, not_utf8)
 }
 
 /// authlib's rule for the discovery URL of an issuer.

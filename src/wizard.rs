@@ -19,6 +19,7 @@ use crate::checks::config::{self, CALLBACK_PATH, Purpose};
 use crate::checks::{credentials, discovery, login};
 use crate::cli::{Format, WizardArgs};
 use crate::emit;
+use crate::files;
 use crate::http::{self, Http};
 use crate::oidc::discovery::{Discovery, Flavor};
 use crate::pocketid::callbacks::{self, Family};
@@ -776,8 +777,12 @@ impl Wizard<'_> {
             }
         }
         match &target {
-            Some(path) => emit::merge_into(path, &block)
-                .with_context(|| format!("cannot write {}", path.display()))?,
+            Some(path) => emit::merge_into(
+                path,
+                &block,
+                files::WriteOptions::secret(self.args.output.write_read_only),
+            )
+            .with_context(|| format!("cannot write {}", path.display()))?,
             None => report::print_stdout(&emit::render(&block, format)?)?,
         }
         let romm = self

@@ -35,6 +35,9 @@ use serde_json::{Value, json};
 const TIMEOUT_SECS: &str = "5";
 /// Wall-time bound of one doctor run.
 const WALL_LIMIT: Duration = Duration::from_secs(10);
+/// How long past `--timeout` a never-ending answer may keep one run going
+/// (process start, the other checks, a loaded machine).
+const SLOW_SLACK: Duration = Duration::from_secs(3);
 /// A run still going after this is killed (a hang), and fails the case.
 const KILL_AFTER: Duration = Duration::from_secs(30);
 /// Peak resident set size bound of one doctor run, in KiB.
@@ -82,6 +85,13 @@ struct Case {
     /// A word its detail/expected/found must contain, when the summary is
     /// generic by design (e.g. "1 problem in the discovery document").
     detail_word: Option<&'static str>,
+    /// The answer never completes: the run must end by the request deadline,
+    /// no earlier than `--timeout` (else something else ended it) and no
+    /// later than `SLOW_SLACK` after it.
+    slow: bool,
+    /// The raw socket is reached over `https://` (it never reads a request
+    /// head: the client speaks TLS first).
+    https: bool,
 }
 
 fn case(check: &'static str, word: &'static str, build: fn(&str) -> Overrides) -> Case {
@@ -94,6 +104,8 @@ fn case(check: &'static str, word: &'static str, build: fn(&str) -> Overrides) -
         status: "fail",
         word,
         detail_word: None,
+        slow: false,
+        https: false,
     }
 }
 
@@ -120,6 +132,45 @@ impl Case {
     fn detail(mut self, word: &'static str) -> Case {
         self.detail_word = Some(word);
         self
+    }
+    fn slow(mut self) -> Case {
+        self.slow = true;
+        self
+    }
+    fn https(mut self) -> Case {
+        self.https = true;
+        self
+    }
+}
+
+/// Keeps a connection open without writing until the reader hangs up (or
+/// `KILL_AFTER`, a safety stop).
+fn hold(s: &mut TcpStream) {
+    let _ = s.set_read_timeout(Some(Duration::from_millis(100)));
+    let started = Instant::now();
+    let mut buf = [0u8; 64];
+    while started.elapsed() < KILL_AFTER {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => break,
+        }
+    }
+}
+
+/// Writes `piece` every `every` until the reader hangs up (or `KILL_AFTER`).
+fn drip(s: &mut TcpStream, piece: &[u8], every: Duration) {
+    let started = Instant::now();
+    while started.elapsed() < KILL_AFTER {
+        if s.write_all(piece).and_then(|()| s.flush()).is_err() {
+            break;
+        }
+        std::thread::sleep(every);
     }
 }
 
@@ -309,20 +360,43 @@ cases! {
     .detail("too large");
     wire_headers_then_stall => wire("discovery.fetch", "timed out", |s| {
         let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"issuer\":");
-        // Silent until the reader gives up and closes.
-        let _ = s.set_read_timeout(Some(Duration::from_millis(100)));
-        let started = Instant::now();
-        let mut buf = [0u8; 64];
-        while started.elapsed() < KILL_AFTER {
-            match s.read(&mut buf) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
-                Err(_) => break,
+        hold(s);
+    })
+    .detail("--timeout").slow();
+    // ------------------------------------------------------------ raw wire: never-ending answers
+    // Each read gets bytes in time, so only a deadline on the whole exchange ends them.
+    wire_body_drips_a_byte_every_half_second => wire("discovery.fetch", "timed out", |s| {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n");
+        drip(s, b" ", Duration::from_millis(500));
+    })
+    .slow();
+    wire_chunked_body_trickles_and_never_ends => wire("discovery.fetch", "timed out", |s| {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+        drip(s, b"1\r\n \r\n", Duration::from_millis(300));
+    })
+    .slow();
+    wire_headers_drip_a_byte_every_half_second => wire("discovery.fetch", "timed out", |s| {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nX-Slow: ");
+        drip(s, b"z", Duration::from_millis(500));
+    })
+    .slow();
+    wire_endless_header_lines => wire("discovery.fetch", "failed", |s| {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\n");
+        for i in 0..1_000_000 {
+            if s.write_all(format!("X-H{i}: v\r\n").as_bytes()).is_err() {
+                break;
             }
         }
+    });
+    wire_accepts_and_never_answers => wire("discovery.fetch", "timed out", hold).slow();
+    tls_handshake_never_answered => wire("discovery.fetch", "timed out", hold).https().slow();
+    tls_handshake_stalls_after_the_record_header => wire("discovery.fetch", "timed out", |s| {
+        // The start of a TLS 1.2 handshake record announcing 64 bytes, then silence.
+        let _ = s.write_all(&[0x16, 0x03, 0x03, 0x00, 0x40, 0x02]);
+        hold(s);
     })
-    .detail("--timeout");
+    .https()
+    .slow();
 
     // ------------------------------------------------------------ discovery members
     discovery_issuer_number => case("discovery.issuer", "issuer", |a| doc_with(a, "issuer", Some(json!(1411)))).peer();
@@ -438,6 +512,11 @@ const GNU_TIME: &str = "/usr/bin/time";
 /// Runs `romm-oidc doctor --json` against `issuer` in a clean environment (no
 /// proxies, no OIDC_* variables, an empty HOME and working directory).
 fn doctor(issuer: &str) -> Outcome {
+    doctor_with(issuer, TIMEOUT_SECS, &[])
+}
+
+/// [`doctor`] with another `--timeout` and more arguments.
+fn doctor_with(issuer: &str, timeout: &str, extra: &[&str]) -> Outcome {
     let bin: &Path = assert_cmd::cargo::cargo_bin!("romm-oidc");
     let dir = tempfile::tempdir().expect("tempdir");
     let rss_file = dir.path().join("peak-rss");
@@ -450,8 +529,9 @@ fn doctor(issuer: &str) -> Outcome {
     } else {
         Command::new(bin)
     };
-    cmd.args(["doctor", "--json", "--timeout", TIMEOUT_SECS])
+    cmd.args(["doctor", "--json", "--timeout", timeout])
         .args(["--issuer", issuer])
+        .args(extra)
         .args(["--client-id", DEFAULT_CLIENT_ID])
         .args(["--client-secret", DEFAULT_CLIENT_SECRET])
         .args(["--redirect-uri", DEFAULT_CALLBACK])
@@ -561,7 +641,9 @@ struct WireServer {
 }
 
 impl WireServer {
-    fn start(answer: fn(&mut TcpStream)) -> WireServer {
+    /// `read_head`: read the request head first (plain HTTP); a TLS client
+    /// sends no head, so its server answers at once.
+    fn start(answer: fn(&mut TcpStream), read_head: bool) -> WireServer {
         let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind");
         let port = listener.local_addr().expect("addr").port();
         listener.set_nonblocking(true).expect("nonblocking");
@@ -576,7 +658,10 @@ impl WireServer {
                             let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
                             let mut head = Vec::new();
                             let mut byte = [0u8; 1];
-                            while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
+                            while read_head
+                                && !head.ends_with(b"\r\n\r\n")
+                                && head.len() < 64 * 1024
+                            {
                                 match stream.read(&mut byte) {
                                     Ok(1) => head.push(byte[0]),
                                     _ => break,
@@ -593,8 +678,8 @@ impl WireServer {
         WireServer { port, stop }
     }
 
-    fn issuer(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+    fn url(&self, scheme: &str) -> String {
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 }
 
@@ -651,8 +736,12 @@ fn run_case(name: &str) {
     let peer_issuer = peer.as_ref().map(Emulator::issuer).unwrap_or_default();
     let (paths, out) = match case.wire {
         Some(answer) => {
-            let server = WireServer::start(answer);
-            (vec!["(raw socket)".to_string()], doctor(&server.issuer()))
+            let server = WireServer::start(answer, !case.https);
+            let scheme = if case.https { "https" } else { "http" };
+            (
+                vec![format!("(raw socket, {scheme})")],
+                doctor(&server.url(scheme)),
+            )
         }
         None => {
             let overrides = (case.build)(&peer_issuer);
@@ -679,6 +768,19 @@ fn run_case(name: &str) {
     }
     if out.elapsed > WALL_LIMIT {
         problems.push(format!("took {:?}, over {WALL_LIMIT:?}", out.elapsed));
+    }
+    let timeout = Duration::from_secs(TIMEOUT_SECS.parse().expect("whole seconds"));
+    if case.slow && out.elapsed < timeout {
+        problems.push(format!(
+            "ended after {:?}, before the {timeout:?} deadline: something other than the deadline ended it",
+            out.elapsed
+        ));
+    }
+    if case.slow && out.elapsed > timeout + SLOW_SLACK {
+        problems.push(format!(
+            "took {:?}, more than {SLOW_SLACK:?} past the {timeout:?} deadline",
+            out.elapsed
+        ));
     }
     match out.peak_rss_kib {
         Some(kib) if kib > RSS_LIMIT_KIB => problems.push(format!(
@@ -786,7 +888,12 @@ fn table_has_at_least_30_distinct_cases() {
         .iter()
         .map(|c| {
             let peer = if c.peer { "http://peer.invalid" } else { "" };
-            format!("{:?} {:?}", (c.build)(peer), c.wire.map(|f| f as usize))
+            format!(
+                "{:?} {:?} {}",
+                (c.build)(peer),
+                c.wire.map(|f| f as usize),
+                c.https
+            )
         })
         .collect();
     inputs.sort_unstable();
@@ -839,4 +946,155 @@ fn hand_written_document_on_a_peer_passes() {
     }
     let issuer = find(&report, "discovery.issuer").expect("discovery.issuer");
     assert_eq!(issuer["status"], "warn", "{issuer:#}");
+}
+
+// ====================================================================== the whole run's bound
+
+/// The README's bound: the longest chain of requests in a row is discovery,
+/// then five Pocket ID admin API calls (key owner, version, client, user,
+/// claims preview); everything else runs beside it.
+const RUN_BOUND_TIMEOUTS: u32 = 6;
+
+/// Every provider answer takes 80% of `--timeout` (so each succeeds, and the
+/// chain runs to its end) and RomM's answers drip forever: the run ends
+/// within the README's bound, and the whole chain ran.
+#[test]
+fn whole_run_ends_within_the_stated_bound_when_every_answer_is_slow() {
+    let timeout = Duration::from_secs(3);
+    let latency = timeout * 4 / 5;
+    let key = "slow-admin-key";
+    let provider = Emulator::start(
+        Config {
+            faults: Faults {
+                latency,
+                ..Faults::default()
+            },
+            ..Config::default()
+        }
+        .with_admin_api_key(key),
+    )
+    .expect("start the emulator");
+    let romm = WireServer::start(
+        |s| {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+            drip(s, b" ", Duration::from_millis(500));
+        },
+        true,
+    );
+    let romm_url = romm.url("http");
+    let out = doctor_with(
+        &provider.issuer(),
+        &timeout.as_secs().to_string(),
+        &[
+            "--pocket-id-api-key",
+            key,
+            "--email",
+            "alice@example.com",
+            "--romm-url",
+            &romm_url,
+        ],
+    );
+    let bound = timeout * RUN_BOUND_TIMEOUTS + SLOW_SLACK;
+    eprintln!(
+        "whole run, every answer {latency:?}: {} ms (bound {} ms)",
+        out.elapsed.as_millis(),
+        bound.as_millis()
+    );
+    assert!(out.elapsed <= bound, "over the bound:\n{}", out.show());
+    let report: Value = serde_json::from_str(&out.stdout).expect("JSON report");
+    let preview = find(&report, "pocketid.preview").expect("pocketid.preview");
+    assert_ne!(
+        field(preview, "status"),
+        "skip",
+        "the longest chain must run to its end: {preview:#}\n{}",
+        out.show()
+    );
+    assert!(
+        out.elapsed >= latency * RUN_BOUND_TIMEOUTS,
+        "the chain is shorter than the bound assumes:\n{}",
+        out.show()
+    );
+    let heartbeat = find(&report, "romm.heartbeat").expect("romm.heartbeat");
+    assert!(
+        contains(field(heartbeat, "summary"), "timed out"),
+        "{heartbeat:#}"
+    );
+}
+
+// ====================================================================== a name server that never answers
+
+/// The first IPv4 name server of this machine's resolver configuration.
+fn ipv4_name_server() -> Option<String> {
+    let conf = std::fs::read_to_string("/etc/resolv.conf").ok()?;
+    conf.lines()
+        .filter_map(|l| l.trim().strip_prefix("nameserver"))
+        .map(str::trim)
+        .find(|a| a.parse::<std::net::Ipv4Addr>().is_ok())
+        .map(str::to_string)
+}
+
+/// In a private network namespace (nothing outside it is touched), the
+/// resolver's name server address is given to a veth interface and a UDP
+/// socket there swallows every query. The lookups end with the request
+/// deadline, and so does the run: reqwest's own resolver kept the run alive
+/// until the system resolver gave up (10 s with glibc's defaults).
+#[test]
+fn a_name_server_that_never_answers_ends_the_run_at_the_deadline() {
+    let Some(ns) = ipv4_name_server() else {
+        eprintln!("note: no IPv4 name server in /etc/resolv.conf; skipped");
+        return;
+    };
+    const SKIP: i32 = 77;
+    let script = r#"
+ns=$1; shift
+command -v node >/dev/null || exit 77
+ip link set lo up &&
+ip link add rommv0 type veth peer name rommv1 &&
+ip addr add "$ns/32" dev rommv0 && ip link set rommv0 up && ip link set rommv1 up || exit 77
+node -e "require('dgram').createSocket('udp4').bind(53, process.argv[1]); setTimeout(() => process.exit(0), 60000)" "$ns" &
+sleep 1
+start=$(date +%s%N)
+"$@" >/dev/null 2>&1
+status=$?
+echo "$(( ($(date +%s%N) - start) / 1000000 ))"
+kill $! 2>/dev/null
+exit $status
+"#;
+    let bin: &Path = assert_cmd::cargo::cargo_bin!("romm-oidc");
+    let timeout = Duration::from_secs(2);
+    let out = Command::new("unshare")
+        .args(["-n", "sh", "-c", script, "sh", &ns])
+        .arg(bin)
+        .args(["doctor", "--json", "--timeout", "2"])
+        .args(["--issuer", "http://never-answered.example.com"])
+        .args(["--romm-url", "http://never-answered-too.example.com"])
+        .args([
+            "--client-id",
+            DEFAULT_CLIENT_ID,
+            "--client-secret",
+            DEFAULT_CLIENT_SECRET,
+        ])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .expect("run unshare");
+    let code = out.status.code();
+    if code == Some(SKIP) || (code == Some(1) && out.stdout.is_empty()) {
+        eprintln!(
+            "note: no network namespace with a veth pair here (needs root and node); skipped: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    }
+    let ms: u64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("elapsed milliseconds");
+    let elapsed = Duration::from_millis(ms);
+    eprintln!("name server never answers: the run took {ms} ms");
+    assert_eq!(code, Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        elapsed >= timeout && elapsed <= timeout + SLOW_SLACK,
+        "the run took {elapsed:?} with --timeout {timeout:?}"
+    );
 }

@@ -755,6 +755,15 @@ pub fn env_file(settings: &Settings, purpose: Purpose) -> Finding {
             fix,
         ));
     }
+    for name in &settings.not_utf8 {
+        problems.push((
+            Status::Fail,
+            format!(
+                "{name} (the environment) is not UTF-8 text; it was read with � in place of the bad bytes"
+            ),
+            format!("Set {name} to UTF-8 text"),
+        ));
+    }
     for (var, setting) in settings.iter() {
         if matches!(
             setting.source,

@@ -288,7 +288,8 @@ fn check_claims(
         });
     }
     let exp = number(claims, "exp")?;
-    if exp + LEEWAY < expected.now {
+    // A provider may send any number (1e300 saturates to u64::MAX above).
+    if exp.saturating_add(LEEWAY) < expected.now {
         return Err(Rejection::Expired {
             exp,
             now: expected.now,
@@ -342,4 +343,28 @@ pub fn half_hash(alg: &str, access_token: &str) -> String {
     let hash = digest::digest(algorithm, access_token.as_bytes());
     let bytes = hash.as_ref();
     B64.encode(&bytes[..bytes.len() / 2])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An absurd `exp` is far in the future, as authlib reads it: no overflow.
+    #[test]
+    fn a_huge_exp_is_not_expired_and_does_not_overflow() {
+        let claims = serde_json::json!({
+            "iss": "https://id.example.com", "aud": "romm", "nonce": "n",
+            "exp": 1e300, "iat": 1_700_000_000,
+        });
+        let expected = Expected {
+            issuer: "https://id.example.com",
+            client_id: "romm",
+            nonce: "n",
+            access_token: None,
+            allowed_algs: &[],
+            now: 1_700_000_000,
+        };
+        let claims = claims.as_object().unwrap();
+        assert!(check_claims(claims, "RS256", &expected).is_ok());
+    }
 }

@@ -57,20 +57,52 @@ fn split(url: &str) -> Option<Parts<'_>> {
     })
 }
 
-/// Glob where `*` matches any run of characters other than `sep`, and (when
-/// `deep`) `**` matches anything.
-fn glob(pattern: &[u8], text: &[u8], sep: u8, deep: bool) -> bool {
-    match pattern.first() {
-        None => text.is_empty(),
-        Some(b'*') if deep && pattern.get(1) == Some(&b'*') => {
-            (0..=text.len()).any(|i| glob(&pattern[2..], &text[i..], sep, deep))
+/// Glob where `*` matches any run of bytes other than `sep` (any run at all
+/// when there is none), and (when `deep`) `**` matches any run at all. The patterns
+/// come from the provider: this walks the set of text positions the pattern
+/// read so far can reach, so time is pattern × text and there is no
+/// recursion (a backtracking matcher is exponential in the number of `*` and
+/// overflows the stack on long patterns).
+fn glob(pattern: &[u8], text: &[u8], sep: Option<u8>, deep: bool) -> bool {
+    let mut reach = vec![false; text.len() + 1];
+    let mut next = reach.clone();
+    reach[0] = true;
+    let mut p = 0;
+    while let Some(&c) = pattern.get(p) {
+        let double = deep && pattern.get(p + 1) == Some(&b'*');
+        match c {
+            // Any run at all: every position at or after a reachable one.
+            b'*' if sep.is_none() || double => {
+                let mut seen = false;
+                for (n, r) in next.iter_mut().zip(&reach) {
+                    seen |= *r;
+                    *n = seen;
+                }
+                p += if double { 2 } else { 1 };
+            }
+            // A run without `sep`.
+            b'*' => {
+                let mut run = false;
+                for i in 0..=text.len() {
+                    run = reach[i] || (run && i > 0 && Some(text[i - 1]) != sep);
+                    next[i] = run;
+                }
+                p += 1;
+            }
+            _ => {
+                next[0] = false;
+                for i in 1..=text.len() {
+                    next[i] = reach[i - 1] && text[i - 1] == c;
+                }
+                p += 1;
+            }
         }
-        Some(b'*') => {
-            let run = text.iter().position(|c| *c == sep).unwrap_or(text.len());
-            (0..=run).any(|i| glob(&pattern[1..], &text[i..], sep, deep))
+        std::mem::swap(&mut reach, &mut next);
+        if !reach.contains(&true) {
+            return false;
         }
-        Some(c) => text.first() == Some(c) && glob(&pattern[1..], &text[1..], sep, deep),
     }
+    reach[text.len()]
 }
 
 fn query_pairs(query: &str) -> Vec<(&str, &str)> {
@@ -87,7 +119,7 @@ fn query_matches(pattern: &str, query: &str) -> bool {
     want.len() == have.len()
         && want.iter().all(|(k, v)| {
             have.iter()
-                .any(|(hk, hv)| hk == k && glob(v.as_bytes(), hv.as_bytes(), b'/', false))
+                .any(|(hk, hv)| hk == k && glob(v.as_bytes(), hv.as_bytes(), Some(b'/'), false))
         })
 }
 
@@ -98,16 +130,21 @@ fn pattern_matches(pattern: &str, url: &str) -> bool {
     let (Some(p), Some(u)) = (split(pattern), split(url)) else {
         return false;
     };
-    glob(p.scheme.as_bytes(), u.scheme.as_bytes(), b':', false)
-        && glob(p.userinfo.as_bytes(), u.userinfo.as_bytes(), b'@', false)
+    glob(p.scheme.as_bytes(), u.scheme.as_bytes(), Some(b':'), false)
+        && glob(
+            p.userinfo.as_bytes(),
+            u.userinfo.as_bytes(),
+            Some(b'@'),
+            false,
+        )
         && glob(
             p.host.to_ascii_lowercase().as_bytes(),
             u.host.to_ascii_lowercase().as_bytes(),
-            b'.',
+            Some(b'.'),
             false,
         )
-        && (p.port == "*" || glob(p.port.as_bytes(), u.port.as_bytes(), b':', false))
-        && glob(p.path.as_bytes(), u.path.as_bytes(), b'/', true)
+        && (p.port == "*" || glob(p.port.as_bytes(), u.port.as_bytes(), Some(b':'), false))
+        && glob(p.path.as_bytes(), u.path.as_bytes(), Some(b'/'), true)
         && query_matches(p.query, u.query)
 }
 
@@ -125,9 +162,8 @@ pub fn matches(pattern: &str, url: &str, family: Family) -> bool {
     }
     match family {
         Family::V1 => {
-            let regex_like = pattern.as_bytes();
             // `*` crosses every separator in 1.x.
-            glob_any(regex_like, url.as_bytes())
+            glob(pattern.as_bytes(), url.as_bytes(), None, false)
         }
         Family::V2 => {
             if pattern_matches(pattern, url) {
@@ -145,18 +181,80 @@ pub fn matches(pattern: &str, url: &str, family: Family) -> bool {
     }
 }
 
-/// 1.x glob: `*` is any run of any characters.
-fn glob_any(pattern: &[u8], text: &[u8]) -> bool {
-    match pattern.first() {
-        None => text.is_empty(),
-        Some(b'*') => (0..=text.len()).any(|i| glob_any(&pattern[1..], &text[i..])),
-        Some(c) => text.first() == Some(c) && glob_any(&pattern[1..], &text[1..]),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{Family, matches};
+    use super::{Family, glob, matches};
+
+    /// The backtracking definition of the same glob, as an oracle for small inputs.
+    fn oracle(pattern: &[u8], text: &[u8], sep: Option<u8>, deep: bool) -> bool {
+        match pattern.first() {
+            None => text.is_empty(),
+            Some(b'*') if sep.is_none() || (deep && pattern.get(1) == Some(&b'*')) => {
+                let rest = if sep.is_some() {
+                    &pattern[2..]
+                } else {
+                    &pattern[1..]
+                };
+                (0..=text.len()).any(|i| oracle(rest, &text[i..], sep, deep))
+            }
+            Some(b'*') => {
+                let run = text
+                    .iter()
+                    .position(|c| Some(*c) == sep)
+                    .unwrap_or(text.len());
+                (0..=run).any(|i| oracle(&pattern[1..], &text[i..], sep, deep))
+            }
+            Some(c) => text.first() == Some(c) && oracle(&pattern[1..], &text[1..], sep, deep),
+        }
+    }
+
+    #[test]
+    fn glob_agrees_with_the_backtracking_definition() {
+        let alphabet = b"*a/b";
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..20_000 {
+            let pattern: Vec<u8> = (0..next(8)).map(|_| alphabet[next(4) as usize]).collect();
+            let text: Vec<u8> = (0..next(8))
+                .map(|_| alphabet[1 + next(3) as usize])
+                .collect();
+            for (sep, deep) in [(Some(b'/'), true), (Some(b'/'), false), (None, false)] {
+                assert_eq!(
+                    glob(&pattern, &text, sep, deep),
+                    oracle(&pattern, &text, sep, deep),
+                    "{:?} {:?} {sep:?} {deep}",
+                    String::from_utf8_lossy(&pattern),
+                    String::from_utf8_lossy(&text)
+                );
+            }
+        }
+    }
+
+    /// Patterns come from the provider: many `*` must not take exponential
+    /// time, and a long pattern must not overflow the stack.
+    #[test]
+    fn hostile_patterns_end_quickly() {
+        let url = "https://romm.example.com/api/oauth/openidaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        let started = std::time::Instant::now();
+        for family in [Family::V1, Family::V2] {
+            let stars = format!("https://romm.example.com/{}b", "*a".repeat(40));
+            assert!(!matches(&stars, url, family));
+            let deep = format!("https://romm.example.com/{}b", "**a".repeat(40));
+            assert!(!matches(&deep, url, family));
+            let long = format!("{}x", "*".repeat(500_000));
+            // 1.x: any run, then x; 2.x: not a URL at all.
+            assert_eq!(
+                matches(&long, &format!("{url}x"), family),
+                family == Family::V1
+            );
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
 
     #[test]
     fn pocket_id_2x_rules() {
