@@ -40,7 +40,7 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l env-file 
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l issuer -d 'The provider\'s issuer URL, e.g. Pocket ID\'s APP_URL (OIDC_SERVER_APPLICATION_URL)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l client-id -d 'The client id registered at the provider (OIDC_CLIENT_ID)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l client-secret -d 'The client secret (OIDC_CLIENT_SECRET); prefer --client-secret-file, which stays out of shell history' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l client-secret-file -d 'Read the client secret from this file (OIDC_CLIENT_SECRET)' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l client-secret-file -d 'Read the client secret from this file (OIDC_CLIENT_SECRET); the line breaks that end the file are ignored, any other white space is part of the secret' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l redirect-uri -d 'The callback URL, <RomM URL>/api/oauth/openid (OIDC_REDIRECT_URI)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-url -d 'RomM\'s public base URL, as users open it; gives the callback URL when --redirect-uri is absent' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l provider -d 'The provider label, whose icon RomM shows [default: pocket-id] (OIDC_PROVIDER)' -r
@@ -73,7 +73,7 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l env-file 
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l issuer -d 'The provider\'s issuer URL, e.g. Pocket ID\'s APP_URL (OIDC_SERVER_APPLICATION_URL)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l client-id -d 'The client id registered at the provider (OIDC_CLIENT_ID)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l client-secret -d 'The client secret (OIDC_CLIENT_SECRET); prefer --client-secret-file, which stays out of shell history' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l client-secret-file -d 'Read the client secret from this file (OIDC_CLIENT_SECRET)' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l client-secret-file -d 'Read the client secret from this file (OIDC_CLIENT_SECRET); the line breaks that end the file are ignored, any other white space is part of the secret' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l redirect-uri -d 'The callback URL, <RomM URL>/api/oauth/openid (OIDC_REDIRECT_URI)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l romm-url -d 'RomM\'s public base URL, as users open it; gives the callback URL when --redirect-uri is absent' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l provider -d 'The provider label, whose icon RomM shows [default: pocket-id] (OIDC_PROVIDER)' -r
@@ -116,7 +116,7 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l env-fil
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l issuer -d 'The provider\'s issuer URL, e.g. Pocket ID\'s APP_URL (OIDC_SERVER_APPLICATION_URL)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l client-id -d 'The client id registered at the provider (OIDC_CLIENT_ID)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l client-secret -d 'The client secret (OIDC_CLIENT_SECRET); prefer --client-secret-file, which stays out of shell history' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l client-secret-file -d 'Read the client secret from this file (OIDC_CLIENT_SECRET)' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l client-secret-file -d 'Read the client secret from this file (OIDC_CLIENT_SECRET); the line breaks that end the file are ignored, any other white space is part of the secret' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l redirect-uri -d 'The callback URL, <RomM URL>/api/oauth/openid (OIDC_REDIRECT_URI)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l romm-url -d 'RomM\'s public base URL, as users open it; gives the callback URL when --redirect-uri is absent' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l provider -d 'The provider label, whose icon RomM shows [default: pocket-id] (OIDC_PROVIDER)' -r

@@ -77,7 +77,7 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "SECRET", conflicts_with = "client_secret_file")]
     pub client_secret: Option<String>,
 
-    /// Read the client secret from this file (OIDC_CLIENT_SECRET)
+    /// Read the client secret from this file (OIDC_CLIENT_SECRET); the line breaks that end the file are ignored, any other white space is part of the secret
     #[arg(long, value_name = "FILE")]
     pub client_secret_file: Option<PathBuf>,
 

@@ -11,6 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Map, Value};
 
+use super::credentials;
 use super::unreachable;
 use crate::browser::Browser;
 use crate::http::Http;
@@ -111,6 +112,15 @@ pub fn run(
         );
         return findings;
     };
+    if let Some(refused) = credentials::unsendable("login.token", client_id, secret) {
+        findings.push(Finding::skip(
+            "login.callback",
+            "Not started: RomM could not send its token request (see login.token)",
+        ));
+        findings.push(refused);
+        skip_rest(&mut findings, "RomM could not send its token request");
+        return findings;
+    }
     let (Some(authorize), Some(token_url)) = (
         discovery.str("authorization_endpoint"),
         discovery.str("token_endpoint"),
@@ -201,7 +211,7 @@ pub fn run(
             form.push(("code_verifier", v.as_str()));
         }
         let tokens = match http.post_form_basic(token_url, (client_id, secret), &form) {
-            Ok(r) => token_finding(&mut out, &r),
+            Ok(r) => token_finding(&mut out, &r, secret),
             Err(failure) => {
                 out.push(unreachable(
                     "login.token",
@@ -389,6 +399,7 @@ fn callback_finding(
 fn token_finding(
     out: &mut Vec<Finding>,
     response: &crate::http::Response,
+    secret: &str,
 ) -> Option<(String, Option<String>)> {
     const ID: &str = "login.token";
     let body = response.json();
@@ -441,13 +452,21 @@ fn token_finding(
             "Read the provider's error above.",
         )
     };
+    let mut detail = if said.is_empty() {
+        response.head()
+    } else {
+        said.clone()
+    };
+    let mut fix = fix.to_string();
+    if (summary.contains("client secret") || error == "invalid_request")
+        && let Some(note) = credentials::non_ascii_note(secret)
+    {
+        detail = format!("{note}\n{detail}");
+        fix = credentials::ASCII_SECRET_FIX.to_string();
+    }
     out.push(
         Finding::fail(ID, format!("{summary} (HTTP {})", response.status))
-            .detail(if said.is_empty() {
-                response.head()
-            } else {
-                said.clone()
-            })
+            .detail(detail)
             .mismatch("200 with id_token", format!("{} {said}", response.status))
             .fix(fix),
     );
