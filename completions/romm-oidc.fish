@@ -57,6 +57,9 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l listen -d
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l browser-command -d 'Command that opens the login URL (the URL is appended, or replaces %s); overrides $BROWSER' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l login-timeout -d 'Seconds to wait for the login to come back' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l email -d 'The RomM user\'s email: checked against the token\'s email, as RomM matches accounts' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-username -d 'A RomM admin\'s username: read RomM\'s users with a token limited to the users.read scope, never writing; the password comes from --romm-password-file, ROMM_PASSWORD, or a hidden prompt on a terminal' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-password-file -d 'Read the RomM password from this file (the line breaks that end it are ignored)' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-token-file -d 'Read a RomM client API token (rmm_…, RomM 4.8+, made with only the users.read scope) from this file, instead of a username and password' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l timeout -d 'Seconds allowed for each network step' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l color -d 'When to use colours' -r -f -a "auto\t''
 always\t''

@@ -83,7 +83,7 @@ pub fn run(
         RommEmulator::start(RommConfig {
             version: "5.2.0".into(),
             env: romm_env(issuer),
-            ca_pem: None,
+            ..RommConfig::default()
         })
         .context("cannot start the RomM double")
     };
@@ -108,6 +108,7 @@ pub fn run(
         verbose,
         login,
         email: None,
+        romm_access: None,
     };
     let first = doctor::run(&good, &options(Some(login)), &cancelled)?;
 

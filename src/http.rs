@@ -246,6 +246,36 @@ impl Http {
         self.send("POST", url, Some(shown), request)
     }
 
+    /// A form POST without credentials in headers; the values of the fields
+    /// named in `hidden` (passwords) are masked in traces.
+    pub fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        hidden: &[&str],
+    ) -> Result<Response, Failure> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let shown = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form.iter().map(|(k, v)| {
+                let v = if hidden.contains(k) {
+                    mask(v)
+                } else {
+                    v.to_string()
+                };
+                (*k, v)
+            }))
+            .finish();
+        let request = self
+            .client
+            .post(url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Accept", "application/json")
+            .body(body);
+        self.send("POST", url, Some(shown), request)
+    }
+
     /// A call to Pocket ID's admin API: `X-API-Key`, JSON body when given.
     /// The key is masked in traces.
     pub fn api(

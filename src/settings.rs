@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::cli::SettingsArgs;
+use crate::cli::{RommAccessArgs, SettingsArgs};
 use crate::envfile::EnvFile;
+use crate::romm_api::Access;
 
 /// How RomM reads a variable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -588,6 +589,57 @@ pub fn load(args: &SettingsArgs) -> anyhow::Result<Settings> {
     });
     settings.api_key = api_key;
     Ok(settings)
+}
+
+/// How the doctor may read RomM's users (`--romm-username` or
+/// `--romm-token-file`). The password comes from `--romm-password-file`, then
+/// `ROMM_PASSWORD`, then a hidden prompt — only when both stdin and stderr
+/// are terminals and the output is not `--json`; otherwise a missing password
+/// is an input error naming the flag to give.
+pub fn romm_access(args: &RommAccessArgs, json: bool) -> anyhow::Result<Option<Access>> {
+    use anyhow::Context;
+    use std::io::IsTerminal;
+    let read = |path: &Path, flag: &str| -> anyhow::Result<String> {
+        let text = without_final_line_breaks(
+            crate::envfile::read_text(path).with_context(|| format!("cannot use {flag}"))?,
+        );
+        anyhow::ensure!(
+            !text.is_empty(),
+            "{flag} {}: the file is empty",
+            path.display()
+        );
+        Ok(text)
+    };
+    if let Some(path) = &args.romm_token_file {
+        return Ok(Some(Access::Token(read(path, "--romm-token-file")?)));
+    }
+    let Some(username) = args.romm_username.clone() else {
+        return Ok(None);
+    };
+    let password = match &args.romm_password_file {
+        Some(path) => read(path, "--romm-password-file")?,
+        None => match std::env::var("ROMM_PASSWORD") {
+            Ok(password) if !password.is_empty() => password,
+            _ => {
+                let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+                if json || !terminal {
+                    anyhow::bail!(
+                        "--romm-username {username} needs a password: give --romm-password-file FILE or set ROMM_PASSWORD (no prompt {})",
+                        if json {
+                            "with --json"
+                        } else {
+                            "without a terminal"
+                        }
+                    );
+                }
+                dialoguer::Password::new()
+                    .with_prompt(format!("RomM password for {username} (hidden)"))
+                    .interact_on(&console::Term::stderr())
+                    .context("cannot read the RomM password")?
+            }
+        },
+    };
+    Ok(Some(Access::Password { username, password }))
 }
 
 /// A secret read from a file: the line breaks that end the file (`\n`,

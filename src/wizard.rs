@@ -425,6 +425,7 @@ impl Wizard<'_> {
                 &self.http,
                 Some(discovery),
                 &self.login,
+                None,
                 &CANCELLED,
             );
             IN_LOGIN.store(false, Ordering::SeqCst);

@@ -42,8 +42,8 @@ const LOGIN_IDS: &[&str] = &[
     "login.email-verified",
     "login.username",
     "login.roles",
-    "login.registration",
     "login.email-match",
+    "romm.account",
 ];
 
 // ====================================================================== helpers
@@ -492,6 +492,8 @@ fn emulator_good_login_passes_and_never_prints_tokens() {
     for id in LOGIN_IDS {
         let want: &[&str] = if *id == "login.roles" || *id == "login.email-match" {
             &["skip"] // no OIDC_CLAIM_ROLES, no --email
+        } else if *id == "romm.account" {
+            &["warn"] // no --email, no RomM access: the account is unproven
         } else {
             &["pass"]
         };
@@ -842,7 +844,7 @@ fn emulator_email_match_and_registration() {
         .arg("--email=ALICE@Example.COM")
         .run();
     out.expect("login.email-match", &["pass"]);
-    out.expect("login.registration", &["pass"]);
+    out.expect("romm.account", &["pass"]);
     assert_eq!(out.code, 0, "{}", out.show());
 
     let out = Login::new(&e.issuer()).arg("--email=bob@example.com").run();
@@ -857,10 +859,14 @@ fn emulator_email_match_and_registration() {
     let out = Login::new(&e.issuer())
         .env("OIDC_ALLOW_REGISTRATION", "false")
         .run();
-    let t = out.expect("login.registration", &["warn"]);
+    let t = out.expect("romm.account", &["warn"]);
     assert!(
         t.contains("User registration is disabled."),
         "quotes RomM: {t}"
+    );
+    assert!(
+        t.contains("Unproven") && t.contains("--email") && t.contains("--romm-username"),
+        "says what is unproven and how to prove it: {t}"
     );
     out.expect("login.email-match", &["skip"]);
 }
@@ -936,6 +942,8 @@ fn peer_good_login_and_unverified_user() {
     for id in LOGIN_IDS {
         let want: &[&str] = if *id == "login.roles" || *id == "login.email-match" {
             &["skip"]
+        } else if *id == "romm.account" {
+            &["warn"]
         } else {
             &["pass"]
         };

@@ -33,7 +33,7 @@ mod token;
 mod userinfo;
 mod util;
 
-pub use romm::{BASE_URL_PLACEHOLDER, RommConfig, RommEmulator};
+pub use romm::{BASE_URL_PLACEHOLDER, RommClientToken, RommConfig, RommEmulator, RommUser};
 
 use axum::Router;
 use axum::body::Bytes;

@@ -8,6 +8,7 @@ pub mod jwks;
 pub mod login;
 pub mod pocketid;
 pub mod romm;
+pub mod romm_users;
 pub mod tls;
 
 use crate::http::{Failure, Response};
