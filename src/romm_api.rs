@@ -36,7 +36,6 @@ impl Access {
 /// One RomM account, as `GET /api/users` lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
-    pub id: i64,
     pub username: String,
     pub email: Option<String>,
     /// `admin` or `user` (RomM 5.x); `admin`, `editor` or `viewer` before.
@@ -146,7 +145,6 @@ pub fn users(http: &Http, base: &str, bearer: &str) -> Result<Vec<Account>, ApiE
 
 fn account(user: &Value) -> Option<Account> {
     Some(Account {
-        id: user.get("id")?.as_i64()?,
         username: user.get("username")?.as_str()?.to_string(),
         email: match user.get("email")? {
             Value::Null => None,

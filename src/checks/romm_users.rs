@@ -209,7 +209,7 @@ fn with_users(
             _ => String::new(),
         };
         return Finding::pass(ACCOUNT, format!("RomM logs in as {} ({}, enabled): the account with email {email}", user.username, user.role))
-            .detail(format!("RomM matches the token's email ({from}) to its users case-insensitively; {count} RomM users were read.{note}"))
+            .detail(format!("RomM matches the email {email} ({from}) to its users case-insensitively; {count} RomM users were read.{note}"))
             .data(data);
     }
     if !registration {
@@ -276,7 +276,7 @@ fn without_users(
     }
     if email_flag.is_some_and(|flag| same(flag, email)) {
         return Finding::pass(ACCOUNT, format!("RomM logs into the account with email {email} (--email)"))
-            .detail("The token's email is the RomM user's you named with --email; RomM matches it case-insensitively. That the account exists and is enabled is taken from --email, not read from RomM.");
+            .detail("The token's email is the RomM user's email given with --email (RomM matches it case-insensitively). That this account exists and is enabled is taken from --email, not read from RomM.");
     }
     let how = format!(
         "Prove it with --email (the RomM user's email, checked against the token), or let the doctor read RomM's users: {GIVE_ACCESS}."
@@ -312,9 +312,8 @@ mod tests {
         })
     }
 
-    fn user(id: i64, name: &str, email: Option<&str>, role: &str, enabled: bool) -> Account {
+    fn user(name: &str, email: Option<&str>, role: &str, enabled: bool) -> Account {
         Account {
-            id,
             username: name.into(),
             email: email.map(str::to_string),
             role: role.into(),
@@ -331,7 +330,7 @@ mod tests {
         let s = settings(&[("OIDC_ALLOW_REGISTRATION", "false")]);
         let c =
             claims(serde_json::json!({"email": "new@example.com", "preferred_username": "new"}));
-        let users = [user(1, "admin", Some("admin@example.com"), "admin", true)];
+        let users = [user("admin", Some("admin@example.com"), "admin", true)];
         let f = account(&s, Token::Claims(&c, "t"), None, Some(&users));
         assert_eq!(f.status, crate::report::Status::Fail);
         assert!(f.summary.contains(REGISTRATION_OFF));
@@ -345,7 +344,7 @@ mod tests {
             ("OIDC_ROLE_VIEWER", "*"),
         ]);
         let c = claims(serde_json::json!({"email": "Alice@Example.com", "groups": []}));
-        let users = [user(1, "alice", Some("alice@example.COM"), "admin", true)];
+        let users = [user("alice", Some("alice@example.COM"), "admin", true)];
         let f = account(&s, Token::Claims(&c, "t"), None, Some(&users));
         assert_eq!(f.status, crate::report::Status::Pass);
         assert!(f.detail.contains("from admin to user"), "{}", f.detail);
@@ -356,10 +355,10 @@ mod tests {
         let s = settings(&[]);
         let c =
             claims(serde_json::json!({"email": "bob@example.com", "preferred_username": "Admin"}));
-        let users = [user(1, "admin", None, "admin", true)];
+        let users = [user("admin", None, "admin", true)];
         let f = account(&s, Token::Claims(&c, "t"), None, Some(&users));
         assert_eq!(f.status, crate::report::Status::Fail);
-        let free = [user(1, "root", None, "admin", true)];
+        let free = [user("root", None, "admin", true)];
         let f = account(&s, Token::Claims(&c, "t"), None, Some(&free));
         assert_eq!(f.status, crate::report::Status::Pass);
     }
