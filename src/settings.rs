@@ -467,17 +467,36 @@ impl Settings {
         self.values.get(name)
     }
 
-    /// The value as RomM reads it: stripped, `None` when empty.
+    /// The value as RomM reads it: stripped, `None` when nothing is left —
+    /// which for a string RomM defaults to `""` is the same. Where RomM's
+    /// default is something else, a blank value differs: see `get_env`.
     pub fn value(&self, name: &str) -> Option<&str> {
         self.get(name).and_then(|s| romm_value(&s.raw))
     }
 
+    /// Exactly what RomM's `_get_env` returns: `None` (RomM's default) only
+    /// when unset or empty; otherwise the stripped value, so a blank value is
+    /// `""` — not the default (`os.environ.get(var) or fallback`, then strip).
+    pub fn get_env(&self, name: &str) -> Option<&str> {
+        self.get(name)
+            .map(|s| s.raw.as_str())
+            .filter(|raw| !raw.is_empty())
+            .map(|raw| raw.trim_matches(python_space))
+    }
+
     /// A boolean as RomM reads it, with RomM's default when unset.
     pub fn flag(&self, name: &str) -> bool {
-        match self.value(name) {
+        match self.get_env(name) {
             Some(raw) => romm_bool(raw),
             None => var(name).is_some_and(|v| romm_bool(v.default)),
         }
+    }
+
+    /// The claim RomM names new accounts by (`OIDC_USERNAME_ATTRIBUTE`):
+    /// `preferred_username` when unset, `""` when blank.
+    pub fn username_attribute(&self) -> &str {
+        self.get_env(OIDC_USERNAME_ATTRIBUTE)
+            .unwrap_or("preferred_username")
     }
 
     /// Whether OIDC is switched on. Unset counts as on only when nothing was
@@ -696,6 +715,29 @@ mod tests {
     fn empty_is_unset_and_quotes_stay() {
         assert_eq!(romm_value("   "), None);
         assert_eq!(romm_value(" \"x\" "), Some("\"x\""));
+    }
+
+    #[test]
+    fn a_blank_value_is_empty_in_romm_not_the_default() {
+        let settings = |value: &str| {
+            Settings::resolve(Inputs {
+                flags: vec![
+                    ("OIDC_ALLOW_REGISTRATION", "--test", value.to_string()),
+                    (OIDC_USERNAME_ATTRIBUTE, "--test", value.to_string()),
+                ],
+                environment: Vec::new(),
+                env_file: None,
+                romm_url: None,
+                secret_file: None,
+            })
+        };
+        let blank = settings(" \t");
+        assert!(!blank.flag("OIDC_ALLOW_REGISTRATION"));
+        assert_eq!(blank.username_attribute(), "");
+        let empty = settings("");
+        assert!(empty.flag("OIDC_ALLOW_REGISTRATION"));
+        assert_eq!(empty.username_attribute(), "preferred_username");
+        assert_eq!(settings(" email ").username_attribute(), "email");
     }
 
     #[test]

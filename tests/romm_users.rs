@@ -500,3 +500,49 @@ fn login_registration_off_emulator_and_oidc_provider_both_ways() {
         );
     }
 }
+
+#[test]
+fn blank_values_read_as_romm_reads_them_not_as_the_defaults() {
+    // RomM's _get_env: `os.environ.get(var) or fallback`, then strip — a blank
+    // value is "", so registration is off and the username claim is ''.
+    let (e, r) = (pocket_id(), romm(vec![users().remove(0)]));
+    let keyed = admin(args(&e, &r))
+        .set("--pocket-id-api-key", KEY)
+        .set("--email", "alice@example.com");
+    let (v, _) = doctor(
+        &keyed,
+        &[
+            ("OIDC_ALLOW_REGISTRATION", "  "),
+            ("ROMM_PASSWORD", ADMIN_PW),
+        ],
+    );
+    has(
+        &v,
+        "romm.account",
+        "fail",
+        &["User registration is disabled."],
+    );
+    let (v, _) = doctor(
+        &keyed,
+        &[
+            ("OIDC_USERNAME_ATTRIBUTE", " "),
+            ("ROMM_PASSWORD", ADMIN_PW),
+        ],
+    );
+    has(
+        &v,
+        "pocketid.preview",
+        "fail",
+        &["'' attribute is missing from token."],
+    );
+    // Empty is unset: RomM's defaults apply.
+    let (v, _) = doctor(
+        &keyed,
+        &[
+            ("OIDC_ALLOW_REGISTRATION", ""),
+            ("OIDC_USERNAME_ATTRIBUTE", ""),
+            ("ROMM_PASSWORD", ADMIN_PW),
+        ],
+    );
+    has(&v, "romm.account", "pass", &["creates alice"]);
+}

@@ -23,7 +23,7 @@ use crate::report::{Finding, Status};
 use crate::romm_api::Account;
 use crate::settings::{
     OIDC_CLAIM_ROLES, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_PROVIDER, OIDC_ROLE_ADMIN,
-    OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER, OIDC_USERNAME_ATTRIBUTE, Settings,
+    OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER, Settings,
 };
 
 pub struct Options {
@@ -723,9 +723,7 @@ pub fn judge(
             format!("email_verified is {shown}; {rule}"),
         ));
     }
-    let attr = settings
-        .value(OIDC_USERNAME_ATTRIBUTE)
-        .unwrap_or("preferred_username");
+    let attr = settings.username_attribute();
     match claims.get(attr) {
         Some(v) if !v.is_null() => out.push(Finding::pass("login.username", format!("{attr} is {v}: the username of a new RomM account"))),
         _ => out.push(

@@ -10,7 +10,7 @@ use super::{login, unreachable};
 use crate::http::Http;
 use crate::report::Finding;
 use crate::romm_api::{self, Access, Account, ApiError, USERS_READ};
-use crate::settings::{OIDC_USERNAME_ATTRIBUTE, Settings};
+use crate::settings::Settings;
 
 const USERS: &str = "romm.users";
 const ACCOUNT: &str = "romm.account";
@@ -218,9 +218,7 @@ fn with_users(
             .mismatch(format!("a RomM account with email {email}"), format!("none among {count} accounts"))
             .fix(format!("In RomM (Settings → Users), create the user with email {email} or put that email on the existing account; or set OIDC_ALLOW_REGISTRATION=true to let RomM create it."));
     }
-    let attr = settings
-        .value(OIDC_USERNAME_ATTRIBUTE)
-        .unwrap_or("preferred_username");
+    let attr = settings.username_attribute();
     let Some(claims) = claims else {
         return Finding::warn(ACCOUNT, format!("No RomM account has {email}: RomM creates one at the first login, named by the token's {attr} claim"))
             .detail(format!("Unproven: whether a RomM user already has that username, which makes RomM's insert fail (a 500). Only the token shows the {attr} value."))
@@ -286,9 +284,7 @@ fn without_users(
             .detail(format!("Unproven: whether a RomM account has the email {email}. If none has, RomM answers 403 \"{REGISTRATION_OFF}\"."))
             .fix(format!("Create the RomM user with this email if needed. {how}"));
     }
-    let attr = settings
-        .value(OIDC_USERNAME_ATTRIBUTE)
-        .unwrap_or("preferred_username");
+    let attr = settings.username_attribute();
     Finding::warn(ACCOUNT, format!("RomM logs into the account with {email}, or creates one (unproven which)"))
         .detail(format!("Unproven: whether a RomM account has the email {email}. If none has, RomM creates one named by the token's {attr}, and that fails (a 500) when a RomM user already has that username (for example the admin made during RomM's setup, with another email)."))
         .fix(how)
