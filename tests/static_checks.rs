@@ -815,6 +815,122 @@ fn env_file_required_values_missing_while_enabled_fails() {
     assert!(t.contains("OIDC_CLIENT_ID"), "{t}");
 }
 
+#[test]
+fn env_file_compose_reads_is_not_called_broken() {
+    // Everything here is valid for docker compose (compose-go's dotenv): a byte-order mark,
+    // names with `.`, `-`, `[ ]`, `KEY: value`, a bare name, unknown escapes, `#` without a
+    // space before it, text after a closing quote, and every interpolation form.
+    let sb = Sandbox::new();
+    let content = format!(
+        "{bom}{GOOD_ENV}\
+romm.db-host=mariadb
+volumes[0]=/roms
+LOG_LEVEL: INFO
+INHERITED_FROM_SHELL
+TOKEN=\"a\\tb\\qc\\\\\"
+TAG=v1#not-a-comment
+PAIR='a' OTHER=\"b\"
+URL=${{ROMM_HOST:-romm}}:${{PORT-8080}}/${{SUB:+x}}${{TAG?}}$$
+",
+        bom = '\u{feff}'
+    );
+    let report = env_file_report(&sb, &content, &[]);
+    expect_status(&report, "config.env-file", &["pass"]);
+}
+
+#[test]
+fn interpolated_value_shows_its_text_and_what_compose_made_of_it() {
+    // `${IDP}` is used on line 7 but IDP is set only on line 8: compose reads the file top
+    // to bottom, so the issuer RomM gets is `/authorize`.
+    let sb = Sandbox::new();
+    let content = GOOD_ENV.replace(
+        "OIDC_SERVER_APPLICATION_URL=https://id.example.com\n",
+        "\nOIDC_SERVER_APPLICATION_URL=${IDP}/authorize\nIDP=https://id.example.com\n",
+    );
+    let report = env_file_report(&sb, &content, &[]);
+    let t = expect_status(&report, "config.issuer-url", &["fail"]);
+    for want in ["`${IDP}/authorize`", "`/authorize`", "IDP", "line 8", ":7"] {
+        assert!(t.contains(want), "issuer finding must show {want:?}:\n{t}");
+    }
+    let t = expect_status(&report, "config.env-file", &["warn", "fail"]);
+    assert!(t.contains("${IDP}") && t.contains("line 8"), "{t}");
+    // Set in the environment compose runs in, it is used from there.
+    let report = env_file_report(&sb, &content, &[("IDP", "https://env.example.com")]);
+    let t = expect_status(&report, "config.issuer-url", &["fail"]);
+    for want in [
+        "`https://env.example.com/authorize`",
+        "from the environment",
+        "https://env.example.com",
+    ] {
+        assert!(t.contains(want), "issuer finding must show {want:?}:\n{t}");
+    }
+}
+
+#[test]
+fn env_file_lists_every_line_compose_refuses_with_its_text() {
+    let sb = Sandbox::new();
+    let content = format!(
+        "{GOOD_ENV}BAD NAME=1\nOIDC_ROLE_ADMIN='admins\nX,Y=2\nZ=${{ oops}}\nW=${{GONE:?is required}}\n"
+    );
+    let report = env_file_report(&sb, &content, &[]);
+    let t = expect_status(&report, "config.env-file", &["fail"]);
+    for (line, text) in [
+        (7, "`BAD NAME`"),
+        (8, "`OIDC_ROLE_ADMIN='admins`"),
+        (9, "`X,`"),
+        (10, "`Z=${ oops}`"),
+        (11, "`W=${GONE:?is required}`"),
+    ] {
+        assert!(
+            t.contains(&format!("romm.env:{line}: {text}")),
+            "line {line} must be listed with its text {text}:\n{t}"
+        );
+    }
+    assert!(
+        t.contains("required variable GONE is missing a value: is required"),
+        "{t}"
+    );
+}
+
+#[test]
+fn env_file_secret_problems_do_not_show_the_secret() {
+    let sb = Sandbox::new();
+    // Unquoted, `$def9` is a reference compose replaces: the secret RomM gets is cut.
+    let content = GOOD_ENV.replace(
+        "OIDC_CLIENT_SECRET=Xk93-pQ7z-Lm20-Wd55",
+        "OIDC_CLIENT_SECRET=Xk93-pQ7z$def9-Wd55",
+    );
+    let report = env_file_report(&sb, &content, &[]);
+    let t = expect_status(&report, "config.env-file", &["warn"]);
+    assert!(t.contains("OIDC_CLIENT_SECRET") && t.contains("$$"), "{t}");
+    let all = report.to_string();
+    assert!(!all.contains("def9") && !all.contains("pQ7z"), "{all}");
+    // The note on a value built from a secret does not spell the secret out.
+    let content = format!("DB_PASSWORD=hunter2-db\n{GOOD_ENV}").replace(
+        "OIDC_REDIRECT_URI=https://romm.example.com/api/oauth/openid",
+        "OIDC_REDIRECT_URI=https://romm.example.com/${DB_PASSWORD}",
+    );
+    let report = env_file_report(&sb, &content, &[]);
+    let t = expect_status(&report, "config.redirect-uri", &["fail"]);
+    assert!(
+        t.contains("OIDC_REDIRECT_URI (") && t.contains("`$` reference"),
+        "{t}"
+    );
+    assert!(
+        !t.contains("${DB_PASSWORD}`") && !t.contains("`hunter2"),
+        "{t}"
+    );
+    // A broken quote in a secret line names the line, not the secret.
+    let content = GOOD_ENV.replace(
+        "OIDC_CLIENT_SECRET=Xk93-pQ7z-Lm20-Wd55",
+        "OIDC_CLIENT_SECRET=\"Xk93-pQ7z-Lm20-Wd55",
+    );
+    let report = env_file_report(&sb, &content, &[]);
+    let t = expect_status(&report, "config.env-file", &["fail"]);
+    assert!(t.contains("romm.env:4: `OIDC_CLIENT_SECRET=••••`"), "{t}");
+    assert!(!report.to_string().contains("pQ7z"), "{report:#}");
+}
+
 // ------------------------------------------------------------------------------------
 // config.provider-name
 

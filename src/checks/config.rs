@@ -2,6 +2,7 @@
 
 use url::Url;
 
+use crate::envfile::{Entry, EnvFile, Lookup, Origin, Problem};
 use crate::report::{Finding, Status};
 use crate::settings::{
     self, Kind, OIDC_CLAIM_ROLES, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_ENABLED, OIDC_PROVIDER,
@@ -50,6 +51,146 @@ pub fn run(settings: &Settings, purpose: Purpose) -> Vec<Finding> {
         provider_name(settings),
         roles(settings),
     ]
+    .into_iter()
+    .map(|f| with_interpolation(settings, f))
+    .collect()
+}
+
+/// Adds to a finding how compose built each value it judges, for values
+/// that came from the env file through `$` interpolation.
+fn with_interpolation(settings: &Settings, f: Finding) -> Finding {
+    let judged: &[&str] = match f.id {
+        "config.issuer-url" => &[OIDC_SERVER_APPLICATION_URL],
+        "config.metadata-url" => &[OIDC_SERVER_METADATA_URL],
+        "config.redirect-uri" => &[OIDC_REDIRECT_URI],
+        "config.client" => &[OIDC_CLIENT_ID, OIDC_CLIENT_SECRET],
+        "config.provider-name" => &[OIDC_PROVIDER],
+        "config.roles" => &[
+            OIDC_CLAIM_ROLES,
+            OIDC_ROLE_ADMIN,
+            OIDC_ROLE_EDITOR,
+            OIDC_ROLE_VIEWER,
+        ],
+        _ => &[],
+    };
+    let notes: Vec<String> = judged
+        .iter()
+        .filter_map(|name| interpolation(settings, name))
+        .collect();
+    if notes.is_empty() {
+        return f;
+    }
+    let detail = std::iter::once(f.detail.clone())
+        .filter(|d| !d.is_empty())
+        .chain(notes)
+        .collect::<Vec<_>>()
+        .join("\n");
+    f.detail(detail)
+}
+
+/// The env file entry a setting was read from, if it was.
+fn file_entry<'a>(settings: &'a Settings, name: &str) -> Option<(&'a EnvFile, &'a Entry)> {
+    let setting = settings.get(name)?;
+    let Source::EnvFile { line, .. } = setting.source else {
+        return None;
+    };
+    let file = settings.env_file.as_ref()?;
+    let entry = file.last(name).filter(|e| e.line == line)?;
+    Some((file, entry))
+}
+
+/// How docker compose built `name`'s value from `$` references in the env
+/// file: the text as written, the result, and where each reference got its
+/// value (or why it is empty). A secret is described without its text.
+pub fn interpolation(settings: &Settings, name: &str) -> Option<String> {
+    let (file, entry) = file_entry(settings, name)?;
+    if entry.lookups.is_empty() {
+        return None;
+    }
+    let place = format!("{}:{}", file.path.display(), entry.line);
+    // A secret, or a value built from one, is described without its text.
+    if secret_name(name) || entry.lookups.iter().any(|l| secret_name(&l.name)) {
+        let empty = entry.lookups.iter().filter(|l| l.value.is_empty()).count();
+        return Some(format!(
+            "{name} ({place}) holds {} `$` reference{} that docker compose replaces ({empty} empty there); \
+             a `$` that belongs to the value must be written `$$`, or the value put in single quotes.",
+            entry.lookups.len(),
+            if entry.lookups.len() == 1 { "" } else { "s" },
+        ));
+    }
+    let refs: Vec<String> = entry.lookups.iter().map(describe_lookup).collect();
+    Some(format!(
+        "{name} ({place}) is written `{}`, which docker compose reads as `{}`: {}.",
+        file.written(entry),
+        entry.value,
+        refs.join("; ")
+    ))
+}
+
+/// Where an interpolated variable got its value, or why it is empty.
+fn describe_lookup(l: &Lookup) -> String {
+    let plain = l.expr == format!("${}", l.name) || l.expr == format!("${{{}}}", l.name);
+    let subject = if plain {
+        format!("`{}`", l.expr)
+    } else {
+        format!("in `{}`, {}", l.expr, l.name)
+    };
+    let why = match (&l.origin, l.value.is_empty()) {
+        (Some(Origin::Environment), false) => format!(
+            "is `{}` from the environment (romm-oidc's; docker compose uses the one it runs in)",
+            l.value
+        ),
+        (Some(Origin::Line(n)), false) => format!("is `{}` from line {n}", l.value),
+        (Some(Origin::Environment), true) => {
+            format!("is empty: {} is set empty in the environment", l.name)
+        }
+        (Some(Origin::Line(n)), true) => format!("is empty: {} is set empty on line {n}", l.name),
+        (None, _) => match l.defined_later {
+            Some(n) => format!(
+                "is empty there: {} is not set in the environment, and the file sets it only below, on line {n} (compose reads the file top to bottom)",
+                l.name
+            ),
+            None => format!(
+                "is empty there: {} is set neither in the environment nor on a line above",
+                l.name
+            ),
+        },
+    };
+    format!("{subject} {why}")
+}
+
+/// A reference that compose leaves empty with a warning, or to a variable
+/// the file sets only further down.
+fn empty_reference(file: &EnvFile, e: &Entry, l: &Lookup) -> (Status, String, String) {
+    let place = format!("{}:{}", file.path.display(), e.line);
+    if secret_name(&e.key) {
+        return (
+            Status::Warn,
+            format!(
+                "{place}: {} holds a `$` reference that docker compose replaces with an empty string",
+                e.key
+            ),
+            format!(
+                "If the `$` belongs to {}, write it as `$$` or put the value in single quotes",
+                e.key
+            ),
+        );
+    }
+    let fix = match l.defined_later {
+        Some(n) => format!(
+            "Move line {n} ({}=…) above line {}, or write the value out",
+            l.name, e.line
+        ),
+        None => format!(
+            "Define {} above line {} (or in the environment docker compose runs in); if the `$` is literal, write `$$` or single-quote the value",
+            l.name, e.line
+        ),
+    };
+    (
+        Status::Warn,
+        format!("{place}: {}: {}", e.key, describe_lookup(l)),
+        fix,
+    )
 }
 
 /// Where a value was set, for "set in …" hints.
@@ -472,10 +613,38 @@ fn looks_true(raw: &str) -> bool {
     )
 }
 
+/// A variable whose value is, or looks like, a secret.
+fn secret_name(key: &str) -> bool {
+    let upper = key.to_ascii_uppercase();
+    settings::var(key).is_some_and(|v| v.kind == Kind::Secret)
+        || ["SECRET", "PASS", "TOKEN", "KEY"]
+            .iter()
+            .any(|word| upper.contains(word))
+}
+
+/// A line docker compose refuses, for messages: where, the line as written
+/// (a secret's value hidden), and what is wrong.
+pub fn problem_line(file: &EnvFile, p: &Problem) -> String {
+    let text = match &p.value_of {
+        Some((key, at)) if secret_name(key) => format!("{}••••", p.text.get(..*at).unwrap_or("")),
+        _ => p.text.clone(),
+    };
+    format!(
+        "{}:{}: `{text}`: {}",
+        file.path.display(),
+        p.line,
+        p.message
+    )
+}
+
 fn did_you_mean(name: &str) -> Option<&'static str> {
+    let near = |v: &str| (v.len() / 3).max(2);
     VARS.iter()
+        // The distance is at least the difference in length: a cheap test
+        // first, as an env file may hold many thousands of names.
+        .filter(|v| name.chars().count().abs_diff(v.name.len()) <= near(v.name))
         .map(|v| (strsim::levenshtein(name, v.name), v.name))
-        .filter(|(d, v)| *d <= (v.len() / 3).max(2))
+        .filter(|(d, v)| *d <= near(v))
         .min()
         .map(|(_, v)| v)
 }
@@ -490,12 +659,30 @@ pub fn env_file(settings: &Settings, purpose: Purpose) -> Finding {
     }
     let mut problems: Vec<(Status, String, String)> = Vec::new();
     if let Some(file) = &settings.env_file {
-        for p in &file.problems {
+        for (i, p) in file.problems.iter().enumerate() {
+            let what = problem_line(file, p);
             problems.push((
                 Status::Fail,
-                format!("{}:{}: {}", file.path.display(), p.line, p.message),
-                "docker compose refuses the whole file; correct that line".into(),
+                if i == 0 {
+                    format!("{what} (docker compose stops here and refuses the whole file)")
+                } else {
+                    what
+                },
+                format!(
+                    "Correct line {} of {} (docker compose reads none of the file while such a line remains)",
+                    p.line,
+                    file.path.display()
+                ),
             ));
+        }
+        for e in &file.entries {
+            for l in e
+                .lookups
+                .iter()
+                .filter(|l| l.warned || l.defined_later.is_some())
+            {
+                problems.push(empty_reference(file, e, l));
+            }
         }
         let mut seen = std::collections::BTreeSet::new();
         for e in &file.entries {
@@ -550,11 +737,17 @@ pub fn env_file(settings: &Settings, purpose: Purpose) -> Finding {
         let quoted = value.len() >= 2
             && ((value.starts_with('"') && value.ends_with('"'))
                 || (value.starts_with('\'') && value.ends_with('\'')));
+        let how = interpolation(settings, var.name)
+            .map(|note| format!("\n  {note}"))
+            .unwrap_or_default();
         if quoted {
             let shown = settings::shown(var, value);
             problems.push((
                 Status::Fail,
-                format!("{} ({}) is wrapped in literal quotes: {shown}", var.name, setting.source),
+                format!(
+                    "{} ({}) is wrapped in literal quotes: {shown}{how}",
+                    var.name, setting.source
+                ),
                 format!(
                     "RomM keeps the quotes (romm#2732); write {}=value without quotes, e.g. a compose list item `- {}=value`",
                     var.name, var.name
@@ -564,7 +757,7 @@ pub fn env_file(settings: &Settings, purpose: Purpose) -> Finding {
             problems.push((
                 Status::Fail,
                 format!(
-                    "{}={value} ({}) reads as false in RomM",
+                    "{}={value} ({}) reads as false in RomM{how}",
                     var.name, setting.source
                 ),
                 format!(
@@ -588,9 +781,12 @@ pub fn env_file(settings: &Settings, purpose: Purpose) -> Finding {
         Some(s) if !romm_bool(&s.raw) && !looks_true(&s.raw) => problems.push((
             Status::Fail,
             format!(
-                "OIDC_ENABLED={} ({}): OIDC login is switched off",
+                "OIDC_ENABLED={} ({}): OIDC login is switched off{}",
                 s.raw.trim(),
-                s.source
+                s.source,
+                interpolation(settings, OIDC_ENABLED)
+                    .map(|note| format!("\n  {note}"))
+                    .unwrap_or_default()
             ),
             "Set OIDC_ENABLED=true".into(),
         )),
