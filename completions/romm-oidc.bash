@@ -75,7 +75,7 @@ _romm__oidc() {
             return 0
             ;;
         romm__subcmd__oidc__subcmd__doctor)
-            opts="-v -h --json --demo --insecure --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --pocket-id-api-key --pocket-id-api-key-file --login --listen --browser-command --no-browser --login-timeout --pkce --email --timeout --color --verbose --help"
+            opts="-v -h --json --demo --insecure --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --pocket-id-api-key --pocket-id-api-key-file --login --listen --browser-command --no-browser --login-timeout --pkce --email --romm-username --romm-password-file --romm-token-file --timeout --color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -162,6 +162,18 @@ _romm__oidc() {
                     return 0
                     ;;
                 --email)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --romm-username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --romm-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --romm-token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -40,7 +40,7 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l env-file 
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l issuer -d 'The provider\'s issuer URL, e.g. Pocket ID\'s APP_URL (OIDC_SERVER_APPLICATION_URL)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l client-id -d 'The client id registered at the provider (OIDC_CLIENT_ID)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l client-secret -d 'The client secret (OIDC_CLIENT_SECRET); prefer --client-secret-file, which stays out of shell history' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l client-secret-file -d 'Read the client secret from this file, or stdin for - (OIDC_CLIENT_SECRET)' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l client-secret-file -d 'Read the client secret from this file, or stdin for - (OIDC_CLIENT_SECRET); the line breaks that end the input are ignored, any other white space is part of the secret' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l redirect-uri -d 'The callback URL, <RomM URL>/api/oauth/openid (OIDC_REDIRECT_URI)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-url -d 'RomM\'s public base URL, as users open it; gives the callback URL when --redirect-uri is absent' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l provider -d 'The provider label, whose icon RomM shows [default: pocket-id] (OIDC_PROVIDER)' -r
@@ -57,6 +57,9 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l listen -d
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l browser-command -d 'Command that opens the login URL (the URL is appended, or replaces %s); overrides $BROWSER' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l login-timeout -d 'Seconds to wait for the login to come back (at most a week)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l email -d 'The RomM user\'s email: checked against the token\'s email, as RomM matches accounts' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-username -d 'A RomM admin\'s username: read RomM\'s users with a token limited to the users.read scope, never writing; the password comes from --romm-password-file, ROMM_PASSWORD, or a hidden prompt on a terminal' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-password-file -d 'Read the RomM password from this file (the line breaks that end it are ignored)' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-token-file -d 'Read a RomM client API token (rmm_…, RomM 4.8+, made with only the users.read scope) from this file, instead of a username and password' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l timeout -d 'Seconds allowed for each network step' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l color -d 'When to use colours' -r -f -a "auto\t''
 always\t''
@@ -73,7 +76,7 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l env-file 
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l issuer -d 'The provider\'s issuer URL, e.g. Pocket ID\'s APP_URL (OIDC_SERVER_APPLICATION_URL)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l client-id -d 'The client id registered at the provider (OIDC_CLIENT_ID)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l client-secret -d 'The client secret (OIDC_CLIENT_SECRET); prefer --client-secret-file, which stays out of shell history' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l client-secret-file -d 'Read the client secret from this file, or stdin for - (OIDC_CLIENT_SECRET)' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l client-secret-file -d 'Read the client secret from this file, or stdin for - (OIDC_CLIENT_SECRET); the line breaks that end the input are ignored, any other white space is part of the secret' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l redirect-uri -d 'The callback URL, <RomM URL>/api/oauth/openid (OIDC_REDIRECT_URI)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l romm-url -d 'RomM\'s public base URL, as users open it; gives the callback URL when --redirect-uri is absent' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l provider -d 'The provider label, whose icon RomM shows [default: pocket-id] (OIDC_PROVIDER)' -r
@@ -117,7 +120,7 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l env-fil
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l issuer -d 'The provider\'s issuer URL, e.g. Pocket ID\'s APP_URL (OIDC_SERVER_APPLICATION_URL)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l client-id -d 'The client id registered at the provider (OIDC_CLIENT_ID)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l client-secret -d 'The client secret (OIDC_CLIENT_SECRET); prefer --client-secret-file, which stays out of shell history' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l client-secret-file -d 'Read the client secret from this file, or stdin for - (OIDC_CLIENT_SECRET)' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l client-secret-file -d 'Read the client secret from this file, or stdin for - (OIDC_CLIENT_SECRET); the line breaks that end the input are ignored, any other white space is part of the secret' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l redirect-uri -d 'The callback URL, <RomM URL>/api/oauth/openid (OIDC_REDIRECT_URI)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l romm-url -d 'RomM\'s public base URL, as users open it; gives the callback URL when --redirect-uri is absent' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l provider -d 'The provider label, whose icon RomM shows [default: pocket-id] (OIDC_PROVIDER)' -r

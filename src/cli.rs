@@ -77,7 +77,7 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "SECRET", conflicts_with = "client_secret_file")]
     pub client_secret: Option<String>,
 
-    /// Read the client secret from this file, or stdin for - (OIDC_CLIENT_SECRET)
+    /// Read the client secret from this file, or stdin for - (OIDC_CLIENT_SECRET); the line breaks that end the input are ignored, any other white space is part of the secret
     #[arg(long, value_name = "FILE")]
     pub client_secret_file: Option<PathBuf>,
 
@@ -157,6 +157,31 @@ pub struct DoctorArgs {
 
     #[command(flatten)]
     pub login: LoginArgs,
+
+    #[command(flatten)]
+    pub romm: RommAccessArgs,
+}
+
+/// Read-only access to RomM's users, to judge the token's email as RomM will.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "RomM access (optional, read-only)")]
+pub struct RommAccessArgs {
+    /// A RomM admin's username: read RomM's users with a token limited to the users.read scope, never writing; the password comes from --romm-password-file, ROMM_PASSWORD, or a hidden prompt on a terminal
+    #[arg(long, value_name = "USER", requires = "romm_url")]
+    pub romm_username: Option<String>,
+
+    /// Read the RomM password from this file (the line breaks that end it are ignored)
+    #[arg(long, value_name = "FILE", requires = "romm_username")]
+    pub romm_password_file: Option<PathBuf>,
+
+    /// Read a RomM client API token (rmm_…, RomM 4.8+, made with only the users.read scope) from this file, instead of a username and password
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "romm_url",
+        conflicts_with = "romm_username"
+    )]
+    pub romm_token_file: Option<PathBuf>,
 }
 
 /// The real login test of `doctor --login`.

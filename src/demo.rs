@@ -74,7 +74,7 @@ pub fn run(
         RommEmulator::start(RommConfig {
             version: "5.2.0".into(),
             env: romm_env(issuer),
-            ca_pem: None,
+            ..RommConfig::default()
         })
         .context("cannot start the RomM double")
     };
@@ -109,6 +109,7 @@ pub fn run(
         verbose,
         login,
         email: None,
+        romm_access: None,
     };
     let first = doctor::run(&good, &options(Some(login)), &cancelled)?;
 

@@ -10,7 +10,8 @@ use anyhow::Result;
 use std::sync::atomic::AtomicBool;
 
 use crate::checks::{
-    config, credentials, discovery, jwks, login, pocketid, redirect_uri, romm, tls, verdict,
+    config, credentials, discovery, jwks, login, pocketid, redirect_uri, romm, romm_users, tls,
+    verdict,
 };
 use crate::http::{self, Http};
 use crate::report::{Finding, Report};
@@ -23,6 +24,8 @@ pub struct Options {
     pub login: Option<login::Options>,
     /// The RomM user's email, for the Pocket ID user lookup.
     pub email: Option<String>,
+    /// Read-only access to RomM's users (`romm.users`, `romm.account`).
+    pub romm_access: Option<crate::romm_api::Access>,
 }
 
 pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Result<Report> {
@@ -43,8 +46,9 @@ pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Re
         insecure: options.insecure,
         verbose: options.verbose,
     })?;
-    let (provider, romm_findings, doc) = std::thread::scope(|s| {
+    let (provider, romm_findings, doc, users) = std::thread::scope(|s| {
         let romm_answers = s.spawn(|| romm::fetch(settings, &http));
+        let users = s.spawn(|| romm_users::fetch(settings, &http, options.romm_access.as_ref()));
         let (mut findings, doc) = discovery::run(settings, &http);
         // RomM's authorization request needs RomM's redirect (when --romm-url)
         // and discovery; it goes out as soon as both are in.
@@ -103,20 +107,34 @@ pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Re
             answers
         };
         let romm_findings = romm::judge(settings, answers.as_ref(), doc.as_ref());
-        (findings, romm_findings, doc)
+        let users = users
+            .join()
+            .unwrap_or_else(|_| romm_users::Users::crashed());
+        (findings, romm_findings, doc, users)
     });
     report.extend(provider);
     report.extend(romm_findings);
-    if let Some(login) = &options.login {
-        let findings = login::run(
+    report.extend([users.finding]);
+    let accounts = users.accounts.as_deref();
+    match &options.login {
+        Some(login) => {
+            let findings = login::run(
             settings,
             &http,
             doc.as_ref(),
             login,
+            accounts,
             cancelled,
             &report.checks,
         );
-        report.extend(findings);
+            report.extend(findings);
+        }
+        None => {
+            let email = options.email.as_deref();
+            let account =
+                romm_users::account_without_login(settings, &report.checks, email, accounts);
+            report.extend([account]);
+        }
     }
     report.verdict = Some(verdict::judge(&report.checks));
     Ok(report)

@@ -11,6 +11,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::redirect::Policy;
 
@@ -69,6 +71,53 @@ pub fn excerpt(body: &[u8]) -> String {
         out = out.chars().take(160).collect::<String>() + "…";
     }
     out
+}
+
+/// Where authlib's latin-1 encoding of `id:secret` stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotLatin1 {
+    /// True when the offending character is in the client id, else the secret.
+    pub in_id: bool,
+    /// How many characters of that part lie beyond U+00FF.
+    pub count: usize,
+}
+
+impl NotLatin1 {
+    /// What RomM does with such credentials, without showing the secret.
+    pub fn reason(&self) -> String {
+        let part = if self.in_id {
+            "client id"
+        } else {
+            "client secret"
+        };
+        format!(
+            "the {part} has {} character{} outside latin-1 (beyond U+00FF), which RomM's authlib cannot put in the HTTP Basic header: RomM's callback fails with UnicodeEncodeError: 'latin-1' codec can't encode character … ordinal not in range(256) (a 500)",
+            self.count,
+            if self.count == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// The `Authorization` value of authlib 1.6.12's `client_secret_basic`
+/// (`authlib/oauth2/auth.py` `encode_client_secret_basic`): `id:secret`, NOT
+/// form-encoded first, as latin-1 bytes (Python's strict codec, which raises
+/// for any character beyond U+00FF), then base64. So a non-ASCII latin-1
+/// character goes out as one byte, not as its UTF-8 pair.
+pub fn client_secret_basic(id: &str, secret: &str) -> Result<String, NotLatin1> {
+    let beyond = |part: &str| part.chars().filter(|c| u32::from(*c) > 0xFF).count();
+    for (part, in_id) in [(id, true), (secret, false)] {
+        let count = beyond(part);
+        if count > 0 {
+            return Err(NotLatin1 { in_id, count });
+        }
+    }
+    let bytes: Vec<u8> = id
+        .chars()
+        .chain(std::iter::once(':'))
+        .chain(secret.chars())
+        .map(|c| u32::from(c) as u8)
+        .collect();
+    Ok(format!("Basic {}", BASE64.encode(bytes)))
 }
 
 /// Why a request got no answer.
@@ -197,21 +246,25 @@ impl Http {
         )
     }
 
-    /// A form POST with HTTP Basic credentials built the way authlib builds
-    /// them for `client_secret_basic`: `id:secret` NOT form-encoded first.
+    /// A form POST to a token endpoint with `client_secret_basic`, the
+    /// header built by [`client_secret_basic`] exactly as RomM's authlib
+    /// builds it. Credentials authlib cannot encode are never sent.
     pub fn post_form_basic(
         &self,
         url: &str,
         client: (&str, &str),
         form: &[(&str, &str)],
     ) -> Result<Response, Failure> {
+        let authorization = client_secret_basic(client.0, client.1).map_err(|e| {
+            Failure::Other(format!("the credentials were not sent: {}", e.reason()))
+        })?;
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
         let request = self
             .client
             .post(url)
-            .basic_auth(client.0, Some(client.1))
+            .header("Authorization", authorization)
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body(body.clone());
         let shown = format!(
@@ -219,6 +272,36 @@ impl Http {
             client.0,
             mask(client.1)
         );
+        self.send("POST", url, Some(shown), request)
+    }
+
+    /// A form POST without credentials in headers; the values of the fields
+    /// named in `hidden` (passwords) are masked in traces.
+    pub fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        hidden: &[&str],
+    ) -> Result<Response, Failure> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let shown = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form.iter().map(|(k, v)| {
+                let v = if hidden.contains(k) {
+                    mask(v)
+                } else {
+                    v.to_string()
+                };
+                (*k, v)
+            }))
+            .finish();
+        let request = self
+            .client
+            .post(url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Accept", "application/json")
+            .body(body);
         self.send("POST", url, Some(shown), request)
     }
 
@@ -394,4 +477,41 @@ fn redact_tokens(body: &str) -> String {
         }
     }
     value.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_header_is_latin1_and_not_form_encoded_like_authlib() {
+        // Values from Python: base64.b64encode(f"{id}:{secret}".encode("latin1")).
+        assert_eq!(
+            client_secret_basic("romm", "s3cret").as_deref(),
+            Ok("Basic cm9tbTpzM2NyZXQ=")
+        );
+        assert_eq!(
+            client_secret_basic("romm", "é").as_deref(),
+            Ok("Basic cm9tbTrp")
+        );
+        assert_eq!(
+            client_secret_basic("a b", "%2B+").as_deref(),
+            Ok("Basic YSBiOiUyQis=")
+        );
+    }
+
+    #[test]
+    fn beyond_latin1_is_refused_and_says_where() {
+        assert_eq!(
+            client_secret_basic("romm", "x€y🦀"),
+            Err(NotLatin1 {
+                in_id: false,
+                count: 2
+            })
+        );
+        let err = client_secret_basic("römm€", "ok").unwrap_err();
+        assert!(err.in_id);
+        assert!(err.reason().contains("UnicodeEncodeError"));
+        assert!(!err.reason().contains('€'));
+    }
 }

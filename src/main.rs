@@ -37,6 +37,7 @@ mod http;
 mod oidc;
 mod pocketid;
 mod report;
+mod romm_api;
 mod settings;
 mod wizard;
 
@@ -163,6 +164,7 @@ fn doctor(args: &DoctorArgs, settings: &Settings, cli: &Cli) -> Result<ExitCode>
     if login.is_some() {
         let _ = ctrlc::set_handler(|| CANCELLED.store(true, Ordering::SeqCst));
     }
+    let romm_access = settings::romm_access(&args.romm, args.json)?;
     let report = doctor::run(
         settings,
         &doctor::Options {
@@ -171,6 +173,7 @@ fn doctor(args: &DoctorArgs, settings: &Settings, cli: &Cli) -> Result<ExitCode>
             verbose: cli.verbose,
             login,
             email: args.login.email.clone(),
+            romm_access,
         },
         &CANCELLED,
     )?;

@@ -11,9 +11,10 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::cli::SettingsArgs;
+use crate::cli::{RommAccessArgs, SettingsArgs};
 use crate::envfile::EnvFile;
 use crate::files::{self, FileError};
+use crate::romm_api::Access;
 
 /// How RomM reads a variable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,6 +190,134 @@ pub const VARS: &[Var] = &[
     },
 ];
 
+/// Every other variable RomM reads (`VARS` holds the OIDC ones), so the
+/// env-file lint never calls them typos. Sources, at rommapp/romm 5.2.0
+/// (`57badfd6`): every `_get_env("…")` in `backend/config/__init__.py` (the
+/// backend reads the environment nowhere else but tests and the file
+/// watchers' internal `WATCHFILES_CHANGES`), the proxy variables httpx and
+/// `has_proxy_env` honour, and what the container's entrypoint reads
+/// (`docker/init_scripts/init`, `docker/init_scripts/docker-entrypoint.sh`).
+/// The entrypoint also reads `<NAME>_FILE` for any name: see `romm_reads`.
+pub const ROMM_READS: &[&str] = &[
+    // backend/config/__init__.py
+    "ROMM_BASE_URL",
+    "ROMM_PORT",
+    "DEV_MODE",
+    "DEV_HOST",
+    "DEV_PORT",
+    "DEV_SQL_ECHO",
+    "ROMM_BASE_PATH",
+    "ROMM_TMP_PATH",
+    "SEVEN_ZIP_TIMEOUT",
+    "ROM_PATCHER_TIMEOUT",
+    "ROM_PATCHER_MAX_FILE_SIZE_BYTES",
+    "ROM_PATCHER_MAX_CONCURRENCY",
+    "DB_HOST",
+    "DB_PORT",
+    "DB_USER",
+    "DB_PASSWD",
+    "DB_NAME",
+    "DB_QUERY_JSON",
+    "ROMM_DB_DRIVER",
+    "REDIS_HOST",
+    "REDIS_PORT",
+    "REDIS_PASSWORD",
+    "REDIS_USERNAME",
+    "REDIS_DB",
+    "REDIS_SSL",
+    "IGDB_CLIENT_ID",
+    "IGDB_CLIENT_SECRET",
+    "MOBYGAMES_API_KEY",
+    "SCREENSCRAPER_USER",
+    "SCREENSCRAPER_PASSWORD",
+    "SCREENSCRAPER_DEV_ID",
+    "SCREENSCRAPER_DEV_PASSWORD",
+    "STEAMGRIDDB_API_KEY",
+    "RETROACHIEVEMENTS_API_KEY",
+    "REFRESH_RETROACHIEVEMENTS_CACHE_DAYS",
+    "LAUNCHBOX_API_ENABLED",
+    "PLAYMATCH_API_ENABLED",
+    "PLAYMATCH_API_URL",
+    "HASHEOUS_API_ENABLED",
+    "TGDB_API_ENABLED",
+    "FLASHPOINT_API_ENABLED",
+    "HLTB_API_ENABLED",
+    "ROMM_AUTH_SECRET_KEY",
+    "OAUTH_ACCESS_TOKEN_EXPIRE_SECONDS",
+    "OAUTH_REFRESH_TOKEN_EXPIRE_SECONDS",
+    "SESSION_MAX_AGE_SECONDS",
+    "DISABLE_CSRF_PROTECTION",
+    "DISABLE_DOWNLOAD_ENDPOINT_AUTH",
+    "ROMM_CORS_ALLOWED_ORIGINS",
+    "ROMM_SESSION_SECURE_COOKIE",
+    "DISABLE_SETUP_WIZARD",
+    "INVITE_TOKEN_EXPIRY_SECONDS",
+    "SCAN_TIMEOUT",
+    "SCAN_WORKERS",
+    "TASK_TIMEOUT",
+    "TASK_RESULT_TTL",
+    "ENABLE_RESCAN_ON_FILESYSTEM_CHANGE",
+    "RESCAN_ON_FILESYSTEM_CHANGE_DELAY",
+    "ENABLE_SCHEDULED_RESCAN",
+    "SCHEDULED_RESCAN_CRON",
+    "ENABLE_SCHEDULED_UPDATE_SWITCH_TITLEDB",
+    "SCHEDULED_UPDATE_SWITCH_TITLEDB_CRON",
+    "ENABLE_SCHEDULED_UPDATE_LAUNCHBOX_METADATA",
+    "SCHEDULED_UPDATE_LAUNCHBOX_METADATA_CRON",
+    "ENABLE_SCHEDULED_CONVERT_IMAGES_TO_WEBP",
+    "SCHEDULED_CONVERT_IMAGES_TO_WEBP_CRON",
+    "ENABLE_SCHEDULED_CLEANUP_ORPHANED_RESOURCES",
+    "SCHEDULED_CLEANUP_ORPHANED_RESOURCES_CRON",
+    "ENABLE_SCHEDULED_RETROACHIEVEMENTS_PROGRESS_SYNC",
+    "SCHEDULED_RETROACHIEVEMENTS_PROGRESS_SYNC_CRON",
+    "ENABLE_SYNC_FOLDER_WATCHER",
+    "SYNC_FOLDER_SCAN_DELAY",
+    "ENABLE_SYNC_PUSH_PULL",
+    "SYNC_PUSH_PULL_CRON",
+    "SYNC_SSH_KEYS_PATH",
+    "SYNC_SSH_KNOWN_HOSTS_PATH",
+    "DISABLE_EMULATOR_JS",
+    "DISABLE_RUFFLE_RS",
+    "KIOSK_MODE",
+    "DISABLE_LOGS_VIEWER",
+    "MAX_ASSET_UPLOAD_SIZE_BYTES",
+    "MAX_AUTOCLEANUP_LIMIT",
+    "LOGLEVEL",
+    "FORCE_COLOR",
+    "NO_COLOR",
+    "YOUTUBE_BASE_URL",
+    "TINFOIL_WELCOME_MESSAGE",
+    "STREAMING_BROKER_SECRET",
+    "STREAMING_SAVE_TIMEOUT",
+    "SENTRY_DSN",
+    "PYTEST_VERSION",
+    // proxies (httpx trust_env; config.has_proxy_env)
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    // docker/init_scripts
+    "WEB_SERVER_CONCURRENCY",
+    "WEB_SERVER_GUNICORN_WAIT_SECONDS",
+    "WEB_SERVER_KEEPALIVE",
+    "WEB_SERVER_MAX_REQUESTS",
+    "WEB_SERVER_MAX_REQUESTS_JITTER",
+    "WEB_SERVER_TIMEOUT",
+    "WEB_SERVER_WORKER_CONNECTIONS",
+    "REDIS_SAVE_POLICY",
+    "OTEL_SDK_DISABLED",
+    "OTEL_SERVICE_NAME_PREFIX",
+    "IPV4_ONLY",
+];
+
+/// Whether RomM (its backend or its container's entrypoint) reads `name`:
+/// a table name, or `<NAME>_FILE`, which the entrypoint reads into `<NAME>`
+/// for any name (since 3.7.0).
+pub fn romm_reads(name: &str) -> bool {
+    let known = |n: &str| var(n).is_some() || ROMM_READS.contains(&n);
+    known(name) || name.strip_suffix("_FILE").is_some_and(known)
+}
+
 /// The table entry for a variable name.
 pub fn var(name: &str) -> Option<&'static Var> {
     VARS.iter().find(|v| v.name == name)
@@ -197,7 +326,13 @@ pub fn var(name: &str) -> Option<&'static Var> {
 /// RomM's `_get_env`: an empty value counts as unset, surrounding whitespace
 /// is stripped, and nothing else (quotes stay).
 pub fn romm_value(raw: &str) -> Option<&str> {
-    Some(raw.trim()).filter(|v| !v.is_empty())
+    Some(raw.trim_matches(python_space)).filter(|v| !v.is_empty())
+}
+
+/// Python's `str.isspace`, which `str.strip()` uses: Unicode white space plus
+/// the separators U+001C–U+001F.
+fn python_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
 /// RomM's `safe_str_to_bool`: true only for 1, true, yes, on (any case).
@@ -320,7 +455,7 @@ impl Settings {
                 self.romm_env.insert(v.name, setting);
                 self.set(v.name, value.to_string(), source)
             }
-            None if key.starts_with("OIDC_") => {
+            None if key.starts_with("OIDC_") && !romm_reads(key) => {
                 self.unknown.retain(|(k, _)| k != key);
                 self.unknown.push((key.to_string(), source));
             }
@@ -344,17 +479,36 @@ impl Settings {
         self.values.get(name)
     }
 
-    /// The value as RomM reads it: stripped, `None` when empty.
+    /// The value as RomM reads it: stripped, `None` when nothing is left —
+    /// which for a string RomM defaults to `""` is the same. Where RomM's
+    /// default is something else, a blank value differs: see `get_env`.
     pub fn value(&self, name: &str) -> Option<&str> {
         self.get(name).and_then(|s| romm_value(&s.raw))
     }
 
+    /// Exactly what RomM's `_get_env` returns: `None` (RomM's default) only
+    /// when unset or empty; otherwise the stripped value, so a blank value is
+    /// `""` — not the default (`os.environ.get(var) or fallback`, then strip).
+    pub fn get_env(&self, name: &str) -> Option<&str> {
+        self.get(name)
+            .map(|s| s.raw.as_str())
+            .filter(|raw| !raw.is_empty())
+            .map(|raw| raw.trim_matches(python_space))
+    }
+
     /// A boolean as RomM reads it, with RomM's default when unset.
     pub fn flag(&self, name: &str) -> bool {
-        match self.value(name) {
+        match self.get_env(name) {
             Some(raw) => romm_bool(raw),
             None => var(name).is_some_and(|v| romm_bool(v.default)),
         }
+    }
+
+    /// The claim RomM names new accounts by (`OIDC_USERNAME_ATTRIBUTE`):
+    /// `preferred_username` when unset, `""` when blank.
+    pub fn username_attribute(&self) -> &str {
+        self.get_env(OIDC_USERNAME_ATTRIBUTE)
+            .unwrap_or("preferred_username")
     }
 
     /// Whether OIDC is switched on. Unset counts as on only when nothing was
@@ -474,14 +628,15 @@ pub fn load(args: &SettingsArgs) -> anyhow::Result<Settings> {
     Ok(settings)
 }
 
-/// A secret from a file, or from stdin for `-`, without surrounding white space.
+/// A secret from a file, or from stdin for `-`, without the line breaks that
+/// end it (see `without_final_line_breaks`).
 fn read_secret(path: &Path) -> Result<String, FileError> {
     let text = if path.as_os_str() == "-" {
         files::read_stdin_text()?
     } else {
         files::read_text(path)?
     };
-    Ok(text.trim().to_string())
+    Ok(without_final_line_breaks(text))
 }
 
 /// The variables read from the process environment: RomM's, and `OIDC_*`
@@ -509,6 +664,66 @@ fn environment(
         read.push((key.into_owned(), value));
     }
     (read, not_utf8)
+}
+
+/// How the doctor may read RomM's users (`--romm-username` or
+/// `--romm-token-file`). The password comes from `--romm-password-file`, then
+/// `ROMM_PASSWORD`, then a hidden prompt — only when both stdin and stderr
+/// are terminals and the output is not `--json`; otherwise a missing password
+/// is an input error naming the flag to give.
+pub fn romm_access(args: &RommAccessArgs, json: bool) -> anyhow::Result<Option<Access>> {
+    use anyhow::Context;
+    use std::io::IsTerminal;
+    let read = |path: &Path, flag: &str| -> anyhow::Result<String> {
+        let text = without_final_line_breaks(
+            files::read_text(path).with_context(|| format!("cannot use {flag}"))?,
+        );
+        anyhow::ensure!(
+            !text.is_empty(),
+            "{flag} {}: the file is empty",
+            path.display()
+        );
+        Ok(text)
+    };
+    if let Some(path) = &args.romm_token_file {
+        return Ok(Some(Access::Token(read(path, "--romm-token-file")?)));
+    }
+    let Some(username) = args.romm_username.clone() else {
+        return Ok(None);
+    };
+    let password = match &args.romm_password_file {
+        Some(path) => read(path, "--romm-password-file")?,
+        None => match std::env::var("ROMM_PASSWORD") {
+            Ok(password) if !password.is_empty() => password,
+            _ => {
+                let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+                if json || !terminal {
+                    anyhow::bail!(
+                        "--romm-username {username} needs a password: give --romm-password-file FILE or set ROMM_PASSWORD (no prompt {})",
+                        if json {
+                            "with --json"
+                        } else {
+                            "without a terminal"
+                        }
+                    );
+                }
+                dialoguer::Password::new()
+                    .with_prompt(format!("RomM password for {username} (hidden)"))
+                    .interact_on(&console::Term::stderr())
+                    .context("cannot read the RomM password")?
+            }
+        },
+    };
+    Ok(Some(Access::Password { username, password }))
+}
+
+/// A secret read from a file: the line breaks that end the file (`\n`,
+/// `\r\n`, as editors and `echo` leave them) are not part of it; everything
+/// else is, white space included.
+fn without_final_line_breaks(mut text: String) -> String {
+    let kept = text.trim_end_matches(['\n', '\r']).len();
+    text.truncate(kept);
+    text
 }
 
 /// authlib's rule for the discovery URL of an issuer.
@@ -556,6 +771,29 @@ mod tests {
     fn empty_is_unset_and_quotes_stay() {
         assert_eq!(romm_value("   "), None);
         assert_eq!(romm_value(" \"x\" "), Some("\"x\""));
+    }
+
+    #[test]
+    fn a_blank_value_is_empty_in_romm_not_the_default() {
+        let settings = |value: &str| {
+            Settings::resolve(Inputs {
+                flags: vec![
+                    ("OIDC_ALLOW_REGISTRATION", "--test", value.to_string()),
+                    (OIDC_USERNAME_ATTRIBUTE, "--test", value.to_string()),
+                ],
+                environment: Vec::new(),
+                env_file: None,
+                romm_url: None,
+                secret_file: None,
+            })
+        };
+        let blank = settings(" \t");
+        assert!(!blank.flag("OIDC_ALLOW_REGISTRATION"));
+        assert_eq!(blank.username_attribute(), "");
+        let empty = settings("");
+        assert!(empty.flag("OIDC_ALLOW_REGISTRATION"));
+        assert_eq!(empty.username_attribute(), "preferred_username");
+        assert_eq!(settings(" email ").username_attribute(), "email");
     }
 
     #[test]

@@ -372,7 +372,19 @@ impl Wizard<'_> {
                 let secret = Password::with_theme(&self.theme)
                     .with_prompt("Client secret (hidden)")
                     .interact_on(&self.term)?;
-                self.set(OIDC_CLIENT_SECRET, secret.trim().to_string());
+                self.set(OIDC_CLIENT_SECRET, secret);
+            }
+            // A secret RomM cannot send intact is refused before the
+            // provider is asked, with the reason rather than "wrong secret".
+            let sendable = config::client(&self.settings);
+            if sendable.status == Status::Fail {
+                show(&sendable);
+                if !self.interactive {
+                    bail!("{}", sendable.summary);
+                }
+                eprintln!("  Let's enter them again.");
+                again = true;
+                continue;
             }
             let exists = credentials::exists(&self.settings, &self.http, discovery);
             if exists.status != Status::Skip {
@@ -414,6 +426,7 @@ impl Wizard<'_> {
                 &self.http,
                 Some(discovery),
                 &self.login,
+                None,
                 &CANCELLED,
                 &[],
             );

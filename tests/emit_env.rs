@@ -643,22 +643,15 @@ round_trips! {
     round_trip_spaces => "with spaces inside",
     round_trip_tab => "a\tb",
     round_trip_equals => "a=b=c",
-    round_trip_unicode => "pässwörd✓",
+    // Non-ASCII within latin-1: beyond it RomM cannot send the secret (tests/secrets.rs).
+    round_trip_unicode => "pässwörd·¿",
     round_trip_yaml_indicators => "- &a *b !c %d @e",
     round_trip_colon_space => "key: value",
     round_trip_shell_metachars => "a;b|c&d<e>f(g)*?[h]~!",
     round_trip_quotes_dollar_hash_backslash => "$'\"#\\ x",
     round_trip_leading_dash => "-starts-with-dash",
     round_trip_braces => "{x}",
-    round_trip_all_but_backtick => "p@ss w0rd' \"q\" $HOME ${X} #c \\d=e ✓",
-}
-
-#[test]
-fn round_trip_leading_and_trailing_spaces_are_stripped_like_romm() {
-    // RomM strips leading and trailing whitespace (§1), so the block carries the
-    // stripped value.
-    assert_round_trip("  padded secret  ", "padded secret");
-    assert_round_trip("\tTabbed-Secret-01\t", "Tabbed-Secret-01");
+    round_trip_all_but_backtick => "p@ss w0rd' \"q\" $HOME ${X} #c \\d=e é",
 }
 
 #[test]
@@ -1425,7 +1418,7 @@ fn write_recognises_export_and_yaml_style_keys() {
 #[test]
 fn write_hard_values_read_back_through_sh_and_compose() {
     let sb = Sandbox::new();
-    let secret = "p@ss w0rd' \"q\" $HOME ${X} #c \\d=e ✓";
+    let secret = "p@ss w0rd' \"q\" $HOME ${X} #c \\d=e é";
     let target = sb.file(
         "romm.env",
         "# keep\nDB_HOST=mariadb\nOIDC_CLIENT_SECRET='old'\n",

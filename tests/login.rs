@@ -42,8 +42,8 @@ const LOGIN_IDS: &[&str] = &[
     "login.email-verified",
     "login.username",
     "login.roles",
-    "login.registration",
     "login.email-match",
+    "romm.account",
 ];
 
 // ====================================================================== helpers
@@ -500,11 +500,16 @@ fn emulator_good_login_passes_and_never_prints_tokens() {
         session_user: None,
         ..emulator_config()
     });
-    let login = Login::new(&e.issuer()).env("BROWSER_LOGIN", "alice");
+    let summary = tempfile::NamedTempFile::new().expect("summary file");
+    let login = Login::new(&e.issuer())
+        .env("BROWSER_LOGIN", "alice")
+        .env("BROWSER_SUMMARY", &summary.path().to_string_lossy());
     let out = login.run();
     for id in LOGIN_IDS {
         let want: &[&str] = if *id == "login.roles" || *id == "login.email-match" {
             &["skip"] // no OIDC_CLAIM_ROLES, no --email
+        } else if *id == "romm.account" {
+            &["warn"] // no --email, no RomM access: the account is unproven
         } else {
             &["pass"]
         };
@@ -527,12 +532,9 @@ fn emulator_good_login_passes_and_never_prints_tokens() {
     );
 
     // The browser stand-in ended on the listener's own result page, with a 2xx.
-    let browser: Value = out
-        .stderr
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| panic!("no browser summary on stderr:\n{}", out.stderr));
+    let written = std::fs::read_to_string(summary.path()).expect("browser summary");
+    let browser: Value = serde_json::from_str(written.trim())
+        .unwrap_or_else(|e| panic!("browser summary {e}: {written}\n{}", out.stderr));
     assert_eq!(browser["ok"], true, "{browser:#}");
     assert_eq!(browser["status"], 200, "{browser:#}");
     assert!(
@@ -859,7 +861,7 @@ fn emulator_email_match_and_registration() {
         .arg("--email=ALICE@Example.COM")
         .run();
     out.expect("login.email-match", &["pass"]);
-    out.expect("login.registration", &["pass"]);
+    out.expect("romm.account", &["pass"]);
     assert_eq!(out.code, 0, "{}", out.show());
 
     let out = Login::new(&e.issuer()).arg("--email=bob@example.com").run();
@@ -874,10 +876,14 @@ fn emulator_email_match_and_registration() {
     let out = Login::new(&e.issuer())
         .env("OIDC_ALLOW_REGISTRATION", "false")
         .run();
-    let t = out.expect("login.registration", &["warn"]);
+    let t = out.expect("romm.account", &["warn"]);
     assert!(
         t.contains("User registration is disabled."),
         "quotes RomM: {t}"
+    );
+    assert!(
+        t.contains("Unproven") && t.contains("--email") && t.contains("--romm-username"),
+        "says what is unproven and how to prove it: {t}"
     );
     out.expect("login.email-match", &["skip"]);
 }
@@ -953,6 +959,8 @@ fn peer_good_login_and_unverified_user() {
     for id in LOGIN_IDS {
         let want: &[&str] = if *id == "login.roles" || *id == "login.email-match" {
             &["skip"]
+        } else if *id == "romm.account" {
+            &["warn"]
         } else {
             &["pass"]
         };

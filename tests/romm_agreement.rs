@@ -57,24 +57,6 @@ const KNOWN_DISAGREEMENTS: &[(&str, &str)] = &[
         "oidc-provider/doctor-callback-unregistered",
         "the doctor fails its own loopback login; RomM's callback works",
     ),
-    (
-        "emulator/secret-not-latin-1",
-        "issue 9 item 7: authlib encodes the Basic credentials as latin-1",
-    ),
-    (
-        "emulator/secret-latin-1-not-ascii",
-        "issue 9 item 7: authlib encodes the Basic credentials as latin-1",
-    ),
-    // RomM's _get_env turns a blank value into "", not into the default; the doctor's
-    // settings read it as unset (src/settings.rs romm_value).
-    (
-        "emulator/registration-blank-no-account",
-        "issue 9 item 7: a blank OIDC_ALLOW_REGISTRATION is false in RomM",
-    ),
-    (
-        "emulator/username-attribute-blank",
-        "issue 9 item 7: a blank OIDC_USERNAME_ATTRIBUTE is '' in RomM",
-    ),
 ];
 
 // ====================================================================== rules
@@ -136,9 +118,15 @@ impl fmt::Display for Rule {
     }
 }
 
-/// The rule a doctor check stands for.
-fn rule_of_check(id: &str) -> Rule {
+/// The rule a doctor check stands for. `romm.account` stands for the rule its
+/// summary names; a `config.client` refusal quoting `UnicodeEncodeError` is
+/// RomM's token request, proven from the settings alone.
+fn rule_of_check(id: &str, summary: &str) -> Rule {
     match id {
+        "romm.account" if summary.contains("Disabled user") => Rule::Disabled,
+        "romm.account" if summary.contains("would create an account named") => Rule::UsernameTaken,
+        "romm.account" => Rule::Registration,
+        "config.client" if summary.contains("UnicodeEncodeError") => Rule::Token,
         "login.callback" | "client.exists" | "client.redirect-uri" => Rule::Callback,
         "login.token" | "client.credentials" => Rule::Token,
         "login.id-token" => Rule::IdToken,
@@ -147,7 +135,6 @@ fn rule_of_check(id: &str) -> Rule {
         "login.email-verified" => Rule::EmailVerified,
         "login.username" => Rule::Username,
         "login.roles" => Rule::Roles,
-        "login.registration" => Rule::Registration,
         "login.email-match" => Rule::EmailMatch,
         _ if id.starts_with("config.") => Rule::Config,
         _ if id.starts_with("jwks.") => Rule::IdToken,
@@ -526,7 +513,7 @@ fn verdict(report: &Value) -> Verdict {
             .map(|c| {
                 let id = c["id"].as_str().unwrap_or("?").to_string();
                 let summary = c["summary"].as_str().unwrap_or("").to_string();
-                (rule_of_check(&id), id, summary)
+                (rule_of_check(&id, &summary), id, summary)
             })
             .collect();
         found.sort_by_key(|(rule, _, _)| *rule);

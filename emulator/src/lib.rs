@@ -33,7 +33,7 @@ mod token;
 mod userinfo;
 mod util;
 
-pub use romm::{BASE_URL_PLACEHOLDER, RommConfig, RommEmulator};
+pub use romm::{BASE_URL_PLACEHOLDER, RommClientToken, RommConfig, RommEmulator, RommUser};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -755,7 +755,9 @@ impl Req {
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(auth.get(6..)?)
             .ok()?;
-        let text = String::from_utf8(decoded).ok()?;
+        // Go's BasicAuth keeps the bytes as they are; bytes that are not UTF-8
+        // (a latin-1 secret) then simply fail to match.
+        let text = String::from_utf8_lossy(&decoded);
         let (id, secret) = text.split_once(':')?;
         Some((id.to_string(), secret.to_string()))
     }

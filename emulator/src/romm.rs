@@ -1,8 +1,11 @@
 //! A double of RomM's unauthenticated OIDC surface (romm.md §1–§4):
 //! `GET /api/heartbeat`, `GET /api/login/openid` (which fetches discovery the
-//! way authlib does) and the bare behaviour of `GET /api/oauth/openid`.
+//! way authlib does) and the bare behaviour of `GET /api/oauth/openid`; and of
+//! the read side of its admin API (romm.md §10): `POST /api/token` (RomM 5.2
+//! `backend/endpoints/auth.py`) and `GET /api/users` (`endpoints/user.py`)
+//! with RomM's authentication (`handler/auth/hybrid_auth.py`) and scopes.
 
-use crate::util::{Field, ordered, query_escape, random_alnum, response, uuid_v4};
+use crate::util::{Field, Form, ordered, query_escape, random_alnum, response, uuid_v4};
 use crate::{RecordedRequest, server};
 use axum::Router;
 use axum::extract::State as AxumState;
@@ -27,6 +30,42 @@ pub struct RommConfig {
     /// The contents of `OIDC_TLS_CACERTFILE`: when set it is the only trust
     /// store for the discovery fetch.
     pub ca_pem: Option<String>,
+    /// RomM's users table, in id order (ids start at 1).
+    pub users: Vec<RommUser>,
+    /// Client API tokens (`rmm_…`, RomM 4.8+).
+    pub client_tokens: Vec<RommClientToken>,
+}
+
+/// A row of RomM's users table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RommUser {
+    pub username: String,
+    pub email: Option<String>,
+    pub password: String,
+    /// `admin` (every scope) or `user` (the default group's scopes, which do
+    /// not include `users.read`).
+    pub role: String,
+    pub enabled: bool,
+}
+
+impl RommUser {
+    pub fn new(username: &str, email: Option<&str>, password: &str, role: &str) -> RommUser {
+        RommUser {
+            username: username.to_string(),
+            email: email.map(str::to_string),
+            password: password.to_string(),
+            role: role.to_string(),
+            enabled: true,
+        }
+    }
+}
+
+/// A client API token: the raw `rmm_…` value, its owner and its scopes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RommClientToken {
+    pub token: String,
+    pub username: String,
+    pub scopes: Vec<String>,
 }
 
 impl Default for RommConfig {
@@ -35,6 +74,8 @@ impl Default for RommConfig {
             version: "5.2.0".to_string(),
             env: Vec::new(),
             ca_pem: None,
+            users: Vec::new(),
+            client_tokens: Vec::new(),
         }
     }
 }
@@ -132,6 +173,10 @@ struct RommApp {
     http: Result<reqwest::Client, String>,
     metadata: Mutex<Option<Map<String, Value>>>,
     log: Mutex<VecDeque<RecordedRequest>>,
+    users: Vec<RommUser>,
+    client_tokens: Vec<RommClientToken>,
+    /// Access tokens issued by `POST /api/token`: token → (username, scopes).
+    issued: Mutex<Vec<(String, String, Vec<String>)>>,
 }
 
 impl RommApp {
@@ -183,6 +228,9 @@ impl RommEmulator {
             http,
             metadata: Mutex::new(None),
             log: Mutex::new(VecDeque::new()),
+            users: config.users,
+            client_tokens: config.client_tokens,
+            issued: Mutex::new(Vec::new()),
         });
         let router = Router::new().fallback(handle).with_state(app.clone());
         let server = server::Server::spawn(listener, router, None, "romm-emulator")?;
@@ -305,9 +353,10 @@ async fn handle(
                 json(500, r#"{"detail":"OAuth disabled"}"#.to_string())
             }
         }
-        "/api/heartbeat" | "/api/login/openid" | "/api/oauth/openid" => {
-            json(405, r#"{"detail":"Method Not Allowed"}"#.to_string())
-        }
+        "/api/token" if parts.method == "POST" => token(&app, &body),
+        "/api/users" if get => users(&app, &parts.headers),
+        "/api/heartbeat" | "/api/login/openid" | "/api/oauth/openid" | "/api/token"
+        | "/api/users" => json(405, r#"{"detail":"Method Not Allowed"}"#.to_string()),
         _ => json(404, r#"{"detail":"Not Found"}"#.to_string()),
     }
 }
@@ -487,6 +536,238 @@ async fn login(app: &RommApp) -> Response {
     )
 }
 
+// ------------------------------------------------------------------ admin API
+
+/// `handler/auth/constants.py`: `FULL_SCOPES`, what an admin has.
+const FULL_SCOPES: &[&str] = &[
+    "me.read",
+    "roms.read",
+    "platforms.read",
+    "assets.read",
+    "devices.read",
+    "firmware.read",
+    "roms.user.read",
+    "collections.read",
+    "playlists.read",
+    "me.write",
+    "assets.write",
+    "devices.write",
+    "roms.user.write",
+    "collections.write",
+    "playlists.write",
+    "roms.write",
+    "platforms.write",
+    "firmware.write",
+    "users.read",
+    "users.write",
+    "tasks.run",
+    "logs.read",
+];
+
+/// The default permission group's projection (`permissions_map.py`: the
+/// legacy viewer, `WRITE_SCOPES`): read and own-data scopes, no `users.*`.
+const DEFAULT_USER_SCOPES: usize = 15;
+
+/// FastAPI's `HTTPException` body.
+fn detail(status: u16, text: &str) -> Response {
+    json(status, serde_json::json!({ "detail": text }).to_string())
+}
+
+impl RommApp {
+    /// `DBUsersHandler.get_user_by_username`: case-insensitive, first match.
+    fn user_named(&self, name: &str) -> Option<(usize, &RommUser)> {
+        self.users
+            .iter()
+            .enumerate()
+            .find(|(_, u)| u.username.to_lowercase() == name.to_lowercase())
+    }
+
+    /// `User.oauth_scopes`.
+    fn scopes_of(user: &RommUser) -> Vec<String> {
+        let n = if user.role == "admin" {
+            FULL_SCOPES.len()
+        } else {
+            DEFAULT_USER_SCOPES
+        };
+        FULL_SCOPES[..n].iter().map(|s| s.to_string()).collect()
+    }
+
+    /// `HybridAuthBackend.authenticate`: the granted scopes, `None` when
+    /// unauthenticated, `Err` where RomM's middleware raises (a bare 500).
+    fn authenticate(&self, headers: &axum::http::HeaderMap) -> Result<Option<Vec<String>>, ()> {
+        let Some(header) = headers.get("authorization") else {
+            return Ok(None);
+        };
+        let header = String::from_utf8_lossy(header.as_bytes()).into_owned();
+        let parts: Vec<&str> = header.split_whitespace().collect();
+        let [scheme, credentials] = parts[..] else {
+            return Ok(None);
+        };
+        if scheme.eq_ignore_ascii_case("basic") {
+            use base64::Engine;
+            // FastAPI's HTTPBasic: base64, then ASCII, else an HTTPException
+            // raised inside the middleware.
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(credentials)
+                .map_err(|_| ())?;
+            let text = String::from_utf8(decoded).map_err(|_| ())?;
+            if !text.is_ascii() {
+                return Err(());
+            }
+            let (name, password) = text.split_once(':').ok_or(())?;
+            return Ok(self
+                .user_named(name)
+                .filter(|(_, u)| u.password == password && u.enabled)
+                .map(|(_, u)| RommApp::scopes_of(u)));
+        }
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Ok(None);
+        }
+        if credentials.starts_with("rmm_") {
+            let Some(token) = self.client_tokens.iter().find(|t| t.token == credentials) else {
+                return Ok(None);
+            };
+            let Some((_, user)) = self.user_named(&token.username).filter(|(_, u)| u.enabled)
+            else {
+                return Ok(None);
+            };
+            let own = RommApp::scopes_of(user);
+            return Ok(Some(
+                token
+                    .scopes
+                    .iter()
+                    .filter(|s| own.contains(s))
+                    .cloned()
+                    .collect(),
+            ));
+        }
+        let issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
+        // An unknown JWT fails to decode: RomM raises inside the middleware.
+        let (_, name, scopes) = issued.iter().find(|(t, _, _)| t == credentials).ok_or(())?;
+        let (_, user) = self.user_named(name).ok_or(())?;
+        if !user.enabled {
+            return Err(());
+        }
+        let own = RommApp::scopes_of(user);
+        Ok(Some(
+            scopes.iter().filter(|s| own.contains(s)).cloned().collect(),
+        ))
+    }
+}
+
+/// `POST /api/token` (`endpoints/auth.py` `token`, `OAuth2RequestForm`).
+fn token(app: &RommApp, body: &[u8]) -> Response {
+    let form = Form::parse(body);
+    // FastAPI reads an empty form field as absent: the defaults apply.
+    let grant_type = match form.get("grant_type") {
+        "" => "password",
+        g => g,
+    };
+    let scopes: Vec<String> = form
+        .get("scope")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let user = match grant_type {
+        "refresh_token" if form.get("refresh_token").is_empty() => {
+            return detail(400, "Missing refresh token");
+        }
+        "refresh_token" => return detail(401, "Invalid refresh token"),
+        "password" => {
+            let (name, password) = (form.get("username"), form.get("password"));
+            if name.is_empty() || password.is_empty() {
+                return detail(400, "Missing username or password");
+            }
+            match app.user_named(name) {
+                Some((_, u)) if u.password == password => u,
+                _ => return detail(401, "Invalid username or password"),
+            }
+        }
+        "client_credentials" => return detail(400, "Client credentials are not yet supported"),
+        _ => return detail(400, "Invalid or unsupported grant type"),
+    };
+    if !user.enabled {
+        return detail(403, "User account is disabled");
+    }
+    let own = RommApp::scopes_of(user);
+    if !scopes.iter().all(|s| own.contains(s)) {
+        return detail(403, "Insufficient scope");
+    }
+    let jwt = |kind: &str| {
+        let claims = serde_json::json!({
+            "sub": user.username, "iss": "romm:oauth", "scopes": scopes.join(" "), "type": kind,
+        });
+        format!(
+            "eyJhbGciOiJIUzI1NiJ9.{}.{}",
+            crate::util::b64url(claims.to_string().as_bytes()),
+            random_alnum(43)
+        )
+    };
+    let access = jwt("access");
+    app.issued.lock().unwrap_or_else(|p| p.into_inner()).push((
+        access.clone(),
+        user.username.clone(),
+        scopes.clone(),
+    ));
+    let body = serde_json::json!({
+        "access_token": access,
+        "refresh_token": jwt("refresh"),
+        "token_type": "bearer",
+        "expires": 1800,
+        "refresh_expires": 604800,
+    });
+    json(200, body.to_string())
+}
+
+/// `GET /api/users`: `protected_route` with `users.read` (401 "Not
+/// authenticated" without credentials, 403 "Forbidden" without the scope),
+/// each user as `UserSchema`.
+fn users(app: &RommApp, headers: &axum::http::HeaderMap) -> Response {
+    let scopes = match app.authenticate(headers) {
+        Ok(scopes) => scopes,
+        Err(()) => return internal_server_error(),
+    };
+    let Some(scopes) = scopes else {
+        return response(
+            401,
+            &[
+                ("content-type", "application/json".to_string()),
+                ("www-authenticate", "Bearer".to_string()),
+            ],
+            r#"{"detail":"Not authenticated"}"#,
+        );
+    };
+    if !scopes.iter().any(|s| s == "users.read") {
+        return detail(403, "Forbidden");
+    }
+    let list: Vec<Value> = app
+        .users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            serde_json::json!({
+                "id": i + 1,
+                "username": u.username,
+                "email": u.email,
+                "enabled": u.enabled,
+                "role": u.role,
+                "permission_group_id": null,
+                "oauth_scopes": RommApp::scopes_of(u),
+                "avatar_path": "",
+                "last_login": null,
+                "last_active": null,
+                "ra_username": "",
+                "ra_progression": {},
+                "ui_settings": {},
+                "current_device_id": null,
+                "created_at": "2026-01-01T00:00:00Z",
+                "updated_at": "2026-01-01T00:00:00Z",
+            })
+        })
+        .collect();
+    json(200, Value::Array(list).to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -545,6 +826,9 @@ mod tests {
             http: Err(String::new()),
             metadata: Mutex::new(None),
             log: Mutex::new(VecDeque::new()),
+            users: Vec::new(),
+            client_tokens: Vec::new(),
+            issued: Mutex::new(Vec::new()),
         };
         let a = app(
             &[("OIDC_SERVER_APPLICATION_URL", "https://id.example.com///")],

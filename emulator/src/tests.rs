@@ -1459,6 +1459,7 @@ fn romm_heartbeat_and_disabled_login() {
             ("DISABLE_USERPASS_LOGIN", "yes"),
         ]),
         ca_pem: None,
+        ..RommConfig::default()
     })
     .unwrap();
     let http = Http::new();
@@ -1503,6 +1504,7 @@ fn romm_login_redirect_against_the_emulator() {
             ("OIDC_CLAIM_ROLES", "groups"),
         ]),
         ca_pem: None,
+        ..RommConfig::default()
     })
     .unwrap();
     let http = Http::new();
@@ -1586,6 +1588,7 @@ fn romm_discovery_failures_are_plain_500s() {
             version: "5.2.0".into(),
             env: romm_env(&[("OIDC_ENABLED", "1"), ("OIDC_SERVER_APPLICATION_URL", &url)]),
             ca_pem: ca,
+            ..RommConfig::default()
         })
         .unwrap();
         let login = http.get(&format!("{}/api/login/openid", r.base_url()));
@@ -1604,6 +1607,7 @@ fn romm_discovery_failures_are_plain_500s() {
             ("OIDC_SERVER_APPLICATION_URL", &tls.issuer()),
         ]),
         ca_pem: tls.ca_pem(),
+        ..RommConfig::default()
     })
     .unwrap();
     let login = http.get(&format!("{}/api/login/openid", r.base_url()));
@@ -1851,3 +1855,128 @@ fn id_token_faults_in_legacy_profile_and_other_algs() {
 
 #[path = "admin_tests.rs"]
 mod admin_api;
+
+#[test]
+fn romm_admin_api_answers_as_romm() {
+    use crate::romm::{RommClientToken, RommUser};
+    let r = RommEmulator::start(RommConfig {
+        users: vec![
+            RommUser::new("Admin", Some("admin@example.com"), "pw", "admin"),
+            RommUser::new("bob", None, "bob-pw", "user"),
+            RommUser {
+                enabled: false,
+                ..RommUser::new("carol", Some("carol@example.com"), "c", "admin")
+            },
+        ],
+        client_tokens: vec![RommClientToken {
+            token: "rmm_me".into(),
+            username: "Admin".into(),
+            scopes: vec!["me.read".into()],
+        }],
+        ..RommConfig::default()
+    })
+    .unwrap();
+    let http = Http::new();
+    let token = format!("{}/api/token", r.base_url());
+    let users = format!("{}/api/users", r.base_url());
+    let detail = |resp: &Resp| resp.json()["detail"].clone();
+    // endpoints/auth.py `token`: the grant's answers, in RomM's order.
+    type Case<'a> = (&'a [(&'a str, &'a str)], u16, &'a str);
+    let cases: &[Case] = &[
+        (
+            &[("username", "admin")],
+            400,
+            "Missing username or password",
+        ),
+        (
+            &[("username", "admin"), ("password", "no")],
+            401,
+            "Invalid username or password",
+        ),
+        (
+            &[("username", "carol"), ("password", "c")],
+            403,
+            "User account is disabled",
+        ),
+        (
+            &[
+                ("username", "bob"),
+                ("password", "bob-pw"),
+                ("scope", "users.read"),
+            ],
+            403,
+            "Insufficient scope",
+        ),
+        (
+            &[("grant_type", "client_credentials")],
+            400,
+            "Client credentials are not yet supported",
+        ),
+        (
+            &[("grant_type", "refresh_token")],
+            400,
+            "Missing refresh token",
+        ),
+        (
+            &[("grant_type", "device_code")],
+            400,
+            "Invalid or unsupported grant type",
+        ),
+    ];
+    for (form, status, text) in cases {
+        let resp = http.post_form(&token, form, None);
+        assert_eq!(
+            (resp.status, detail(&resp)),
+            (*status, json!(text)),
+            "{form:?}"
+        );
+    }
+    // The username matches case-insensitively; the token carries the scopes asked.
+    let ok = http.post_form(
+        &token,
+        &[
+            ("username", "ADMIN"),
+            ("password", "pw"),
+            ("scope", "users.read"),
+        ],
+        None,
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let j = ok.json();
+    assert_eq!(j["token_type"], "bearer");
+    let bearer = j["access_token"].as_str().unwrap().to_string();
+    let list = http.get_with(&users, ("authorization", &format!("Bearer {bearer}")));
+    assert_eq!(list.status, 200, "{}", list.body);
+    let list = list.json();
+    assert_eq!(list[0]["username"], "Admin");
+    assert_eq!(list[1]["email"], Value::Null);
+    assert_eq!(list[2]["enabled"], false);
+    assert_eq!(list[0]["id"], 1);
+    // A token without users.read, and a client token limited to me.read.
+    let me = http.post_form(&token, &[("username", "Admin"), ("password", "pw")], None);
+    let me = me.json()["access_token"].as_str().unwrap().to_string();
+    for bearer in [me.as_str(), "rmm_me"] {
+        let resp = http.get_with(&users, ("authorization", &format!("Bearer {bearer}")));
+        assert_eq!((resp.status, detail(&resp)), (403, json!("Forbidden")));
+    }
+    // Unauthenticated: 401 with WWW-Authenticate: Bearer.
+    for header in ["Bearer rmm_unknown", "Basic QWRtaW46bm8=", "Bearer"] {
+        let resp = http.get_with(&users, ("authorization", header));
+        assert_eq!(
+            (resp.status, detail(&resp)),
+            (401, json!("Not authenticated")),
+            "{header}"
+        );
+        assert_eq!(resp.header("www-authenticate"), "Bearer");
+    }
+    // HTTP Basic works; a non-ASCII password breaks FastAPI's HTTPBasic inside
+    // RomM's middleware (a bare 500).
+    let basic = |raw: &[u8]| format!("Basic {}", STANDARD.encode(raw));
+    let resp = http.get_with(&users, ("authorization", &basic(b"admin:pw")));
+    assert_eq!(resp.status, 200);
+    let resp = http.get_with(&users, ("authorization", &basic("admin:pé".as_bytes())));
+    assert_eq!(
+        (resp.status, resp.body.as_str()),
+        (500, "Internal Server Error")
+    );
+}

@@ -623,6 +623,46 @@ pub fn client(settings: &Settings) -> Finding {
             .detail("RomM sends the quotes as part of the secret, and the provider answers invalid_client.")
             .fix("Remove the quotes around OIDC_CLIENT_SECRET (in a compose list: `- OIDC_CLIENT_SECRET=value`).");
     }
+    if let Some(written) = settings.get(OIDC_CLIENT_SECRET)
+        && written.raw != secret
+    {
+        let (place, fix) = match &written.source {
+            Source::Flag(flag) => (
+                format!("given with {flag}"),
+                format!("Give {flag} the secret without the surrounding white space."),
+            ),
+            Source::SecretFile(path) => (
+                format!(
+                    "read from {} (only its final line break is ignored)",
+                    path.display()
+                ),
+                format!(
+                    "Remove the white space around the secret in {}.",
+                    path.display()
+                ),
+            ),
+            other => (
+                format!("set in {other}"),
+                format!("Remove the white space around OIDC_CLIENT_SECRET in {other}."),
+            ),
+        };
+        return Finding::fail(ID, "OIDC_CLIENT_SECRET begins or ends with white space, which RomM strips")
+            .detail(format!(
+                "The secret {place} is {} characters long; RomM strips white space from both ends of every env value (backend/config/__init__.py, _get_env) and sends the remaining {}. A secret that really begins or ends with white space can never reach the provider intact.",
+                written.raw.chars().count(),
+                secret.chars().count()
+            ))
+            .mismatch("no white space at either end", format!("{} characters, {} of them white space at the ends", written.raw.chars().count(), written.raw.chars().count() - secret.chars().count()))
+            .fix(format!("{fix} If the provider's secret itself begins or ends with white space, create a new secret without it."));
+    }
+    if let Some(refused) = super::credentials::unsendable(ID, id, secret) {
+        return refused;
+    }
+    if let Some(note) = super::credentials::non_ascii_note(secret) {
+        return Finding::warn(ID, "OIDC_CLIENT_SECRET has non-ASCII characters")
+            .detail(format!("{note} The credential probe (client.credentials) shows whether this provider accepts them."))
+            .fix(super::credentials::ASCII_SECRET_FIX);
+    }
     Finding::pass(
         ID,
         format!("Client id {id}, secret {}", settings::mask(secret)),
@@ -727,7 +767,7 @@ pub fn env_file(settings: &Settings, purpose: Purpose) -> Finding {
                     format!("Keep one {} line", e.key),
                 ));
             }
-            if settings::var(&e.key).is_none()
+            if !settings::romm_reads(&e.key)
                 && !e.key.starts_with("OIDC_")
                 && let Some(near) = did_you_mean(&e.key)
             {

@@ -4,13 +4,52 @@
 use serde_json::Value;
 
 use super::{kind, unreachable};
-use crate::http::Http;
+use crate::http::{Http, client_secret_basic};
 use crate::oidc::discovery::Discovery;
 use crate::report::Finding;
 use crate::settings::{OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI, Settings};
 
 /// The code sent by the probe: no provider can have issued it.
 pub const PROBE_CODE: &str = "romm-oidc-credential-probe-not-a-real-code";
+
+/// The fix for a secret RomM cannot send as the provider stored it.
+pub const ASCII_SECRET_FIX: &str = "Create a new client secret made of ASCII characters only (letters, digits and ASCII punctuation) at the provider, and put it in OIDC_CLIENT_SECRET. Providers generate such secrets themselves (Pocket ID: OIDC Clients → RomM → create a new secret).";
+
+/// A failing finding when RomM's authlib cannot build its `client_secret_basic`
+/// header from these credentials (a character beyond latin-1): RomM's
+/// callback then fails before anything is sent, so nothing is sent here either.
+pub fn unsendable(id: &'static str, client_id: &str, secret: &str) -> Option<Finding> {
+    let err = client_secret_basic(client_id, secret).err()?;
+    let fix = if err.in_id {
+        "Use a client id made of ASCII characters only: register one at the provider and set OIDC_CLIENT_ID to it."
+    } else {
+        ASCII_SECRET_FIX
+    };
+    let part = if err.in_id {
+        "client id"
+    } else {
+        "client secret"
+    };
+    Some(
+        Finding::fail(id, format!("RomM cannot send this {part}: UnicodeEncodeError at its callback"))
+            .detail(format!(
+                "RomM's authlib encodes \"<client id>:<client secret>\" as latin-1 for the HTTP Basic header (authlib 1.6.12 oauth2/auth.py, encode_client_secret_basic); {}. Nothing was sent.",
+                err.reason()
+            ))
+            .mismatch("latin-1 characters only (ASCII is safest)", format!("{} character{} beyond U+00FF", err.count, if err.count == 1 { "" } else { "s" }))
+            .fix(fix),
+    )
+}
+
+/// Why a secret with non-ASCII latin-1 characters is refused: authlib sends
+/// each as one latin-1 byte, while providers compare the secret's UTF-8 text.
+pub fn non_ascii_note(secret: &str) -> Option<String> {
+    let count = secret.chars().filter(|c| !c.is_ascii()).count();
+    (count > 0).then(|| format!(
+        "The secret has {count} non-ASCII character{}: RomM's authlib sends each as a single latin-1 byte in the HTTP Basic header, not as UTF-8, so a provider that stores the secret as UTF-8 text never sees the secret it issued.",
+        if count == 1 { "" } else { "s" }
+    ))
+}
 
 /// `client.exists`: Pocket ID's public `GET /api/oidc/clients/<id>/meta`.
 pub fn exists(settings: &Settings, http: &Http, discovery: &Discovery) -> Finding {
@@ -79,6 +118,9 @@ pub fn probe(settings: &Settings, http: &Http, discovery: &Discovery) -> Finding
         ("code", PROBE_CODE),
         ("redirect_uri", redirect),
     ];
+    if let Some(refused) = unsendable(ID, client_id, secret) {
+        return refused;
+    }
     let response = match http.post_form_basic(url, (client_id, secret), &form) {
         Ok(r) => r,
         Err(failure) => return unreachable(ID, "The credential probe", url, &failure),
@@ -100,11 +142,18 @@ pub fn probe(settings: &Settings, http: &Http, discovery: &Discovery) -> Finding
         format!("{error}: {description}")
     };
     let probe_note = "This was a probe with a made-up authorization code, not a login: it proves the credentials only. `doctor --login` runs a real one.";
+    let non_ascii = non_ascii_note(secret);
     let wrong = |why: &str| {
-        Finding::fail(ID, format!("The provider refused the client credentials ({why})"))
+        let f = Finding::fail(ID, format!("The provider refused the client credentials ({why})"))
             .detail(format!("POST {url} with HTTP Basic (client_secret_basic, as RomM sends it) answered {}: {said}\n{probe_note}", response.status))
-            .mismatch("invalid_grant (credentials accepted, code refused)", format!("{} {said}", response.status))
-            .fix("Copy OIDC_CLIENT_ID and OIDC_CLIENT_SECRET again from the provider (Pocket ID shows a secret only once: create a new secret under OIDC Clients → RomM and paste it). A secret containing + or % must be stored exactly as Pocket ID shows it.")
+            .mismatch("invalid_grant (credentials accepted, code refused)", format!("{} {said}", response.status));
+        match &non_ascii {
+            Some(note) => {
+                let detail = format!("{note}\n{}", f.detail);
+                f.detail(detail).fix(ASCII_SECRET_FIX)
+            }
+            None => f.fix("Copy OIDC_CLIENT_ID and OIDC_CLIENT_SECRET again from the provider (Pocket ID shows a secret only once: create a new secret under OIDC Clients → RomM and paste it). A secret containing + or % must be stored exactly as Pocket ID shows it."),
+        }
     };
     match error {
         "invalid_grant" | "Invalid authorization code" => {
@@ -117,6 +166,9 @@ pub fn probe(settings: &Settings, http: &Http, discovery: &Discovery) -> Finding
         }
         "Client not found" => wrong("unknown client id"),
         "Client id or secret not provided" => wrong("HTTP Basic credentials were not read"),
+        // Providers that want RFC 6749's ASCII-only credentials (oidc-provider)
+        // reject the latin-1 bytes as malformed.
+        "invalid_request" if non_ascii.is_some() => wrong("it could not read the non-ASCII secret"),
         "unauthorized_client" => {
             Finding::fail(ID, "The client may not use the authorization code flow")
                 .detail(format!("{url} answered: {said}"))

@@ -11,6 +11,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Map, Value};
 
+use super::credentials;
+use super::romm_users::{self, Token};
 use super::unreachable;
 use crate::browser::Browser;
 use crate::http::Http;
@@ -18,9 +20,10 @@ use crate::oidc::discovery::{Discovery, Flavor};
 use crate::oidc::id_token::{self, Expected, Rejection};
 use crate::oidc::loopback::{Callback, Listener, Page, Waited};
 use crate::report::{Finding, Status};
+use crate::romm_api::Account;
 use crate::settings::{
     OIDC_CLAIM_ROLES, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_PROVIDER, OIDC_ROLE_ADMIN,
-    OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER, OIDC_USERNAME_ATTRIBUTE, Settings,
+    OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER, Settings,
 };
 
 pub struct Options {
@@ -41,8 +44,8 @@ const IDS: &[&str] = &[
     "login.email-verified",
     "login.username",
     "login.roles",
-    "login.registration",
     "login.email-match",
+    "romm.account",
 ];
 
 fn skip_rest(findings: &mut Vec<Finding>, why: &str) {
@@ -94,6 +97,7 @@ pub fn run(
     http: &Http,
     discovery: Option<&Discovery>,
     options: &Options,
+    accounts: Option<&[Account]>,
     cancelled: &AtomicBool,
     prior: &[Finding],
 ) -> Vec<Finding> {
@@ -112,6 +116,15 @@ pub fn run(
         );
         return findings;
     };
+    if let Some(refused) = credentials::unsendable("login.token", client_id, secret) {
+        findings.push(Finding::skip(
+            "login.callback",
+            "Not started: RomM could not send its token request (see login.token)",
+        ));
+        findings.push(refused);
+        skip_rest(&mut findings, "RomM could not send its token request");
+        return findings;
+    }
     let (Some(authorize), Some(token_url)) = (
         discovery.str("authorization_endpoint"),
         discovery.str("token_endpoint"),
@@ -202,7 +215,7 @@ pub fn run(
             form.push(("code_verifier", v.as_str()));
         }
         let tokens = match http.post_form_basic(token_url, (client_id, secret), &form) {
-            Ok(r) => token_finding(&mut out, &r),
+            Ok(r) => token_finding(&mut out, &r, secret),
             Err(failure) => {
                 out.push(unreachable(
                     "login.token",
@@ -230,14 +243,22 @@ pub fn run(
             .as_deref()
             .and_then(|t| userinfo_finding(&mut out, http, discovery, t));
         match claims {
-            Some(claims) => judge(
-                &mut out,
-                settings,
-                discovery,
-                &claims,
-                userinfo.as_ref(),
-                options.email.as_deref(),
-            ),
+            Some(claims) => {
+                judge(
+                    &mut out,
+                    settings,
+                    discovery,
+                    &claims,
+                    userinfo.as_ref(),
+                    options.email.as_deref(),
+                );
+                out.push(romm_users::account(
+                    settings,
+                    Token::Claims(&claims, "the login's ID token"),
+                    options.email.as_deref(),
+                    accounts,
+                ));
+            }
             None => skip_rest(
                 &mut out,
                 "The ID token did not verify, so RomM would stop here",
@@ -396,6 +417,7 @@ fn callback_finding(
 fn token_finding(
     out: &mut Vec<Finding>,
     response: &crate::http::Response,
+    secret: &str,
 ) -> Option<(String, Option<String>)> {
     const ID: &str = "login.token";
     let body = response.json();
@@ -448,13 +470,21 @@ fn token_finding(
             "Read the provider's error above.",
         )
     };
+    let mut detail = if said.is_empty() {
+        response.head()
+    } else {
+        said.clone()
+    };
+    let mut fix = fix.to_string();
+    if (summary.contains("client secret") || error == "invalid_request")
+        && let Some(note) = credentials::non_ascii_note(secret)
+    {
+        detail = format!("{note}\n{detail}");
+        fix = credentials::ASCII_SECRET_FIX.to_string();
+    }
     out.push(
         Finding::fail(ID, format!("{summary} (HTTP {})", response.status))
-            .detail(if said.is_empty() {
-                response.head()
-            } else {
-                said.clone()
-            })
+            .detail(detail)
             .mismatch("200 with id_token", format!("{} {said}", response.status))
             .fix(fix),
     );
@@ -700,9 +730,7 @@ pub fn judge(
             format!("email_verified is {shown}; {rule}"),
         ));
     }
-    let attr = settings
-        .value(OIDC_USERNAME_ATTRIBUTE)
-        .unwrap_or("preferred_username");
+    let attr = settings.username_attribute();
     match claims.get(attr) {
         Some(v) if !v.is_null() => out.push(Finding::pass("login.username", format!("{attr} is {v}: the username of a new RomM account"))),
         _ => out.push(
@@ -712,23 +740,13 @@ pub fn judge(
         ),
     }
     out.push(roles(settings, claims, userinfo));
-    let allow = settings.flag("OIDC_ALLOW_REGISTRATION");
     let token_email = email.map(str::to_ascii_lowercase);
     let flag_email = email_flag.map(str::to_ascii_lowercase);
-    out.push(if allow {
-        Finding::pass("login.registration", "Registration is allowed: an email without a RomM account gets a new account")
-    } else if token_email.is_some() && token_email == flag_email {
-        Finding::pass("login.registration", "Registration is off; the token's email is the RomM user's (--email)")
-    } else {
-        Finding::warn("login.registration", "Registration is off (OIDC_ALLOW_REGISTRATION=false)")
-            .detail("If no RomM user has this email, RomM answers 403 \"User registration is disabled. Please contact an administrator to create an account.\"")
-            .fix("Create the RomM user with the token's email first, or pass --email with the RomM user's email to check the match.")
-    });
     out.push(match (flag_email, token_email) {
         (None, _) => Finding::skip("login.email-match", "Give --email (the RomM user's email) to check that RomM finds the account"),
         (Some(want), Some(got)) if want == got => Finding::pass("login.email-match", format!("The token's email matches the RomM user ({want})")),
         (Some(want), got) => Finding::fail("login.email-match", "The token's email is not the RomM user's email")
-            .detail("RomM matches users by email, case-insensitively; with another email it creates a new account (or refuses, when registration is off).")
+            .detail("RomM matches users by email, case-insensitively; with another email it uses another account, or creates one (or refuses, when registration is off: see romm.account).")
             .mismatch(want, got.unwrap_or_else(|| "(no email)".into()))
             .fix("Make the RomM profile's email and the provider's email the same."),
     });
@@ -746,31 +764,18 @@ fn roles(
             "No role mapping (OIDC_CLAIM_ROLES unset): new users get the default role",
         );
     };
-    let Some(value) = claims.get(claim).filter(|v| !v.is_null()) else {
+    let Some(value) = claims.get(claim) else {
         let elsewhere = userinfo.is_some_and(|u| u.contains_key(claim));
         return Finding::warn(ID, format!("The ID token has no {claim} claim: RomM maps no role"))
             .detail(if elsewhere { format!("{claim} is on userinfo only; RomM reads the ID token.") } else { format!("New users get the default role; existing users keep theirs. Claims present: {}", claims.keys().cloned().collect::<Vec<_>>().join(", ")) })
             .fix(format!("Release {claim} in the ID token (Pocket ID: the groups scope carries the groups claim)."));
     };
-    // RomM uses Python `in`: list membership, or a substring test on a string.
-    let contains = |role: &str| match value {
-        Value::Array(list) => list.iter().any(|v| v.as_str() == Some(role)),
-        Value::String(s) => s.contains(role),
-        _ => false,
-    };
     let role_value = |name: &str| settings.value(name);
-    let granted = if role_value(OIDC_ROLE_ADMIN).is_some_and(contains) {
-        Some("Admin")
-    } else if role_value(OIDC_ROLE_EDITOR).is_some_and(contains)
-        || role_value(OIDC_ROLE_VIEWER).is_some_and(|v| v == "*" || contains(v))
-    {
-        Some("User")
-    } else {
-        None
-    };
+    let granted = mapped_role(settings, claims).flatten();
     let found = format!("{claim} = {value} ({})", super::kind(value));
     match granted {
         Some(role) => {
+            let role = if role == "admin" { "Admin" } else { "User" };
             let f = Finding::pass(ID, format!("{found}: RomM grants {role}"));
             if value.is_string() { Finding { status: Status::Warn, ..f }.detail("The claim is a string, so RomM matches role values as substrings; a list is safer.") } else { f }
         }
@@ -781,4 +786,32 @@ fn roles(
             )
             .fix("Put the user in a group named like OIDC_ROLE_ADMIN/OIDC_ROLE_VIEWER, or set OIDC_ROLE_VIEWER=* to let anyone with the claim in."),
     }
+}
+
+/// The role RomM 5.x gives for these claims (`handler/auth/base_handler.py`):
+/// `None` when no mapping applies (OIDC_CLAIM_ROLES unset, or the claim not
+/// in the token), `Some(None)` when RomM refuses (no role value matches),
+/// else `admin` or `user`. A claim present as `null` counts as present and
+/// empty, as RomM's `userinfo[claim] or []` reads it.
+pub fn mapped_role(
+    settings: &Settings,
+    claims: &Map<String, Value>,
+) -> Option<Option<&'static str>> {
+    let value = claims.get(settings.value(OIDC_CLAIM_ROLES)?)?;
+    // RomM uses Python `in`: list membership, or a substring test on a string.
+    let contains = |role: &str| match value {
+        Value::Array(list) => list.iter().any(|v| v.as_str() == Some(role)),
+        Value::String(s) => s.contains(role),
+        _ => false,
+    };
+    let role_value = |name: &str| settings.value(name);
+    Some(if role_value(OIDC_ROLE_ADMIN).is_some_and(contains) {
+        Some("admin")
+    } else if role_value(OIDC_ROLE_EDITOR).is_some_and(contains)
+        || role_value(OIDC_ROLE_VIEWER).is_some_and(|v| v == "*" || contains(v))
+    {
+        Some("user")
+    } else {
+        None
+    })
 }

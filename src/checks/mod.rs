@@ -9,6 +9,7 @@ pub mod login;
 pub mod pocketid;
 pub mod redirect_uri;
 pub mod romm;
+pub mod romm_users;
 pub mod tls;
 pub mod verdict;
 

@@ -102,10 +102,10 @@ const NEEDS: &[Need] = &[
     },
     Need {
         what: "RomM finds (or may create) the user",
-        ids: &["login.registration", "login.email-match"],
-        proof: &[&["login.registration", "login.email-match"]],
-        may_skip: &[],
-        how: "give --email with the RomM user's email (RomM matches users by email)",
+        ids: &["romm.account", "romm.users", "login.email-match"],
+        proof: &[&["romm.account"]],
+        may_skip: &["romm.users", "login.email-match"],
+        how: "give --romm-username (read-only access to RomM's users), or --email with the RomM user's email (RomM matches users by email)",
     },
     Need {
         what: "other checks",
@@ -307,8 +307,8 @@ mod tests {
             "login.email",
             "login.email-verified",
             "login.username",
-            "login.registration",
             "login.email-match",
+            "romm.account",
         ]
         .into_iter()
         .map(|id| Finding::pass(id, "ok"))
@@ -317,6 +317,7 @@ mod tests {
             Finding::skip("login.roles", "No role mapping"),
             Finding::skip("tls.ca-file", "system store"),
             Finding::skip("pocketid.callbacks", "Give --pocket-id-api-key"),
+            Finding::skip("romm.users", "Give RomM access"),
             Finding::warn("config.provider-name", "no icon"),
             Finding::warn("login.userinfo", "HTTP 500"),
         ])
@@ -343,8 +344,7 @@ mod tests {
             "config.session-cookie",
             "romm.login-redirect",
             "login.id-token",
-            "login.email-match",
-            "login.registration",
+            "romm.account",
             "config.env-file",
         ] {
             for changed in [Finding::skip(id, "not run"), Finding::warn(id, "unsure")] {
@@ -356,9 +356,12 @@ mod tests {
                 );
             }
         }
+        // A warning where a skip would do still counts.
+        let v = judge(&with(proven(), Finding::warn("login.email-match", "unsure")));
+        assert_eq!(v.status, Status::Warn, "{v:?}");
         // A check this table has never heard of counts too.
         for changed in [
-            Finding::skip("romm.users", "Give RomM access"),
+            Finding::skip("romm.new-check", "not run"),
             Finding::warn("login.new-rule", "unsure"),
         ] {
             let v = judge(&with(proven(), changed.clone()));

@@ -24,6 +24,9 @@
 //                    /callback; print it on stderr as `CALLBACK <url>` instead
 //                    (exit 0; a form_post callback's fields are in the summary's
 //                    "callback_form"). Any other value or unset: follow everything.
+//   BROWSER_SUMMARY  a file to write the summary line to as well (stderr is
+//                    shared with the program that launched the browser, whose
+//                    notes may interleave with a long line there).
 //   BROWSER_CONSENT  "deny": on oidc-provider's consent page, follow its abort
 //                    link instead of consenting (-> error=access_denied).
 //
@@ -36,6 +39,7 @@
 // error page (Pocket ID style /interaction/error); 1 otherwise (HTTP >= 300 at
 // the end, network error/timeout, too many hops, bad usage).
 
+import fs from 'node:fs';
 const MAX_HOPS = 30;
 const TIMEOUT_MS = 10_000;
 const LOGIN = process.env.BROWSER_LOGIN || 'alice';
@@ -50,6 +54,9 @@ function finish(summary) {
   finished = true;
   const line = JSON.stringify({ ...summary, trail });
   process.stderr.write(`${line}\n`);
+  if (process.env.BROWSER_SUMMARY) {
+    fs.writeFileSync(process.env.BROWSER_SUMMARY, `${line}\n`);
+  }
   process.exit(summary.ok ? 0 : 1);
 }
 
