@@ -119,14 +119,14 @@ pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Re
     match &options.login {
         Some(login) => {
             let findings = login::run(
-            settings,
-            &http,
-            doc.as_ref(),
-            login,
-            accounts,
-            cancelled,
-            &report.checks,
-        );
+                settings,
+                &http,
+                doc.as_ref(),
+                login,
+                accounts,
+                cancelled,
+                &report.checks,
+            );
             report.extend(findings);
         }
         None => {

@@ -357,7 +357,10 @@ mod tests {
             }
         }
         // A warning where a skip would do still counts.
-        let v = judge(&with(proven(), Finding::warn("login.email-match", "unsure")));
+        let v = judge(&with(
+            proven(),
+            Finding::warn("login.email-match", "unsure"),
+        ));
         assert_eq!(v.status, Status::Warn, "{v:?}");
         // A check this table has never heard of counts too.
         for changed in [
