@@ -18,6 +18,7 @@ mod oidc;
 mod pocketid;
 mod report;
 mod settings;
+mod tls;
 mod wizard;
 
 use std::io::IsTerminal;
