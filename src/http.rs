@@ -114,16 +114,21 @@ pub struct Options<'a> {
 
 impl Http {
     pub fn new(options: &Options<'_>) -> Result<Http> {
-        let mut builder = Client::builder()
-            .redirect(Policy::none())
-            .timeout(options.timeout)
-            .connect_timeout(options.timeout)
-            .user_agent(USER_AGENT);
         let trust = match options.ca_file {
             Some(path) => tls::Trust::from_ca_path(path)?,
             None => tls::Trust::romm_default(),
         };
-        builder = builder.tls_backend_preconfigured(tls::client_config(trust, options.insecure)?);
+        Http::with_trust(options, trust)
+    }
+
+    /// A client with this trust store instead of the one `options` names.
+    pub fn with_trust(options: &Options<'_>, trust: tls::Trust) -> Result<Http> {
+        let builder = Client::builder()
+            .redirect(Policy::none())
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout)
+            .user_agent(USER_AGENT)
+            .tls_backend_preconfigured(tls::client_config(trust, options.insecure)?);
         Ok(Http {
             client: builder.build().context("cannot set up the HTTP client")?,
             verbose: options.verbose,

@@ -126,6 +126,16 @@ impl Trust {
         }
     }
 
+    /// A store that trusts nothing, as RomM with an `OIDC_TLS_CACERTFILE` it
+    /// cannot use; `why` says so in findings.
+    pub fn nothing(why: impl Into<String>) -> Trust {
+        Trust {
+            certs: Vec::new(),
+            source: why.into(),
+            notes: Vec::new(),
+        }
+    }
+
     fn single(cert: &CertificateDer<'_>) -> Trust {
         Trust {
             certs: vec![cert.clone().into_owned()],
@@ -886,15 +896,11 @@ fn judge_once(
     let role = |i: usize| {
         let c = chain[i];
         if i == 0 && !c.in_store {
-            format!("the server's certificate {}", c.name())
+            format!("The server's certificate {}", c.name())
         } else if c.in_store {
-            format!(
-                "the trusted certificate {} (from {})",
-                c.name(),
-                trust.source
-            )
+            format!("The trusted certificate {}", c.name())
         } else {
-            format!("the intermediate certificate {} the server sent", c.name())
+            format!("The intermediate certificate {} the server sent", c.name())
         }
     };
     if !trusted {
@@ -908,15 +914,13 @@ fn judge_once(
         };
         let detail = if top.self_signed() {
             format!(
-                "The chain ends at the self-signed {}, which is not in the trust store ({}).",
-                top.name(),
-                trust.source
+                "The chain ends at the self-signed {}, which is not in the trust store.",
+                top.name()
             )
         } else {
             format!(
-                "No certificate issued {} and none in the trust store ({}) is named '{}'.",
+                "Nothing vouches for {}: its issuer '{}' is neither in the trust store nor sent by the server.",
                 top.name(),
-                trust.source,
                 top.x.issuer()
             )
         };

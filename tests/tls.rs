@@ -462,6 +462,34 @@ fn without_a_ca_file_the_default_store_honours_ssl_cert_file_and_dir() {
 }
 
 #[test]
+fn an_unusable_ca_file_leaves_romm_trusting_nothing() {
+    // The default store (here through SSL_CERT_FILE) would trust the server,
+    // but RomM never gets there: it uses OIDC_TLS_CACERTFILE or fails.
+    let p = pki();
+    let l = leaf(Some(&p.root), &LeafSpec::default());
+    let e = serve(&[&l.der], &l, false);
+    let sb = Sandbox::new();
+    let root_file = sb.file("root.pem", &p.root.pem).display().to_string();
+    let env = [("SSL_CERT_FILE", root_file.as_str())];
+    fetch(&doctor(&sb, &settings(&e), &env), Ok(()));
+    let der = sb.file("root.der", &p.root.der);
+    let plain = hashed_dir(&sb, "plain", &[("root.pem", &p.root.pem)]);
+    for ca in [der, plain] {
+        let args = settings(&e).set("--ca-file", &ca.display().to_string());
+        let r = doctor(&sb, &args, &env);
+        let t = expect_status(&r, "tls.ca-file", &["fail"]);
+        assert!(
+            t.contains("trust nothing") || t.contains("trusts nothing"),
+            "{t}"
+        );
+        fetch(
+            &r,
+            Err(&["not trusted", "RomM cannot use OIDC_TLS_CACERTFILE"]),
+        );
+    }
+}
+
+#[test]
 fn a_certificate_for_tls_clients_only_fails() {
     let p = pki();
     let client = leaf(

@@ -28,7 +28,7 @@ pub fn ca_file(settings: &Settings) -> Finding {
     let path = Path::new(path);
     if !path.exists() {
         return Finding::fail(ID, format!("OIDC_TLS_CACERTFILE {} does not exist here", path.display()))
-            .detail("The path is read inside RomM's container; this check needs the same file on this machine.")
+            .detail("The path is read inside RomM's container; this check needs the same file on this machine. The provider checks below use RomM's default store instead, so they prove nothing about this file.")
             .fix("Pass a local copy with --ca-file, or run romm-oidc inside RomM's container.");
     }
     match Trust::from_ca_path(path) {
@@ -57,6 +57,11 @@ pub fn ca_file(settings: &Settings) -> Finding {
             .detail(detail)
         }
         Err(e) => {
+            let effect = if path.is_dir() {
+                "RomM then trusts nothing, and so do the provider checks below."
+            } else {
+                "RomM's httpx loads the file whenever authlib creates a client, and fails: no OIDC request leaves RomM, not even an http:// one. The provider checks below trust nothing."
+            };
             let (expected, fix) = if path.is_dir() {
                 (
                     "a directory of certificates named by `openssl rehash` (<hash>.0), or one PEM file",
@@ -72,7 +77,7 @@ pub fn ca_file(settings: &Settings) -> Finding {
                 )
             };
             Finding::fail(ID, "OIDC_TLS_CACERTFILE is not a trust store RomM can use")
-                .detail(format!("{e:#} (romm#1589)"))
+                .detail(format!("{e:#} (romm#1589). {effect}"))
                 .mismatch(expected, path.display().to_string())
                 .fix(fix)
         }
@@ -102,12 +107,14 @@ pub fn refused(id: &'static str, what: &str, url: &str, refusal: &Refusal) -> Fi
     );
     let store = format!("Trust store: {}.", refusal.store);
     let ca_file = "mount it into RomM's container, set OIDC_TLS_CACERTFILE to its path there, and pass the same file here with --ca-file";
-    let pin = "RomM also accepts an OIDC_TLS_CACERTFILE holding only the provider's own certificate (it then trusts that certificate as is), but that file must be replaced at every renewal";
+    let pin = "RomM also accepts an OIDC_TLS_CACERTFILE holding only the provider's own certificate (trusted as is, without its chain), but that file must be replaced at every renewal";
     match &refusal.reason {
         Reason::Untrusted => {
-            let show = format!(
-                "openssl s_client -showcerts -connect {host}:{port} -servername {host} </dev/null"
-            );
+            let sni = match parsed.as_ref().and_then(url::Url::host) {
+                Some(url::Host::Domain(_)) => format!(" -servername {host}"),
+                _ => String::new(),
+            };
+            let show = format!("openssl s_client -showcerts -connect {host}:{port}{sni} </dev/null");
             let how = match (refusal.last_sent, refusal.last_is_leaf) {
                 (Some(true), true) => format!(
                     " The provider sends only its own certificate, so `{show}` shows no CA: take the CA's certificate from wherever it was made. {pin}: it is the one certificate `{show}` prints."
