@@ -656,7 +656,8 @@ fn check_ca(c: &Cert<'_>) -> u8 {
 /// The RFC 5280 rules OpenSSL 3.0–3.5 apply under VERIFY_X509_STRICT to every
 /// certificate of a chain longer than one (`check_extensions` in
 /// `crypto/x509/x509_vfy.c`), in its order. `i` is the position in the
-/// chain (0 = the server's), `n` its length.
+/// chain (0 = the server's), `n` its length. (OpenSSL 4.0 drops the
+/// "marked critical" rules, openssl#30249; RomM's Alpine image has 3.5.)
 fn strict_rules(c: &Cert<'_>, i: usize, n: usize) -> Result<(), Rule> {
     let x = &c.x;
     let unreadable = |what: &str| {
