@@ -1,14 +1,16 @@
 //! The doctor's TLS verdicts, end to end: the real binary against the Pocket ID
 //! emulator serving certificate chains made here, each case both ways. The
 //! expected verdicts are RomM's: Python 3.13's default context (partial chain,
-//! strict RFC 5280) as measured on OpenSSL 3.0 and 3.5; with a Python 3.13 at
-//! hand (`ROMM_OIDC_PYTHON`, or `python3.13` / `python3` on PATH) the last
-//! test re-measures every case against the same servers.
+//! strict RFC 5280) as measured on OpenSSL 3.0 and 3.5; the last test
+//! re-measures the cases with RomM's own httpx (the RomM double's pinned set)
+//! against the same servers.
 
 #[path = "support/certs.rs"]
 mod certs;
 #[path = "support/cli.rs"]
 mod cli;
+#[path = "support/romm_double.rs"]
+mod romm_double;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -506,60 +508,43 @@ fn a_certificate_for_tls_clients_only_fails() {
     assert!(field(&r, "fix").contains("serverAuth"));
 }
 
-// ====================================================================== against Python 3.13
+// ====================================================================== against RomM's httpx
 
-/// A Python whose `ssl` has 3.13's defaults (VERIFY_X509_STRICT and PARTIAL_CHAIN).
-fn python313() -> Option<PathBuf> {
-    let candidates: Vec<PathBuf> = match std::env::var_os("ROMM_OIDC_PYTHON") {
-        Some(p) => vec![p.into()],
-        None => vec!["python3.13".into(), "python3".into()],
-    };
-    candidates.into_iter().find(|p| {
-        Command::new(p)
-            .args([
-                "-S",
-                "-c",
-                "import sys, ssl; sys.exit(sys.version_info < (3, 13))",
-            ])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
-
-/// RomM's handshake: `ssl.create_default_context(cafile=… | capath=…)`.
-fn python_verdict(python: &Path, port: u16, host: &str, ca: &Path) -> String {
+/// RomM's own request: httpx 0.28.1 (the RomM double's pinned set) with
+/// `verify=<OIDC_TLS_CACERTFILE>` on Python 3.13's default flags. Prints `ok`,
+/// OpenSSL's verify message, or `openssl <major>` when the interpreter's
+/// OpenSSL is not 3.x (whose strict rules this table holds).
+fn romm_verdict(python: &Path, url: &str, ca: &Path) -> String {
     const SCRIPT: &str = r#"
-import os, socket, ssl, sys
-port, host, ca = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-ctx = ssl.create_default_context(**({"capath": ca} if os.path.isdir(ca) else {"cafile": ca}))
+import ssl, sys, warnings
+warnings.simplefilter("ignore")
+if ssl.OPENSSL_VERSION_INFO[0] != 3:
+    print("openssl %d" % ssl.OPENSSL_VERSION_INFO[0]); sys.exit()
+if sys.version_info < (3, 13):
+    plain = ssl.create_default_context
+    def romm_context(*args, **kwargs):
+        context = plain(*args, **kwargs)
+        context.verify_flags |= ssl.VERIFY_X509_STRICT | ssl.VERIFY_X509_PARTIAL_CHAIN
+        return context
+    ssl.create_default_context = romm_context
+import httpx
 try:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-        with ctx.wrap_socket(raw, server_hostname=host):
-            print("ok")
-except ssl.SSLCertVerificationError as e:
-    print(e.verify_message)
+    httpx.get(sys.argv[1], verify=sys.argv[2], timeout=10)
+    print("ok")
+except httpx.ConnectError as e:
+    print(str(e).split("certificate verify failed: ")[-1].split(" (_ssl.c")[0])
 "#;
     let out = Command::new(python)
-        .args([
-            "-S",
-            "-E",
-            "-c",
-            SCRIPT,
-            &port.to_string(),
-            host,
-            &ca.display().to_string(),
-        ])
+        .env_clear()
+        .args(["-c", SCRIPT, url, &ca.display().to_string()])
         .output()
-        .expect("run python");
+        .expect("run RomM's httpx");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 #[test]
-fn every_case_agrees_with_python_313_when_one_is_available() {
-    let Some(python) = python313() else {
-        eprintln!("no Python 3.13 found (set ROMM_OIDC_PYTHON): the table above stands unmeasured");
-        return;
-    };
+fn every_case_agrees_with_romms_httpx() {
+    let python = romm_double::pinned_python();
     let p = pki();
     let sb = Sandbox::new();
     let bad_bc = root(&CaSpec {
@@ -646,8 +631,12 @@ fn every_case_agrees_with_python_313_when_one_is_available() {
             Ok(contents) => sb.file(&format!("case{n}.pem"), contents),
             Err(dir) => dir.to_path_buf(),
         };
-        let host = if by_name { "localhost" } else { "127.0.0.1" };
-        let romm = python_verdict(&python, e.port(), host, &ca_path);
+        let url = format!("{}/.well-known/openid-configuration", e.issuer());
+        let romm = romm_verdict(&python, &url, &ca_path);
+        if romm.starts_with("openssl ") {
+            eprintln!("RomM's double runs on {romm}, not OpenSSL 3 as RomM's image: not compared");
+            return;
+        }
         let r = doctor(
             &sb,
             &settings(&e).set("--ca-file", &ca_path.display().to_string()),
@@ -657,12 +646,12 @@ fn every_case_agrees_with_python_313_when_one_is_available() {
         if romm == "ok" {
             assert_eq!(
                 fetch["status"], "pass",
-                "case {n}: Python 3.13 accepts:\n{fetch:#}"
+                "case {n}: RomM's httpx accepts:\n{fetch:#}"
             );
         } else {
             assert_eq!(
                 fetch["status"], "fail",
-                "case {n}: Python 3.13 says {romm}:\n{fetch:#}"
+                "case {n}: RomM's httpx says {romm}:\n{fetch:#}"
             );
             assert!(
                 text(fetch).contains(&romm),
