@@ -32,20 +32,30 @@ pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Re
     let mut report = Report::default();
     report.extend(config::run(settings, config::Purpose::Diagnose));
     let ca = tls::ca_file(settings);
-    let ca_path = settings
-        .value(OIDC_TLS_CACERTFILE)
-        .filter(|_| ca.status == crate::report::Status::Pass)
-        .map(Path::new);
+    let ca_setting = settings.value(OIDC_TLS_CACERTFILE).map(Path::new);
+    let ca_usable = ca.status == crate::report::Status::Pass;
     report.extend([ca]);
     if options.insecure {
         report.extend([tls::insecure()]);
     }
-    let http = Http::new(&http::Options {
+    let http_options = http::Options {
         timeout: options.timeout,
-        ca_file: ca_path,
+        ca_file: ca_setting.filter(|_| ca_usable),
         insecure: options.insecure,
         verbose: options.verbose,
-    })?;
+    };
+    // A CA file that is here but unusable leaves RomM trusting nothing; one
+    // that is only in RomM's container cannot be judged (tls.ca-file says so).
+    let http = match ca_setting {
+        Some(path) if !ca_usable && path.exists() => Http::with_trust(
+            &http_options,
+            crate::tls::Trust::nothing(format!(
+                "nothing: RomM cannot use OIDC_TLS_CACERTFILE {} (see tls.ca-file)",
+                path.display()
+            )),
+        )?,
+        _ => Http::new(&http_options)?,
+    };
     let (provider, romm_findings, doc, users) = std::thread::scope(|s| {
         let romm_answers = s.spawn(|| romm::fetch(settings, &http));
         let users = s.spawn(|| romm_users::fetch(settings, &http, options.romm_access.as_ref()));

@@ -1,8 +1,9 @@
 //! The one small HTTP layer every network check goes through. It behaves like
-//! RomM's httpx client where that matters: no redirects followed, the CA file
-//! (when given) as the only trust store. Every request is bounded by one
-//! deadline, the timeout, for the whole exchange (connect, TLS, headers and
-//! body), every body by `BODY_LIMIT`, and failures come back classified.
+//! RomM's httpx client where that matters: no redirects followed, and TLS
+//! judged as RomM's OpenSSL judges it, with RomM's trust store (`tls`). Every
+//! request is bounded by one deadline, the timeout, for the whole exchange
+//! (connect, TLS, headers and body), every body by `BODY_LIMIT`, and failures
+//! come back classified.
 
 use std::fmt;
 use std::io::Read;
@@ -10,13 +11,14 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::redirect::Policy;
 
 use crate::settings::mask;
+use crate::tls;
 
 /// Bodies larger than this are not read (discovery and key sets are a few KB).
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -127,6 +129,8 @@ pub enum Failure {
     Refused,
     Dns,
     Tls(String),
+    /// The server's certificate, refused as RomM's OpenSSL refuses it.
+    Certificate(tls::Refusal),
     TooLarge,
     Other(String),
 }
@@ -138,6 +142,7 @@ impl fmt::Display for Failure {
             Failure::Refused => f.write_str("connection refused"),
             Failure::Dns => f.write_str("host name not found (DNS)"),
             Failure::Tls(why) => write!(f, "TLS failure: {why}"),
+            Failure::Certificate(refusal) => write!(f, "TLS {refusal}"),
             Failure::TooLarge => write!(f, "body larger than {} KiB", BODY_LIMIT / 1024),
             Failure::Other(why) => f.write_str(why),
         }
@@ -157,33 +162,6 @@ pub struct Options<'a> {
     pub ca_file: Option<&'a Path>,
     pub insecure: bool,
     pub verbose: u8,
-}
-
-/// The certificates of a PEM CA file; a directory, DER or a file without a
-/// certificate is an error that says what it is (romm#1589).
-pub fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>> {
-    let shown = path.display();
-    if path.is_dir() {
-        bail!(
-            "{shown} is a directory; RomM passes OIDC_TLS_CACERTFILE to OpenSSL as a capath, which needs hashed file names, so point it at one PEM file instead"
-        );
-    }
-    let bytes = crate::files::read_bytes(path)?;
-    if bytes.first() == Some(&0x30) {
-        bail!(
-            "{shown} is DER (binary), but RomM needs PEM; convert it with: openssl x509 -inform der -in {shown} -out ca.pem"
-        );
-    }
-    let text = String::from_utf8_lossy(&bytes);
-    if !text.contains("-----BEGIN CERTIFICATE-----") {
-        bail!("{shown} holds no PEM certificate (no -----BEGIN CERTIFICATE----- block)");
-    }
-    let certs = reqwest::Certificate::from_pem_bundle(&bytes)
-        .with_context(|| format!("{shown} is not a valid PEM certificate bundle"))?;
-    if certs.is_empty() {
-        bail!("{shown} holds no certificate");
-    }
-    Ok(certs)
 }
 
 /// Name lookups with the system resolver (getaddrinfo, as RomM's httpx
@@ -212,18 +190,22 @@ impl reqwest::dns::Resolve for DetachedResolver {
 
 impl Http {
     pub fn new(options: &Options<'_>) -> Result<Http> {
-        let mut builder = Client::builder()
+        let trust = match options.ca_file {
+            Some(path) => tls::Trust::from_ca_path(path)?,
+            None => tls::Trust::romm_default(),
+        };
+        Http::with_trust(options, trust)
+    }
+
+    /// A client with this trust store instead of the one `options` names.
+    pub fn with_trust(options: &Options<'_>, trust: tls::Trust) -> Result<Http> {
+        let builder = Client::builder()
             .dns_resolver(std::sync::Arc::new(DetachedResolver))
             .redirect(Policy::none())
             .timeout(options.timeout)
             .connect_timeout(options.timeout)
-            .user_agent(USER_AGENT);
-        if let Some(path) = options.ca_file {
-            builder = builder.tls_certs_only(read_ca_file(path)?);
-        }
-        if options.insecure {
-            builder = builder.tls_danger_accept_invalid_certs(true);
-        }
+            .user_agent(USER_AGENT)
+            .tls_backend_preconfigured(tls::client_config(trust, options.insecure)?);
         Ok(Http {
             client: builder.build().context("cannot set up the HTTP client")?,
             timeout: options.timeout,
@@ -432,6 +414,9 @@ fn classify(error: reqwest::Error) -> Failure {
     let mut chain = Vec::new();
     let mut source: Option<&dyn std::error::Error> = Some(&error);
     while let Some(e) = source {
+        if let Some(refusal) = refusal_in(e) {
+            return Failure::Certificate(refusal.clone());
+        }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => return Failure::Refused,
@@ -455,6 +440,23 @@ fn classify(error: reqwest::Error) -> Failure {
         Failure::Tls(why)
     } else {
         Failure::Other(chain.last().cloned().unwrap_or(text))
+    }
+}
+
+/// The verifier's reason, carried through rustls and tokio-rustls' io::Error
+/// (whose `source()` skips the error it wraps, hence `get_ref`).
+fn refusal_in<'a>(mut e: &'a (dyn std::error::Error + 'static)) -> Option<&'a tls::Refusal> {
+    while let Some(inner) = e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        e = inner;
+    }
+    match e.downcast_ref::<rustls::Error>()? {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => {
+            other.0.downcast_ref::<tls::Refusal>()
+        }
+        _ => None,
     }
 }
 

@@ -39,6 +39,7 @@ mod pocketid;
 mod report;
 mod romm_api;
 mod settings;
+mod tls;
 mod wizard;
 
 use std::io::IsTerminal;

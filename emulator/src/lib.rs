@@ -389,6 +389,8 @@ pub struct Config {
     /// Serve HTTPS with a certificate from a freshly generated private CA
     /// (SANs `localhost` and `127.0.0.1`); see [`Emulator::ca_pem`].
     pub tls: bool,
+    /// Serve HTTPS with exactly this chain instead (implies `tls`).
+    pub tls_chain: Option<TlsChain>,
     /// `APP_URL` = `http(s)://localhost:<port>`, `INTERNAL_APP_URL` =
     /// `http(s)://127.0.0.1:<port>` (same listener). Without it both are
     /// `http(s)://127.0.0.1:<port>`.
@@ -416,6 +418,13 @@ pub struct Config {
     /// The app-config `emailsVerified` ("Emails Verified"). Before v2.2 it is
     /// every user's `email_verified` claim; from v2.2 it only seeds new users.
     pub emails_verified: bool,
+}
+
+/// A certificate chain to serve, leaf first (DER), and the leaf's PKCS#8 key.
+#[derive(Clone, Debug)]
+pub struct TlsChain {
+    pub certs: Vec<Vec<u8>>,
+    pub key: Vec<u8>,
 }
 
 pub const DEFAULT_CLIENT_ID: &str = "romm";
@@ -447,6 +456,7 @@ impl Default for Config {
             }],
             faults: Faults::default(),
             tls: false,
+            tls_chain: None,
             split_internal_url: false,
             session_user: Some("alice".to_string()),
             allow_insecure_callback_urls: true,
@@ -894,7 +904,11 @@ impl Emulator {
     pub fn start(config: Config) -> io::Result<Emulator> {
         let listener = TcpListener::bind(("127.0.0.1", 0))?;
         let port = listener.local_addr()?.port();
-        let scheme = if config.tls { "https" } else { "http" };
+        let scheme = if config.tls || config.tls_chain.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let internal = format!("{scheme}://127.0.0.1:{port}");
         let issuer = if config.split_internal_url {
             format!("{scheme}://localhost:{port}")
@@ -906,10 +920,13 @@ impl Emulator {
             Some(TokenFault::WrongKey) => Some(key.impostor()?),
             _ => None,
         };
-        let tls = if config.tls {
-            Some(server::generate_tls()?)
-        } else {
-            None
+        let tls = match &config.tls_chain {
+            Some(chain) => Some(server::Tls {
+                ca_pem: None,
+                server_config: server::server_config(chain)?,
+            }),
+            None if config.tls => Some(server::generate_tls()?),
+            None => None,
         };
         let started_at = util::now_secs();
         let version_text = config.version.clone().unwrap_or_else(|| {
@@ -952,7 +969,7 @@ impl Emulator {
             app,
             server: Some(server),
             port,
-            tls: tls.map(|t| (t.ca_pem, t.ca_der)),
+            tls: tls.and_then(|t| t.ca_pem),
         })
     }
 

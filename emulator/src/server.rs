@@ -127,11 +127,10 @@ where
         .await;
 }
 
-/// A private CA and a server certificate it issued for `localhost` and
-/// `127.0.0.1`.
+/// What the listener serves over TLS.
 pub struct Tls {
-    pub ca_pem: String,
-    pub ca_der: Vec<u8>,
+    /// The CA (PEM, DER) when the certificate was generated here.
+    pub ca_pem: Option<(String, Vec<u8>)>,
     pub server_config: Arc<rustls::ServerConfig>,
 }
 
@@ -139,6 +138,8 @@ fn tls_err<E: std::fmt::Display>(e: E) -> io::Error {
     io::Error::other(format!("TLS setup failed: {e}"))
 }
 
+/// A private CA and a server certificate it issued for `localhost` and
+/// `127.0.0.1`.
 pub fn generate_tls() -> io::Result<Tls> {
     let ca_key = KeyPair::generate().map_err(tls_err)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(tls_err)?;
@@ -167,18 +168,27 @@ pub fn generate_tls() -> io::Result<Tls> {
     leaf_params.use_authority_key_identifier_extension = true;
     let leaf_cert = leaf_params.signed_by(&leaf_key, &issuer).map_err(tls_err)?;
 
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+    let chain = crate::TlsChain {
+        certs: vec![leaf_cert.der().to_vec()],
+        key: leaf_key.serialize_der(),
+    };
+    Ok(Tls {
+        ca_pem: Some((ca_cert.pem(), ca_cert.der().to_vec())),
+        server_config: server_config(&chain)?,
+    })
+}
+
+/// A server configuration that sends `chain` as is.
+pub fn server_config(chain: &crate::TlsChain) -> io::Result<Arc<rustls::ServerConfig>> {
+    let certs = chain.certs.iter().cloned().map(Into::into).collect();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(chain.key.clone()));
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(tls_err)?
         .with_no_client_auth()
-        .with_single_cert(vec![leaf_cert.der().clone()], key)
+        .with_single_cert(certs, key)
         .map_err(tls_err)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Tls {
-        ca_pem: ca_cert.pem(),
-        ca_der: ca_cert.der().to_vec(),
-        server_config: Arc::new(config),
-    })
+    Ok(Arc::new(config))
 }

@@ -43,14 +43,13 @@ pub fn unreachable(id: &'static str, what: &str, url: &str, failure: &Failure) -
             ),
             "Fix the host name, or run this check where RomM runs (docker compose exec romm …) to see what RomM sees.".to_string(),
         ),
+        Failure::Certificate(refusal) => return tls::refused(id, what, url, refusal),
         Failure::Tls(why) => (
-            format!("{what}: TLS certificate not trusted"),
-            format!("{url}: {why}. RomM verifies certificates and never skips verification."),
-            "If the provider uses a self-signed or private CA certificate, export the CA as PEM \
-             (e.g. openssl s_client -showcerts -connect HOST:443 </dev/null, keep the last \
-             certificate), mount it into RomM's container, set OIDC_TLS_CACERTFILE to its path \
-             there, and pass the same file here with --ca-file."
-                .into(),
+            format!("{what}: TLS handshake failed"),
+            format!("{url}: {why}. No certificate was judged: the connection failed before."),
+            format!(
+                "Check that {host} serves HTTPS on that port (not plain HTTP) with TLS 1.2 or 1.3."
+            ),
         ),
         Failure::TooLarge => (
             format!("{what}: answer too large"),

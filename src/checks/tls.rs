@@ -1,34 +1,199 @@
-//! TLS settings: the CA file RomM gets as OIDC_TLS_CACERTFILE, and the loud
-//! note when verification is switched off here.
+//! TLS settings: the trust store RomM gets (OIDC_TLS_CACERTFILE, or its
+//! default store), what a refused certificate means for RomM and how to fix
+//! it, and the loud note when verification is switched off here.
 
 use std::path::Path;
 
-use crate::http::read_ca_file;
+use rustls::pki_types::UnixTime;
+
 use crate::report::Finding;
 use crate::settings::{OIDC_TLS_CACERTFILE, Settings};
+use crate::tls::{Reason, Refusal, Trust};
 
-/// `tls.ca-file`: the file must be one PEM file that RomM's OpenSSL can load.
+/// `tls.ca-file`: the store RomM's OpenSSL will use, loaded as it loads it.
 pub fn ca_file(settings: &Settings) -> Finding {
     const ID: &str = "tls.ca-file";
     let Some(path) = settings.value(OIDC_TLS_CACERTFILE) else {
+        let trust = Trust::romm_default();
         return Finding::skip(
             ID,
-            "No OIDC_TLS_CACERTFILE: the system trust store is used, as in RomM",
-        );
+            "No OIDC_TLS_CACERTFILE: RomM trusts certifi's Mozilla roots and its container's OpenSSL store",
+        )
+        .detail(format!(
+            "With OIDC_TLS_CACERTFILE unset, RomM's httpx uses OpenSSL's default paths (SSL_CERT_FILE / SSL_CERT_DIR in RomM's environment, else the image's bundle) plus certifi. This run trusts {}; a CA added only inside RomM's container is not seen here.{}",
+            trust.source,
+            lines(&trust.notes)
+        ));
     };
     let path = Path::new(path);
     if !path.exists() {
         return Finding::fail(ID, format!("OIDC_TLS_CACERTFILE {} does not exist here", path.display()))
-            .detail("The path is read inside RomM's container; this check needs the same file on this machine.")
+            .detail("The path is read inside RomM's container; this check needs the same file on this machine. The provider checks below use RomM's default store instead, so they prove nothing about this file.")
             .fix("Pass a local copy with --ca-file, or run romm-oidc inside RomM's container.");
     }
-    match read_ca_file(path) {
-        Ok(certs) => Finding::pass(ID, format!("{} holds {} PEM certificate(s); they are the only trust store, as in RomM", path.display(), certs.len()))
-            .detail("RomM then trusts nothing else: a provider with a public certificate fails unless its CA is in this file too."),
-        Err(e) => Finding::fail(ID, "OIDC_TLS_CACERTFILE is not a PEM CA file")
-            .detail(format!("{e:#} (romm#1589)"))
-            .mismatch("one PEM file with -----BEGIN CERTIFICATE----- blocks", path.display().to_string())
-            .fix("Point OIDC_TLS_CACERTFILE at a PEM file holding the CA that signed the provider's certificate (plus intermediates the provider does not send)."),
+    match Trust::from_ca_path(path) {
+        Ok(trust) => {
+            let mut detail = String::from(
+                "RomM (Python 3.13) trusts every certificate in it as is, even a server's own (VERIFY_X509_PARTIAL_CHAIN), applies RFC 5280's strict rules to the chain (VERIFY_X509_STRICT), and trusts nothing else: a provider with a public certificate fails unless its CA is in it too. The doctor judges the same way.",
+            );
+            detail += &lines(&trust.notes);
+            let warnings = trust.anchor_warnings(UnixTime::now());
+            if !warnings.is_empty() {
+                detail += "\nCertificates RomM will not accept as the end of a chain:";
+                detail += &lines(&warnings);
+            }
+            let kind = if path.is_dir() {
+                "CApath directory"
+            } else {
+                "PEM file"
+            };
+            Finding::pass(
+                ID,
+                format!(
+                    "OIDC_TLS_CACERTFILE is a {kind}; RomM trusts {}, and nothing else",
+                    trust.source
+                ),
+            )
+            .detail(detail)
+        }
+        Err(e) => {
+            let effect = if path.is_dir() {
+                "RomM then trusts nothing, and so do the provider checks below."
+            } else {
+                "RomM's httpx loads the file whenever authlib creates a client, and fails: no OIDC request leaves RomM, not even an http:// one. The provider checks below trust nothing."
+            };
+            let (expected, fix) = if path.is_dir() {
+                (
+                    "a directory of certificates named by `openssl rehash` (<hash>.0), or one PEM file",
+                    format!(
+                        "Run `openssl rehash {}` so every certificate gets its <hash>.0 name, or point OIDC_TLS_CACERTFILE at one PEM file holding the CA that signed the provider's certificate.",
+                        path.display()
+                    ),
+                )
+            } else {
+                (
+                    "one PEM file with -----BEGIN CERTIFICATE----- blocks",
+                    "Point OIDC_TLS_CACERTFILE at a PEM file holding the CA that signed the provider's certificate (plus intermediates the provider does not send).".to_string(),
+                )
+            };
+            Finding::fail(ID, "OIDC_TLS_CACERTFILE is not a trust store RomM can use")
+                .detail(format!("{e:#} (romm#1589). {effect}"))
+                .mismatch(expected, path.display().to_string())
+                .fix(fix)
+        }
+    }
+}
+
+fn lines(items: &[String]) -> String {
+    items.iter().map(|n| format!("\n- {n}")).collect()
+}
+
+/// The finding for a certificate RomM would refuse: why, in OpenSSL's words
+/// as RomM's log shows them, and a fix whose result RomM accepts (the
+/// advice about the CA file is checked by judging that file first).
+pub fn refused(id: &'static str, what: &str, url: &str, refusal: &Refusal) -> Finding {
+    let parsed = url::Url::parse(url).ok();
+    let host = parsed
+        .as_ref()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let port = parsed
+        .as_ref()
+        .and_then(url::Url::port_or_known_default)
+        .unwrap_or(443);
+    let log = format!(
+        "{url}: RomM would log \"certificate verify failed: {}\".",
+        refusal.openssl
+    );
+    let store = format!("Trust store: {}.", refusal.store);
+    let ca_file = "mount it into RomM's container, set OIDC_TLS_CACERTFILE to its path there, and pass the same file here with --ca-file";
+    let pin = "RomM also accepts an OIDC_TLS_CACERTFILE holding only the provider's own certificate (trusted as is, without its chain), but that file must be replaced at every renewal";
+    match &refusal.reason {
+        Reason::Untrusted => {
+            let sni = match parsed.as_ref().and_then(url::Url::host) {
+                Some(url::Host::Domain(_)) => format!(" -servername {host}"),
+                _ => String::new(),
+            };
+            let show = format!("openssl s_client -showcerts -connect {host}:{port}{sni} </dev/null");
+            let how = match (refusal.last_sent, refusal.last_is_leaf) {
+                (Some(true), true) => format!(
+                    " The provider sends only its own certificate, so `{show}` shows no CA: take the CA's certificate from wherever it was made. {pin}: it is the one certificate `{show}` prints."
+                ),
+                (Some(true), false) => format!(
+                    " To get it: run `{show}` and keep the last certificate it prints; RomM accepts a file holding just that one."
+                ),
+                _ => format!(
+                    " The last certificate `{show}` prints is not enough: RomM would still refuse the chain it ends."
+                ),
+            };
+            Finding::fail(
+                id,
+                format!("{what}: certificate not trusted ({})", refusal.openssl),
+            )
+            .detail(format!(
+                "{log} {} The server sent: {}. {store}",
+                refusal.detail,
+                refusal.sent.join(", ")
+            ))
+            .fix(format!(
+                "Put the certificate of the CA that issued the chain ({}) in a PEM file, {ca_file}.{how}",
+                refusal.last_issuer
+            ))
+        }
+        Reason::Strict { fix } => {
+            let stopgap = if refusal.leaf_pin {
+                format!(" Until then: {pin}.")
+            } else {
+                String::new()
+            };
+            Finding::fail(
+                id,
+                format!("{what}: RomM refuses the certificate chain: {}", refusal.openssl),
+            )
+            .detail(format!("{log} {} {store}", refusal.detail))
+            .fix(format!("Re-issue that certificate with {fix}.{stopgap}"))
+        }
+        Reason::Purpose => Finding::fail(
+            id,
+            format!("{what}: certificate not for TLS servers ({})", refusal.openssl),
+        )
+        .detail(format!("{log} {}", refusal.detail))
+        .fix("Re-issue it with extendedKeyUsage = serverAuth and keyUsage = digitalSignature, keyEncipherment."),
+        Reason::Name { host, covered } => {
+            let names = if covered.is_empty() {
+                "no host name".to_string()
+            } else {
+                covered.join(", ")
+            };
+            let san = if host.parse::<std::net::IpAddr>().is_ok() {
+                format!("IP:{host}")
+            } else {
+                format!("DNS:{host}")
+            };
+            let reach = covered
+                .iter()
+                .find(|n| !n.contains(' ') && !n.starts_with('*'))
+                .map(|n| format!(" (e.g. https://{n}:{port})"))
+                .unwrap_or_default();
+            Finding::fail(
+                id,
+                format!("{what}: certificate name mismatch: it covers {names}, not {host}"),
+            )
+            .detail(format!("{log} {}", refusal.detail))
+            .mismatch(format!("a certificate valid for {host}"), names)
+            .fix(format!(
+                "Reach the provider by a name its certificate covers{reach}: set OIDC_SERVER_APPLICATION_URL (and the provider's own public URL) to it. Or re-issue the certificate with subjectAltName = {san}."
+            ))
+        }
+        Reason::Validity => Finding::fail(id, format!("{what}: {}", refusal.openssl))
+            .detail(format!("{log} {} {store}", refusal.detail))
+            .fix("Renew that certificate (a CA certificate in OIDC_TLS_CACERTFILE is replaced there), and check the clocks of this machine and of RomM's host."),
+        Reason::Other => Finding::fail(
+            id,
+            format!("{what}: TLS certificate refused ({})", refusal.openssl),
+        )
+        .detail(format!("{log} {} {store}", refusal.detail))
+        .fix("Check the provider's certificate chain (openssl s_client -showcerts) and re-issue it with a standard RSA or ECDSA key and SHA-256 signatures."),
     }
 }
 
