@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::redirect::Policy;
 
+use crate::report::{clean, clean_lines};
 use crate::settings::mask;
 
 /// Bodies larger than this are not read (discovery and key sets are a few KB).
@@ -226,9 +227,9 @@ impl Http {
     ) -> Result<Response, Failure> {
         let started = Instant::now();
         if self.verbose > 0 {
-            eprintln!("> {method} {url}");
+            eprintln!("> {method} {}", clean(url));
             if let (Some(body), true) = (&shown_body, self.verbose > 1) {
-                eprintln!("> {}", body.replace('\n', "\n> "));
+                eprintln!("> {}", clean_lines(body).replace('\n', "\n> "));
             }
         }
         let result = request.send().map_err(classify).and_then(read_body);
@@ -239,14 +240,15 @@ impl Http {
                     eprintln!(
                         "< {} {} ({} bytes, {ms} ms)",
                         r.status,
-                        r.content_type.as_deref().unwrap_or("no content type"),
+                        clean(r.content_type.as_deref().unwrap_or("no content type")),
                         r.body.len()
                     );
                     if self.verbose > 1 {
-                        eprintln!("< {}", redact_tokens(&String::from_utf8_lossy(&r.body)));
+                        let body = redact_tokens(&String::from_utf8_lossy(&r.body));
+                        eprintln!("< {}", clean(&body));
                     }
                 }
-                Err(failure) => eprintln!("< {failure} ({ms} ms)"),
+                Err(failure) => eprintln!("< {} ({ms} ms)", clean(&failure.to_string())),
             }
         }
         result

@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("romm-oidc: error: {e:#}");
+            report::note!("romm-oidc: error: {e:#}");
             ExitCode::from(2)
         }
     }

@@ -6,7 +6,7 @@ use url::Url;
 use super::{config::is_loopback, json_object, kind, unreachable};
 use crate::http::{Http, Response};
 use crate::oidc::discovery::{Discovery, Flavor};
-use crate::report::Finding;
+use crate::report::{Finding, is_unsafe};
 use crate::settings::{
     OIDC_CLAIM_ROLES, OIDC_SERVER_APPLICATION_URL, OIDC_SERVER_METADATA_URL, Settings,
 };
@@ -144,6 +144,27 @@ fn issuer(settings: &Settings, url: &str, discovery: &Discovery) -> Finding {
                 .map(str::to_string)
         })
         .unwrap_or_else(|| url.to_string());
+    let odd: Vec<(usize, char)> = issuer
+        .char_indices()
+        .filter(|(_, c)| c.is_whitespace() || is_unsafe(*c))
+        .collect();
+    if let Some((first, _)) = odd.first() {
+        let mut kinds: Vec<String> = Vec::new();
+        for (_, c) in &odd {
+            let name = format!("U+{:04X}", u32::from(*c));
+            if !kinds.contains(&name) {
+                kinds.push(name);
+            }
+        }
+        return Finding::fail(ID, "The published issuer contains whitespace or control characters")
+            .detail(format!(
+                "An issuer is a URL without spaces or control characters (OIDC Discovery §3); this one holds {} of them from byte {first} on ({}). authlib compares every ID token's iss with it byte for byte, and such characters in a provider's answer mean a broken or hostile configuration.",
+                odd.len(),
+                kinds.join(", ")
+            ))
+            .mismatch("https://… (no whitespace, no control characters)", issuer)
+            .fix("Fix the provider's issuer setting (Pocket ID: APP_URL) so it is the plain https URL of the provider.");
+    }
     if discovery.flavor().is_pocket_id() && same_url(issuer, POCKET_ID_DEFAULT_ISSUER) {
         return Finding::warn(ID, "Pocket ID publishes its default issuer http://localhost:1411: APP_URL is not set")
             .detail("The authorize endpoint is then http://localhost:1411/authorize, which browsers on other machines cannot open, and passkeys are bound to the wrong origin.")

@@ -143,7 +143,7 @@ pub fn run(
     let flavor = discovery.flavor();
     let redirect_uri = listener.redirect_uri();
     let (register, why) = callback_to_register(&flavor, &redirect_uri);
-    eprintln!(
+    crate::report::note!(
         "Login test: the client {client_id} needs this extra callback URL registered at the provider:\n    {register}   ({why})"
     );
     if flavor == Flavor::PocketIdLegacy {
