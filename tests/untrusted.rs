@@ -10,9 +10,12 @@ mod cli;
 #[path = "support/peer.rs"]
 mod peer;
 
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use cli::{check, expect_status};
 use pocket_id_emulator::{
     ApiKey, Client, Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, Faults,
@@ -320,5 +323,289 @@ fn wizard_notes_escape_what_pocket_id_sends() {
     assert!(
         stderr.contains(r"alice\x1b[2J\x1b]8;;https://evil.example/\x07click"),
         "{stderr}"
+    );
+}
+
+// ====================================================================== raw server
+
+/// A one-thread HTTP server on 127.0.0.1 answering each request from
+/// `answer(path) -> (status line and headers, body)` with `Connection:
+/// close`; `build` gets the server's base URL. Lives as long as the test.
+fn serve<F>(build: impl FnOnce(&str) -> F) -> String
+where
+    F: Fn(&str) -> Option<(String, Vec<u8>)> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!(
+        "http://127.0.0.1:{}",
+        listener.local_addr().expect("addr").port()
+    );
+    let answer = build(&base);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && head.len() < 65536 {
+                match stream.read(&mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    _ => break,
+                }
+            }
+            let head = String::from_utf8_lossy(&head);
+            let path = head.split(' ').nth(1).unwrap_or("/").to_string();
+            let (status_and_headers, body) = answer(&path).unwrap_or_else(|| {
+                (
+                    "404 Not Found\r\nContent-Type: text/plain".into(),
+                    b"no".to_vec(),
+                )
+            });
+            let _ = stream.write_all(
+                format!(
+                    "HTTP/1.1 {status_and_headers}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    base
+}
+
+fn json_ok(body: &Value) -> Option<(String, Vec<u8>)> {
+    Some((
+        "200 OK\r\nContent-Type: application/json".into(),
+        body.to_string().into_bytes(),
+    ))
+}
+
+/// A discovery document for `base` advertising `algs`, with `jwks` served
+/// as its key set.
+fn provider_with_keys(algs: &[&str], jwks: Value) -> String {
+    let algs: Vec<String> = algs.iter().map(|a| a.to_string()).collect();
+    serve(move |base| {
+        let doc = json!({
+            "issuer": base,
+            "authorization_endpoint": format!("{base}/authorize"),
+            "token_endpoint": format!("{base}/token"),
+            "jwks_uri": format!("{base}/jwks"),
+            "response_types_supported": ["code"],
+            "id_token_signing_alg_values_supported": algs,
+        });
+        move |path: &str| match path {
+            "/.well-known/openid-configuration" => json_ok(&doc),
+            "/jwks" => json_ok(&jwks),
+            _ => None,
+        }
+    })
+}
+
+/// `jwks.keys` of a doctor run against a provider publishing `keys`.
+fn judge_keys(algs: &[&str], keys: Value) -> Value {
+    let issuer = provider_with_keys(algs, json!({ "keys": keys }));
+    let mut args = doctor_args(&issuer);
+    args.push("--json".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (out, _) = run(&args);
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out.stderr)));
+    check(&report, "jwks.keys").clone()
+}
+
+#[track_caller]
+fn expect_keys(algs: &[&str], keys: Value, status: &str, words: &[&str]) {
+    let finding = judge_keys(algs, keys.clone());
+    let all = cli::text(&finding);
+    assert_eq!(finding["status"], status, "keys {keys:#}\n→ {finding:#}");
+    for word in words {
+        assert!(
+            all.contains(word),
+            "{word:?} missing for keys {keys:#}\n→ {finding:#}"
+        );
+    }
+}
+
+// ====================================================================== key sets
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A fresh P-256 (or P-384) public key as a JWK.
+fn ec_key(kid: &str, p384: bool) -> Value {
+    use aws_lc_rs::signature::{
+        ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair, KeyPair,
+    };
+    let (alg, crv, size) = if p384 {
+        (&ECDSA_P384_SHA384_FIXED_SIGNING, "P-384", 48)
+    } else {
+        (&ECDSA_P256_SHA256_FIXED_SIGNING, "P-256", 32)
+    };
+    let pair = EcdsaKeyPair::generate(alg).expect("EC key");
+    let point = pair.public_key().as_ref().to_vec();
+    json!({"kty": "EC", "kid": kid, "crv": crv,
+           "x": b64(&point[1..1 + size]), "y": b64(&point[1 + size..])})
+}
+
+fn ed25519_key(kid: &str) -> Value {
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+    let pair = Ed25519KeyPair::generate().expect("Ed25519 key");
+    json!({"kty": "OKP", "kid": kid, "crv": "Ed25519", "x": b64(pair.public_key().as_ref())})
+}
+
+/// A 2048-bit RSA public key (the emulator's modulus is not needed: any
+/// odd 2048-bit number with e = 65537 is what cryptography accepts).
+fn rsa_key(kid: &str) -> Value {
+    let mut n = vec![0xc5u8; 256];
+    n[255] = 0x01;
+    json!({"kty": "RSA", "kid": kid, "e": "AQAB", "n": b64(&n)})
+}
+
+/// The 1024-bit modulus of a key authlib 1.6.12 / cryptography 49 verify
+/// RS256 tokens with.
+const N1024: &str = "qRXQorKdfqb3CZ6MSjQus5tZlPn15Cn50LY7vTmZm0fbsRIpspeFh9ujGd9fDQzlDYTpFYwCkHOzuiDUbjjPpZQly2TRltxgdYGr11clFWWfQAqRbQnIkraSBYK1ZLujJS798bjK6KOnE-4AFIVxVHMnCRSCzRlEGXWI9lzv83k";
+
+#[test]
+fn good_keys_of_every_type_pass() {
+    expect_keys(&["RS256"], json!([rsa_key("r1")]), "pass", &["r1"]);
+    expect_keys(&["ES256"], json!([ec_key("e1", false)]), "pass", &["e1"]);
+    expect_keys(&["EdDSA"], json!([ed25519_key("o1")]), "pass", &["o1"]);
+    // authlib verifies Ed448 too (cryptography checks x's length only).
+    let ed448 = json!({"kty": "OKP", "kid": "o2", "crv": "Ed448", "x": b64(&[7u8; 57])});
+    expect_keys(&["EdDSA"], json!([ed448]), "pass", &["o2"]);
+}
+
+#[test]
+fn a_weak_rsa_key_warns_because_romm_still_verifies_with_it() {
+    let key = json!({"kty": "RSA", "kid": "small", "e": "AQAB", "n": N1024});
+    expect_keys(
+        &["RS256"],
+        json!([key]),
+        "warn",
+        &["only 1024 bits", "2048"],
+    );
+}
+
+#[test]
+fn an_ec_point_off_its_curve_or_on_another_curve_is_unusable() {
+    let mut off = ec_key("e1", false);
+    let y = off["y"].as_str().unwrap().to_string();
+    let flipped = if y.starts_with('A') { "B" } else { "A" };
+    off["y"] = json!(format!("{flipped}{}", &y[1..]));
+    expect_keys(
+        &["ES256"],
+        json!([off.clone()]),
+        "fail",
+        &["not on P-256", "e1"],
+    );
+    // The same bad key beside a good one only fails tokens that name it.
+    expect_keys(
+        &["ES256"],
+        json!([ec_key("good", false), off]),
+        "warn",
+        &[
+            "not on P-256",
+            "RomM refuses every ID token signed under it",
+        ],
+    );
+    // A P-384 key cannot verify ES256 (authlib: only "P-256" allowed).
+    expect_keys(
+        &["ES256"],
+        json!([ec_key("e3", true)]),
+        "fail",
+        &["ES384", "does not advertise"],
+    );
+    // P-256 coordinates labelled P-384 are not a P-384 point.
+    let mut relabelled = ec_key("e4", false);
+    relabelled["crv"] = json!("P-384");
+    expect_keys(&["ES384"], json!([relabelled]), "fail", &["not on P-384"]);
+    // An Ed25519 public key is 32 bytes.
+    let mut short = ed25519_key("o1");
+    short["x"] = json!(b64(&[9u8; 31]));
+    expect_keys(&["EdDSA"], json!([short]), "fail", &["32-byte"]);
+}
+
+#[test]
+fn a_key_authlib_cannot_import_breaks_the_whole_set() {
+    let broken = json!({"kty": "RSA", "kid": "half", "n": rsa_key("x")["n"]});
+    expect_keys(
+        &["RS256"],
+        json!([rsa_key("good"), broken]),
+        "fail",
+        &["cannot import", "half", "without e", "every login"],
+    );
+    expect_keys(
+        &["RS256"],
+        json!([rsa_key("good"), {"kid": "k"}]),
+        "fail",
+        &["no kty"],
+    );
+}
+
+#[test]
+fn use_and_key_ops_must_allow_verifying() {
+    let mut enc = rsa_key("r1");
+    enc["use"] = json!("enc");
+    expect_keys(&["RS256"], json!([enc]), "fail", &["InvalidUseError"]);
+    let mut sign_only = rsa_key("r1");
+    sign_only["key_ops"] = json!(["sign"]);
+    expect_keys(
+        &["RS256"],
+        json!([sign_only]),
+        "fail",
+        &["key_ops", "verify"],
+    );
+    let mut verify = rsa_key("r1");
+    verify["key_ops"] = json!(["verify"]);
+    verify["use"] = json!("sig");
+    expect_keys(&["RS256"], json!([verify]), "pass", &["r1"]);
+}
+
+#[test]
+fn base64_that_only_authlib_reads_warns_and_junk_fails() {
+    let mut padded = rsa_key("r1");
+    padded["n"] = json!(format!("{}==", padded["n"].as_str().unwrap()));
+    padded["e"] = json!("AQAB");
+    expect_keys(
+        &["RS256"],
+        json!([padded]),
+        "warn",
+        &["writes n with base64 padding"],
+    );
+    let mut standard = rsa_key("r1");
+    let n = standard["n"]
+        .as_str()
+        .unwrap()
+        .replace('_', "/")
+        .replace('-', "+");
+    standard["n"] = json!(format!("{n}+/"));
+    expect_keys(
+        &["RS256"],
+        json!([standard]),
+        "warn",
+        &["standard alphabet"],
+    );
+    let mut junk = rsa_key("r1");
+    junk["e"] = json!("Z");
+    expect_keys(&["RS256"], json!([junk]), "fail", &["cannot decode"]);
+}
+
+#[test]
+fn duplicate_kids_and_a_keys_alg_are_remarks() {
+    expect_keys(
+        &["RS256"],
+        json!([rsa_key("same"), rsa_key("same")]),
+        "warn",
+        &["kid same names 2 keys", "first of them"],
+    );
+    let mut declared = rsa_key("r1");
+    declared["alg"] = json!("RS384");
+    expect_keys(
+        &["RS256"],
+        json!([declared]),
+        "warn",
+        &["declares alg RS384", "does not advertise"],
     );
 }
