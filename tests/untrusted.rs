@@ -609,3 +609,88 @@ fn duplicate_kids_and_a_keys_alg_are_remarks() {
         &["declares alg RS384", "does not advertise"],
     );
 }
+
+fn get_json(url: &str) -> Value {
+    let body = reqwest::blocking::get(url)
+        .and_then(|r| r.text())
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    serde_json::from_str(&body).expect("JSON")
+}
+
+#[test]
+fn login_picks_and_reads_the_key_as_authlib_does() {
+    // The emulator signs; a raw server publishes its discovery document with
+    // the key set replaced by `edit`ed copies of the emulator's key.
+    let emulator = start(Config {
+        clients: vec![Client::confidential(
+            DEFAULT_CLIENT_ID,
+            DEFAULT_CLIENT_SECRET,
+            &[ROMM_CALLBACK, LOOPBACK_CALLBACK],
+        )],
+        ..Config::default()
+    });
+    let discovery = get_json(&format!(
+        "{}/.well-known/openid-configuration",
+        emulator.issuer()
+    ));
+    let real = get_json(&format!("{}/.well-known/jwks.json", emulator.issuer()))["keys"][0].clone();
+    let login = |keys: Value| -> Value {
+        let mut doc = discovery.clone();
+        let issuer = serve(move |base| {
+            doc["jwks_uri"] = json!(format!("{base}/jwks"));
+            let jwks = json!({ "keys": keys });
+            move |path: &str| match path {
+                "/.well-known/openid-configuration" => json_ok(&doc),
+                "/jwks" => json_ok(&jwks),
+                _ => None,
+            }
+        });
+        let browser = format!("--browser-command={}", peer::browser_driver());
+        let mut args = doctor_args(&issuer);
+        args.extend(
+            [
+                "--json",
+                "--login",
+                "--listen",
+                "127.0.0.1:0",
+                "--login-timeout",
+                "20",
+                &browser,
+            ]
+            .map(String::from),
+        );
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (out, _) = run(&args);
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out.stderr)));
+        check(&report, "login.id-token").clone()
+    };
+    // authlib ignores a key's alg and decodes padded base64: RomM accepts.
+    let mut lenient = real.clone();
+    lenient["alg"] = json!("RS384");
+    lenient["n"] = json!(format!("{}==", real["n"].as_str().unwrap()));
+    let token = login(json!([lenient]));
+    assert_eq!(token["status"], "pass", "{token:#}");
+    // A key for encryption under the token's kid: authlib raises InvalidUseError.
+    let mut enc = real.clone();
+    enc["use"] = json!("enc");
+    let token = login(json!([enc]));
+    assert_eq!(token["status"], "fail", "{token:#}");
+    assert!(cli::text(&token).contains("InvalidUseError"), "{token:#}");
+    // One key authlib cannot import breaks the set, whatever the kid.
+    let token = login(json!([real.clone(), {"kty": "XYZ", "kid": "other"}]));
+    assert_eq!(token["status"], "fail", "{token:#}");
+    assert!(cli::text(&token).contains("cannot import"), "{token:#}");
+    // Duplicate kids: authlib takes the first, so a stale key first fails.
+    let token = login(json!([stale_copy(&real), real.clone()]));
+    assert_eq!(token["status"], "fail", "{token:#}");
+    let token = login(json!([real.clone(), stale_copy(&real)]));
+    assert_eq!(token["status"], "pass", "{token:#}");
+}
+
+/// Another key under `real`'s kid.
+fn stale_copy(real: &Value) -> Value {
+    let mut stale = rsa_key("stale");
+    stale["kid"] = real["kid"].clone();
+    stale
+}
