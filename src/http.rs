@@ -25,6 +25,9 @@ const USER_AGENT: &str = concat!("romm-oidc/", env!("CARGO_PKG_VERSION"));
 pub struct Response {
     pub status: u16,
     pub content_type: Option<String>,
+    /// A Content-Encoding left undecoded (reqwest decodes gzip, deflate and
+    /// zstd, as RomM's httpx does, and removes the header).
+    pub content_encoding: Option<String>,
     pub location: Option<String>,
     pub set_cookie: Vec<String>,
     pub body: Vec<u8>,
@@ -52,6 +55,36 @@ impl Response {
     pub fn head(&self) -> String {
         excerpt(&self.body)
     }
+
+    /// Why a body may be unreadable: it is still compressed. RomM's httpx
+    /// 0.28.1 decodes gzip, deflate and zstd (RomM installs zstandard, not
+    /// brotli), each of a comma-separated list in turn, and silently passes
+    /// on a body in an encoding it does not know.
+    pub fn compression(&self) -> Option<String> {
+        let encoding = self.content_encoding.as_deref()?.trim();
+        let codings: Vec<String> = encoding
+            .split(',')
+            .map(|c| c.trim().to_ascii_lowercase())
+            .filter(|c| !c.is_empty() && c != "identity")
+            .collect();
+        if codings.is_empty() {
+            return None;
+        }
+        Some(
+            if codings
+                .iter()
+                .all(|c| matches!(c.as_str(), "gzip" | "deflate" | "zstd"))
+            {
+                format!(
+                    "the answer is compressed (Content-Encoding: {encoding}); RomM's httpx decodes that form, this tool decodes only a single lower-case gzip, deflate or zstd, so check it with RomM itself"
+                )
+            } else {
+                format!(
+                    "the answer is compressed with {encoding}, which RomM's httpx cannot decode (it decodes gzip, deflate and zstd), so RomM cannot read it either"
+                )
+            },
+        )
+    }
 }
 
 /// Printable start of a body: at most 160 characters, control bytes shown as `.`.
@@ -77,6 +110,8 @@ pub enum Failure {
     Refused,
     Dns,
     Tls(String),
+    /// TLS was asked for, but the port answered in plain text.
+    PlainHttp,
     TooLarge,
     Other(String),
 }
@@ -88,6 +123,9 @@ impl fmt::Display for Failure {
             Failure::Refused => f.write_str("connection refused"),
             Failure::Dns => f.write_str("host name not found (DNS)"),
             Failure::Tls(why) => write!(f, "TLS failure: {why}"),
+            Failure::PlainHttp => f.write_str(
+                "the server speaks plain HTTP on this port, not HTTPS (its answer to the TLS handshake was not TLS)",
+            ),
             Failure::TooLarge => write!(f, "body larger than {} KiB", BODY_LIMIT / 1024),
             Failure::Other(why) => f.write_str(why),
         }
@@ -265,6 +303,7 @@ fn read_body(response: reqwest::blocking::Response) -> Result<Response, Failure>
     };
     let status = response.status().as_u16();
     let content_type = header("content-type");
+    let content_encoding = header("content-encoding");
     let location = header("location");
     let set_cookie = response
         .headers()
@@ -289,6 +328,9 @@ fn read_body(response: reqwest::blocking::Response) -> Result<Response, Failure>
                 .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
             {
                 Some(inner) if inner.is_timeout() => Failure::Timeout,
+                Some(inner) if inner.is_decode() => Failure::Other(format!(
+                    "the compressed body could not be decoded ({e}); RomM's httpx would decode a valid gzip, deflate or zstd body, so the provider or a proxy sends a broken one"
+                )),
                 _ if e.kind() == std::io::ErrorKind::TimedOut => Failure::Timeout,
                 _ => Failure::Other(format!("the body could not be read: {e}")),
             }
@@ -299,6 +341,7 @@ fn read_body(response: reqwest::blocking::Response) -> Result<Response, Failure>
     Ok(Response {
         status,
         content_type,
+        content_encoding,
         location,
         set_cookie,
         body,
@@ -326,6 +369,11 @@ fn classify(error: reqwest::Error) -> Failure {
     }
     let text = chain.join(": ");
     let lower = text.to_ascii_lowercase();
+    // rustls reads a plain-HTTP answer ("HTTP/1.1 400 …") as a TLS record of
+    // an impossible content type.
+    if lower.contains("invalidcontenttype") {
+        return Failure::PlainHttp;
+    }
     if lower.contains("dns error") || lower.contains("failed to lookup address") {
         Failure::Dns
     } else if lower.contains("certificate")

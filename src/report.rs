@@ -74,6 +74,14 @@ impl Finding {
         self.fix = fix.into();
         self
     }
+    /// The fix, unless the finding already names a more precise one.
+    pub fn or_fix(self, fix: impl Into<String>) -> Finding {
+        if self.fix.is_empty() {
+            self.fix(fix)
+        } else {
+            self
+        }
+    }
     /// Both sides of a mismatch.
     pub fn mismatch(mut self, expected: impl Into<String>, found: impl Into<String>) -> Finding {
         self.expected = Some(expected.into());

@@ -329,8 +329,10 @@ fn wizard_notes_escape_what_pocket_id_sends() {
 // ====================================================================== raw server
 
 /// A one-thread HTTP server on 127.0.0.1 answering each request from
-/// `answer(path) -> (status line and headers, body)` with `Connection:
-/// close`; `build` gets the server's base URL. Lives as long as the test.
+/// `answer(request head) -> (status line and headers, body)` with
+/// `Connection: close`; `build` gets the server's base URL. Bytes that are
+/// not an HTTP request (a TLS handshake) get a 400 at once, as real servers
+/// answer. Lives as long as the test.
 fn serve<F>(build: impl FnOnce(&str) -> F) -> String
 where
     F: Fn(&str) -> Option<(String, Vec<u8>)> + Send + 'static,
@@ -349,18 +351,25 @@ where
             let mut byte = [0u8; 1];
             while !head.ends_with(b"\r\n\r\n") && head.len() < 65536 {
                 match stream.read(&mut byte) {
+                    Ok(1) if head.is_empty() && !byte[0].is_ascii_uppercase() => break,
                     Ok(1) => head.push(byte[0]),
                     _ => break,
                 }
             }
             let head = String::from_utf8_lossy(&head);
-            let path = head.split(' ').nth(1).unwrap_or("/").to_string();
-            let (status_and_headers, body) = answer(&path).unwrap_or_else(|| {
+            let (status_and_headers, body) = if head.is_empty() {
                 (
-                    "404 Not Found\r\nContent-Type: text/plain".into(),
-                    b"no".to_vec(),
+                    "400 Bad Request\r\nContent-Type: text/plain".into(),
+                    b"not HTTP".to_vec(),
                 )
-            });
+            } else {
+                answer(&head).unwrap_or_else(|| {
+                    (
+                        "404 Not Found\r\nContent-Type: text/plain".into(),
+                        b"no".to_vec(),
+                    )
+                })
+            };
             let _ = stream.write_all(
                 format!(
                     "HTTP/1.1 {status_and_headers}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -372,6 +381,11 @@ where
         }
     });
     base
+}
+
+/// The path of a request head.
+fn path_of(head: &str) -> &str {
+    head.split(' ').nth(1).unwrap_or("/")
 }
 
 fn json_ok(body: &Value) -> Option<(String, Vec<u8>)> {
@@ -394,7 +408,7 @@ fn provider_with_keys(algs: &[&str], jwks: Value) -> String {
             "response_types_supported": ["code"],
             "id_token_signing_alg_values_supported": algs,
         });
-        move |path: &str| match path {
+        move |head: &str| match path_of(head) {
             "/.well-known/openid-configuration" => json_ok(&doc),
             "/jwks" => json_ok(&jwks),
             _ => None,
@@ -639,7 +653,7 @@ fn login_picks_and_reads_the_key_as_authlib_does() {
         let issuer = serve(move |base| {
             doc["jwks_uri"] = json!(format!("{base}/jwks"));
             let jwks = json!({ "keys": keys });
-            move |path: &str| match path {
+            move |head: &str| match path_of(head) {
                 "/.well-known/openid-configuration" => json_ok(&doc),
                 "/jwks" => json_ok(&jwks),
                 _ => None,
@@ -693,4 +707,165 @@ fn stale_copy(real: &Value) -> Value {
     let mut stale = rsa_key("stale");
     stale["kid"] = real["kid"].clone();
     stale
+}
+
+// ====================================================================== transport
+
+#[test]
+fn https_to_a_plain_http_port_says_so() {
+    let base = serve(|_| |_: &str| None);
+    let https = base.replace("http://", "https://");
+    let (out, elapsed) = run(&[
+        "doctor",
+        "--json",
+        "--timeout",
+        "5",
+        "--issuer",
+        &https,
+        "--client-id",
+        "c",
+        "--client-secret",
+        "s",
+        "--redirect-uri",
+        ROMM_CALLBACK,
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let fetch = expect_status(&report, "discovery.fetch", &["fail"]);
+    assert!(fetch.contains("speaks plain HTTP on this port"), "{fetch}");
+    assert!(fetch.contains("Use http://"), "{fetch}");
+    assert!(!fetch.contains("certificate"), "{fetch}");
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+}
+
+fn gzip(body: &[u8]) -> Vec<u8> {
+    use flate2::write::GzEncoder;
+    let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(body).expect("gzip");
+    encoder.finish().expect("gzip")
+}
+
+fn zlib(body: &[u8]) -> Vec<u8> {
+    use flate2::write::ZlibEncoder;
+    let mut encoder = ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(body).expect("deflate");
+    encoder.finish().expect("deflate")
+}
+
+/// A provider whose discovery, key set and token endpoint answer compressed
+/// as `encode` says; returns its URL and the request heads it saw.
+fn compressed_provider(
+    encode: fn(&str, Vec<u8>) -> (String, Vec<u8>),
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let issuer = serve(move |base| {
+        let doc = json!({
+            "issuer": base,
+            "authorization_endpoint": format!("{base}/authorize"),
+            "token_endpoint": format!("{base}/token"),
+            "jwks_uri": format!("{base}/jwks"),
+            "response_types_supported": ["code"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+        });
+        let jwks = json!({ "keys": [rsa_key("r1")] });
+        let token = json!({ "error": "invalid_grant" });
+        move |head: &str| {
+            log.lock().unwrap().push(head.to_string());
+            let (path, body) = match path_of(head) {
+                "/.well-known/openid-configuration" => ("discovery", doc.to_string()),
+                "/jwks" => ("jwks", jwks.to_string()),
+                "/token" => ("token", token.to_string()),
+                _ => return None,
+            };
+            let (encoding, bytes) = encode(path, body.into_bytes());
+            let status = if path == "token" {
+                "400 Bad Request"
+            } else {
+                "200 OK"
+            };
+            Some((
+                format!("{status}\r\nContent-Type: application/json{encoding}"),
+                bytes,
+            ))
+        }
+    });
+    (issuer, seen)
+}
+
+fn doctor_json_at(issuer: &str) -> (Value, Duration) {
+    let mut args = doctor_args(issuer);
+    args.push("--json".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (out, elapsed) = run(&args);
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out.stderr)));
+    (report, elapsed)
+}
+
+#[test]
+fn gzip_deflate_and_zstd_answers_are_decoded_as_romm_httpx_decodes_them() {
+    let (issuer, seen) = compressed_provider(|what, body| match what {
+        "discovery" => ("\r\nContent-Encoding: gzip".into(), gzip(&body)),
+        "jwks" => (
+            "\r\nContent-Encoding: zstd".into(),
+            zstd::encode_all(&body[..], 3).expect("zstd"),
+        ),
+        _ => ("\r\nContent-Encoding: deflate".into(), zlib(&body)),
+    });
+    let (report, _) = doctor_json_at(&issuer);
+    expect_status(&report, "discovery.fetch", &["pass"]);
+    expect_status(&report, "jwks.keys", &["pass"]);
+    expect_status(&report, "client.credentials", &["pass"]);
+    // It asks for what RomM's httpx asks for (gzip, deflate; zstd because
+    // RomM installs zstandard; no br, RomM has no brotli package).
+    let heads = seen.lock().unwrap().clone();
+    let asked: Vec<String> = heads
+        .iter()
+        .filter_map(|h| {
+            h.lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("accept-encoding:"))
+                .map(|l| l[16..].trim().to_string())
+        })
+        .collect();
+    assert!(!asked.is_empty(), "{heads:?}");
+    for a in asked {
+        let mut codings: Vec<&str> = a.split(',').map(str::trim).collect();
+        codings.sort_unstable();
+        assert_eq!(codings, ["deflate", "gzip", "zstd"], "{a}");
+    }
+}
+
+#[test]
+fn an_encoding_romm_cannot_decode_is_named() {
+    let (issuer, _) = compressed_provider(|_, body| {
+        // Whatever the bytes, RomM's httpx passes a br body on undecoded.
+        let mut scrambled = body;
+        scrambled.reverse();
+        ("\r\nContent-Encoding: br".into(), scrambled)
+    });
+    let (report, _) = doctor_json_at(&issuer);
+    let fetch = expect_status(&report, "discovery.fetch", &["fail"]);
+    assert!(
+        fetch.contains("compressed with br, which RomM's httpx cannot decode"),
+        "{fetch}"
+    );
+    assert!(fetch.contains("honour Accept-Encoding"), "{fetch}");
+}
+
+#[test]
+fn a_gzip_bomb_stays_bounded_by_the_decoded_size() {
+    // 64 MiB of JSON-looking text in about 64 KiB of gzip: the 1 MiB body
+    // limit applies to what is decoded.
+    let (issuer, _) = compressed_provider(|what, body| {
+        if what != "discovery" {
+            return (String::new(), body);
+        }
+        let mut huge = b"{\"issuer\":\"".to_vec();
+        huge.resize(64 * 1024 * 1024, b' ');
+        ("\r\nContent-Encoding: gzip".into(), gzip(&huge))
+    });
+    let (report, elapsed) = doctor_json_at(&issuer);
+    let fetch = expect_status(&report, "discovery.fetch", &["fail"]);
+    assert!(fetch.contains("too large"), "{fetch}");
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
 }

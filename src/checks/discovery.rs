@@ -90,7 +90,7 @@ fn judge_fetch(url: &str, response: &Response) -> Result<(Finding, Discovery), F
     }
     let doc = json_object(ID, "The discovery document", response).map_err(|f| {
         let fix = "RomM parses the body as JSON and fails with a JSONDecodeError (romm#2061). Point OIDC_SERVER_APPLICATION_URL at the provider's base URL: Pocket ID answers unknown paths (such as …/authorize/.well-known/openid-configuration) with its HTML page.";
-        f.fix(fix)
+        f.or_fix(fix)
     })?;
     if !response.is_json_type() {
         let found = response

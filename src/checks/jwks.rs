@@ -33,7 +33,7 @@ pub fn run(http: &Http, discovery: &Discovery) -> Finding {
     }
     let doc = match json_object(ID, "The key set", &response) {
         Ok(doc) => doc,
-        Err(f) => return f.fix("Point jwks_uri at the provider's JSON Web Key Set."),
+        Err(f) => return f.or_fix("Point jwks_uri at the provider's JSON Web Key Set."),
     };
     let keys = match doc.get("keys") {
         Some(Value::Array(keys)) => keys,
