@@ -488,14 +488,17 @@ impl Wizard<'_> {
     /// With an API key: the Pocket ID user with `email`, marked verified on
     /// request (GET, then a PUT of the whole user with emailVerified true).
     fn mark_verified(&mut self, email: &str, discovery: &Discovery) -> Result<()> {
-        let (Some(key), Some(issuer)) = (self.settings.api_key.clone(), discovery.issuer()) else {
+        let (Some(key), Some(base)) = (
+            self.settings.api_key.clone(),
+            crate::pocketid::api_base(&self.settings),
+        ) else {
             return Ok(());
         };
         if !discovery.flavor().is_pocket_id() {
             return Ok(());
         }
         let http = self.http.clone();
-        let api = Api::new(&http, issuer, &key);
+        let api = Api::new(&http, &base, &key);
         let user = match api.find_user(email) {
             Ok(Some(u)) => u,
             Ok(None) => {
@@ -550,9 +553,9 @@ impl Wizard<'_> {
     fn pocket_id_client(&mut self, discovery: &Discovery) -> Result<()> {
         heading("3. RomM's client in Pocket ID (API key)");
         let key = self.settings.api_key.clone().unwrap_or_default();
-        let issuer = discovery.issuer().unwrap_or_default().to_string();
+        let base = crate::pocketid::api_base(&self.settings).unwrap_or_default();
         let http = self.http.clone();
-        let api = Api::new(&http, &issuer, &key);
+        let api = Api::new(&http, &base, &key);
         let version = match api.me().and_then(|_| api.version()) {
             Ok(v) => v.as_deref().and_then(parse_version),
             Err(e) => {

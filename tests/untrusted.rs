@@ -869,3 +869,52 @@ fn a_gzip_bomb_stays_bounded_by_the_decoded_size() {
     assert!(fetch.contains("too large"), "{fetch}");
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
 }
+
+// ====================================================================== found while hunting
+
+/// A server that records every request head and answers 404.
+fn recorder() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let base = serve(move |_| {
+        move |head: &str| {
+            log.lock().unwrap().push(head.to_string());
+            None
+        }
+    });
+    (base, seen)
+}
+
+#[test]
+fn the_api_key_goes_only_to_the_configured_url_never_to_a_claimed_issuer() {
+    // The discovery document claims another server as its issuer: the admin
+    // API (and its key) stay with the URL the user gave.
+    let (elsewhere, seen) = recorder();
+    let emulator = start(Config {
+        api_keys: vec![ApiKey::new(API_KEY, "alice")],
+        admins: vec!["alice".into()],
+        faults: Faults {
+            wrong_issuer: Some(elsewhere),
+            ..Faults::default()
+        },
+        ..Config::default()
+    });
+    let mut args = doctor_args(&emulator.issuer());
+    args.extend(["--json", "--pocket-id-api-key", API_KEY].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (out, _) = run(&args);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let leaked: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|h| h.contains(API_KEY))
+        .cloned()
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "the API key went to the claimed issuer: {leaked:?}"
+    );
+    expect_status(&report, "pocketid.version", &["pass"]);
+    expect_status(&report, "discovery.issuer", &["warn"]);
+}
