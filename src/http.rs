@@ -263,6 +263,9 @@ impl Http {
         shown_body: Option<String>,
         request: RequestBuilder,
     ) -> Result<Response, Failure> {
+        if let Some(why) = httpx_refuses(url) {
+            return Err(Failure::Other(why));
+        }
         let started = Instant::now();
         if self.verbose > 0 {
             eprintln!("> {method} {}", clean(url));
@@ -347,6 +350,26 @@ fn read_body(response: reqwest::blocking::Response) -> Result<Response, Failure>
         body,
         url,
     })
+}
+
+/// Why RomM's httpx (0.28.1 `_urlparse`) would refuse a URL before sending
+/// anything, where reqwest's WHATWG parser would quietly drop or encode the
+/// offending characters and fetch another URL than RomM tries.
+pub fn httpx_refuses(url: &str) -> Option<String> {
+    if url.len() > 65536 {
+        return Some(format!(
+            "the URL is {} bytes long; RomM's httpx refuses URLs over 65536 (InvalidURL)",
+            url.len()
+        ));
+    }
+    url.char_indices()
+        .find(|(_, c)| c.is_ascii_control())
+        .map(|(at, c)| {
+            format!(
+                "the URL holds the control character U+{:04X} at byte {at}, which RomM's httpx refuses (InvalidURL: non-printable ASCII character)",
+                u32::from(c)
+            )
+        })
 }
 
 /// Sorts a transport error into what the user must do about it.

@@ -918,3 +918,29 @@ fn the_api_key_goes_only_to_the_configured_url_never_to_a_claimed_issuer() {
     expect_status(&report, "pocketid.version", &["pass"]);
     expect_status(&report, "discovery.issuer", &["warn"]);
 }
+
+#[test]
+fn an_endpoint_url_with_a_control_character_is_refused_as_httpx_refuses_it() {
+    // reqwest's URL parser drops a tab and would fetch /jwks; RomM's httpx
+    // raises InvalidURL instead, so the doctor must not pass the key set.
+    let issuer = serve(|base| {
+        let doc = json!({
+            "issuer": base,
+            "authorization_endpoint": format!("{base}/authorize"),
+            "token_endpoint": format!("{base}/token"),
+            "jwks_uri": format!("{base}/jw\tks"),
+            "response_types_supported": ["code"],
+        });
+        let jwks = json!({ "keys": [rsa_key("r1")] });
+        move |head: &str| match path_of(head) {
+            "/.well-known/openid-configuration" => json_ok(&doc),
+            "/jwks" => json_ok(&jwks),
+            _ => None,
+        }
+    });
+    let (report, _) = doctor_json_at(&issuer);
+    let metadata = expect_status(&report, "discovery.metadata", &["fail"]);
+    assert!(metadata.contains("U+0009"), "{metadata}");
+    let keys = expect_status(&report, "jwks.keys", &["fail"]);
+    assert!(keys.contains("httpx refuses"), "{keys}");
+}

@@ -4,7 +4,7 @@
 use url::Url;
 
 use super::{config::is_loopback, json_object, kind, unreachable};
-use crate::http::{Http, Response};
+use crate::http::{Http, Response, httpx_refuses};
 use crate::oidc::discovery::{Discovery, Flavor};
 use crate::report::{Finding, is_unsafe};
 use crate::settings::{
@@ -219,6 +219,10 @@ fn metadata(settings: &Settings, d: &Discovery) -> Finding {
             None => fail(
                 format!("{key} is missing"),
                 "The provider must publish it; RomM cannot log in without it.",
+            ),
+            Some(serde_json::Value::String(v)) if httpx_refuses(v).is_some() => fail(
+                format!("{key}: {}", httpx_refuses(v).unwrap_or_default()),
+                "Fix the provider's public URL settings: the endpoint must be a plain URL.",
             ),
             Some(v) => match v.as_str().map(Url::parse) {
                 Some(Ok(url)) if matches!(url.scheme(), "http" | "https") => {
