@@ -944,3 +944,44 @@ fn an_endpoint_url_with_a_control_character_is_refused_as_httpx_refuses_it() {
     let keys = expect_status(&report, "jwks.keys", &["fail"]);
     assert!(keys.contains("httpx refuses"), "{keys}");
 }
+
+#[test]
+fn the_browser_is_never_sent_to_a_non_http_authorization_endpoint() {
+    let issuer = serve(|base| {
+        let doc = json!({
+            "issuer": base,
+            "authorization_endpoint": "javascript:alert(document.domain)//",
+            "token_endpoint": format!("{base}/token"),
+            "jwks_uri": format!("{base}/jwks"),
+            "response_types_supported": ["code"],
+        });
+        move |head: &str| match path_of(head) {
+            "/.well-known/openid-configuration" => json_ok(&doc),
+            _ => None,
+        }
+    });
+    let mut args = doctor_args(&issuer);
+    args.extend(
+        [
+            "--json",
+            "--login",
+            "--no-browser",
+            "--listen",
+            "127.0.0.1:0",
+            "--login-timeout",
+            "3",
+        ]
+        .map(String::from),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (out, elapsed) = run(&args);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let callback = expect_status(&report, "login.callback", &["skip"]);
+    assert!(callback.contains("not an http(s) URL"), "{callback}");
+    assert!(
+        !text(&out.stderr).contains("Open this URL"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+}

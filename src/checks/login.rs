@@ -121,10 +121,14 @@ pub fn run(
         );
         return findings;
     };
-    let Ok(mut url) = url::Url::parse(authorize) else {
+    // The browser is sent there: only an http(s) URL, never javascript: or file:.
+    let Some(mut url) = url::Url::parse(authorize)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+    else {
         skip_rest(
             &mut findings,
-            "The authorization endpoint is not a URL (see discovery.metadata)",
+            "The authorization endpoint is not an http(s) URL (see discovery.metadata)",
         );
         return findings;
     };
