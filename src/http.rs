@@ -297,12 +297,13 @@ impl Http {
 }
 
 fn read_body(response: reqwest::blocking::Response) -> Result<Response, Failure> {
+    // A value with bytes outside visible ASCII is still shown (as UTF-8,
+    // invalid bytes replaced), never taken for a missing header.
     let header = |name: &str| {
         response
             .headers()
             .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
     };
     let status = response.status().as_u16();
     let content_type = header("content-type");

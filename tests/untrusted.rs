@@ -985,3 +985,20 @@ fn the_browser_is_never_sent_to_a_non_http_authorization_endpoint() {
     );
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
 }
+
+#[test]
+fn a_header_with_bytes_outside_ascii_is_shown_not_taken_for_missing() {
+    let issuer = serve(|base| {
+        let to = format!("{base}/idp/ü");
+        move |_: &str| {
+            Some((
+                format!("301 Moved Permanently\r\nLocation: {to}"),
+                Vec::new(),
+            ))
+        }
+    });
+    let (report, _) = doctor_json_at(&issuer);
+    let fetch = expect_status(&report, "discovery.fetch", &["fail"]);
+    assert!(fetch.contains("/idp/ü"), "{fetch}");
+    assert!(!fetch.contains("no Location header"), "{fetch}");
+}
