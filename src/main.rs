@@ -96,7 +96,7 @@ fn trace_settings(verbose: u8, settings: &Settings) {
         return;
     }
     for (var, setting) in settings.iter() {
-        eprintln!(
+        report::note!(
             "setting {} = {} [{}]",
             var.name,
             settings::shown(var, &setting.raw),

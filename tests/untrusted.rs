@@ -1002,3 +1002,20 @@ fn a_header_with_bytes_outside_ascii_is_shown_not_taken_for_missing() {
     assert!(fetch.contains("/idp/ü"), "{fetch}");
     assert!(!fetch.contains("no Location header"), "{fetch}");
 }
+
+#[test]
+fn settings_traced_with_v_are_escaped_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = dir.path().join("romm.env");
+    std::fs::write(
+        &env,
+        "OIDC_CLIENT_ID=\"romm\u{1b}]52;c;ZXZpbA==\u{7}\"\nOIDC_SERVER_APPLICATION_URL=http://127.0.0.1:9\n",
+    )
+    .expect("env file");
+    let env = env.display().to_string();
+    let (out, _) = run(&["-v", "doctor", "--timeout", "2", "--env-file", &env]);
+    let stderr = text(&out.stderr);
+    assert_terminal_safe("-v stderr", &stderr);
+    assert_terminal_safe("stdout", &text(&out.stdout));
+    assert!(stderr.contains(r"romm\x1b]52;c;ZXZpbA==\x07"), "{stderr}");
+}
