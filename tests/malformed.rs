@@ -328,7 +328,7 @@ cases! {
     discovery_issuer_number => case("discovery.issuer", "issuer", |a| doc_with(a, "issuer", Some(json!(1411)))).peer();
     discovery_issuer_missing => case("discovery.issuer", "issuer", |a| doc_with(a, "issuer", None)).peer();
     discovery_issuer_empty => case("discovery.issuer", "not a URL", |a| doc_with(a, "issuer", Some(json!("")))).peer();
-    discovery_issuer_with_nul => case("discovery.issuer", "not a URL", |a| doc_with(a, "issuer", Some(json!("http://id\u{0}.example.com")))).peer();
+    discovery_issuer_with_nul => case("discovery.issuer", "control characters", |a| doc_with(a, "issuer", Some(json!("http://id\u{0}.example.com")))).peer();
     discovery_authorization_endpoint_object => case("discovery.metadata", "discovery document", |a| {
         doc_with(a, "authorization_endpoint", Some(json!({ "url": format!("{a}/authorize") })))
     }).peer().detail("authorization_endpoint");

@@ -59,6 +59,15 @@ fn assert_terminal_safe(what: &str, text: &str) {
     }
 }
 
+/// RomM's client with the loopback callback the login test needs.
+fn login_client() -> Client {
+    Client::confidential(
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        &[ROMM_CALLBACK, LOOPBACK_CALLBACK],
+    )
+}
+
 fn start(config: Config) -> Emulator {
     Emulator::start(config).expect("start the Pocket ID emulator")
 }
@@ -220,11 +229,7 @@ fn hostile_names_and_errors_from_provider_and_admin_api_are_escaped() {
 #[test]
 fn hostile_claims_are_escaped_in_the_login_report_and_exact_in_json() {
     let emulator = start(Config {
-        clients: vec![Client::confidential(
-            DEFAULT_CLIENT_ID,
-            DEFAULT_CLIENT_SECRET,
-            &[ROMM_CALLBACK, LOOPBACK_CALLBACK],
-        )],
+        clients: vec![login_client()],
         users: vec![User {
             first_name: format!("Alice{HOSTILE}"),
             groups: vec![format!("admins{HOSTILE}")],
@@ -234,21 +239,9 @@ fn hostile_claims_are_escaped_in_the_login_report_and_exact_in_json() {
         session_user: Some("alice".into()),
         ..Config::default()
     });
-    let browser = format!("--browser-command={}", peer::browser_driver());
     let mut args = doctor_args(&emulator.issuer());
-    args.extend(
-        [
-            "--login",
-            "--listen",
-            "127.0.0.1:0",
-            "--login-timeout",
-            "20",
-            "--claim-roles",
-            "groups",
-            &browser,
-        ]
-        .map(String::from),
-    );
+    args.extend(login_flags(&browser(), "20"));
+    args.extend(["--claim-roles", "groups"].map(String::from));
     let (report, human) = doctor_both_ways(&args);
     let token = check(&report, "login.id-token");
     assert_eq!(token["status"], "pass", "{token:#}");
@@ -395,19 +388,23 @@ fn json_ok(body: &Value) -> Option<(String, Vec<u8>)> {
     ))
 }
 
+/// A minimal discovery document for a provider at `base` signing with `algs`.
+fn discovery_doc(base: &str, algs: &[&str]) -> Value {
+    json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/token"),
+        "jwks_uri": format!("{base}/jwks"),
+        "response_types_supported": ["code"],
+        "id_token_signing_alg_values_supported": algs,
+    })
+}
+
 /// A discovery document for `base` advertising `algs`, with `jwks` served
 /// as its key set.
-fn provider_with_keys(algs: &[&str], jwks: Value) -> String {
-    let algs: Vec<String> = algs.iter().map(|a| a.to_string()).collect();
+fn provider_with_keys(algs: &'static [&'static str], jwks: Value) -> String {
     serve(move |base| {
-        let doc = json!({
-            "issuer": base,
-            "authorization_endpoint": format!("{base}/authorize"),
-            "token_endpoint": format!("{base}/token"),
-            "jwks_uri": format!("{base}/jwks"),
-            "response_types_supported": ["code"],
-            "id_token_signing_alg_values_supported": algs,
-        });
+        let doc = discovery_doc(base, algs);
         move |head: &str| match path_of(head) {
             "/.well-known/openid-configuration" => json_ok(&doc),
             "/jwks" => json_ok(&jwks),
@@ -416,20 +413,48 @@ fn provider_with_keys(algs: &[&str], jwks: Value) -> String {
     })
 }
 
-/// `jwks.keys` of a doctor run against a provider publishing `keys`.
-fn judge_keys(algs: &[&str], keys: Value) -> Value {
-    let issuer = provider_with_keys(algs, json!({ "keys": keys }));
-    let mut args = doctor_args(&issuer);
+/// `doctor --json` against `issuer` with `extra` arguments: the report, the
+/// stderr and the elapsed time.
+fn doctor_json(issuer: &str, extra: &[&str]) -> (Value, String, Duration) {
+    let mut args = doctor_args(issuer);
     args.push("--json".into());
+    args.extend(extra.iter().map(|a| a.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (out, _) = run(&args);
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out.stderr)));
-    check(&report, "jwks.keys").clone()
+    let (out, elapsed) = run(&args);
+    let stderr = text(&out.stderr);
+    let report =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stderr}"));
+    (report, stderr, elapsed)
+}
+
+/// What `--login` needs besides the settings; `browser` is
+/// `--browser-command=…` or `--no-browser`.
+fn login_flags(browser: &str, timeout: &str) -> Vec<String> {
+    [
+        "--login",
+        "--listen",
+        "127.0.0.1:0",
+        "--login-timeout",
+        timeout,
+        browser,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// The test's browser driver for `--login`.
+fn browser() -> String {
+    format!("--browser-command={}", peer::browser_driver())
+}
+
+/// `jwks.keys` of a doctor run against a provider publishing `keys`.
+fn judge_keys(algs: &'static [&'static str], keys: Value) -> Value {
+    let issuer = provider_with_keys(algs, json!({ "keys": keys }));
+    check(&doctor_json(&issuer, &[]).0, "jwks.keys").clone()
 }
 
 #[track_caller]
-fn expect_keys(algs: &[&str], keys: Value, status: &str, words: &[&str]) {
+fn expect_keys(algs: &'static [&'static str], keys: Value, status: &str, words: &[&str]) {
     let finding = judge_keys(algs, keys.clone());
     let all = cli::text(&finding);
     assert_eq!(finding["status"], status, "keys {keys:#}\n→ {finding:#}");
@@ -636,11 +661,7 @@ fn login_picks_and_reads_the_key_as_authlib_does() {
     // The emulator signs; a raw server publishes its discovery document with
     // the key set replaced by `edit`ed copies of the emulator's key.
     let emulator = start(Config {
-        clients: vec![Client::confidential(
-            DEFAULT_CLIENT_ID,
-            DEFAULT_CLIENT_SECRET,
-            &[ROMM_CALLBACK, LOOPBACK_CALLBACK],
-        )],
+        clients: vec![login_client()],
         ..Config::default()
     });
     let discovery = get_json(&format!(
@@ -659,25 +680,9 @@ fn login_picks_and_reads_the_key_as_authlib_does() {
                 _ => None,
             }
         });
-        let browser = format!("--browser-command={}", peer::browser_driver());
-        let mut args = doctor_args(&issuer);
-        args.extend(
-            [
-                "--json",
-                "--login",
-                "--listen",
-                "127.0.0.1:0",
-                "--login-timeout",
-                "20",
-                &browser,
-            ]
-            .map(String::from),
-        );
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (out, _) = run(&args);
-        let report: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out.stderr)));
-        check(&report, "login.id-token").clone()
+        let flags = login_flags(&browser(), "20");
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        check(&doctor_json(&issuer, &flags).0, "login.id-token").clone()
     };
     // authlib ignores a key's alg and decodes padded base64: RomM accepts.
     let mut lenient = real.clone();
@@ -715,21 +720,7 @@ fn stale_copy(real: &Value) -> Value {
 fn https_to_a_plain_http_port_says_so() {
     let base = serve(|_| |_: &str| None);
     let https = base.replace("http://", "https://");
-    let (out, elapsed) = run(&[
-        "doctor",
-        "--json",
-        "--timeout",
-        "5",
-        "--issuer",
-        &https,
-        "--client-id",
-        "c",
-        "--client-secret",
-        "s",
-        "--redirect-uri",
-        ROMM_CALLBACK,
-    ]);
-    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let (report, _, elapsed) = doctor_json(&https, &[]);
     let fetch = expect_status(&report, "discovery.fetch", &["fail"]);
     assert!(fetch.contains("speaks plain HTTP on this port"), "{fetch}");
     assert!(fetch.contains("Use http://"), "{fetch}");
@@ -759,14 +750,7 @@ fn compressed_provider(
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();
     let issuer = serve(move |base| {
-        let doc = json!({
-            "issuer": base,
-            "authorization_endpoint": format!("{base}/authorize"),
-            "token_endpoint": format!("{base}/token"),
-            "jwks_uri": format!("{base}/jwks"),
-            "response_types_supported": ["code"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-        });
+        let doc = discovery_doc(base, &["RS256"]);
         let jwks = json!({ "keys": [rsa_key("r1")] });
         let token = json!({ "error": "invalid_grant" });
         move |head: &str| {
@@ -792,16 +776,6 @@ fn compressed_provider(
     (issuer, seen)
 }
 
-fn doctor_json_at(issuer: &str) -> (Value, Duration) {
-    let mut args = doctor_args(issuer);
-    args.push("--json".into());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (out, elapsed) = run(&args);
-    let report = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out.stderr)));
-    (report, elapsed)
-}
-
 #[test]
 fn gzip_deflate_and_zstd_answers_are_decoded_as_romm_httpx_decodes_them() {
     let (issuer, seen) = compressed_provider(|what, body| match what {
@@ -812,7 +786,7 @@ fn gzip_deflate_and_zstd_answers_are_decoded_as_romm_httpx_decodes_them() {
         ),
         _ => ("\r\nContent-Encoding: deflate".into(), zlib(&body)),
     });
-    let (report, _) = doctor_json_at(&issuer);
+    let (report, _, _) = doctor_json(&issuer, &[]);
     expect_status(&report, "discovery.fetch", &["pass"]);
     expect_status(&report, "jwks.keys", &["pass"]);
     expect_status(&report, "client.credentials", &["pass"]);
@@ -843,7 +817,7 @@ fn an_encoding_romm_cannot_decode_is_named() {
         scrambled.reverse();
         ("\r\nContent-Encoding: br".into(), scrambled)
     });
-    let (report, _) = doctor_json_at(&issuer);
+    let (report, _, _) = doctor_json(&issuer, &[]);
     let fetch = expect_status(&report, "discovery.fetch", &["fail"]);
     assert!(
         fetch.contains("compressed with br, which RomM's httpx cannot decode"),
@@ -864,7 +838,7 @@ fn a_gzip_bomb_stays_bounded_by_the_decoded_size() {
         huge.resize(64 * 1024 * 1024, b' ');
         ("\r\nContent-Encoding: gzip".into(), gzip(&huge))
     });
-    let (report, elapsed) = doctor_json_at(&issuer);
+    let (report, _, elapsed) = doctor_json(&issuer, &[]);
     let fetch = expect_status(&report, "discovery.fetch", &["fail"]);
     assert!(fetch.contains("too large"), "{fetch}");
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
@@ -899,11 +873,7 @@ fn the_api_key_goes_only_to_the_configured_url_never_to_a_claimed_issuer() {
         },
         ..Config::default()
     });
-    let mut args = doctor_args(&emulator.issuer());
-    args.extend(["--json", "--pocket-id-api-key", API_KEY].map(String::from));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (out, _) = run(&args);
-    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let (report, _, _) = doctor_json(&emulator.issuer(), &["--pocket-id-api-key", API_KEY]);
     let leaked: Vec<String> = seen
         .lock()
         .unwrap()
@@ -924,13 +894,8 @@ fn an_endpoint_url_with_a_control_character_is_refused_as_httpx_refuses_it() {
     // reqwest's URL parser drops a tab and would fetch /jwks; RomM's httpx
     // raises InvalidURL instead, so the doctor must not pass the key set.
     let issuer = serve(|base| {
-        let doc = json!({
-            "issuer": base,
-            "authorization_endpoint": format!("{base}/authorize"),
-            "token_endpoint": format!("{base}/token"),
-            "jwks_uri": format!("{base}/jw\tks"),
-            "response_types_supported": ["code"],
-        });
+        let mut doc = discovery_doc(base, &["RS256"]);
+        doc["jwks_uri"] = json!(format!("{base}/jw\tks"));
         let jwks = json!({ "keys": [rsa_key("r1")] });
         move |head: &str| match path_of(head) {
             "/.well-known/openid-configuration" => json_ok(&doc),
@@ -938,7 +903,7 @@ fn an_endpoint_url_with_a_control_character_is_refused_as_httpx_refuses_it() {
             _ => None,
         }
     });
-    let (report, _) = doctor_json_at(&issuer);
+    let (report, _, _) = doctor_json(&issuer, &[]);
     let metadata = expect_status(&report, "discovery.metadata", &["fail"]);
     assert!(metadata.contains("U+0009"), "{metadata}");
     let keys = expect_status(&report, "jwks.keys", &["fail"]);
@@ -948,41 +913,19 @@ fn an_endpoint_url_with_a_control_character_is_refused_as_httpx_refuses_it() {
 #[test]
 fn the_browser_is_never_sent_to_a_non_http_authorization_endpoint() {
     let issuer = serve(|base| {
-        let doc = json!({
-            "issuer": base,
-            "authorization_endpoint": "javascript:alert(document.domain)//",
-            "token_endpoint": format!("{base}/token"),
-            "jwks_uri": format!("{base}/jwks"),
-            "response_types_supported": ["code"],
-        });
+        let mut doc = discovery_doc(base, &["RS256"]);
+        doc["authorization_endpoint"] = json!("javascript:alert(document.domain)//");
         move |head: &str| match path_of(head) {
             "/.well-known/openid-configuration" => json_ok(&doc),
             _ => None,
         }
     });
-    let mut args = doctor_args(&issuer);
-    args.extend(
-        [
-            "--json",
-            "--login",
-            "--no-browser",
-            "--listen",
-            "127.0.0.1:0",
-            "--login-timeout",
-            "3",
-        ]
-        .map(String::from),
-    );
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (out, elapsed) = run(&args);
-    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let flags = login_flags("--no-browser", "3");
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let (report, stderr, elapsed) = doctor_json(&issuer, &flags);
     let callback = expect_status(&report, "login.callback", &["skip"]);
     assert!(callback.contains("not an http(s) URL"), "{callback}");
-    assert!(
-        !text(&out.stderr).contains("Open this URL"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(!stderr.contains("Open this URL"), "{stderr}");
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
 }
 
@@ -997,7 +940,7 @@ fn a_header_with_bytes_outside_ascii_is_shown_not_taken_for_missing() {
             ))
         }
     });
-    let (report, _) = doctor_json_at(&issuer);
+    let (report, _, _) = doctor_json(&issuer, &[]);
     let fetch = expect_status(&report, "discovery.fetch", &["fail"]);
     assert!(fetch.contains("/idp/ü"), "{fetch}");
     assert!(!fetch.contains("no Location header"), "{fetch}");
