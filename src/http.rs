@@ -17,6 +17,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::redirect::Policy;
 
+use crate::report::{clean, clean_lines};
 use crate::settings::mask;
 use crate::tls;
 
@@ -30,6 +31,9 @@ const USER_AGENT: &str = concat!("romm-oidc/", env!("CARGO_PKG_VERSION"));
 pub struct Response {
     pub status: u16,
     pub content_type: Option<String>,
+    /// A Content-Encoding left undecoded (reqwest decodes gzip, deflate and
+    /// zstd, as RomM's httpx does, and removes the header).
+    pub content_encoding: Option<String>,
     pub location: Option<String>,
     pub set_cookie: Vec<String>,
     pub body: Vec<u8>,
@@ -56,6 +60,36 @@ impl Response {
     /// The first bytes of the body as printable text, for findings.
     pub fn head(&self) -> String {
         excerpt(&self.body)
+    }
+
+    /// Why a body may be unreadable: it is still compressed. RomM's httpx
+    /// 0.28.1 decodes gzip, deflate and zstd (RomM installs zstandard, not
+    /// brotli), each of a comma-separated list in turn, and silently passes
+    /// on a body in an encoding it does not know.
+    pub fn compression(&self) -> Option<String> {
+        let encoding = self.content_encoding.as_deref()?.trim();
+        let codings: Vec<String> = encoding
+            .split(',')
+            .map(|c| c.trim().to_ascii_lowercase())
+            .filter(|c| !c.is_empty() && c != "identity")
+            .collect();
+        if codings.is_empty() {
+            return None;
+        }
+        Some(
+            if codings
+                .iter()
+                .all(|c| matches!(c.as_str(), "gzip" | "deflate" | "zstd"))
+            {
+                format!(
+                    "the answer is compressed (Content-Encoding: {encoding}); RomM's httpx decodes that form, this tool decodes only a single lower-case gzip, deflate or zstd, so check it with RomM itself"
+                )
+            } else {
+                format!(
+                    "the answer is compressed with {encoding}, which RomM's httpx cannot decode (it decodes gzip, deflate and zstd), so RomM cannot read it either"
+                )
+            },
+        )
     }
 }
 
@@ -131,6 +165,8 @@ pub enum Failure {
     Tls(String),
     /// The server's certificate, refused as RomM's OpenSSL refuses it.
     Certificate(tls::Refusal),
+    /// TLS was asked for, but the port answered in plain text.
+    PlainHttp,
     TooLarge,
     Other(String),
 }
@@ -143,6 +179,9 @@ impl fmt::Display for Failure {
             Failure::Dns => f.write_str("host name not found (DNS)"),
             Failure::Tls(why) => write!(f, "TLS failure: {why}"),
             Failure::Certificate(refusal) => write!(f, "TLS {refusal}"),
+            Failure::PlainHttp => f.write_str(
+                "the server speaks plain HTTP on this port, not HTTPS (its answer to the TLS handshake was not TLS)",
+            ),
             Failure::TooLarge => write!(f, "body larger than {} KiB", BODY_LIMIT / 1024),
             Failure::Other(why) => f.write_str(why),
         }
@@ -318,11 +357,14 @@ impl Http {
         shown_body: Option<String>,
         request: RequestBuilder,
     ) -> Result<Response, Failure> {
+        if let Some(why) = httpx_refuses(url) {
+            return Err(Failure::Other(why));
+        }
         let started = Instant::now();
         if self.verbose > 0 {
-            eprintln!("> {method} {url}");
+            eprintln!("> {method} {}", clean(url));
             if let (Some(body), true) = (&shown_body, self.verbose > 1) {
-                eprintln!("> {}", body.replace('\n', "\n> "));
+                eprintln!("> {}", clean_lines(body).replace('\n', "\n> "));
             }
         }
         // The client-wide timeout of reqwest's blocking client restarts with
@@ -341,14 +383,15 @@ impl Http {
                     eprintln!(
                         "< {} {} ({} bytes, {ms} ms)",
                         r.status,
-                        r.content_type.as_deref().unwrap_or("no content type"),
+                        clean(r.content_type.as_deref().unwrap_or("no content type")),
                         r.body.len()
                     );
                     if self.verbose > 1 {
-                        eprintln!("< {}", redact_tokens(&String::from_utf8_lossy(&r.body)));
+                        let body = redact_tokens(&String::from_utf8_lossy(&r.body));
+                        eprintln!("< {}", clean(&body));
                     }
                 }
-                Err(failure) => eprintln!("< {failure} ({ms} ms)"),
+                Err(failure) => eprintln!("< {} ({ms} ms)", clean(&failure.to_string())),
             }
         }
         result
@@ -356,15 +399,17 @@ impl Http {
 }
 
 fn read_body(response: reqwest::blocking::Response) -> Result<Response, Failure> {
+    // A value with bytes outside visible ASCII is still shown (as UTF-8,
+    // invalid bytes replaced), never taken for a missing header.
     let header = |name: &str| {
         response
             .headers()
             .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
     };
     let status = response.status().as_u16();
     let content_type = header("content-type");
+    let content_encoding = header("content-encoding");
     let location = header("location");
     let set_cookie = response
         .headers()
@@ -389,6 +434,9 @@ fn read_body(response: reqwest::blocking::Response) -> Result<Response, Failure>
                 .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
             {
                 Some(inner) if inner.is_timeout() => Failure::Timeout,
+                Some(inner) if inner.is_decode() => Failure::Other(format!(
+                    "the compressed body could not be decoded ({e}); RomM's httpx would decode a valid gzip, deflate or zstd body, so the provider or a proxy sends a broken one"
+                )),
                 _ if e.kind() == std::io::ErrorKind::TimedOut => Failure::Timeout,
                 _ => Failure::Other(format!("the body could not be read: {e}")),
             }
@@ -399,11 +447,32 @@ fn read_body(response: reqwest::blocking::Response) -> Result<Response, Failure>
     Ok(Response {
         status,
         content_type,
+        content_encoding,
         location,
         set_cookie,
         body,
         url,
     })
+}
+
+/// Why RomM's httpx (0.28.1 `_urlparse`) would refuse a URL before sending
+/// anything, where reqwest's WHATWG parser would quietly drop or encode the
+/// offending characters and fetch another URL than RomM tries.
+pub fn httpx_refuses(url: &str) -> Option<String> {
+    if url.len() > 65536 {
+        return Some(format!(
+            "the URL is {} bytes long; RomM's httpx refuses URLs over 65536 (InvalidURL)",
+            url.len()
+        ));
+    }
+    url.char_indices()
+        .find(|(_, c)| c.is_ascii_control())
+        .map(|(at, c)| {
+            format!(
+                "the URL holds the control character U+{:04X} at byte {at}, which RomM's httpx refuses (InvalidURL: non-printable ASCII character)",
+                u32::from(c)
+            )
+        })
 }
 
 /// Sorts a transport error into what the user must do about it.
@@ -429,6 +498,11 @@ fn classify(error: reqwest::Error) -> Failure {
     }
     let text = chain.join(": ");
     let lower = text.to_ascii_lowercase();
+    // rustls reads a plain-HTTP answer ("HTTP/1.1 400 …") as a TLS record of
+    // an impossible content type.
+    if lower.contains("invalidcontenttype") {
+        return Failure::PlainHttp;
+    }
     if lower.contains("dns error") || lower.contains("failed to lookup address") {
         Failure::Dns
     } else if lower.contains("certificate")

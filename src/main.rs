@@ -57,7 +57,7 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("romm-oidc: error: {e:#}");
+            report::note!("romm-oidc: error: {e:#}");
             ExitCode::from(2)
         }
     }
@@ -129,7 +129,7 @@ fn trace_settings(verbose: u8, settings: &Settings) {
         return;
     }
     for (var, setting) in settings.iter() {
-        eprintln!(
+        report::note!(
             "setting {} = {} [{}]",
             var.name,
             settings::shown(var, &setting.raw),

@@ -1,14 +1,16 @@
 //! Findings and how they are shown. Checks produce findings; this module only
 //! renders them (human text or JSON) and never decides anything.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::io::Write as _;
+use std::io::{self, Write as _};
 
 use anyhow::{Context, Result};
 
 use console::Style;
 use serde::Serialize;
 use serde_json::Value;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -71,6 +73,14 @@ impl Finding {
     pub fn fix(mut self, fix: impl Into<String>) -> Finding {
         self.fix = fix.into();
         self
+    }
+    /// The fix, unless the finding already names a more precise one.
+    pub fn or_fix(self, fix: impl Into<String>) -> Finding {
+        if self.fix.is_empty() {
+            self.fix(fix)
+        } else {
+            self
+        }
     }
     /// Both sides of a mismatch.
     pub fn mismatch(mut self, expected: impl Into<String>, found: impl Into<String>) -> Finding {
@@ -159,7 +169,7 @@ impl Report {
         if let Some(verdict) = &self.verdict {
             value["verdict"] = serde_json::to_value(verdict).unwrap_or_default();
         }
-        serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+        json_pretty(&value) + "\n"
     }
 
     /// The human report: a line per check, then detail, both sides and fix for
@@ -175,36 +185,34 @@ impl Report {
                 "{} {:width$}  {}",
                 style.apply_to(mark),
                 f.id,
-                f.summary
+                clean(&f.summary)
             );
             let explain = f.status != Status::Pass;
             if explain {
                 for line in f.detail.lines() {
-                    let _ = writeln!(out, "    {line}");
+                    let _ = writeln!(out, "    {}", clean(line));
                 }
             }
             if let (Some(expected), Some(found)) = (&f.expected, &f.found)
                 && explain
             {
-                let _ = writeln!(out, "    {} {expected}", dim.apply_to("expected:"));
-                let _ = writeln!(out, "    {} {found}", dim.apply_to("found:   "));
+                let _ = writeln!(out, "    {} {}", dim.apply_to("expected:"), clean(expected));
+                let _ = writeln!(out, "    {} {}", dim.apply_to("found:   "), clean(found));
             }
             // Claims are the point of a login test: always shown, pretty.
             if let Some(claims) = f.data.as_ref().and_then(|d| d.get("claims")) {
-                for line in serde_json::to_string_pretty(claims)
-                    .unwrap_or_default()
-                    .lines()
-                {
+                for line in json_pretty(claims).lines() {
                     let _ = writeln!(out, "    {line}");
                 }
             }
             if explain && !f.fix.is_empty() {
                 let mut lines = f.fix.lines();
                 if let Some(first) = lines.next() {
-                    let _ = writeln!(out, "    {} {first}", Style::new().bold().apply_to("fix:"));
+                    let fix = Style::new().bold().apply_to("fix:");
+                    let _ = writeln!(out, "    {fix} {}", clean(first));
                 }
                 for line in lines {
-                    let _ = writeln!(out, "         {line}");
+                    let _ = writeln!(out, "         {}", clean(line));
                 }
             }
         }
@@ -253,23 +261,158 @@ pub fn brief(f: &Finding, indent: &str, with_id: bool) -> String {
     } else {
         String::new()
     };
-    let mut out = format!("{indent}{} {id}{}\n", style.apply_to(mark), f.summary);
+    let mut out = format!(
+        "{indent}{} {id}{}\n",
+        style.apply_to(mark),
+        clean(&f.summary)
+    );
     if matches!(f.status, Status::Warn | Status::Fail) {
         if let (Some(e), Some(found)) = (&f.expected, &f.found) {
             let _ = writeln!(
                 out,
-                "{indent}    expected: {e}\n{indent}    found:    {found}"
+                "{indent}    expected: {}\n{indent}    found:    {}",
+                clean(e),
+                clean(found)
             );
         }
         if !f.fix.is_empty() {
             let _ = writeln!(
                 out,
                 "{indent}    fix: {}",
-                f.fix.replace('\n', &format!("\n{indent}         "))
+                clean_lines(&f.fix).replace('\n', &format!("\n{indent}         "))
             );
         }
     }
     out
+}
+
+/// Whether a character may not reach a terminal as it is: control
+/// characters (C0, DEL, C1: cursor moves, colours, OSC 8 links, OSC 52
+/// clipboard writes, window titles), invisible formatting characters (bidi
+/// overrides, zero-width characters, tags) and line or paragraph separators,
+/// all of which can make text show something other than what it says.
+pub fn is_unsafe(c: char) -> bool {
+    matches!(
+        c.general_category(),
+        GeneralCategory::Control
+            | GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+    )
+}
+
+/// One line of text that may hold what a provider, RomM or a file sent,
+/// made safe to print: every unsafe character (see [`is_unsafe`]), line
+/// breaks included, is shown as a visible escape (`\x1b`, `\r`, `\u{202e}`),
+/// so the user sees that something odd was sent and nothing acts on the
+/// terminal. Every human-readable output goes through this or [`clean_lines`].
+pub fn clean(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_unsafe) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_unsafe(c) && u32::from(c) < 0x100 => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c if is_unsafe(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `eprintln!` for a note that may carry provider, RomM or file text: every
+/// line goes through [`clean_lines`].
+macro_rules! note {
+    ($($arg:tt)*) => {
+        eprintln!("{}", $crate::report::clean_lines(&format!($($arg)*)))
+    };
+}
+pub(crate) use note;
+
+/// [`clean`] for text whose line breaks are meant (notes, errors): each line
+/// is cleaned, the breaks between them kept.
+pub fn clean_lines(text: &str) -> String {
+    text.split('\n').map(clean).collect::<Vec<_>>().join("\n")
+}
+
+/// Pretty JSON that is safe on a terminal and still exactly the same data:
+/// serde escapes C0 controls already; this also writes every other unsafe
+/// character (DEL, C1, bidi overrides, …) as a `\uXXXX` escape.
+pub fn json_pretty(value: &Value) -> String {
+    let mut out = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, SafeFormatter::default());
+    if value.serialize(&mut serializer).is_err() {
+        return String::new();
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// serde_json's pretty formatter, with unsafe characters in strings escaped.
+#[derive(Default)]
+struct SafeFormatter(serde_json::ser::PrettyFormatter<'static>);
+
+impl serde_json::ser::Formatter for SafeFormatter {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        for c in fragment.chars() {
+            if is_unsafe(c) {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    write!(writer, "\\u{unit:04x}")?;
+                }
+            } else {
+                let mut bytes = [0u8; 4];
+                writer.write_all(c.encode_utf8(&mut bytes).as_bytes())?;
+            }
+        }
+        Ok(())
+    }
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_value(w)
+    }
 }
 
 /// Writes the product to stdout; a closed pipe is not an error worth a panic.
@@ -278,5 +421,43 @@ pub fn print_stdout(text: &str) -> Result<()> {
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write to stdout"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_escapes_controls_bidi_and_invisible_characters_visibly() {
+        assert_eq!(clean("plain é ✓ 日本"), "plain é ✓ 日本");
+        assert!(matches!(clean("plain"), Cow::Borrowed(_)));
+        assert_eq!(
+            clean("a\u{1b}[2Jb\r\n\t\u{7}\u{7f}\u{9b}"),
+            r"a\x1b[2Jb\r\n\t\x07\x7f\x9b"
+        );
+        assert_eq!(
+            clean("x\u{202e}y\u{200b}z\u{2066}\u{feff}\u{2028}\u{e0041}"),
+            r"x\u{202e}y\u{200b}z\u{2066}\u{feff}\u{2028}\u{e0041}"
+        );
+        assert_eq!(clean_lines("one\u{1b}\ntwo\r\n"), "one\\x1b\ntwo\\r\n");
+    }
+
+    #[test]
+    fn json_pretty_is_the_same_data_with_every_unsafe_character_escaped() {
+        let hostile = "a\u{1b}]52;c;eA==\u{7}\u{7f}\u{9b}\u{202e}\u{e0041}é\"\\";
+        let value = serde_json::json!({ "k\u{202e}": [hostile, 1, null] });
+        let text = json_pretty(&value);
+        assert!(!text.chars().any(|c| is_unsafe(c) && c != '\n'), "{text}");
+        assert!(
+            text.contains(r#"\u007f\u009b\u202e\udb40\udc41é\"\\"#),
+            "{text}"
+        );
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
+        assert_eq!(
+            json_pretty(&serde_json::json!({"a": [1]})),
+            serde_json::to_string_pretty(&serde_json::json!({"a": [1]})).unwrap()
+        );
     }
 }

@@ -24,7 +24,7 @@ use crate::http::{self, Http};
 use crate::oidc::discovery::{Discovery, Flavor};
 use crate::pocketid::callbacks::{self, Family};
 use crate::pocketid::{Api, client_update_body, parse_version, user_verified_body};
-use crate::report::{self, Finding, Report, Status};
+use crate::report::{self, Finding, Report, Status, note};
 use crate::settings::{
     OIDC_CLAIM_ROLES, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI, OIDC_ROLE_ADMIN,
     OIDC_ROLE_VIEWER, OIDC_SERVER_APPLICATION_URL, OIDC_TLS_CACERTFILE, Settings,
@@ -131,7 +131,7 @@ pub fn run(
     if !wizard.writes.is_empty() {
         heading("Changed in Pocket ID (undo them in its admin UI if needed)");
         for w in &wizard.writes {
-            eprintln!("  • {w}");
+            note!("  • {w}");
         }
     }
     code
@@ -300,7 +300,7 @@ impl Wizard<'_> {
                     _ => bail!("{}", check.summary),
                 }
             }
-            eprintln!(
+            note!(
                 "  Fetching {} …",
                 self.settings.discovery_url().unwrap_or_default()
             );
@@ -326,7 +326,7 @@ impl Wizard<'_> {
             .to_string();
         let issuer = discovery.issuer().unwrap_or("the provider");
         match discovery.flavor() {
-            Flavor::Other => eprintln!(
+            Flavor::Other => note!(
                 "  At {issuer}: create a confidential client (client_secret_basic, authorization code flow, no PKCE requirement) with the redirect URI\n      {callback}\n  and make sure email and email_verified are put in the ID token for the email scope."
             ),
             flavor => {
@@ -335,7 +335,7 @@ impl Wizard<'_> {
                 } else {
                     "2.2–2.9: Application Configuration → Email → \"Emails verified by default\", and mark existing users verified under Users; before 2.2: Application Configuration → General → \"Emails Verified\"."
                 };
-                eprintln!("  In Pocket ID at {issuer} — {}:", flavor.describe());
+                note!("  In Pocket ID at {issuer} — {}:", flavor.describe());
                 eprintln!("   a. Settings → Admin → {verified}");
                 eprintln!("   b. Settings → Admin → OIDC Clients → Add OIDC Client:");
                 eprintln!("        Name:          RomM");
@@ -447,7 +447,7 @@ impl Wizard<'_> {
                         .map(Value::to_string)
                         .unwrap_or_else(|| "(absent)".into())
                 };
-                eprintln!(
+                note!(
                     "  claims RomM reads: email {}, email_verified {}, preferred_username {}",
                     pick("email"),
                     pick("email_verified"),
@@ -478,7 +478,7 @@ impl Wizard<'_> {
             (Some(e), _) => e.clone(),
             (None, true) => self.ask_optional(
                 "Email of the RomM user who will log in (empty to skip)",
-                token_email,
+                token_email.filter(|t| !t.chars().any(report::is_unsafe)),
             )?,
             (None, false) => String::new(),
         };
@@ -487,9 +487,9 @@ impl Wizard<'_> {
                 "  – RomM matches accounts by email: the RomM profile's email must equal the provider's."
             ),
             (false, Some(t)) if t.eq_ignore_ascii_case(&email) => {
-                eprintln!("  ✔ the token's email {t} matches the RomM user")
+                note!("  ✔ the token's email {t} matches the RomM user")
             }
-            (false, Some(t)) => eprintln!(
+            (false, Some(t)) => note!(
                 "  ✘ the token carries {t}, the RomM user has {email}: make them equal (RomM would create a new account instead)"
             ),
             (false, None) => eprintln!("  ✔ make sure the provider's user has the email {email}"),
@@ -503,14 +503,17 @@ impl Wizard<'_> {
     /// With an API key: the Pocket ID user with `email`, marked verified on
     /// request (GET, then a PUT of the whole user with emailVerified true).
     fn mark_verified(&mut self, email: &str, discovery: &Discovery) -> Result<()> {
-        let (Some(key), Some(issuer)) = (self.settings.api_key.clone(), discovery.issuer()) else {
+        let (Some(key), Some(base)) = (
+            self.settings.api_key.clone(),
+            crate::pocketid::api_base(&self.settings),
+        ) else {
             return Ok(());
         };
         if !discovery.flavor().is_pocket_id() {
             return Ok(());
         }
         let http = self.http.clone();
-        let api = Api::new(&http, issuer, &key);
+        let api = Api::new(&http, &base, &key);
         let user = match api.find_user(email) {
             Ok(Some(u)) => u,
             Ok(None) => {
@@ -520,7 +523,7 @@ impl Wizard<'_> {
                 return Ok(());
             }
             Err(e) => {
-                eprintln!("  ⚠ could not search Pocket ID's users: {e}");
+                note!("  ⚠ could not search Pocket ID's users: {e}");
                 return Ok(());
             }
         };
@@ -530,16 +533,18 @@ impl Wizard<'_> {
             .unwrap_or("the user")
             .to_string();
         match user.get("emailVerified").and_then(Value::as_bool) {
-            Some(true) => eprintln!("  ✔ {who}'s email is verified in Pocket ID"),
+            Some(true) => note!("  ✔ {who}'s email is verified in Pocket ID"),
             None => eprintln!(
                 "  – this Pocket ID (before 2.2) has no per-user flag: Application Configuration → \"Emails Verified\" decides"
             ),
             Some(false) => {
-                eprintln!(
+                note!(
                     "  ✘ {who}'s email is not verified: RomM would answer \"Email is not verified.\""
                 );
                 if self.confirm(
-                    &format!("Mark {who} <{email}> verified in Pocket ID now?"),
+                    &report::clean_lines(&format!(
+                        "Mark {who} <{email}> verified in Pocket ID now?"
+                    )),
                     true,
                 )? {
                     let id = user.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -549,7 +554,7 @@ impl Wizard<'_> {
                             self.writes
                                 .push(format!("user {who} <{email}>: emailVerified set to true"));
                         }
-                        Err(e) => eprintln!("  ✘ Pocket ID refused: {e}"),
+                        Err(e) => note!("  ✘ Pocket ID refused: {e}"),
                     }
                 }
             }
@@ -563,15 +568,13 @@ impl Wizard<'_> {
     fn pocket_id_client(&mut self, discovery: &Discovery) -> Result<()> {
         heading("3. RomM's client in Pocket ID (API key)");
         let key = self.settings.api_key.clone().unwrap_or_default();
-        let issuer = discovery.issuer().unwrap_or_default().to_string();
+        let base = crate::pocketid::api_base(&self.settings).unwrap_or_default();
         let http = self.http.clone();
-        let api = Api::new(&http, &issuer, &key);
+        let api = Api::new(&http, &base, &key);
         let version = match api.me().and_then(|_| api.version()) {
             Ok(v) => v.as_deref().and_then(parse_version),
             Err(e) => {
-                eprintln!(
-                    "  ✘ Pocket ID's API refused the key ({e}); falling back to instructions"
-                );
+                note!("  ✘ Pocket ID's API refused the key ({e}); falling back to instructions");
                 self.provider_steps(discovery);
                 return Ok(());
             }
@@ -589,7 +592,7 @@ impl Wizard<'_> {
             Some(id) => match api.client(id) {
                 Ok(c) => Some(c),
                 Err(e) if e.status() == Some(404) => {
-                    eprintln!("  ✘ Pocket ID has no client {id}");
+                    note!("  ✘ Pocket ID has no client {id}");
                     None
                 }
                 Err(e) => bail!("cannot read client {id}: {e}"),
@@ -637,9 +640,9 @@ impl Wizard<'_> {
                 }
                 body["callbackURLs"] = Value::Array(urls);
                 if changes.is_empty() {
-                    eprintln!("  ✔ client {id} is confidential, PKCE off, and has RomM's callback");
+                    note!("  ✔ client {id} is confidential, PKCE off, and has RomM's callback");
                 } else {
-                    eprintln!("  Client {id} needs: {}", changes.join("; "));
+                    note!("  Client {id} needs: {}", changes.join("; "));
                     if self.confirm(
                         "Apply these changes (nothing else on the client changes)?",
                         true,
@@ -679,7 +682,7 @@ impl Wizard<'_> {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string();
-                eprintln!("  ✔ created client {id}");
+                note!("  ✔ created client {id}");
                 self.writes.push(format!("client {id} \"RomM\" created"));
                 self.set(OIDC_CLIENT_ID, id.clone());
                 id
@@ -732,9 +735,13 @@ impl Wizard<'_> {
         if !names.iter().any(|n| n == "groups") {
             names.push("groups".into());
         }
+        let shown: Vec<String> = names
+            .iter()
+            .map(|n| report::clean(n).into_owned())
+            .collect();
         let pick = Select::with_theme(&self.theme)
             .with_prompt("Claim holding the groups")
-            .items(&names)
+            .items(&shown)
             .default(0)
             .interact_on(&self.term)?;
         self.set(OIDC_CLAIM_ROLES, names[pick].clone());

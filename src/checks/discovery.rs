@@ -4,9 +4,9 @@
 use url::Url;
 
 use super::{config::is_loopback, json_object, kind, unreachable};
-use crate::http::{Http, Response};
+use crate::http::{Http, Response, httpx_refuses};
 use crate::oidc::discovery::{Discovery, Flavor};
-use crate::report::Finding;
+use crate::report::{Finding, is_unsafe};
 use crate::settings::{
     OIDC_CLAIM_ROLES, OIDC_SERVER_APPLICATION_URL, OIDC_SERVER_METADATA_URL, Settings,
 };
@@ -90,7 +90,7 @@ fn judge_fetch(url: &str, response: &Response) -> Result<(Finding, Discovery), F
     }
     let doc = json_object(ID, "The discovery document", response).map_err(|f| {
         let fix = "RomM parses the body as JSON and fails with a JSONDecodeError (romm#2061). Point OIDC_SERVER_APPLICATION_URL at the provider's base URL: Pocket ID answers unknown paths (such as …/authorize/.well-known/openid-configuration) with its HTML page.";
-        f.fix(fix)
+        f.or_fix(fix)
     })?;
     if !response.is_json_type() {
         let found = response
@@ -144,6 +144,27 @@ fn issuer(settings: &Settings, url: &str, discovery: &Discovery) -> Finding {
                 .map(str::to_string)
         })
         .unwrap_or_else(|| url.to_string());
+    let odd: Vec<(usize, char)> = issuer
+        .char_indices()
+        .filter(|(_, c)| c.is_whitespace() || is_unsafe(*c))
+        .collect();
+    if let Some((first, _)) = odd.first() {
+        let mut kinds: Vec<String> = Vec::new();
+        for (_, c) in &odd {
+            let name = format!("U+{:04X}", u32::from(*c));
+            if !kinds.contains(&name) {
+                kinds.push(name);
+            }
+        }
+        return Finding::fail(ID, "The published issuer contains whitespace or control characters")
+            .detail(format!(
+                "An issuer is a URL without spaces or control characters (OIDC Discovery §3); this one holds {} of them from byte {first} on ({}). authlib compares every ID token's iss with it byte for byte, and such characters in a provider's answer mean a broken or hostile configuration.",
+                odd.len(),
+                kinds.join(", ")
+            ))
+            .mismatch("https://… (no whitespace, no control characters)", issuer)
+            .fix("Fix the provider's issuer setting (Pocket ID: APP_URL) so it is the plain https URL of the provider.");
+    }
     if discovery.flavor().is_pocket_id() && same_url(issuer, POCKET_ID_DEFAULT_ISSUER) {
         return Finding::warn(ID, "Pocket ID publishes its default issuer http://localhost:1411: APP_URL is not set")
             .detail("The authorize endpoint is then http://localhost:1411/authorize, which browsers on other machines cannot open, and passkeys are bound to the wrong origin.")
@@ -198,6 +219,10 @@ fn metadata(settings: &Settings, d: &Discovery) -> Finding {
             None => fail(
                 format!("{key} is missing"),
                 "The provider must publish it; RomM cannot log in without it.",
+            ),
+            Some(serde_json::Value::String(v)) if httpx_refuses(v).is_some() => fail(
+                format!("{key}: {}", httpx_refuses(v).unwrap_or_default()),
+                "Fix the provider's public URL settings: the endpoint must be a plain URL.",
             ),
             Some(v) => match v.as_str().map(Url::parse) {
                 Some(Ok(url)) if matches!(url.scheme(), "http" | "https") => {

@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::{json_object, kind, unreachable};
 use crate::http::Http;
 use crate::oidc::discovery::Discovery;
+use crate::oidc::jwk;
 use crate::report::Finding;
 
 const ID: &str = "jwks.keys";
@@ -32,7 +33,7 @@ pub fn run(http: &Http, discovery: &Discovery) -> Finding {
     }
     let doc = match json_object(ID, "The key set", &response) {
         Ok(doc) => doc,
-        Err(f) => return f.fix("Point jwks_uri at the provider's JSON Web Key Set."),
+        Err(f) => return f.or_fix("Point jwks_uri at the provider's JSON Web Key Set."),
     };
     let keys = match doc.get("keys") {
         Some(Value::Array(keys)) => keys,
@@ -52,105 +53,113 @@ pub fn run(http: &Http, discovery: &Discovery) -> Finding {
     }
     let algs = discovery.signing_algs();
     let mut problems: Vec<(bool, String)> = Vec::new();
+    let mut breaks = Vec::new();
+    let mut fixes: Vec<&str> = Vec::new();
     let mut usable = Vec::new();
     for (i, key) in keys.iter().enumerate() {
-        let Some(key) = key.as_object() else {
-            problems.push((true, format!("key {i} is {}, not an object", kind(key))));
-            continue;
-        };
-        let kid = key.get("kid").and_then(Value::as_str);
+        let object = key.as_object();
+        let kid = object.and_then(|k| k.get("kid")).and_then(Value::as_str);
         let label = kid
             .map(|k| format!("key {k}"))
             .unwrap_or(format!("key {i}"));
-        let leaked: Vec<&str> = PRIVATE_MEMBERS
+        if let Some(key) = object {
+            let leaked: Vec<&str> = PRIVATE_MEMBERS
+                .iter()
+                .copied()
+                .filter(|m| key.contains_key(*m))
+                .collect();
+            if key.get("kty").and_then(Value::as_str) == Some("oct") {
+                problems.push((
+                    true,
+                    format!("{label} is a symmetric (oct) key: a secret published to the world"),
+                ));
+                continue;
+            }
+            if !leaked.is_empty() {
+                problems.push((true, format!("{label} publishes private members {leaked:?}: the provider's private key is public")));
+                continue;
+            }
+        }
+        let usable_key = match jwk::read(key) {
+            jwk::Read::Breaks(why) => {
+                breaks.push(format!("{label} {why}"));
+                continue;
+            }
+            jwk::Read::Unusable(why) => {
+                problems.push((
+                    false,
+                    format!("{label} {why}: RomM refuses every ID token signed under it"),
+                ));
+                fixes.push("Remove or repair the keys RomM cannot verify with.");
+                continue;
+            }
+            jwk::Read::Usable(u) => u,
+        };
+        let key = object.expect("a usable key is an object");
+        if kid.is_none() {
+            problems.push((false, format!("{label} has no kid: RomM's authlib picks it only for ID tokens that name no kid")));
+            fixes.push("Give every key a kid.");
+        }
+        if let Some(bits) = usable_key.rsa_bits.filter(|b| *b < 2048) {
+            problems.push((false, format!("{label} is an RSA key of only {bits} bits: RomM's cryptography still verifies with it, but such a key can be broken; use 2048 bits or more")));
+            fixes.push("Rotate the provider's signing key to RSA 2048 or larger (Pocket ID: pocket-id key-rotate).");
+        }
+        if !usable_key.loose.is_empty() {
+            problems.push((false, format!("{label} writes {} with base64 padding, the standard alphabet or stray characters: RomM's authlib reads it, stricter libraries refuse it", usable_key.loose.join(" and "))));
+            fixes.push("Publish key members in unpadded base64url (RFC 7518 §6).");
+        }
+        let can: Vec<&str> = usable_key
+            .algs
             .iter()
             .copied()
-            .filter(|m| key.contains_key(*m))
+            .filter(|a| algs.iter().any(|s| s == a))
             .collect();
-        let kty = key.get("kty").and_then(Value::as_str).unwrap_or("");
-        if kty == "oct" {
-            problems.push((
-                true,
-                format!("{label} is a symmetric (oct) key: a secret published to the world"),
-            ));
-            continue;
+        if let Some(declared) = key.get("alg").and_then(Value::as_str) {
+            if !usable_key.algs.contains(&declared) {
+                problems.push((false, format!("{label} declares alg {declared}, which it cannot do; RomM's authlib ignores a key's alg and uses it for {}", usable_key.algs.join("/"))));
+                fixes.push("Correct the alg published on the keys (or drop it).");
+            } else if !algs.iter().any(|a| a == declared) {
+                problems.push((false, format!("{label} declares alg {declared}, which the provider does not advertise (id_token_signing_alg_values_supported: {})", algs.join(", "))));
+                fixes.push("Advertise the algorithm the provider signs with, or publish the key it signs with.");
+            }
         }
-        if !leaked.is_empty() {
-            problems.push((true, format!("{label} publishes private members {leaked:?}: the provider's private key is public")));
-            continue;
-        }
-        if kid.is_none() {
+        if can.is_empty() {
             problems.push((
                 false,
-                format!("{label} has no kid; ID tokens cannot name it"),
-            ));
-        }
-        let usage = key.get("use").and_then(Value::as_str);
-        if usage.is_some_and(|u| u != "sig") {
-            problems.push((
-                false,
-                format!("{label} is for use {:?}, not signing", usage.unwrap_or("")),
+                format!(
+                    "{label} verifies only {}, which the provider does not advertise for ID tokens",
+                    usable_key.algs.join("/")
+                ),
             ));
             continue;
         }
-        let member = |m: &str| {
-            key.get(m)
-                .and_then(Value::as_str)
-                .is_some_and(|v| !v.is_empty())
-        };
-        let shape = match kty {
-            "RSA" if member("n") && member("e") => {
-                Ok(vec!["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"])
-            }
-            "RSA" => Err("an RSA key without n and e".to_string()),
-            "EC" => match key.get("crv").and_then(Value::as_str) {
-                Some(crv) if !(member("x") && member("y")) => {
-                    Err(format!("an EC {crv} key without x and y"))
-                }
-                Some("P-256") => Ok(vec!["ES256"]),
-                Some("P-384") => Ok(vec!["ES384"]),
-                Some("P-521") => Ok(vec!["ES512"]),
-                other => Err(format!("an EC key on unsupported curve {other:?}")),
-            },
-            "OKP" => match key.get("crv").and_then(Value::as_str) {
-                Some("Ed25519") if member("x") => Ok(vec!["EdDSA"]),
-                Some("Ed25519") => Err("an Ed25519 key without x".into()),
-                other => Err(format!("an OKP key on unsupported curve {other:?}")),
-            },
-            "" => Err("a key without kty".into()),
-            other => Err(format!("of unsupported type {other:?}")),
-        };
-        match shape {
-            Err(why) => problems.push((true, format!("{label} is {why}"))),
-            Ok(fits) => {
-                let declared = key.get("alg").and_then(Value::as_str);
-                if let Some(alg) = declared
-                    && !fits.contains(&alg)
-                {
-                    problems.push((
-                        true,
-                        format!("{label} declares alg {alg}, which does not fit a {kty} key"),
-                    ));
-                    continue;
-                }
-                let fits: Vec<&str> = match declared {
-                    Some(alg) => vec![alg],
-                    None => fits,
-                };
-                if fits.iter().any(|a| algs.iter().any(|s| s == a)) {
-                    usable.push(label);
-                }
-            }
+        usable.push(label);
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for kid in keys
+        .iter()
+        .filter_map(|k| k.get("kid").and_then(Value::as_str))
+    {
+        let count = keys
+            .iter()
+            .filter(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
+            .count();
+        if count > 1 && !seen.contains(&kid) {
+            seen.push(kid);
+            problems.push((false, format!("kid {kid} names {count} keys; RomM's authlib verifies with the first of them only, so a token signed with another fails")));
+            fixes.push("Give every key its own kid.");
         }
     }
-    let hard = problems.iter().any(|(fail, _)| *fail);
-    let leaked = problems
-        .iter()
-        .any(|(_, t)| t.contains("private") || t.contains("symmetric"));
+    let leaked = problems.iter().any(|(unsafe_key, _)| *unsafe_key);
     let count = keys.len();
-    let detail = problems
+    let detail = breaks
         .iter()
-        .map(|(f, t)| format!("{} {t}", if *f { "✘" } else { "⚠" }))
+        .map(|t| format!("✘ {t}"))
+        .chain(
+            problems
+                .iter()
+                .map(|(f, t)| format!("{} {t}", if *f { "✘" } else { "⚠" })),
+        )
         .collect::<Vec<_>>()
         .join("\n");
     if leaked {
@@ -159,30 +168,35 @@ pub fn run(http: &Http, discovery: &Discovery) -> Finding {
             .mismatch("public keys only", "a key with private members or a symmetric (oct) key")
             .fix("Remove the private or symmetric key from jwks_uri at once and rotate the provider's signing key: anyone could sign tokens with it.");
     }
+    if !breaks.is_empty() {
+        return Finding::fail(ID, "RomM can verify no ID token: authlib cannot import this key set")
+            .detail(format!("{detail}\nRomM's authlib imports every key of the set before it picks one, so a single key it cannot import makes every login fail."))
+            .mismatch("keys that each have a kty (RSA, EC or OKP) and its members", breaks.join("; "))
+            .fix("Remove the broken keys from jwks_uri (or complete them): every key needs kty and, for RSA, n and e; for EC, crv, x and y; for OKP, crv and x.");
+    }
     if usable.is_empty() {
         return Finding::fail(ID, format!("No key in the set can verify {} ID tokens", algs.join("/")))
             .detail(detail)
             .mismatch(format!("a public key for {}", algs.join(" or ")), format!("{count} key(s), none usable"))
             .fix("Publish the public key the provider signs ID tokens with (Pocket ID: `pocket-id key-rotate` creates a fresh one).");
     }
-    if hard {
-        return Finding::fail(
+    if !problems.is_empty() {
+        let mut unique: Vec<&str> = Vec::new();
+        for fix in fixes {
+            if !unique.contains(&fix) {
+                unique.push(fix);
+            }
+        }
+        return Finding::warn(
             ID,
             format!(
-                "{} of {count} keys are broken or unsafe",
-                problems.iter().filter(|p| p.0).count()
+                "{count} key(s); {} usable for {}, with remarks",
+                usable.len(),
+                algs.join("/")
             ),
         )
         .detail(detail)
-        .fix("Remove private, symmetric and malformed keys from the published key set.");
-    }
-    if !problems.is_empty() {
-        return Finding::warn(
-            ID,
-            format!("{count} key(s); {} usable, with remarks", usable.len()),
-        )
-        .detail(detail)
-        .fix("Give every key a kid and use \"sig\".");
+        .fix(unique.join("\n"));
     }
     Finding::pass(
         ID,

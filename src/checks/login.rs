@@ -135,10 +135,14 @@ pub fn run(
         );
         return findings;
     };
-    let Ok(mut url) = url::Url::parse(authorize) else {
+    // The browser is sent there: only an http(s) URL, never javascript: or file:.
+    let Some(mut url) = url::Url::parse(authorize)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+    else {
         skip_rest(
             &mut findings,
-            "The authorization endpoint is not a URL (see discovery.metadata)",
+            "The authorization endpoint is not an http(s) URL (see discovery.metadata)",
         );
         return findings;
     };
@@ -157,7 +161,7 @@ pub fn run(
     let flavor = discovery.flavor();
     let redirect_uri = listener.redirect_uri();
     let (register, why) = callback_to_register(&flavor, &redirect_uri);
-    eprintln!(
+    crate::report::note!(
         "Login test: the client {client_id} needs this extra callback URL registered at the provider:\n    {register}   ({why})"
     );
     if flavor == Flavor::PocketIdLegacy {

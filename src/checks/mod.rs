@@ -51,6 +51,13 @@ pub fn unreachable(id: &'static str, what: &str, url: &str, failure: &Failure) -
                 "Check that {host} serves HTTPS on that port (not plain HTTP) with TLS 1.2 or 1.3."
             ),
         ),
+        Failure::PlainHttp => (
+            format!("{what}: the server speaks plain HTTP on this port"),
+            format!(
+                "{url}: the answer to the TLS handshake was plain text, not TLS. RomM fails the same way ([SSL: WRONG_VERSION_NUMBER])."
+            ),
+            "Use http:// in this URL if the service is meant to be reached without TLS, or fix the TLS listener (the reverse proxy's https port) so this port speaks HTTPS.".into(),
+        ),
         Failure::TooLarge => (
             format!("{what}: answer too large"),
             format!(
@@ -77,6 +84,18 @@ pub fn json_object(
 ) -> Result<serde_json::Map<String, serde_json::Value>, Finding> {
     let head = response.head();
     let Some(value) = response.json() else {
+        if let Some(compression) = response.compression() {
+            return Err(Finding::fail(id, format!("{what} is compressed in a form that could not be read"))
+                .detail(format!("{}: {compression}.", response.url))
+                .mismatch(
+                    "a JSON object, plain or gzip/deflate/zstd-encoded",
+                    format!(
+                        "Content-Encoding: {}",
+                        response.content_encoding.as_deref().unwrap_or_default()
+                    ),
+                )
+                .fix("Make the server (or the reverse proxy in front of it) honour Accept-Encoding: RomM asks for gzip, deflate and zstd only; turn off brotli or other encodings for this path."));
+        }
         let html = head.to_ascii_lowercase().contains("<html") || head.starts_with('<');
         let summary = if html {
             format!("{what} is an HTML page, not JSON")

@@ -90,10 +90,10 @@ pub fn run(
     if !flavor.is_pocket_id() {
         return skip_all("The provider is not Pocket ID");
     }
-    let Some(issuer) = discovery.issuer() else {
-        return skip_all("No issuer to reach Pocket ID's API at");
+    let Some(base) = crate::pocketid::api_base(settings) else {
+        return skip_all("No provider URL to reach Pocket ID's API at");
     };
-    let api = Api::new(http, issuer, key);
+    let api = Api::new(http, &base, key);
     let mut out = Vec::new();
     // pocketid.version: the key works, its owner is an admin, and the version.
     let me = match api.me() {

@@ -610,6 +610,7 @@ mod tests {
         Response {
             status,
             content_type: Some(content_type.into()),
+            content_encoding: None,
             location: location.map(str::to_string),
             set_cookie: Vec::new(),
             body: body.as_bytes().to_vec(),

@@ -110,7 +110,9 @@ fn heartbeat(settings: &Settings, answers: &Answers) -> (Finding, Option<String>
         Ok(doc) => doc,
         Err(f) => {
             return (
-                f.fix("--romm-url does not point at RomM's API; use the URL users open RomM at."),
+                f.or_fix(
+                    "--romm-url does not point at RomM's API; use the URL users open RomM at.",
+                ),
                 None,
             );
         }

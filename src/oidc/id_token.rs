@@ -7,12 +7,17 @@ use std::fmt;
 use std::str::FromStr;
 
 use aws_lc_rs::digest;
-use aws_lc_rs::signature::{ECDSA_P521_SHA512_FIXED, UnparsedPublicKey};
+use aws_lc_rs::signature::{
+    ECDSA_P521_SHA512_FIXED, RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+    RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY, RsaPublicKeyComponents, UnparsedPublicKey,
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
+
+use super::jwk;
 
 /// authlib's leeway for `exp` and `iat`, in seconds.
 pub const LEEWAY: u64 = 120;
@@ -79,7 +84,7 @@ impl fmt::Display for Rejection {
                 write!(f, "no key with kid {kid} in the provider's key set")
             }
             Rejection::NoKey { kid: None } => f.write_str(
-                "the ID token names no kid and the key set does not hold exactly one signing key",
+                "the ID token names no kid, and the key set holds more than one key and none without a kid",
             ),
             Rejection::KeyMismatch(why) => write!(f, "the key cannot verify this token: {why}"),
             Rejection::BadSignature => {
@@ -174,48 +179,72 @@ pub fn verify(token: &str, keys: &[Value], expected: &Expected<'_>) -> Result<Ve
             allowed: expected.allowed_algs.to_vec(),
         });
     }
-    let key = find_key(keys, kid.as_deref())?;
+    let key = find_key(keys, kid.as_deref(), &alg)?;
     let message = format!("{header_b64}.{claims_b64}");
-    check_signature(&alg, key, message.as_bytes(), signature_b64)?;
+    check_signature(&alg, &key, message.as_bytes(), signature_b64)?;
     let claims = decode_part(claims_b64, "the claims")?;
     check_claims(&claims, &alg, expected)?;
     Ok(Verified { alg, kid, claims })
 }
 
-/// The key the token names by kid; without a kid, the only signing key.
-fn find_key<'a>(keys: &'a [Value], kid: Option<&str>) -> Result<&'a Value, Rejection> {
-    let signing: Vec<&Value> = keys
-        .iter()
-        .filter(|k| {
-            k.get("use")
-                .and_then(Value::as_str)
-                .is_none_or(|u| u == "sig")
-        })
-        .collect();
-    match kid {
-        Some(kid) => signing
-            .into_iter()
-            .find(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
-            .ok_or(Rejection::NoKey {
-                kid: Some(kid.to_string()),
-            }),
-        None if signing.len() == 1 => Ok(signing[0]),
-        None => Err(Rejection::NoKey { kid: None }),
+/// The key authlib verifies with: it imports the whole set first (one key
+/// it cannot import fails every token), picks one by kid, and then the key's
+/// `use`, `key_ops`, material and curve must fit; its `alg` is ignored.
+fn find_key(keys: &[Value], kid: Option<&str>, alg: &str) -> Result<jwk::Usable, Rejection> {
+    if let Some((i, why)) = jwk::import_failure(keys) {
+        return Err(Rejection::KeyMismatch(format!(
+            "authlib cannot import the key set: key {i} {why}"
+        )));
+    }
+    let key = jwk::select(keys, kid).ok_or_else(|| Rejection::NoKey {
+        kid: kid.map(str::to_string),
+    })?;
+    match jwk::read(key) {
+        jwk::Read::Usable(usable) if usable.algs.contains(&alg) => Ok(usable),
+        jwk::Read::Usable(usable) => Err(Rejection::KeyMismatch(format!(
+            "the key verifies {}, the token uses {alg}",
+            usable.algs.join("/")
+        ))),
+        jwk::Read::Unusable(why) | jwk::Read::Breaks(why) => {
+            Err(Rejection::KeyMismatch(format!("the key {why}")))
+        }
     }
 }
 
 fn check_signature(
     alg: &str,
-    key: &Value,
+    usable: &jwk::Usable,
     message: &[u8],
     signature_b64: &str,
 ) -> Result<(), Rejection> {
-    if let Some(declared) = key.get("alg").and_then(Value::as_str)
-        && declared != alg
-    {
-        return Err(Rejection::KeyMismatch(format!(
-            "the key is for {declared}, the token uses {alg}"
-        )));
+    let key = &usable.canonical;
+    if let Some(bits) = usable.rsa_bits.filter(|b| *b < 2048) {
+        // jsonwebtoken verifies RSA from 2048 bits; cryptography (RomM) also
+        // below. aws-lc-rs still verifies PKCS#1 SHA-256/512 from 1024 bits.
+        let params = match alg {
+            "RS256" if bits >= 1024 => &RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+            "RS512" if bits >= 1024 => &RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
+            _ => {
+                return Err(Rejection::KeyMismatch(format!(
+                    "this tool cannot verify {alg} with an RSA key of {bits} bits (RomM's cryptography can); prove the login with RomM itself"
+                )));
+            }
+        };
+        let member = |name: &str| {
+            key.get(name)
+                .and_then(Value::as_str)
+                .and_then(|v| B64.decode(v).ok())
+                .unwrap_or_default()
+        };
+        let signature = B64
+            .decode(signature_b64)
+            .map_err(|_| Rejection::BadSignature)?;
+        return RsaPublicKeyComponents {
+            n: member("n"),
+            e: member("e"),
+        }
+        .verify(params, message, &signature)
+        .map_err(|_| Rejection::BadSignature);
     }
     if alg == "ES512" {
         // jsonwebtoken has no ES512; aws-lc-rs verifies P-521 with SHA-512.

@@ -2,4 +2,5 @@
 
 pub mod discovery;
 pub mod id_token;
+pub mod jwk;
 pub mod loopback;

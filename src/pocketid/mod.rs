@@ -12,6 +12,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::http::{Failure, Http};
+use crate::settings::Settings;
 
 /// Why an API call did not succeed.
 #[derive(Debug)]
@@ -73,6 +74,22 @@ fn encode(segment: &str) -> String {
     url::form_urlencoded::byte_serialize(segment.as_bytes())
         .collect::<String>()
         .replace('+', "%20")
+}
+
+/// Where Pocket ID's admin API is: the provider URL the user configured
+/// (the discovery URL without its well-known suffix), never the issuer a
+/// discovery document claims, so the API key goes only where the user sent
+/// the doctor.
+pub fn api_base(settings: &Settings) -> Option<String> {
+    let discovery = settings.discovery_url()?;
+    let base = match discovery.strip_suffix("/.well-known/openid-configuration") {
+        Some(base) => base.to_string(),
+        None => url::Url::parse(&discovery)
+            .ok()?
+            .origin()
+            .ascii_serialization(),
+    };
+    Some(base)
 }
 
 impl<'a> Api<'a> {
