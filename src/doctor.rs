@@ -55,7 +55,10 @@ pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Re
                 findings.push(joined(exists.join(), "client.exists"));
                 findings.push(probe);
                 match admin.join() {
-                    Ok(admin) => findings.extend(admin),
+                    Ok(admin) => {
+                        findings.extend(admin);
+                        discovery::with_pocket_id_version(&mut findings, settings, doc);
+                    }
                     Err(_) => findings.push(Finding::fail(
                         "pocketid.version",
                         "The Pocket ID checks crashed; please report it",
