@@ -534,12 +534,15 @@ fn verify_finding(
         }
         Err(rejection) => {
             out.push(
-                Finding::fail(ID, "RomM would refuse the ID token")
-                    .detail(format!(
-                        "{rejection}.\nRomM's callback fails with a 500 and logs: {}",
-                        rejection.exception()
-                    ))
-                    .fix(rejection_fix(&rejection, &discovery.flavor())),
+                Finding::fail(
+                    ID,
+                    format!("RomM would refuse the ID token: {}", rejection.exception()),
+                )
+                .detail(format!(
+                    "{rejection}.\nRomM's callback fails with a 500 and logs: {}",
+                    rejection.exception()
+                ))
+                .fix(rejection_fix(&rejection, &discovery.flavor())),
             );
             None
         }
