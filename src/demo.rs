@@ -12,26 +12,17 @@ use crate::browser::Browser;
 use crate::checks::login;
 use crate::doctor;
 use crate::report::Report;
-use crate::settings::{
-    FlagValues, Inputs, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_SERVER_APPLICATION_URL, Settings,
-};
+use crate::settings::{FlagValues, Inputs, Settings};
 
 const CLIENT_ID: &str = "3b8a6d5e-romm-demo";
 const CLIENT_SECRET: &str = "Xq7VtR2mK9pLs4NdW8cYb3HfJ6gA1eZu";
 
-fn settings(issuer: &str, romm_url: &str) -> Settings {
-    let flags: FlagValues = vec![
-        (OIDC_SERVER_APPLICATION_URL, "--issuer", issuer.to_string()),
-        (OIDC_CLIENT_ID, "--client-id", CLIENT_ID.to_string()),
-        (
-            OIDC_CLIENT_SECRET,
-            "--client-secret",
-            CLIENT_SECRET.to_string(),
-        ),
-    ];
+/// The settings as the doctor reads them inside RomM's container: RomM's own
+/// environment (the double's), so the report judges what RomM really runs with.
+fn settings(environment: Vec<(String, String)>, romm_url: &str) -> Settings {
     Settings::resolve(Inputs {
-        flags,
-        environment: Vec::new(),
+        flags: FlagValues::new(),
+        environment,
         env_file: None,
         romm_url: Some(romm_url.to_string()),
         secret_file: None,
@@ -93,7 +84,17 @@ pub fn run(
         romm.base_url()
     );
     let cancelled = AtomicBool::new(false);
-    let good = settings(&issuer, &romm.base_url());
+    // The doctor reads what RomM's container reads: the double's own env.
+    let env_of = |issuer: &str, base: &str| -> Vec<(String, String)> {
+        romm_env(issuer)
+            .into_iter()
+            .map(|(k, v)| {
+                let v = v.replace(pocket_id_emulator::BASE_URL_PLACEHOLDER, base);
+                (k, v)
+            })
+            .collect()
+    };
+    let good = settings(env_of(&issuer, &romm.base_url()), &romm.base_url());
     let login = login::Options {
         // Any free port: the emulator matches the port-less loopback callback.
         listen: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
@@ -113,7 +114,10 @@ pub fn run(
 
     let wrong = format!("{issuer}/authorize");
     let broken_romm = start_romm(&wrong)?;
-    let broken = settings(&wrong, &broken_romm.base_url());
+    let broken = settings(
+        env_of(&wrong, &broken_romm.base_url()),
+        &broken_romm.base_url(),
+    );
     let second = doctor::run(&broken, &options(None), &cancelled)?;
 
     if json {
@@ -139,5 +143,9 @@ pub fn run(
 }
 
 fn demo_ok(first: &Report, second: &Report) -> bool {
-    first.ok() && second.failures().any(|f| f.id == "config.issuer-url")
+    let proven = first
+        .verdict
+        .as_ref()
+        .is_some_and(|v| v.status == crate::report::Status::Pass);
+    first.ok() && proven && second.failures().any(|f| f.id == "config.issuer-url")
 }

@@ -9,7 +9,9 @@ use anyhow::Result;
 
 use std::sync::atomic::AtomicBool;
 
-use crate::checks::{config, credentials, discovery, jwks, login, pocketid, romm, tls};
+use crate::checks::{
+    config, credentials, discovery, jwks, login, pocketid, redirect_uri, romm, tls, verdict,
+};
 use crate::http::{self, Http};
 use crate::report::{Finding, Report};
 use crate::settings::{OIDC_TLS_CACERTFILE, Settings};
@@ -44,8 +46,17 @@ pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Re
     let (provider, romm_findings, doc) = std::thread::scope(|s| {
         let romm_answers = s.spawn(|| romm::fetch(settings, &http));
         let (mut findings, doc) = discovery::run(settings, &http);
-        if let Some(doc) = &doc {
+        // RomM's authorization request needs RomM's redirect (when --romm-url)
+        // and discovery; it goes out as soon as both are in.
+        let answers = if let Some(doc) = &doc {
             std::thread::scope(|inner| {
+                let callback = inner.spawn(|| {
+                    let answers = romm_answers.join().ok().flatten();
+                    let finding = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        redirect_uri::run(settings, &http, Some(doc), answers.as_ref())
+                    }));
+                    (answers, joined(finding, "client.redirect-uri"))
+                });
                 let jwks = inner.spawn(|| jwks::run(&http, doc));
                 let exists = inner.spawn(|| credentials::exists(settings, &http, doc));
                 let admin =
@@ -54,6 +65,16 @@ pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Re
                 findings.push(joined(jwks.join(), "jwks.keys"));
                 findings.push(joined(exists.join(), "client.exists"));
                 findings.push(probe);
+                let (answers, callback) = callback.join().unwrap_or_else(|_| {
+                    (
+                        None,
+                        Finding::fail(
+                            "client.redirect-uri",
+                            "This check crashed; please report it",
+                        ),
+                    )
+                });
+                findings.push(callback);
                 match admin.join() {
                     Ok(admin) => {
                         findings.extend(admin);
@@ -64,29 +85,43 @@ pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Re
                         "The Pocket ID checks crashed; please report it",
                     )),
                 }
-            });
+                answers
+            })
         } else {
             let skip = |id| Finding::skip(id, "Needs the discovery document");
             findings.extend([
                 skip("jwks.keys"),
                 skip("client.exists"),
                 skip("client.credentials"),
+            ]);
+            let answers = romm_answers.join().ok().flatten();
+            findings.push(redirect_uri::run(settings, &http, None, answers.as_ref()));
+            findings.extend([
                 skip("pocketid.version"),
                 skip("pocketid.client"),
                 skip("pocketid.callbacks"),
                 skip("pocketid.users"),
                 skip("pocketid.preview"),
             ]);
-        }
-        let answers = romm_answers.join().ok().flatten();
+            answers
+        };
         let romm_findings = romm::judge(settings, answers.as_ref(), doc.as_ref());
         (findings, romm_findings, doc)
     });
     report.extend(provider);
     report.extend(romm_findings);
     if let Some(login) = &options.login {
-        report.extend(login::run(settings, &http, doc.as_ref(), login, cancelled));
+        let findings = login::run(
+            settings,
+            &http,
+            doc.as_ref(),
+            login,
+            cancelled,
+            &report.checks,
+        );
+        report.extend(findings);
     }
+    report.verdict = Some(verdict::judge(&report.checks));
     Ok(report)
 }
 

@@ -5,9 +5,10 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
+use crate::checks::config;
 use crate::cli::Format;
 use crate::envfile::{self, EnvFile};
-use crate::settings::{OIDC_ENABLED, OIDC_PROVIDER, Settings};
+use crate::settings::{OIDC_ENABLED, OIDC_PROVIDER, Settings, romm_value};
 
 /// The variables to write, in table order, as RomM will read them. RomM's
 /// defaults are written only where RomM needs them: `OIDC_ENABLED=true` and
@@ -24,74 +25,117 @@ pub fn block(settings: &Settings) -> Vec<(&'static str, String)> {
     out
 }
 
-/// A value no format can carry faithfully.
-fn refuse(key: &str, value: &str) -> Result<()> {
-    if value.contains(['\n', '\r', '\0']) {
-        bail!("{key} contains a line break or NUL byte, which an env file cannot carry");
+/// Why a value cannot be written in any format, if it cannot.
+fn uncarriable(value: &str) -> Option<&'static str> {
+    if value.contains('\0') {
+        return Some("holds a NUL byte, which no environment variable can carry");
     }
-    if value.contains('\'') && value.contains('`') {
-        bail!(
-            "{key} holds both ' and `, which no quoting lets docker compose's .env reader and a shell read alike"
+    if value.contains(['\n', '\r']) {
+        return Some(
+            "holds a line break; no OIDC client id, secret, URL or name has one, so it is taken for a paste error",
         );
     }
-    if value.ends_with('\\') {
-        bail!(
-            "{key} ends with a backslash, which docker compose's .env reader and a shell read differently"
-        );
-    }
-    Ok(())
+    None
 }
 
-/// Quoted for a `.env` file so that docker compose and `sh` agree: single
-/// quotes (literal in both) unless the value has one; then double quotes with
-/// `\`, `"`, `$` and `` ` `` escaped, which both read back the same.
-pub fn dotenv_quote(value: &str) -> String {
-    if !value.contains('\'') {
-        return format!("'{value}'");
+/// Quoted for a `.env` file so that docker compose and `sh` both read back
+/// exactly `value`: single quotes (literal in both) unless the value holds
+/// one or ends with a backslash (compose reads `\'` as an escaped quote);
+/// then double quotes with `\`, `"` and `$` escaped, which both undo alike.
+/// A backtick cannot go in double quotes (sh runs it, and compose keeps the
+/// backslash of `` \` ``), so with a quote or trailing backslash it is refused.
+pub fn dotenv_quote(value: &str) -> Result<String, &'static str> {
+    if let Some(why) = uncarriable(value) {
+        return Err(why);
+    }
+    if !value.contains('\'') && !value.ends_with('\\') {
+        return Ok(format!("'{value}'"));
+    }
+    if value.contains('`') {
+        return Err(
+            "holds a backtick (`) together with a single quote or a trailing backslash, which no quoting lets both docker compose's .env reader and sh read back unchanged",
+        );
     }
     let mut out = String::with_capacity(value.len() + 8);
     out.push('"');
     for c in value.chars() {
-        if matches!(c, '\\' | '"' | '$' | '`') {
+        if matches!(c, '\\' | '"' | '$') {
             out.push('\\');
         }
         out.push(c);
     }
     out.push('"');
+    Ok(out)
+}
+
+/// Quoted for compose.yaml, with every `$` doubled because compose
+/// interpolates its files: a YAML single-quoted scalar (`''` for `'`) when
+/// every character may stand there as itself, else a double-quoted scalar
+/// with escapes for tabs, control characters, Unicode line and paragraph
+/// separators and non-characters (which YAML readers refuse or fold).
+pub fn compose_quote(value: &str) -> String {
+    let literal = |c: char| {
+        matches!(c, ' '..='~')
+            || (c >= '\u{a0}'
+                && !matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+                ))
+    };
+    if value.chars().all(literal) {
+        return format!("'{}'", value.replace('\'', "''").replace('$', "$$"));
+    }
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '$' => out.push_str("$$"),
+            '\t' => out.push_str("\\t"),
+            c if literal(c) => out.push(c),
+            c if (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push_str(&format!("\\u{:04x}", c as u32)),
+        }
+    }
+    out.push('"');
     out
 }
 
-/// Quoted for compose.yaml: a YAML single-quoted scalar (`''` for `'`), with
-/// `$` doubled because compose interpolates `$` in its files.
-pub fn compose_quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''").replace('$', "$$"))
+/// Every value quoted for `.env` lines, or the first one that cannot be.
+pub fn dotenv_pairs(block: &[(&'static str, String)]) -> Result<Vec<(String, String)>> {
+    block
+        .iter()
+        .map(|(key, value)| match dotenv_quote(value) {
+            Ok(written) => Ok((key.to_string(), written)),
+            Err(why) => bail!("{key} {why}; romm-oidc neither prints nor writes it"),
+        })
+        .collect()
 }
 
 pub fn render(block: &[(&'static str, String)], format: Format) -> Result<String> {
-    for (key, value) in block {
-        refuse(key, value)?;
-    }
     let mut out = String::new();
     match format {
-        Format::Dotenv => {
-            for (key, value) in block {
-                out.push_str(&format!("{key}={}\n", dotenv_quote(value)));
-            }
-        }
-        Format::Shell => {
-            for (key, value) in block {
-                // The .env quoting is valid shell too, so the file also reads
-                // back alike through docker compose (which skips `export`).
-                out.push_str(&format!("export {key}={}\n", dotenv_quote(value)));
+        Format::Dotenv | Format::Shell => {
+            // The .env quoting is valid shell too, so either file also reads
+            // back alike through docker compose (which skips `export`).
+            let export = if format == Format::Shell {
+                "export "
+            } else {
+                ""
+            };
+            for (key, written) in dotenv_pairs(block)? {
+                out.push_str(&format!("{export}{key}={written}\n"));
             }
         }
         Format::Compose => {
+            carriable(block)?;
             out.push_str("environment:\n");
             for (key, value) in block {
                 out.push_str(&format!("  {key}: {}\n", compose_quote(value)));
             }
         }
         Format::Json => {
+            carriable(block)?;
             let map: serde_json::Map<String, serde_json::Value> = block
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.clone().into()))
@@ -102,35 +146,56 @@ pub fn render(block: &[(&'static str, String)], format: Format) -> Result<String
     Ok(out)
 }
 
-/// The block as `.env` assignments for merging into an existing file.
-pub fn dotenv_pairs(block: &[(&'static str, String)]) -> Result<Vec<(String, String)>> {
-    block
+/// Refuses a block holding a value no format can carry.
+fn carriable(block: &[(&'static str, String)]) -> Result<()> {
+    match block
         .iter()
-        .map(|(key, value)| {
-            refuse(key, value)?;
-            Ok((key.to_string(), dotenv_quote(value)))
-        })
-        .collect()
+        .find_map(|(k, v)| uncarriable(v).map(|why| (k, why)))
+    {
+        Some((key, why)) => bail!("{key} {why}; romm-oidc neither prints nor writes it"),
+        None => Ok(()),
+    }
 }
 
 /// Merges the block into the env file at `path` (created 0600 when missing):
-/// each key's line replaced in place, the rest byte for byte, atomically.
-/// A file docker compose could not parse is refused untouched.
+/// each key's line replaced in place, the rest byte for byte, atomically. A
+/// value that already reads the same for RomM is left as written. A file
+/// docker compose could not parse is refused untouched, and so is a merge
+/// whose result compose would not read back as intended.
 pub fn merge_into(path: &Path, block: &[(&'static str, String)]) -> Result<()> {
     let file = match EnvFile::load(path) {
         Ok(file) => file,
         Err(_) if !path.exists() && !path.is_symlink() => EnvFile::parse(path, String::new()),
         Err(e) => return Err(e).context("cannot merge into --write file"),
     };
-    if let Some(p) = file.problems.first() {
+    if !file.problems.is_empty() {
+        let lines: Vec<String> = file
+            .problems
+            .iter()
+            .map(|p| format!("  {}", config::problem_line(&file, p)))
+            .collect();
         bail!(
-            "{}:{}: {}; fix that line first, nothing was written",
+            "{} is not a file docker compose can read; fix {} first, nothing was written:\n{}",
             path.display(),
-            p.line,
-            p.message
+            if lines.len() == 1 {
+                "this line"
+            } else {
+                "these lines"
+            },
+            lines.join("\n")
         );
     }
-    let merged = file.merged(&dotenv_pairs(block)?);
+    let quoted = dotenv_pairs(block)?;
+    let changes: Vec<(String, String)> = block
+        .iter()
+        .zip(quoted)
+        .filter(|((key, value), _)| {
+            file.last(key).and_then(|e| romm_value(&e.value)) != Some(value.as_str())
+        })
+        .map(|(_, pair)| pair)
+        .collect();
+    let merged = file.merged(&changes);
+    check_merge(&file, &merged, block)?;
     envfile::write_atomic(path, &merged)?;
     eprintln!(
         "wrote {} RomM variables to {}; restart RomM to apply them (docker compose up -d --force-recreate romm)",
@@ -140,21 +205,120 @@ pub fn merge_into(path: &Path, block: &[(&'static str, String)]) -> Result<()> {
     Ok(())
 }
 
+/// Reads the merged text back as compose would: every block value must come
+/// out as intended and every other variable as before.
+fn check_merge(before: &EnvFile, merged: &str, block: &[(&'static str, String)]) -> Result<()> {
+    let after = EnvFile::parse(&before.path, merged.to_string());
+    let refuse = |what: String| {
+        anyhow::anyhow!(
+            "{}: the merged file would not read back as intended ({what}); nothing was written",
+            before.path.display()
+        )
+    };
+    if let Some(p) = after.problems.first() {
+        return Err(refuse(format!("line {}: {}", p.line, p.message)));
+    }
+    for (key, value) in block {
+        if after.last(key).and_then(|e| romm_value(&e.value)) != Some(value.as_str()) {
+            return Err(refuse(format!("{key} would read differently")));
+        }
+    }
+    let depends_on_block = |e: &envfile::Entry| {
+        e.lookups
+            .iter()
+            .any(|l| block.iter().any(|(k, _)| *k == l.name))
+    };
+    for old in &before.entries {
+        let is_last = before.last(&old.key).is_some_and(|l| std::ptr::eq(l, old));
+        if !is_last || block.iter().any(|(k, _)| *k == old.key) || depends_on_block(old) {
+            continue;
+        }
+        if after.last(&old.key).map(|e| &e.value) != Some(&old.value) {
+            return Err(refuse(format!("{} would change", old.key)));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Values built from every kind of character that quoting can get wrong:
+    /// quotes of both kinds, a backslash before every ASCII character and at
+    /// the end, `$` forms, comment marks, blanks, controls, Unicode.
+    fn corpus() -> Vec<String> {
+        let atoms = [
+            "'", "\"", "`", "$", "${X}", "$$", "${", "#", " #", " ", "\t", "\u{1}", "\u{1b}",
+            "\u{7f}", "\u{85}", "\u{a0}", "\u{2028}", "\u{feff}", "é", "✓", "x", "=", ":",
+        ];
+        let mut values: Vec<String> = Vec::new();
+        for c in (0x20u8..0x7f).map(char::from) {
+            values.push(format!("a\\{c}b"));
+            values.push(format!("{c}"));
+        }
+        for a in atoms {
+            values.push(a.to_string());
+            values.push(format!("{a}\\"));
+            for b in atoms {
+                values.push(format!("{a}v{b}"));
+                values.push(format!("\\{a}\\{b}\\"));
+            }
+        }
+        values.extend(["a\nb", "a\rb", "a\0b"].map(String::from));
+        values
+    }
+
+    /// Why `value` cannot go in a `.env` line both compose and sh read back.
+    fn refused(value: &str) -> bool {
+        value.contains(['\n', '\r', '\0'])
+            || (value.contains('`') && (value.contains('\'') || value.ends_with('\\')))
+    }
+
     #[test]
-    fn dotenv_uses_double_quotes_only_for_apostrophes() {
-        assert_eq!(dotenv_quote("a $b #c"), "'a $b #c'");
+    fn dotenv_quoting_reads_back_in_compose_or_is_refused() {
+        let corpus = corpus();
+        assert!(corpus.len() > 1000);
+        for value in &corpus {
+            match dotenv_quote(value) {
+                Ok(written) => {
+                    assert!(!refused(value), "{value:?} must be refused, got {written}");
+                    let text = format!("K={written}\nNEXT=1\n");
+                    let file = EnvFile::parse_with(Path::new("t"), text, &|_| None);
+                    assert!(
+                        file.problems.is_empty(),
+                        "{value:?} as {written}: {:?}",
+                        file.problems
+                    );
+                    assert_eq!(
+                        file.last("K").map(|e| e.value.as_str()),
+                        Some(value.as_str()),
+                        "{value:?} written as {written}"
+                    );
+                    assert_eq!(file.last("NEXT").map(|e| e.value.as_str()), Some("1"));
+                }
+                Err(why) => assert!(refused(value), "{value:?} refused: {why}"),
+            }
+        }
+    }
+
+    #[test]
+    fn dotenv_prefers_single_quotes() {
+        assert_eq!(dotenv_quote("a $b #c"), Ok("'a $b #c'".into()));
         assert_eq!(
-            dotenv_quote("it's $x `y` \"z\" \\"),
-            r#""it's \$x \`y\` \"z\" \\""#
+            dotenv_quote("it's $x \"z\" \\"),
+            Ok(r#""it's \$x \"z\" \\""#.into())
         );
+        assert_eq!(dotenv_quote("ends\\"), Ok(r#""ends\\""#.into()));
+        assert!(dotenv_quote("it's `id`").is_err());
     }
 
     #[test]
     fn compose_escapes_its_own_specials() {
         assert_eq!(compose_quote("it's $5"), "'it''s $$5'");
+        assert_eq!(
+            compose_quote("a\tb\u{1b}\u{2028}\"$"),
+            r#""a\tb\x1b\u2028\"$$""#
+        );
     }
 }

@@ -161,7 +161,15 @@ fn emit_env(args: &EmitEnvArgs, settings: &Settings) -> Result<ExitCode> {
     report.extend(checks::config::run(settings, checks::config::Purpose::Emit));
     if !report.ok() {
         for f in report.failures() {
-            eprint!("{}", report::brief(f, "", true));
+            // As doctor shows it: the summary, then the detail (the env-file
+            // check lists every bad line there), then both sides and the fix.
+            let brief = report::brief(f, "", true);
+            let (head, rest) = brief.split_once('\n').unwrap_or((&brief, ""));
+            eprintln!("{head}");
+            for line in f.detail.lines() {
+                eprintln!("    {line}");
+            }
+            eprint!("{rest}");
         }
         if !args.force {
             eprintln!(

@@ -84,10 +84,57 @@ impl Finding {
     }
 }
 
-/// The findings of one run, in the order the checks produced them.
+/// Whether the findings prove that RomM accepts the login (decided by
+/// `checks::verdict`): pass only when every check that bears on it passed.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    /// `pass` proven, `warn` not proven, `fail` RomM's login would fail.
+    pub status: Status,
+    pub summary: String,
+    /// What failed or is unproven, and how to prove it.
+    pub open: Vec<Open>,
+}
+
+/// One thing RomM's login needs that failed or is not proven.
+#[derive(Clone, Debug, Serialize)]
+pub struct Open {
+    pub status: Status,
+    pub what: &'static str,
+    /// The checks that failed, warned or were skipped.
+    pub ids: Vec<String>,
+    /// The checks that would prove it but did not run at all.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_run: Vec<String>,
+    pub how: String,
+}
+
+impl Verdict {
+    /// The verdict as plain lines: the summary, then one line per open need.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![self.summary.clone()];
+        for o in &self.open {
+            let mut which = o.ids.clone();
+            if !o.not_run.is_empty() {
+                which.push(format!("{} not run", o.not_run.join(", ")));
+            }
+            out.push(format!(
+                "{} {} ({}): {}",
+                mark(o.status).0,
+                o.what,
+                which.join(", "),
+                o.how
+            ));
+        }
+        out
+    }
+}
+
+/// The findings of one run, in the order the checks produced them, and the
+/// closing verdict (doctor only).
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
     pub checks: Vec<Finding>,
+    pub verdict: Option<Verdict>,
 }
 
 impl Report {
@@ -108,7 +155,10 @@ impl Report {
     }
 
     pub fn to_json(&self) -> String {
-        let value = serde_json::json!({ "ok": self.ok(), "checks": self.checks });
+        let mut value = serde_json::json!({ "ok": self.ok(), "checks": self.checks });
+        if let Some(verdict) = &self.verdict {
+            value["verdict"] = serde_json::to_value(verdict).unwrap_or_default();
+        }
         serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
     }
 
@@ -167,6 +217,20 @@ impl Report {
             self.count(Status::Fail),
             self.count(Status::Skip)
         );
+        if let Some(verdict) = &self.verdict {
+            let (mark, style) = mark(verdict.status);
+            let mut lines = verdict.lines().into_iter();
+            let _ = writeln!(
+                out,
+                "{} {} {}",
+                Style::new().bold().apply_to("verdict:"),
+                style.apply_to(mark),
+                lines.next().unwrap_or_default()
+            );
+            for line in lines {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
         out
     }
 }

@@ -48,6 +48,7 @@ pub const OIDC_CLAIM_ROLES: &str = "OIDC_CLAIM_ROLES";
 pub const OIDC_ROLE_ADMIN: &str = "OIDC_ROLE_ADMIN";
 pub const OIDC_ROLE_EDITOR: &str = "OIDC_ROLE_EDITOR";
 pub const OIDC_ROLE_VIEWER: &str = "OIDC_ROLE_VIEWER";
+pub const ROMM_SESSION_SECURE_COOKIE: &str = "ROMM_SESSION_SECURE_COOKIE";
 
 /// Every variable RomM 5.2 reads for OIDC login, in the order `emit-env` writes them.
 pub const VARS: &[Var] = &[
@@ -169,6 +170,13 @@ pub const VARS: &[Var] = &[
         default: "true",
         since: "5.0.0",
         meaning: "When false, an email with no RomM account is refused (403)",
+    },
+    Var {
+        name: ROMM_SESSION_SECURE_COOKIE,
+        kind: Kind::Bool,
+        default: "false",
+        since: "5.1.0",
+        meaning: "Marks RomM's session cookie Secure: the login then needs https (or a loopback host)",
     },
     Var {
         name: "DISABLE_USERPASS_LOGIN",

@@ -414,6 +414,7 @@ impl Wizard<'_> {
                 Some(discovery),
                 &self.login,
                 &CANCELLED,
+                &[],
             );
             IN_LOGIN.store(false, Ordering::SeqCst);
             for f in findings.iter().filter(|f| f.status != Status::Skip) {

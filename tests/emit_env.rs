@@ -451,9 +451,11 @@ fn json_format_is_an_object_with_the_same_values() {
 // ------------------------------------------------------------------------------------
 // Quoting round trip: the secret carries hard values through every format and reader.
 
-fn python_yaml_secret(text: &str) -> Option<Result<String, String>> {
+/// Reads `OIDC_CLIENT_SECRET` from each compose block with PyYAML, then applies compose's
+/// `$$` rule; `None` when PyYAML is not installed.
+fn python_yaml_secrets(docs: &[String]) -> Option<Vec<Result<String, String>>> {
     use std::io::Write;
-    let script = "import sys,json\ntry:\n import yaml\nexcept ImportError:\n sys.exit(3)\nd=yaml.safe_load(sys.stdin.read())\nprint(json.dumps(d['environment']['OIDC_CLIENT_SECRET']))\n";
+    let script = "import sys,json\ntry:\n import yaml\nexcept ImportError:\n sys.exit(3)\nfor line in sys.stdin:\n try:\n  d=yaml.safe_load(json.loads(line))\n  print(json.dumps({'ok': d['environment']['OIDC_CLIENT_SECRET']}))\n except Exception as e:\n  print(json.dumps({'err': str(e)}))\n";
     let mut child = std::process::Command::new("python3")
         .arg("-c")
         .arg(script)
@@ -462,27 +464,41 @@ fn python_yaml_secret(text: &str) -> Option<Result<String, String>> {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .ok()?;
+    let input: String = docs
+        .iter()
+        .map(|d| serde_json::to_string(d).unwrap() + "\n")
+        .collect();
     child
         .stdin
         .take()
         .unwrap()
-        .write_all(text.as_bytes())
+        .write_all(input.as_bytes())
         .ok()?;
     let out = child.wait_with_output().ok()?;
-    if out.status.code() == Some(3)
-        || (!out.status.success()
-            && out.stdout.is_empty()
-            && String::from_utf8_lossy(&out.stderr).contains("No module named"))
-    {
+    if out.status.code() == Some(3) {
+        eprintln!(
+            "note: PyYAML is not installed; compose blocks checked with the YAML subset only"
+        );
         return None;
     }
-    if !out.status.success() {
-        return Some(Err(String::from_utf8_lossy(&out.stderr).into_owned()));
-    }
-    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
-    let raw = json_value_str(&v);
-    // compose's interpolation of compose.yaml: `$$` is a literal `$`.
-    Some(compose_dotenv::substitute_with(&raw, &|_| None))
+    let results: Vec<Result<String, String>> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+            match (&v["ok"], &v["err"]) {
+                (Value::String(raw), _) => compose_dotenv::substitute_with(raw, &|_| None),
+                (other, Value::Null) => Err(format!("not a string: {other}")),
+                (_, err) => Err(format!("PyYAML: {err}")),
+            }
+        })
+        .collect();
+    assert_eq!(
+        results.len(),
+        docs.len(),
+        "PyYAML: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(results)
 }
 
 /// Emits `input` as the client secret in every format and reads it back; returns every
@@ -552,8 +568,10 @@ fn round_trip_failures(input: &str, expect: &str) -> Vec<String> {
                     .ok_or("no key".into())
             }),
         );
-        if let Some(got) = python_yaml_secret(&r.stdout) {
-            check_read(&mut fails, expect, "compose via PyYAML + $$ rule", got);
+        if let Some(got) = python_yaml_secrets(std::slice::from_ref(&r.stdout)) {
+            for got in got {
+                check_read(&mut fails, expect, "compose via PyYAML + $$ rule", got);
+            }
         }
         if fails.iter().any(|f| f.starts_with("compose")) {
             let line = r
@@ -704,15 +722,200 @@ fn newline_in_a_value_is_refused() {
 }
 
 #[test]
-fn trailing_backslash_is_refused() {
+fn trailing_backslash_is_carried_in_double_quotes() {
+    // compose reads `'x\'` as an escaped quote (never closed), so a value ending
+    // with a backslash goes in double quotes, where `\\` reads back as one
+    // backslash in both compose and sh.
+    assert_round_trip("ends-with\\", "ends-with\\");
+    assert_round_trip("two\\\\", "two\\\\");
+    assert_round_trip("it's\\", "it's\\");
+}
+
+#[test]
+fn backtick_with_a_trailing_backslash_is_refused_for_env_lines_only() {
     let sb = Sandbox::new();
-    for secret in ["ends-with\\", "two\\\\"] {
-        let args = Args::valid().set("--client-secret", secret);
-        for fmt in ["dotenv", "shell"] {
-            let r = emit(&sb, &args, &["--format", fmt], &[]);
-            assert_refused(&r, &["backslash", "OIDC_CLIENT_SECRET"]);
+    let args = Args::valid().set("--client-secret", "`id`\\");
+    for fmt in ["dotenv", "shell"] {
+        let r = emit(&sb, &args, &["--format", fmt], &[]);
+        assert_refused(&r, &["backtick"]);
+    }
+    // YAML and JSON carry it.
+    let m = json_map(&emit_ok(&sb, &args, &["--format", "json"], &[]));
+    assert_eq!(m["OIDC_CLIENT_SECRET"], "`id`\\");
+    emit_ok(&sb, &args, &["--format", "compose"], &[]);
+}
+
+/// A corpus of values that quoting gets wrong: control characters, quotes of both kinds,
+/// a backslash before every printable ASCII character, `$` forms, comment marks, blanks at
+/// the ends, Unicode (a BOM-looking character, NEL, line separator), line breaks, a
+/// trailing backslash.
+fn quoting_corpus() -> Vec<String> {
+    let mut values: Vec<String> = (0x20u8..0x7f)
+        .map(|b| format!("p\\{}q", b as char))
+        .collect();
+    let atoms = [
+        "'", "\"", "`", "$", "$X", "${X}", "${X:-d}", "$$", "${", "#", " #", "\t", "\u{1}",
+        "\u{7}", "\u{1b}", "\u{7f}", "\u{85}", "\u{a0}", "\u{2028}", "\u{feff}", "é✓", "\\", "\\'",
+        "\\\"", "\n", "\r",
+    ];
+    for (i, a) in atoms.iter().enumerate() {
+        values.push(a.to_string());
+        values.push(format!("x{a}y"));
+        values.push(format!("  {a} padded {a}\\"));
+        let b = atoms[(i * 7 + 3) % atoms.len()];
+        values.push(format!("{a}{b}{a}"));
+    }
+    values
+}
+
+/// Whether a value (as RomM reads it) may be refused in `.env` lines, and must be in
+/// every format.
+fn env_line_refusal(v: &str) -> (bool, bool) {
+    let everywhere = v.contains(['\n', '\r']);
+    let env_lines = everywhere || (v.contains('`') && (v.contains('\'') || v.ends_with('\\')));
+    (env_lines, everywhere)
+}
+
+#[test]
+fn generated_corpus_reads_back_in_every_format_or_is_refused() {
+    let sb = Sandbox::new();
+    let mut fails: Vec<String> = Vec::new();
+    let mut yaml_docs: Vec<(String, String)> = Vec::new();
+    let corpus = quoting_corpus();
+    let mut carried = 0;
+    for value in &corpus {
+        let expect = value.trim();
+        if expect.is_empty() {
+            continue;
+        }
+        let (refuse_lines, refuse_all) = env_line_refusal(expect);
+        let args = Args::valid().set("--client-secret", value);
+        for fmt in ["dotenv", "shell", "compose", "json"] {
+            let r = emit(&sb, &args, &["--format", fmt, "--force"], &[]);
+            let must_refuse = refuse_all || (refuse_lines && (fmt == "dotenv" || fmt == "shell"));
+            if must_refuse {
+                if r.code != 2 || !r.stdout.is_empty() || !r.stderr.contains("OIDC_CLIENT_SECRET") {
+                    fails.push(format!(
+                        "{value:?} --format {fmt}: must be refused:\n{}",
+                        r.show()
+                    ));
+                }
+                continue;
+            }
+            if r.code != 0 {
+                fails.push(format!("{value:?} --format {fmt}: refused:\n{}", r.show()));
+                continue;
+            }
+            carried += 1;
+            let what = format!("{value:?} --format {fmt}");
+            match fmt {
+                "dotenv" | "shell" => {
+                    let file = format!("corpus.{fmt}");
+                    std::fs::write(sb.path().join(&file), &r.stdout).unwrap();
+                    check_read(
+                        &mut fails,
+                        expect,
+                        &format!("{what} via compose's rules"),
+                        parse_map(&r.stdout).and_then(|m| {
+                            m.get("OIDC_CLIENT_SECRET").cloned().ok_or("no key".into())
+                        }),
+                    );
+                    check_read(
+                        &mut fails,
+                        expect,
+                        &format!("{what} via sh"),
+                        sh_read(sb.path(), &file, "OIDC_CLIENT_SECRET", fmt == "dotenv"),
+                    );
+                }
+                "compose" => {
+                    check_read(
+                        &mut fails,
+                        expect,
+                        &format!("{what} via the YAML subset"),
+                        read_compose_environment(&r.stdout).and_then(|e| {
+                            e.into_iter()
+                                .find(|e| e.key == "OIDC_CLIENT_SECRET")
+                                .map(|e| e.value)
+                                .ok_or("no key".into())
+                        }),
+                    );
+                    yaml_docs.push((expect.to_string(), r.stdout.clone()));
+                }
+                _ => check_read(
+                    &mut fails,
+                    expect,
+                    &what,
+                    Ok(json_map(&r)
+                        .get("OIDC_CLIENT_SECRET")
+                        .cloned()
+                        .unwrap_or_default()),
+                ),
+            }
+        }
+        // --write into an existing file: the new value reads back, the rest stays.
+        let target = sb.file(
+            "corpus.env",
+            "DB_HOST=mariadb # db\nOIDC_CLIENT_SECRET=old\nTAIL='t'\n",
+        );
+        let r = emit(
+            &sb,
+            &args.clone().set("--write", &target.to_string_lossy()),
+            &["--force"],
+            &[],
+        );
+        let written = std::fs::read_to_string(&target).unwrap();
+        if refuse_lines {
+            if r.code != 2 || !written.contains("OIDC_CLIENT_SECRET=old\n") {
+                fails.push(format!(
+                    "{value:?} --write: must be refused untouched:\n{}",
+                    r.show()
+                ));
+            }
+            continue;
+        }
+        match parse_map(&written) {
+            Ok(m) => {
+                for (k, v) in [
+                    ("OIDC_CLIENT_SECRET", expect),
+                    ("DB_HOST", "mariadb"),
+                    ("TAIL", "t"),
+                ] {
+                    if m.get(k).map(String::as_str) != Some(v) {
+                        fails.push(format!(
+                            "{value:?} --write: {k} reads {:?}:\n{written}",
+                            m.get(k)
+                        ));
+                    }
+                }
+            }
+            Err(e) => fails.push(format!(
+                "{value:?} --write: compose refuses the result ({e}):\n{written}"
+            )),
         }
     }
+    // PyYAML, when installed, reads every compose block the way compose's YAML reader would.
+    if let Some(results) =
+        python_yaml_secrets(&yaml_docs.iter().map(|(_, d)| d.clone()).collect::<Vec<_>>())
+    {
+        for ((expect, doc), got) in yaml_docs.iter().zip(results) {
+            check_read(
+                &mut fails,
+                expect,
+                &format!("PyYAML + $$ rule on {doc:?}"),
+                got,
+            );
+        }
+    }
+    assert!(
+        carried > 4 * 100,
+        "too little of the corpus was carried: {carried}"
+    );
+    assert!(
+        fails.is_empty(),
+        "{} failures:\n{}",
+        fails.len(),
+        fails.join("\n")
+    );
 }
 
 // ------------------------------------------------------------------------------------
@@ -903,6 +1106,92 @@ fn env_file_is_read_with_compose_rules() {
 #[test]
 fn env_file_with_crlf_line_endings_is_read_with_compose_rules() {
     assert_env_file_read_like_compose(&COMPOSE_RULES_ENV.replace('\n', "\r\n"));
+}
+
+#[test]
+fn env_file_with_a_bom_odd_names_and_escapes_is_read_with_compose_rules() {
+    // A byte-order mark, names with `.`, `-` and `[ ]`, an unknown escape kept with its
+    // backslash, `\\` before the closing quote, octal, `$` forms compose keeps literal.
+    assert_env_file_read_like_compose(
+        "\u{feff}# exported from an editor that writes a BOM\n\
+         romm.host-name=romm\n\
+         list[0]=a\n\
+         IDP=https://id.example.com\n\
+         OIDC_ENABLED=true\n\
+         OIDC_CLIENT_SECRET=\"a\\tb\\qc\\\\\"\n\
+         OIDC_CLIENT_ID=\"\\0162omm\\c\"\n\
+         OIDC_SERVER_APPLICATION_URL=${IDP:-https://fallback.example.com}\n\
+         OIDC_ROLE_ADMIN=a $ b $1 $}\n\
+         OIDC_ROLE_VIEWER=\\$UNSET_ROMM_OIDC_TEST\n\
+         OIDC_CLAIM_ROLES= # not a comment\n\
+         OIDC_USERNAME_ATTRIBUTE='x' OIDC_ROLE_EDITOR=\"same line\"\n",
+    );
+}
+
+#[test]
+fn env_file_interpolation_uses_the_environment_first_and_no_later_line() {
+    let sb = Sandbox::new();
+    let f = sb.file(
+        "romm.env",
+        full_env(&[
+            ("OIDC_SERVER_APPLICATION_URL", "${IDP}"),
+            ("OIDC_CLIENT_ID", "${CLIENT:-dflt}"),
+            ("IDP", "https://late.example.com"),
+        ]),
+    );
+    let args = Args::new().set("--env-file", &f.to_string_lossy());
+    let r = emit(&sb, &args, &["--format", "json", "--force"], &[]);
+    let m = json_map(&r);
+    assert_eq!(
+        m.get("OIDC_SERVER_APPLICATION_URL"),
+        None,
+        "${{IDP}} is empty where it is used: IDP is set only below\n{}",
+        r.show()
+    );
+    assert_eq!(m["OIDC_CLIENT_ID"], "dflt");
+    let r = emit(
+        &sb,
+        &args,
+        &["--format", "json", "--force"],
+        &[("IDP", "https://env.example.com"), ("CLIENT", "c")],
+    );
+    let m = json_map(&r);
+    assert_eq!(m["OIDC_SERVER_APPLICATION_URL"], "https://env.example.com");
+    assert_eq!(m["OIDC_CLIENT_ID"], "c");
+}
+
+#[test]
+fn refusal_names_every_bad_env_file_line_with_its_text() {
+    let sb = Sandbox::new();
+    let content = format!(
+        "{}BROKEN NAME\nOIDC_CLIENT_SECRET=\"s3cr3t-unclosed\nOTHER=x\nBAD%=1\n",
+        full_env(&[])
+    );
+    let f = sb.file("romm.env", &content);
+    let r = emit(
+        &sb,
+        &Args::new().set("--env-file", &f.to_string_lossy()),
+        &[],
+        &[],
+    );
+    assert_eq!(r.code, 2, "{}", r.show());
+    assert!(r.stdout.is_empty(), "{}", r.show());
+    for (line, text) in [
+        (6, "`BROKEN NAME`"),
+        (7, "`OIDC_CLIENT_SECRET="),
+        (9, "`BAD%`"),
+    ] {
+        assert!(
+            r.stderr.contains(&format!("romm.env:{line}: ")) && r.stderr.contains(text),
+            "line {line} ({text}) must be named with its text:\n{}",
+            r.show()
+        );
+    }
+    assert!(
+        !r.stderr.contains("s3cr3t"),
+        "the secret's text must not be shown:\n{}",
+        r.show()
+    );
 }
 
 #[test]
@@ -1210,6 +1499,53 @@ fn write_refuses_a_directory() {
 }
 
 #[test]
+fn write_keeps_the_bytes_of_a_value_that_reads_the_same() {
+    // compose reads `"a\tb\qc…"` as a, tab, b, backslash, q, c…: merging the block read from
+    // the same file must leave that line byte for byte (an earlier reader took it for
+    // `atbqc…` and silently rewrote the secret).
+    let sb = Sandbox::new();
+    let secret_line = "OIDC_CLIENT_SECRET=\"a\\tb\\qc-Xk93-pQ7z\"  # from Pocket ID";
+    let content = full_env(&[("OIDC_CLIENT_ID", "\"romm-client\"")])
+        .replace(&format!("OIDC_CLIENT_SECRET={SECRET}"), secret_line);
+    let target = sb.file("romm.env", &content);
+    let path = target.to_string_lossy().to_string();
+    let args = Args::new()
+        .set("--env-file", &path)
+        .set("--write", &path)
+        .set("--romm-url", "https://romm.example.com");
+    let r = emit(&sb, &args, &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.show());
+    let after = std::fs::read_to_string(&target).unwrap();
+    for line in content.lines() {
+        assert!(
+            after.lines().any(|l| l == line),
+            "line {line:?} must stay byte for byte:\n{after}"
+        );
+    }
+    let m = parse_map(&after).unwrap();
+    assert_eq!(m["OIDC_CLIENT_SECRET"], "a\tb\\qc-Xk93-pQ7z");
+}
+
+#[test]
+fn write_keeps_what_compose_reads_from_unterminated_trailing_text() {
+    // Text at the very end without a line break and without `=` is, for compose, the value
+    // of an empty name; new lines go before it so that it stays so.
+    let sb = Sandbox::new();
+    let target = sb.file("romm.env", "DB_HOST=mariadb\nLONE NAME");
+    let before = parse_map(&std::fs::read_to_string(&target).unwrap()).unwrap();
+    assert_eq!(before.get(""), Some(&"LONE NAME".to_string()));
+    emit_ok(&sb, &write_args(&sb, &target), &[], &[]);
+    let after = std::fs::read_to_string(&target).unwrap();
+    let m = parse_map(&after).unwrap_or_else(|e| panic!("{e}:\n{after}"));
+    assert_eq!(m.get(""), before.get(""), "{after}");
+    assert_eq!(m["OIDC_CLIENT_SECRET"], SECRET);
+    assert!(
+        after.starts_with("DB_HOST=mariadb\n") && after.ends_with("\nLONE NAME"),
+        "{after}"
+    );
+}
+
+#[test]
 fn write_refuses_a_binary_file() {
     let sb = Sandbox::new();
     let target = sb.file("romm.env", b"OIDC_CLIENT_ID=old\n\x00\x01\x02ELF\x00\x00\n");
@@ -1237,6 +1573,21 @@ fn write_refuses_a_line_compose_cannot_parse() {
         let target = sb.file("romm.env", content);
         assert_write_refused_untouched(&sb, &target, &write_args(&sb, &target));
     }
+    // Every bad line is named with its text; a secret's value is not shown.
+    let target = sb.file(
+        "romm.env",
+        "A B=1\nOIDC_CLIENT_SECRET=\"s3cr3t-value\nC=${ bad}\n",
+    );
+    let r = emit(&sb, &write_args(&sb, &target), &[], &[]);
+    assert_eq!(r.code, 2, "{}", r.show());
+    assert!(r.stderr.contains("romm.env:1: `A B`"), "{}", r.show());
+    assert!(
+        r.stderr.contains("romm.env:2: `OIDC_CLIENT_SECRET="),
+        "{}",
+        r.show()
+    );
+    assert!(r.stderr.contains("romm.env:3: `C=${ bad}`"), "{}", r.show());
+    assert!(!r.stderr.contains("s3cr3t"), "{}", r.show());
 }
 
 #[test]

@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use cli::{check, expect_status, text};
 use peer::{Peer, browser_driver};
 use pocket_id_emulator::{
-    Client, Config, Emulator, Faults, Profile, RecordedRequest, SigningAlg, TokenFault, User,
-    WRONG_TOKEN_AUDIENCE, WRONG_TOKEN_ISSUER,
+    Client, Config, Emulator, Faults, Profile, RecordedRequest, RommConfig, RommEmulator,
+    SigningAlg, TokenFault, User, WRONG_TOKEN_AUDIENCE, WRONG_TOKEN_ISSUER,
 };
 use serde_json::{Value, json};
 
@@ -110,6 +110,8 @@ struct Login {
     /// `--listen` value; `127.0.0.1:<port>` unless a test overrides it.
     listen: Option<String>,
     login_timeout: u64,
+    /// `--redirect-uri` (RomM's callback); [`ROMM_CALLBACK`] unless overridden.
+    redirect: String,
     browser: bool,
     args: Vec<String>,
     env: Vec<(String, String)>,
@@ -124,6 +126,7 @@ impl Login {
             port: free_port(),
             listen: None,
             login_timeout: 20,
+            redirect: ROMM_CALLBACK.into(),
             browser: true,
             args: Vec::new(),
             env: Vec::new(),
@@ -152,6 +155,10 @@ impl Login {
     }
     fn login_timeout(mut self, secs: u64) -> Login {
         self.login_timeout = secs;
+        self
+    }
+    fn romm_callback(mut self, uri: &str) -> Login {
+        self.redirect = uri.to_string();
         self
     }
     fn no_browser(mut self) -> Login {
@@ -183,7 +190,7 @@ impl Login {
             .arg(format!("--issuer={}", self.issuer))
             .arg(format!("--client-id={}", self.client_id))
             .arg(format!("--client-secret={}", self.secret))
-            .arg(format!("--redirect-uri={ROMM_CALLBACK}"));
+            .arg(format!("--redirect-uri={}", self.redirect));
         if self.browser {
             c.arg(format!("--browser-command={}", browser_driver()));
         } else {
@@ -433,10 +440,16 @@ fn code_exchanges(e: &Emulator) -> Vec<RecordedRequest> {
         .collect()
 }
 
+/// The login test's /authorize requests: the doctor's client.redirect-uri
+/// probe (RomM's own callback, a marked state) aside.
 fn authorize_requests(e: &Emulator) -> Vec<RecordedRequest> {
     e.requests()
         .into_iter()
         .filter(|r| r.path == "/authorize")
+        .filter(|r| {
+            !r.query_value("state")
+                .is_some_and(|s| s.starts_with("rommoidcprobe"))
+        })
         .collect()
 }
 
@@ -751,7 +764,11 @@ fn emulator_pkce_client_fails_with_untick_fix_and_passes_with_pkce_flag() {
     ] {
         out.expect(id, &["pass"]);
     }
-    assert_eq!(out.code, 0, "{}", out.show());
+    // The login test passes with --pkce, but RomM sends none: RomM's own
+    // request still fails, before any sign-in.
+    let t = out.expect("client.redirect-uri", &["fail"]);
+    assert!(t.contains("PKCE"), "{t}");
+    assert_eq!(out.code, 1, "{}", out.show());
     let authorize = authorize_requests(&e);
     assert_eq!(
         authorize[0].query_value("code_challenge_method").as_deref(),
@@ -1380,9 +1397,24 @@ fn listener_takes_one_callback_and_stops_listening_during_the_exchange() {
         "{}",
         response.lines().next().unwrap_or("")
     );
+    // The login worked, but this run proves neither RomM's env, its cookie
+    // origin, the running RomM nor the user: the page says so, and marks
+    // every row as it came out (a skipped row is not a ✔).
     assert!(
-        response.contains("RomM would accept this login"),
+        response.contains("The provider's login worked; RomM accepting it is not proven"),
         "{response}"
+    );
+    assert!(
+        !response.contains("<h1>RomM would accept this login"),
+        "{response}"
+    );
+    assert!(response.contains("✔ login.id-token"), "{response}");
+    assert!(response.contains("– login.roles"), "{response}");
+    assert!(response.contains("– login.email-match"), "{response}");
+    assert!(!response.contains("✔ login.roles"), "{response}");
+    assert!(
+        response.contains("--email"),
+        "says how to prove the user: {response}"
     );
 
     let out = running.finish();
@@ -1402,4 +1434,79 @@ fn listener_takes_one_callback_and_stops_listening_during_the_exchange() {
         "a new connection to the callback port during the code exchange was not refused: \
          the listener must stop listening once its one callback has arrived"
     );
+}
+
+/// The page the listener answers the real callback with, delivered by hand.
+fn callback_page(login: &Login, running: &mut Running) -> String {
+    let line = running.wait_for_line("CALLBACK ", Duration::from_secs(30));
+    let url = url::Url::parse(line.trim().trim_start_matches("CALLBACK ")).expect("callback URL");
+    let path_and_query = format!("{}?{}", url.path(), url.query().unwrap_or(""));
+    let mut stream = send_get(login.port, &path_and_query).expect("the listener accepts");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("the page");
+    response
+}
+
+#[test]
+fn page_reads_proven_only_when_everything_romm_needs_is_proven() {
+    for registered in [true, false] {
+        let mut client = romm_client();
+        if registered {
+            // The RomM double's callback, on whatever port it gets.
+            client
+                .callback_urls
+                .push("http://127.0.0.1:*/api/oauth/openid".into());
+        }
+        let e = start(Config {
+            clients: vec![client],
+            ..emulator_config()
+        });
+        let env = [
+            ("OIDC_ENABLED", "true".to_string()),
+            ("OIDC_PROVIDER", "pocket-id".to_string()),
+            ("OIDC_CLIENT_ID", "romm".to_string()),
+            ("OIDC_CLIENT_SECRET", SECRET.to_string()),
+            ("OIDC_SERVER_APPLICATION_URL", e.issuer()),
+            (
+                "OIDC_REDIRECT_URI",
+                "{romm_base_url}/api/oauth/openid".to_string(),
+            ),
+        ];
+        let romm = RommEmulator::start(RommConfig {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            ..RommConfig::default()
+        })
+        .expect("the RomM double");
+        let callback = format!("{}/api/oauth/openid", romm.base_url());
+        // The doctor run as inside RomM's container: RomM's env, RomM's URL.
+        let mut login = Login::new(&e.issuer())
+            .romm_callback(&callback)
+            .arg(&format!("--romm-url={}", romm.base_url()))
+            .arg("--email=alice@example.com")
+            .env("BROWSER_MODE", "stop-at-callback")
+            .login_timeout(60);
+        for (k, v) in &env {
+            login = login.env(k, &v.replace("{romm_base_url}", &romm.base_url()));
+        }
+        let mut running = login.spawn();
+        let page = callback_page(&login, &mut running);
+        let out = running.finish();
+        if registered {
+            assert!(page.contains("<h1>RomM would accept this login"), "{page}");
+            assert!(page.contains("Proven"), "{page}");
+            assert_eq!(out.report["verdict"]["status"], "pass", "{}", out.show());
+            assert_eq!(out.code, 0, "{}", out.show());
+        } else {
+            // The loopback login works; RomM's own callback does not.
+            out.expect("login.id-token", &["pass"]);
+            out.expect("client.redirect-uri", &["fail"]);
+            assert!(page.contains("RomM's own login would fail"), "{page}");
+            assert!(page.contains("client.redirect-uri"), "{page}");
+            assert!(!page.contains("<h1>RomM would accept this login"), "{page}");
+            assert_eq!(out.report["verdict"]["status"], "fail", "{}", out.show());
+        }
+    }
 }

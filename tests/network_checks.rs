@@ -24,7 +24,15 @@ const JSON_CT: &str = "application/json; charset=utf-8";
 
 // ====================================================================== helpers
 
-fn start(config: Config) -> Emulator {
+/// RomM double's callback on any loopback port (Pocket ID pattern rules).
+const ROMM_DOUBLE_CALLBACK: &str = "http://127.0.0.1:*/api/oauth/openid";
+
+/// An emulator whose clients also accept the RomM double's callback, as a
+/// working setup registers RomM's callback (client.redirect-uri checks it).
+fn start(mut config: Config) -> Emulator {
+    for client in &mut config.clients {
+        client.callback_urls.push(ROMM_DOUBLE_CALLBACK.into());
+    }
     Emulator::start(config).expect("start the Pocket ID emulator")
 }
 
@@ -745,9 +753,17 @@ fn right_secret_passes_and_is_sent_like_romm() {
     );
     let code = p.form_value("code").unwrap_or_default();
     assert!(!code.is_empty(), "the probe sent no code: {body}");
+    // No login happened: the only /authorize is client.redirect-uri's probe
+    // (marked state, never followed), and the code sent is made up.
     assert!(
-        reqs.iter().all(|r| r.path != "/authorize"),
-        "no login happened, so the code must be made up"
+        reqs.iter().filter(|r| r.path == "/authorize").all(|r| r
+            .query_value("state")
+            .is_some_and(|s| s.starts_with("rommoidcprobe"))),
+        "an /authorize other than the probe: {reqs:#?}"
+    );
+    assert!(
+        !code.starts_with("pocket_id_ac_"),
+        "a real code was sent: {code}"
     );
 }
 
@@ -1230,4 +1246,327 @@ fn report_lists_each_network_check_once() {
         }
         assert!(!text(c).is_empty());
     }
+}
+
+// ====================================================================== client.redirect-uri
+
+/// The /authorize requests the emulator saw.
+fn authorizes(e: &Emulator) -> Vec<pocket_id_emulator::RecordedRequest> {
+    e.requests()
+        .into_iter()
+        .filter(|r| r.path == "/authorize")
+        .collect()
+}
+
+/// Ids that failed, besides `except`.
+fn other_failures<'a>(v: &'a Value, except: &str) -> Vec<&'a str> {
+    checks(v)
+        .iter()
+        .filter(|c| c["status"] == "fail" && c["id"] != except)
+        .filter_map(|c| c["id"].as_str())
+        .collect()
+}
+
+#[test]
+fn unregistered_romm_callback_fails_where_everything_else_passes() {
+    // Only RomM's documented callback is registered, not the one RomM uses.
+    let e = Emulator::start(Config {
+        session_user: None,
+        ..Config::default()
+    })
+    .unwrap();
+    let sb = Sandbox::new();
+    let callback = "https://games.example.org/api/oauth/openid";
+    let (v, run) = doctor(&sb, &settings(&e).set("--redirect-uri", callback));
+    let t = expect(
+        &v,
+        "client.redirect-uri",
+        &["fail"],
+        &[
+            "is not registered for this client.",
+            callback,
+            "Callback URLs",
+        ],
+    );
+    assert!(t.contains("built from the settings"), "{t}");
+    assert_eq!(
+        other_failures(&v, "client.redirect-uri"),
+        Vec::<&str>::new()
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(v["verdict"]["status"], "fail", "{:#}", v["verdict"]);
+    assert!(
+        v["verdict"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("RomM's callback at the provider"),
+        "{:#}",
+        v["verdict"]
+    );
+    // One request, RomM's shape, with a marked state and nonce.
+    let sent = authorizes(&e);
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    let keys: Vec<String> = sent[0].query_pairs().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        keys,
+        [
+            "response_type",
+            "client_id",
+            "redirect_uri",
+            "scope",
+            "state",
+            "nonce"
+        ]
+    );
+    assert_eq!(
+        sent[0].query_value("redirect_uri").as_deref(),
+        Some(callback)
+    );
+    assert_eq!(
+        sent[0].query_value("scope").as_deref(),
+        Some("openid profile email")
+    );
+    let state = sent[0].query_value("state").unwrap();
+    let nonce = sent[0].query_value("nonce").unwrap();
+    assert!(
+        state.starts_with("rommoidcprobe") && state.len() == 30,
+        "{state}"
+    );
+    assert!(
+        nonce.starts_with("rommoidcprobe") && nonce.len() == 20,
+        "{nonce}"
+    );
+}
+
+#[test]
+fn unregistered_callback_of_the_running_romm_fails_with_its_own_request() {
+    // The RomM double's own callback (its random port) is not registered.
+    let e = Emulator::start(Config::default()).unwrap();
+    let r = romm(&e.issuer(), &[("OIDC_CLAIM_ROLES", "groups")]);
+    let sb = Sandbox::new();
+    let (v, _) = doctor(&sb, &with_romm(&e, &r).set("--claim-roles", "groups"));
+    let callback = format!("{}/api/oauth/openid", r.base_url());
+    expect(
+        &v,
+        "client.redirect-uri",
+        &["fail"],
+        &[
+            "is not registered for this client.",
+            &callback,
+            "running RomM's own login redirect",
+        ],
+    );
+    expect_status(&v, "romm.login-redirect", &["pass"]);
+    // RomM's request, but never RomM's state or nonce.
+    let romm_location = r.requests().iter().any(|q| q.path == "/api/login/openid");
+    assert!(romm_location, "RomM's login route was not asked");
+    let sent = authorizes(&e);
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0].query_value("redirect_uri"), Some(callback));
+    assert_eq!(
+        sent[0].query_value("scope").as_deref(),
+        Some("openid profile email groups")
+    );
+    assert!(
+        sent[0]
+            .query_value("state")
+            .is_some_and(|s| s.starts_with("rommoidcprobe")),
+        "{:?}",
+        sent[0].query_pairs()
+    );
+}
+
+#[test]
+fn registered_callback_passes_before_any_sign_in() {
+    for profile_user in [None, Some("alice")] {
+        let e = start(Config {
+            session_user: profile_user.map(str::to_string),
+            ..Config::default()
+        });
+        let r = romm(&e.issuer(), &[]);
+        let sb = Sandbox::new();
+        let (v, run) = doctor(&sb, &with_romm(&e, &r));
+        let t = expect(
+            &v,
+            "client.redirect-uri",
+            &["pass"],
+            &["accepted RomM's callback"],
+        );
+        match profile_user {
+            None => assert!(t.contains("asks for sign-in"), "{t}"),
+            // A provider that signs in without a browser issues a code at once:
+            // accepted, and the code is neither used nor shown.
+            Some(_) => {
+                assert!(t.contains("the code was not used"), "{t}");
+                assert!(!run.stdout.contains("pocket_id_ac_"), "{}", run.stdout);
+                assert!(
+                    e.requests()
+                        .iter()
+                        .filter(|q| q.path == "/api/oidc/token")
+                        .all(|q| q
+                            .form_value("code")
+                            .is_some_and(|c| !c.starts_with("pocket_id_ac_"))),
+                    "the probe's code was redeemed"
+                );
+            }
+        }
+        assert_eq!(run.code, 0, "{}", run.show());
+    }
+}
+
+#[test]
+fn client_refusals_before_sign_in_fail_with_the_exact_fix() {
+    /// A name, a change to the client, and words the finding must hold.
+    type Case = (&'static str, fn(&mut Client), &'static [&'static str]);
+    let cases: [Case; 3] = [
+        (
+            "pkce",
+            |c| c.pkce_enabled = true,
+            &["invalid_request", "untick \"PKCE\"", "OAuthError"],
+        ),
+        (
+            "public",
+            |c| {
+                c.is_public = true;
+                c.pkce_enabled = true;
+            },
+            &["PKCE"],
+        ),
+        (
+            "par",
+            |c| c.requires_par = true,
+            &["Requires PAR", "OAuthError"],
+        ),
+    ];
+    for (name, edit, words) in cases {
+        let mut client = Client::confidential(
+            DEFAULT_CLIENT_ID,
+            DEFAULT_CLIENT_SECRET,
+            &[DEFAULT_CALLBACK],
+        );
+        edit(&mut client);
+        let e = start(Config {
+            session_user: None,
+            clients: vec![client],
+            ..Config::default()
+        });
+        let sb = Sandbox::new();
+        let (v, _) = doctor(&sb, &settings(&e));
+        let t = expect(&v, "client.redirect-uri", &["fail"], words);
+        assert!(t.contains("accepted RomM's callback"), "{name}: {t}");
+    }
+    // An unknown client id: Pocket ID's error page.
+    let e = modern();
+    let sb = Sandbox::new();
+    let (v, _) = doctor(&sb, &settings(&e).set("--client-id", "no-such-client"));
+    expect(
+        &v,
+        "client.redirect-uri",
+        &["fail"],
+        &["does not exist", "OIDC_CLIENT_ID"],
+    );
+}
+
+#[test]
+fn legacy_pocket_id_cannot_tell_and_adopts_nothing() {
+    // A 2.9 client with no callback at all: the trust-on-first-use trap.
+    let e = Emulator::start(Config {
+        profile: Profile::Legacy,
+        clients: vec![Client::confidential(
+            DEFAULT_CLIENT_ID,
+            DEFAULT_CLIENT_SECRET,
+            &[],
+        )],
+        ..Config::default()
+    })
+    .unwrap();
+    let sb = Sandbox::new();
+    let (v, _) = doctor(&sb, &settings(&e));
+    expect(
+        &v,
+        "client.redirect-uri",
+        &["warn"],
+        &["2.9 or older", "--pocket-id-api-key", "first callback URL"],
+    );
+    assert!(
+        e.callback_urls(DEFAULT_CLIENT_ID).is_empty(),
+        "the probe made Pocket ID adopt a callback: {:?}",
+        e.callback_urls(DEFAULT_CLIENT_ID)
+    );
+    assert_ne!(v["verdict"]["status"], "pass");
+}
+
+#[test]
+fn redirect_uri_check_runs_alongside_the_other_network_checks() {
+    // Every answer takes L: discovery, then key set, client metadata, token probe
+    // and the authorization request at once. One after another would be 5 L.
+    let latency = Duration::from_millis(400);
+    let e = with_faults(Faults {
+        latency,
+        ..Faults::default()
+    });
+    let sb = Sandbox::new();
+    let started = Instant::now();
+    let (v, _) = doctor(&sb, &settings(&e));
+    let took = started.elapsed();
+    expect_status(&v, "client.redirect-uri", &["pass"]);
+    assert!(
+        took < latency * 3,
+        "client.redirect-uri must not add a round trip: took {took:?} at L = {latency:?}"
+    );
+}
+
+// ====================================================================== RomM's session cookie, live
+
+#[test]
+fn secure_cookie_on_a_loopback_romm_passes_and_on_plain_http_fails() {
+    let e = modern();
+    // RomM on 127.0.0.1 over http: a secure context, the Secure cookie lives.
+    let r = romm(&e.issuer(), &[("ROMM_SESSION_SECURE_COOKIE", "true")]);
+    let sb = Sandbox::new();
+    let (v, _) = doctor_env(
+        &sb,
+        &with_romm(&e, &r),
+        &[("ROMM_SESSION_SECURE_COOKIE", "true")],
+    );
+    expect_status(&v, "romm.login-redirect", &["pass"]);
+    expect_status(&v, "config.session-cookie", &["pass"]);
+    // The running RomM sends users back to a LAN name over plain http: there
+    // the Secure cookie is dropped.
+    let lan = romm(
+        &e.issuer(),
+        &[
+            ("ROMM_SESSION_SECURE_COOKIE", "true"),
+            ("OIDC_REDIRECT_URI", "http://romm.lan/api/oauth/openid"),
+        ],
+    );
+    let (v, _) = doctor(&sb, &with_romm(&e, &lan));
+    expect(
+        &v,
+        "romm.login-redirect",
+        &["fail"],
+        &[
+            "Secure session cookie",
+            "mismatching_state",
+            "http://romm.lan",
+        ],
+    );
+    // RomM before 5.1 does not read the variable: no Secure cookie, no problem.
+    let old = RommEmulator::start(RommConfig {
+        version: "5.0.0".into(),
+        env: {
+            let mut env = romm_env(&e.issuer(), DEFAULT_CLIENT_ID);
+            env.push(("ROMM_SESSION_SECURE_COOKIE".into(), "true".into()));
+            env.push((
+                "OIDC_REDIRECT_URI".into(),
+                "http://romm.lan/api/oauth/openid".into(),
+            ));
+            env
+        },
+        ..RommConfig::default()
+    })
+    .unwrap();
+    let (v, _) = doctor(&sb, &with_romm(&e, &old));
+    let t = expect_status(&v, "romm.login-redirect", &["fail"]);
+    assert!(!t.contains("Secure"), "RomM 5.0 sets no Secure cookie: {t}");
 }

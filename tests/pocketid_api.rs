@@ -1018,3 +1018,37 @@ fn eddsa_verdict_follows_the_pocket_id_release() {
     let (report, _) = doctor(&keyed(&start(Config::for_version("2.12.0"))));
     expect_status(&report, "discovery.metadata", &["pass"]);
 }
+
+// ====================================================================== RomM's callback on Pocket ID ≤ 2.9
+
+#[test]
+fn legacy_callback_unprovable_without_a_key_is_proven_by_pocketid_callbacks() {
+    let e = start(Config::for_version("2.9.0"));
+    // Without a key: client.redirect-uri cannot tell, and the verdict says how.
+    let (report, _) = doctor(&settings(&e));
+    expect_status(&report, "client.redirect-uri", &["warn"]);
+    let open = report["verdict"]["open"].as_array().unwrap();
+    let callback = open
+        .iter()
+        .find(|o| o["what"] == "RomM's callback at the provider")
+        .unwrap_or_else(|| panic!("the callback is not named as open: {open:#?}"));
+    assert!(
+        callback["how"]
+            .as_str()
+            .unwrap()
+            .contains("--pocket-id-api-key"),
+        "{callback:#}"
+    );
+    // With a key the registered callback list proves it.
+    let (report, _) = doctor(&keyed(&e));
+    expect_status(&report, "client.redirect-uri", &["warn"]);
+    expect_status(&report, "pocketid.callbacks", &["pass"]);
+    let open = report["verdict"]["open"].as_array().unwrap();
+    assert!(
+        !open
+            .iter()
+            .any(|o| o["what"] == "RomM's callback at the provider"),
+        "{open:#?}"
+    );
+    assert_read_only(&e);
+}

@@ -54,6 +54,24 @@ fn json_report_has_the_documented_shape_and_every_static_check() {
     for id in STATIC_IDS {
         assert!(seen.contains(*id), "static check {id} missing:\n{report:#}");
     }
+    // The closing verdict: a status, a summary, and what is open.
+    let verdict = &report["verdict"];
+    assert!(
+        ["pass", "warn", "fail"].contains(&verdict["status"].as_str().unwrap_or("")),
+        "{verdict:#}"
+    );
+    assert!(verdict["summary"].is_string(), "{verdict:#}");
+    for open in verdict["open"].as_array().expect("open is a list") {
+        assert!(
+            open["what"].is_string() && open["how"].is_string(),
+            "{open:#}"
+        );
+        let named = |k: &str| open[k].as_array().map_or(0, Vec::len);
+        assert!(
+            named("ids") + named("not_run") > 0,
+            "names no check: {open:#}"
+        );
+    }
 }
 
 #[test]
@@ -537,7 +555,7 @@ fn redirect_uri_plain_http_warns_except_on_loopback() {
 }
 
 #[test]
-fn redirect_uri_origin_must_equal_romm_url() {
+fn session_cookie_origin_must_equal_romm_url() {
     let sb = Sandbox::new();
     let redirect = "https://romm.example.com/api/oauth/openid";
     for romm in [
@@ -550,11 +568,16 @@ fn redirect_uri_origin_must_equal_romm_url() {
             .set("--romm-url", romm)
             .set("--redirect-uri", redirect);
         let (report, _) = doctor_json(&sb, &args, &[]);
-        let c = check(&report, "config.redirect-uri");
+        let c = check(&report, "config.session-cookie");
         assert_eq!(
             c["status"], "fail",
             "--romm-url {romm} vs {redirect} must fail:\n{c:#}"
         );
+        assert!(
+            c["detail"].as_str().unwrap().contains("mismatching_state"),
+            "{c:#}"
+        );
+        expect_status(&report, "config.redirect-uri", &["pass"]);
     }
     for romm in [
         "https://romm.example.com",
@@ -565,12 +588,79 @@ fn redirect_uri_origin_must_equal_romm_url() {
             .set("--romm-url", romm)
             .set("--redirect-uri", redirect);
         let (report, _) = doctor_json(&sb, &args, &[]);
-        let c = check(&report, "config.redirect-uri");
+        let c = check(&report, "config.session-cookie");
         assert_eq!(
             c["status"], "pass",
             "--romm-url {romm} is the same origin as {redirect}:\n{c:#}"
         );
     }
+}
+
+#[test]
+fn session_cookie_without_romm_url_warns_with_the_origin_and_mismatching_state() {
+    let sb = Sandbox::new();
+    let args = Args::valid().unset("--romm-url").set(
+        "--redirect-uri",
+        "https://romm.example.com:8443/api/oauth/openid",
+    );
+    let (report, _) = doctor_json(&sb, &args, &[]);
+    let t = expect_status(&report, "config.session-cookie", &["warn"]);
+    for part in [
+        "https://romm.example.com:8443",
+        "mismatching_state: CSRF Warning! State not equal in request and response.",
+        "--romm-url",
+    ] {
+        assert!(t.contains(part), "{part:?} missing: {t}");
+    }
+    // And the verdict names it as unproven, with how to prove it.
+    let open = report["verdict"]["open"].as_array().unwrap();
+    assert!(
+        open.iter().any(|o| o["ids"][0] == "config.session-cookie"
+            && o["status"] == "warn"
+            && o["how"].as_str().unwrap().contains("--romm-url")),
+        "{open:#?}"
+    );
+}
+
+#[test]
+fn secure_cookie_needs_https_or_a_loopback_callback() {
+    let sb = Sandbox::new();
+    // Provable from the env alone: fails with and without --romm-url.
+    for uri in [
+        "http://romm.example.com/api/oauth/openid",
+        "http://192.168.1.20:8080/api/oauth/openid",
+    ] {
+        for romm in [None, Some(uri.trim_end_matches("/api/oauth/openid"))] {
+            let mut args = Args::valid().unset("--romm-url").set("--redirect-uri", uri);
+            if let Some(r) = romm {
+                args = args.set("--romm-url", r);
+            }
+            let (report, _) = doctor_json(&sb, &args, &[("ROMM_SESSION_SECURE_COOKIE", "true")]);
+            let t = expect_status(&report, "config.session-cookie", &["fail"]);
+            assert!(t.contains("mismatching_state"), "{t}");
+            assert!(t.contains("ROMM_SESSION_SECURE_COOKIE=false"), "{t}");
+        }
+    }
+    // Loopback and https are secure contexts: the Secure cookie survives.
+    for uri in [
+        "http://127.0.0.1:8080/api/oauth/openid",
+        "http://localhost:8080/api/oauth/openid",
+        "http://romm.localhost/api/oauth/openid",
+        "http://[::1]:8080/api/oauth/openid",
+        "https://romm.example.com/api/oauth/openid",
+    ] {
+        let args = Args::valid()
+            .set("--romm-url", uri.trim_end_matches("/api/oauth/openid"))
+            .set("--redirect-uri", uri);
+        let (report, _) = doctor_json(&sb, &args, &[("ROMM_SESSION_SECURE_COOKIE", "true")]);
+        expect_status(&report, "config.session-cookie", &["pass"]);
+    }
+    // Off (RomM's default), plain http is no cookie problem.
+    let args = Args::valid()
+        .set("--romm-url", "http://romm.example.com")
+        .set("--redirect-uri", "http://romm.example.com/api/oauth/openid");
+    let (report, _) = doctor_json(&sb, &args, &[("ROMM_SESSION_SECURE_COOKIE", "false")]);
+    expect_status(&report, "config.session-cookie", &["pass"]);
 }
 
 // ------------------------------------------------------------------------------------
@@ -813,6 +903,122 @@ fn env_file_required_values_missing_while_enabled_fails() {
     let report = env_file_report(&sb, &content, &[]);
     let t = expect_status(&report, "config.env-file", &["fail"]);
     assert!(t.contains("OIDC_CLIENT_ID"), "{t}");
+}
+
+#[test]
+fn env_file_compose_reads_is_not_called_broken() {
+    // Everything here is valid for docker compose (compose-go's dotenv): a byte-order mark,
+    // names with `.`, `-`, `[ ]`, `KEY: value`, a bare name, unknown escapes, `#` without a
+    // space before it, text after a closing quote, and every interpolation form.
+    let sb = Sandbox::new();
+    let content = format!(
+        "{bom}{GOOD_ENV}\
+romm.db-host=mariadb
+volumes[0]=/roms
+LOG_LEVEL: INFO
+INHERITED_FROM_SHELL
+TOKEN=\"a\\tb\\qc\\\\\"
+TAG=v1#not-a-comment
+PAIR='a' OTHER=\"b\"
+URL=${{ROMM_HOST:-romm}}:${{PORT-8080}}/${{SUB:+x}}${{TAG?}}$$
+",
+        bom = '\u{feff}'
+    );
+    let report = env_file_report(&sb, &content, &[]);
+    expect_status(&report, "config.env-file", &["pass"]);
+}
+
+#[test]
+fn interpolated_value_shows_its_text_and_what_compose_made_of_it() {
+    // `${IDP}` is used on line 7 but IDP is set only on line 8: compose reads the file top
+    // to bottom, so the issuer RomM gets is `/authorize`.
+    let sb = Sandbox::new();
+    let content = GOOD_ENV.replace(
+        "OIDC_SERVER_APPLICATION_URL=https://id.example.com\n",
+        "\nOIDC_SERVER_APPLICATION_URL=${IDP}/authorize\nIDP=https://id.example.com\n",
+    );
+    let report = env_file_report(&sb, &content, &[]);
+    let t = expect_status(&report, "config.issuer-url", &["fail"]);
+    for want in ["`${IDP}/authorize`", "`/authorize`", "IDP", "line 8", ":7"] {
+        assert!(t.contains(want), "issuer finding must show {want:?}:\n{t}");
+    }
+    let t = expect_status(&report, "config.env-file", &["warn", "fail"]);
+    assert!(t.contains("${IDP}") && t.contains("line 8"), "{t}");
+    // Set in the environment compose runs in, it is used from there.
+    let report = env_file_report(&sb, &content, &[("IDP", "https://env.example.com")]);
+    let t = expect_status(&report, "config.issuer-url", &["fail"]);
+    for want in [
+        "`https://env.example.com/authorize`",
+        "from the environment",
+        "https://env.example.com",
+    ] {
+        assert!(t.contains(want), "issuer finding must show {want:?}:\n{t}");
+    }
+}
+
+#[test]
+fn env_file_lists_every_line_compose_refuses_with_its_text() {
+    let sb = Sandbox::new();
+    let content = format!(
+        "{GOOD_ENV}BAD NAME=1\nOIDC_ROLE_ADMIN='admins\nX,Y=2\nZ=${{ oops}}\nW=${{GONE:?is required}}\n"
+    );
+    let report = env_file_report(&sb, &content, &[]);
+    let t = expect_status(&report, "config.env-file", &["fail"]);
+    for (line, text) in [
+        (7, "`BAD NAME`"),
+        (8, "`OIDC_ROLE_ADMIN='admins`"),
+        (9, "`X,`"),
+        (10, "`Z=${ oops}`"),
+        (11, "`W=${GONE:?is required}`"),
+    ] {
+        assert!(
+            t.contains(&format!("romm.env:{line}: {text}")),
+            "line {line} must be listed with its text {text}:\n{t}"
+        );
+    }
+    assert!(
+        t.contains("required variable GONE is missing a value: is required"),
+        "{t}"
+    );
+}
+
+#[test]
+fn env_file_secret_problems_do_not_show_the_secret() {
+    let sb = Sandbox::new();
+    // Unquoted, `$def9` is a reference compose replaces: the secret RomM gets is cut.
+    let content = GOOD_ENV.replace(
+        "OIDC_CLIENT_SECRET=Xk93-pQ7z-Lm20-Wd55",
+        "OIDC_CLIENT_SECRET=Xk93-pQ7z$def9-Wd55",
+    );
+    let report = env_file_report(&sb, &content, &[]);
+    let t = expect_status(&report, "config.env-file", &["warn"]);
+    assert!(t.contains("OIDC_CLIENT_SECRET") && t.contains("$$"), "{t}");
+    let all = report.to_string();
+    assert!(!all.contains("def9") && !all.contains("pQ7z"), "{all}");
+    // The note on a value built from a secret does not spell the secret out.
+    let content = format!("DB_PASSWORD=hunter2-db\n{GOOD_ENV}").replace(
+        "OIDC_REDIRECT_URI=https://romm.example.com/api/oauth/openid",
+        "OIDC_REDIRECT_URI=https://romm.example.com/${DB_PASSWORD}",
+    );
+    let report = env_file_report(&sb, &content, &[]);
+    let t = expect_status(&report, "config.redirect-uri", &["fail"]);
+    assert!(
+        t.contains("OIDC_REDIRECT_URI (") && t.contains("`$` reference"),
+        "{t}"
+    );
+    assert!(
+        !t.contains("${DB_PASSWORD}`") && !t.contains("`hunter2"),
+        "{t}"
+    );
+    // A broken quote in a secret line names the line, not the secret.
+    let content = GOOD_ENV.replace(
+        "OIDC_CLIENT_SECRET=Xk93-pQ7z-Lm20-Wd55",
+        "OIDC_CLIENT_SECRET=\"Xk93-pQ7z-Lm20-Wd55",
+    );
+    let report = env_file_report(&sb, &content, &[]);
+    let t = expect_status(&report, "config.env-file", &["fail"]);
+    assert!(t.contains("romm.env:4: `OIDC_CLIENT_SECRET=••••`"), "{t}");
+    assert!(!report.to_string().contains("pQ7z"), "{report:#}");
 }
 
 // ------------------------------------------------------------------------------------
@@ -1192,9 +1398,16 @@ fn human_output_has_one_marked_line_per_check_details_and_totals() {
     let totals = lines
         .iter()
         .rev()
-        .find(|l| !l.trim().is_empty())
+        .find(|l| l.contains(" passed, "))
         .unwrap()
         .to_lowercase();
+    // The report closes with the verdict.
+    let last = lines
+        .iter()
+        .rev()
+        .find(|l| !l.trim().starts_with('⚠') && !l.trim().starts_with('✘') && !l.trim().is_empty())
+        .unwrap();
+    assert!(last.starts_with("verdict: "), "{last:?}");
     for (st, stem) in [
         ("pass", "pass"),
         ("warn", "warn"),

@@ -5,7 +5,8 @@
 //! → scope → response_type → response_mode → prompt → state), then Pocket
 //! ID's authorization service (PKCE flag → sign-in), then fosite's
 //! `NewAuthorizeResponse` (insecure callback → PKCE for public clients).
-//! Legacy does server-side what the v2.9 SvelteKit page plus
+//! Legacy serves the v2.9 SvelteKit page for every `GET /authorize` and
+//! does, on the page's stand-in `POST /authorize`, what its script plus
 //! `POST /api/oidc/authorize` did.
 
 use crate::callback_match::{is_redirect_uri_secure, match_legacy, match_modern};
@@ -295,12 +296,23 @@ pub fn modern(app: &App, req: &Req) -> Response {
         ));
     }
 
-    // --- Pocket ID authorization service
+    // --- Pocket ID authorization service (before sign-in: the redirect URI is
+    // valid by now, so these errors go to the client's callback)
     if client.pkce_enabled && form.get("code_challenge").is_empty() {
         return target
             .error(errors::invalid_request().hint(
                 "This client requires PKCE, but the 'code_challenge' parameter is missing.",
             ));
+    }
+    // Pocket ID's PAR-required error is not an RFC 6749 error, so fosite
+    // sends it to the client as its generic unrecognizable error.
+    if client.requires_par
+        && resumed.is_none()
+        && !form
+            .get("request_uri")
+            .starts_with("urn:ietf:params:oauth:request_uri:")
+    {
+        return target.error(errors::unrecognizable());
     }
     let user = signed_in_user(app, req, resumed.as_ref());
     let login_completed = resumed.as_ref().is_some_and(|i| i.username.is_some());
@@ -461,9 +473,17 @@ fn legacy_callback(app: &App, client_id: &str, input: &str) -> Result<String, &'
     Ok(input.to_string())
 }
 
+/// `GET /authorize` (≤ v2.9): the SPA page, whatever the parameters.
+pub fn legacy_page(req: &Req) -> Response {
+    html(200, spa::legacy_authorize_page(&req.query.0))
+}
+
+/// What the legacy page's script does with its parameters (the emulator's
+/// `POST /authorize` stand-in for `POST /api/oidc/authorize` plus the
+/// navigation that follows).
 pub fn legacy(app: &App, req: &Req) -> Response {
-    let mut form = req.query.clone();
-    let interaction_id = req.query.get("interaction").to_string();
+    let mut form = req.post_form();
+    let interaction_id = form.get("interaction").to_string();
     let mut resumed = None;
     if !interaction_id.is_empty() {
         match load_interaction(app, &interaction_id) {

@@ -80,6 +80,9 @@ rfc!(
     401,
     "The request could not be authorized."
 );
+// fosite `ErrorToRFC6749Error` for an error that is not an RFC 6749 one
+// (Pocket ID's own PAR-required error, for one): the generic name, no period.
+rfc!(unrecognizable, "error", 500, "The error is unrecognizable");
 rfc!(
     access_denied,
     "access_denied",

@@ -183,10 +183,12 @@ impl Client {
         }
     }
 
+    /// A public client; Pocket ID (1.2+) always stores `PkceEnabled` for one.
     pub fn public(id: &str, callback_urls: &[&str]) -> Client {
         Client {
             secret: None,
             is_public: true,
+            pkce_enabled: true,
             ..Client::confidential(id, "", callback_urls)
         }
     }
@@ -900,7 +902,8 @@ fn route(app: &App, req: &Req) -> Response {
         }
         "/.well-known/jwks.json" if get => discovery::jwks(app),
         "/authorize" if modern && (get || post) => authorize::modern(app, req),
-        "/authorize" if !modern && get => authorize::legacy(app, req),
+        "/authorize" if !modern && get => authorize::legacy_page(req),
+        "/authorize" if !modern && post => authorize::legacy(app, req),
         "/interaction" if modern && get => authorize::interaction_page(app, req),
         "/api/oidc/token" if post => token::token(app, req),
         "/api/oidc/userinfo" if get || post => userinfo::userinfo(app, req),

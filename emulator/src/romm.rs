@@ -119,7 +119,8 @@ impl Settings {
             claim_roles: get("OIDC_CLAIM_ROLES"),
             rp_initiated_logout: boolean("OIDC_RP_INITIATED_LOGOUT"),
             disable_userpass_login: boolean("DISABLE_USERPASS_LOGIN"),
-            secure_cookie: boolean("ROMM_SESSION_SECURE_COOKIE"),
+            // Read since 5.1.0 (`49e16cd2c`); it adds `secure` to the cookie.
+            secure_cookie: version >= (5, 1, 0) && boolean("ROMM_SESSION_SECURE_COOKIE"),
         }
     }
 }
@@ -525,6 +526,14 @@ mod tests {
         );
         assert!(!old.oidc_enabled);
         assert!(!old.autologin);
+    }
+
+    #[test]
+    fn secure_cookie_is_read_from_5_1_0() {
+        let on = env(&[("ROMM_SESSION_SECURE_COOKIE", "true")]);
+        assert!(Settings::parse(&on, (5, 1, 0)).secure_cookie);
+        assert!(!Settings::parse(&on, (5, 0, 9)).secure_cookie);
+        assert!(!Settings::parse(&env(&[]), (5, 2, 0)).secure_cookie);
     }
 
     #[test]

@@ -33,6 +33,36 @@ fn page(title: &str, inner: &str) -> String {
     )
 }
 
+/// A form's hidden inputs carrying `params`.
+fn hidden_inputs(params: &[(String, String)]) -> String {
+    params
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\"/>",
+                html_escape(k),
+                html_escape(v)
+            )
+        })
+        .collect()
+}
+
+/// The legacy (≤ v2.9) `/authorize` page: the SPA shell, whose script reads
+/// the query and calls `POST /api/oidc/authorize` with the browser's session.
+/// The GET itself decides nothing (a client without a browser, such as the
+/// doctor's `client.redirect-uri` probe, only ever sees this page). The
+/// emulator's stand-in for that script is a form that posts the parameters
+/// back to `/authorize` on load.
+pub fn legacy_authorize_page(params: &[(String, String)]) -> String {
+    let inputs = hidden_inputs(params);
+    SHELL.replace(
+        "<div style=\"display: contents\"></div>",
+        &format!(
+            "<div style=\"display: contents\"><form method=\"post\" action=\"/authorize\">{inputs}</form></div>\n\t\t<script>document.forms[0].submit()</script>"
+        ),
+    )
+}
+
 /// The emulator's stand-in for the passkey step: a form that POSTs
 /// `username=<name>` to `/interaction/<id>/login`.
 pub fn login_page(interaction_id: &str, error: Option<&str>) -> String {
@@ -75,16 +105,7 @@ pub fn message_page(status: u16, title: &str, message: &str) -> Response {
 
 /// The auto-submitting page of `response_mode=form_post`.
 pub fn form_post_page(action: &str, params: &[(String, String)]) -> String {
-    let inputs: String = params
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\"/>",
-                html_escape(k),
-                html_escape(v)
-            )
-        })
-        .collect();
+    let inputs = hidden_inputs(params);
     format!(
         "<html><head><title>Submit This Form</title></head><body onload=\"javascript:document.forms[0].submit()\"><form method=\"post\" action=\"{}\">{}</form></body></html>",
         html_escape(action),

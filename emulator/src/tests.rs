@@ -183,6 +183,27 @@ fn get_code(http: &Http, e: &Emulator, extra: &[(&str, &str)]) -> String {
     param(&r.location(), "code").expect("code")
 }
 
+/// A browser at the legacy `/authorize` page: the GET answers the SPA page and
+/// decides nothing; the page's script (the emulator's auto-submitting
+/// stand-in form) then posts the parameters back, which is what decides.
+fn legacy_authorize(http: &Http, url: &str) -> Resp {
+    let page = http.get(url);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("<title>Pocket ID</title>"),
+        "{}",
+        page.body
+    );
+    assert!(page.location().is_empty());
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let pairs = Form::parse(query.as_bytes()).0;
+    let fields: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    http.post_form(base, &fields, None)
+}
+
 // ---------------------------------------------------------------- discovery
 
 #[test]
@@ -809,7 +830,8 @@ fn modern_pkce_and_public_clients() {
     let token_url = format!("{}/api/oidc/token", e.internal_url());
     let loopback = "http://127.0.0.1:49152/callback";
 
-    // Public client without a challenge: rejected (after sign-in), to the client.
+    // Public client without a challenge: Pocket ID stores PkceEnabled for every
+    // public client, so it is rejected before sign-in, to the client.
     let r = http.get(&authorize_url(
         &e,
         &[("client_id", "cli"), ("redirect_uri", loopback)],
@@ -817,7 +839,11 @@ fn modern_pkce_and_public_clients() {
     assert_eq!(r.status, 303);
     assert!(r.location().starts_with(loopback));
     assert_eq!(param(&r.location(), "error").unwrap(), "invalid_request");
-    assert!(param(&r.location(), "error_description").unwrap().ends_with("Clients must include a code_challenge when performing the authorize code flow, but it is missing."));
+    assert!(
+        param(&r.location(), "error_description")
+            .unwrap()
+            .ends_with("This client requires PKCE, but the 'code_challenge' parameter is missing.")
+    );
 
     // PKCE-flag client without a challenge.
     let r = http.get(&authorize_url(&e, &[("client_id", "pkce")]));
@@ -869,6 +895,37 @@ fn modern_pkce_and_public_clients() {
         None,
     );
     assert_eq!(good.status, 200, "{}", good.body);
+}
+
+#[test]
+fn modern_par_required_client_gets_the_unrecognizable_error_at_its_callback() {
+    let e = Emulator::start(Config {
+        session_user: None,
+        clients: vec![Client {
+            requires_par: true,
+            ..Client::confidential(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, &[CB])
+        }],
+        ..Config::default()
+    })
+    .unwrap();
+    let http = Http::new();
+    // Before sign-in, and after the callback was accepted: to the client.
+    let r = http.get(&authorize_url(&e, &[]));
+    assert_eq!(r.status, 303, "{}", r.location());
+    let loc = r.location();
+    assert!(loc.starts_with(&format!("{CB}?")), "{loc}");
+    assert_eq!(param(&loc, "error").as_deref(), Some("error"));
+    assert_eq!(
+        param(&loc, "error_description").as_deref(),
+        Some("The error is unrecognizable")
+    );
+    // An unregistered callback still ends on the error page first.
+    let r = http.get(&authorize_url(
+        &e,
+        &[("redirect_uri", "https://elsewhere.example/cb")],
+    ));
+    assert_eq!(r.status, 302);
+    assert!(r.location().starts_with("/interaction/error?error="));
 }
 
 #[test]
@@ -1117,10 +1174,13 @@ fn legacy_flow_tofu_and_errors() {
     let a = e.issuer();
 
     // state optional, response_type ignored, 302 with code&state&iss
-    let r = http.get(&format!(
-        "{a}/authorize?client_id=romm&scope=openid%20email&redirect_uri={}",
-        util::query_escape(CB)
-    ));
+    let r = legacy_authorize(
+        &http,
+        &format!(
+            "{a}/authorize?client_id=romm&scope=openid%20email&redirect_uri={}",
+            util::query_escape(CB)
+        ),
+    );
     assert_eq!(r.status, 302);
     let loc = r.location();
     let keys: Vec<String> = query_of(&loc).into_iter().map(|(k, _)| k).collect();
@@ -1128,7 +1188,7 @@ fn legacy_flow_tofu_and_errors() {
     let code = param(&loc, "code").unwrap();
     assert_eq!(code.len(), 32);
     assert!(code.bytes().all(|b| b.is_ascii_alphanumeric()));
-    let r = http.get(&authorize_url(&e, &[("response_type", "")]));
+    let r = legacy_authorize(&http, &authorize_url(&e, &[("response_type", "")]));
     let keys: Vec<String> = query_of(&r.location())
         .into_iter()
         .map(|(k, _)| k)
@@ -1136,34 +1196,56 @@ fn legacy_flow_tofu_and_errors() {
     assert_eq!(keys, ["code", "state", "iss"]);
 
     // wrong callback → inline error, 200
-    let r = http.get(&authorize_url(
-        &e,
-        &[("redirect_uri", "https://romm.example.com/api/oauth/openid/")],
-    ));
+    let r = legacy_authorize(
+        &http,
+        &authorize_url(
+            &e,
+            &[("redirect_uri", "https://romm.example.com/api/oauth/openid/")],
+        ),
+    );
     assert_eq!(r.status, 200);
     assert!(
         r.body
             .contains("Invalid callback URL, it might be necessary for an admin to fix this.")
     );
 
-    // TOFU: the first redirect_uri is adopted for good
+    // TOFU: the first redirect_uri is adopted for good, by the page's script
+    // only: a bare GET of the page (no browser) adopts nothing.
     assert!(e.callback_urls("empty").is_empty());
-    let r = http.get(&authorize_url(
+    let bare = http.get(&authorize_url(
         &e,
         &[
             ("client_id", "empty"),
             ("redirect_uri", "http://127.0.0.1:5555/cb"),
         ],
     ));
+    assert_eq!(bare.status, 200);
+    assert!(
+        e.callback_urls("empty").is_empty(),
+        "a GET adopted a callback"
+    );
+    let r = legacy_authorize(
+        &http,
+        &authorize_url(
+            &e,
+            &[
+                ("client_id", "empty"),
+                ("redirect_uri", "http://127.0.0.1:5555/cb"),
+            ],
+        ),
+    );
     assert_eq!(r.status, 302);
     assert_eq!(e.callback_urls("empty"), ["http://127.0.0.1:5555/cb"]);
-    let other = http.get(&authorize_url(
-        &e,
-        &[
-            ("client_id", "empty"),
-            ("redirect_uri", "https://romm.example.com/api/oauth/openid"),
-        ],
-    ));
+    let other = legacy_authorize(
+        &http,
+        &authorize_url(
+            &e,
+            &[
+                ("client_id", "empty"),
+                ("redirect_uri", "https://romm.example.com/api/oauth/openid"),
+            ],
+        ),
+    );
     assert_eq!(other.status, 200, "no longer adoptable");
     let tofu_code = param(&r.location(), "code").unwrap();
 
@@ -1294,7 +1376,7 @@ fn legacy_flow_tofu_and_errors() {
 }
 
 fn get_code_legacy(http: &Http, e: &Emulator) -> String {
-    let r = http.get(&authorize_url(e, &[]));
+    let r = legacy_authorize(http, &authorize_url(e, &[]));
     assert_eq!(r.status, 302, "{}", r.body);
     param(&r.location(), "code").unwrap()
 }
@@ -1311,10 +1393,10 @@ fn legacy_login_step_and_loopback_rules() {
         .push("http://127.0.0.1:5000/callback".into());
     let e = Emulator::start(cfg).unwrap();
     let http = Http::new();
-    let r = http.get(&authorize_url(
-        &e,
-        &[("redirect_uri", "http://127.0.0.1:6000/callback")],
-    ));
+    let r = legacy_authorize(
+        &http,
+        &authorize_url(&e, &[("redirect_uri", "http://127.0.0.1:6000/callback")]),
+    );
     assert_eq!(r.status, 200);
     let id = r
         .body
@@ -1331,7 +1413,7 @@ fn legacy_login_step_and_loopback_rules() {
         None,
     );
     assert_eq!(login.status, 303);
-    let resumed = http.get(&format!("{}{}", e.issuer(), login.location()));
+    let resumed = legacy_authorize(&http, &format!("{}{}", e.issuer(), login.location()));
     // v2.0–v2.9 has no fosite IP-literal rule: a registered port must match.
     assert_eq!(resumed.status, 200);
     assert!(resumed.body.contains("Invalid callback URL"));

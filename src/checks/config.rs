@@ -2,11 +2,13 @@
 
 use url::Url;
 
+use crate::envfile::{Entry, EnvFile, Lookup, Origin, Problem};
 use crate::report::{Finding, Status};
 use crate::settings::{
     self, Kind, OIDC_CLAIM_ROLES, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_ENABLED, OIDC_PROVIDER,
     OIDC_REDIRECT_URI, OIDC_ROLE_ADMIN, OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER,
-    OIDC_SERVER_APPLICATION_URL, OIDC_SERVER_METADATA_URL, Settings, Source, VARS, romm_bool,
+    OIDC_SERVER_APPLICATION_URL, OIDC_SERVER_METADATA_URL, ROMM_SESSION_SECURE_COOKIE, Settings,
+    Source, VARS, romm_bool,
 };
 
 /// RomM's callback route; `OIDC_REDIRECT_URI` must end exactly here.
@@ -45,11 +47,152 @@ pub fn run(settings: &Settings, purpose: Purpose) -> Vec<Finding> {
         issuer_url(settings),
         metadata_url(settings),
         redirect_uri(settings),
+        session_cookie(settings),
         client(settings),
         env_file(settings, purpose),
         provider_name(settings),
         roles(settings),
     ]
+    .into_iter()
+    .map(|f| with_interpolation(settings, f))
+    .collect()
+}
+
+/// Adds to a finding how compose built each value it judges, for values
+/// that came from the env file through `$` interpolation.
+fn with_interpolation(settings: &Settings, f: Finding) -> Finding {
+    let judged: &[&str] = match f.id {
+        "config.issuer-url" => &[OIDC_SERVER_APPLICATION_URL],
+        "config.metadata-url" => &[OIDC_SERVER_METADATA_URL],
+        "config.redirect-uri" => &[OIDC_REDIRECT_URI],
+        "config.client" => &[OIDC_CLIENT_ID, OIDC_CLIENT_SECRET],
+        "config.provider-name" => &[OIDC_PROVIDER],
+        "config.roles" => &[
+            OIDC_CLAIM_ROLES,
+            OIDC_ROLE_ADMIN,
+            OIDC_ROLE_EDITOR,
+            OIDC_ROLE_VIEWER,
+        ],
+        _ => &[],
+    };
+    let notes: Vec<String> = judged
+        .iter()
+        .filter_map(|name| interpolation(settings, name))
+        .collect();
+    if notes.is_empty() {
+        return f;
+    }
+    let detail = std::iter::once(f.detail.clone())
+        .filter(|d| !d.is_empty())
+        .chain(notes)
+        .collect::<Vec<_>>()
+        .join("\n");
+    f.detail(detail)
+}
+
+/// The env file entry a setting was read from, if it was.
+fn file_entry<'a>(settings: &'a Settings, name: &str) -> Option<(&'a EnvFile, &'a Entry)> {
+    let setting = settings.get(name)?;
+    let Source::EnvFile { line, .. } = setting.source else {
+        return None;
+    };
+    let file = settings.env_file.as_ref()?;
+    let entry = file.last(name).filter(|e| e.line == line)?;
+    Some((file, entry))
+}
+
+/// How docker compose built `name`'s value from `$` references in the env
+/// file: the text as written, the result, and where each reference got its
+/// value (or why it is empty). A secret is described without its text.
+pub fn interpolation(settings: &Settings, name: &str) -> Option<String> {
+    let (file, entry) = file_entry(settings, name)?;
+    if entry.lookups.is_empty() {
+        return None;
+    }
+    let place = format!("{}:{}", file.path.display(), entry.line);
+    // A secret, or a value built from one, is described without its text.
+    if secret_name(name) || entry.lookups.iter().any(|l| secret_name(&l.name)) {
+        let empty = entry.lookups.iter().filter(|l| l.value.is_empty()).count();
+        return Some(format!(
+            "{name} ({place}) holds {} `$` reference{} that docker compose replaces ({empty} empty there); \
+             a `$` that belongs to the value must be written `$$`, or the value put in single quotes.",
+            entry.lookups.len(),
+            if entry.lookups.len() == 1 { "" } else { "s" },
+        ));
+    }
+    let refs: Vec<String> = entry.lookups.iter().map(describe_lookup).collect();
+    Some(format!(
+        "{name} ({place}) is written `{}`, which docker compose reads as `{}`: {}.",
+        file.written(entry),
+        entry.value,
+        refs.join("; ")
+    ))
+}
+
+/// Where an interpolated variable got its value, or why it is empty.
+fn describe_lookup(l: &Lookup) -> String {
+    let plain = l.expr == format!("${}", l.name) || l.expr == format!("${{{}}}", l.name);
+    let subject = if plain {
+        format!("`{}`", l.expr)
+    } else {
+        format!("in `{}`, {}", l.expr, l.name)
+    };
+    let why = match (&l.origin, l.value.is_empty()) {
+        (Some(Origin::Environment), false) => format!(
+            "is `{}` from the environment (romm-oidc's; docker compose uses the one it runs in)",
+            l.value
+        ),
+        (Some(Origin::Line(n)), false) => format!("is `{}` from line {n}", l.value),
+        (Some(Origin::Environment), true) => {
+            format!("is empty: {} is set empty in the environment", l.name)
+        }
+        (Some(Origin::Line(n)), true) => format!("is empty: {} is set empty on line {n}", l.name),
+        (None, _) => match l.defined_later {
+            Some(n) => format!(
+                "is empty there: {} is not set in the environment, and the file sets it only below, on line {n} (compose reads the file top to bottom)",
+                l.name
+            ),
+            None => format!(
+                "is empty there: {} is set neither in the environment nor on a line above",
+                l.name
+            ),
+        },
+    };
+    format!("{subject} {why}")
+}
+
+/// A reference that compose leaves empty with a warning, or to a variable
+/// the file sets only further down.
+fn empty_reference(file: &EnvFile, e: &Entry, l: &Lookup) -> (Status, String, String) {
+    let place = format!("{}:{}", file.path.display(), e.line);
+    if secret_name(&e.key) {
+        return (
+            Status::Warn,
+            format!(
+                "{place}: {} holds a `$` reference that docker compose replaces with an empty string",
+                e.key
+            ),
+            format!(
+                "If the `$` belongs to {}, write it as `$$` or put the value in single quotes",
+                e.key
+            ),
+        );
+    }
+    let fix = match l.defined_later {
+        Some(n) => format!(
+            "Move line {n} ({}=…) above line {}, or write the value out",
+            l.name, e.line
+        ),
+        None => format!(
+            "Define {} above line {} (or in the environment docker compose runs in); if the `$` is literal, write `$$` or single-quote the value",
+            l.name, e.line
+        ),
+    };
+    (
+        Status::Warn,
+        format!("{place}: {}: {}", e.key, describe_lookup(l)),
+        fix,
+    )
 }
 
 /// Where a value was set, for "set in …" hints.
@@ -118,6 +261,12 @@ pub fn is_loopback(url: &Url) -> bool {
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     }
+}
+
+/// Whether browsers keep `Secure` cookies on this URL's origin: https, or a
+/// loopback host (a "potentially trustworthy" origin).
+pub fn secure_context(url: &Url) -> bool {
+    url.scheme() == "https" || is_loopback(url)
 }
 
 fn origin(url: &Url) -> String {
@@ -364,30 +513,91 @@ pub fn redirect_uri(settings: &Settings) -> Finding {
                 at(settings, name)
             ));
     }
-    if let Some(romm) = &romm_url
-        && origin(romm) != origin(&url)
-    {
-        return Finding::fail(ID, format!("{name} is not on RomM's public URL"))
-            .detail(format!(
-                "Users start the login on {} but the provider sends them back to {}. The \
-                 session cookie is not sent across scheme, host or port, so RomM fails with \
-                 \"mismatching_state: CSRF Warning! State not equal in request and response.\" \
-                 (romm#1502).",
-                origin(romm),
-                origin(&url)
-            ))
-            .mismatch(expected.clone(), value)
-            .fix(format!(
-                "Set {name}={expected} and register it at the provider, or pass the --romm-url users really open."
-            ));
-    }
     if url.scheme() == "http" && !is_loopback(&url) {
         return Finding::warn(ID, format!("{name} uses plain http"))
-            .detail("Pocket ID 2.10.0 rejects http callbacks to non-loopback hosts (2.11+ accepts them unless ALLOW_INSECURE_CALLBACK_URLS=false), and with ROMM_SESSION_SECURE_COOKIE=true the session cookie is dropped over http.")
+            .detail("Pocket ID 2.10.0 rejects http callbacks to non-loopback hosts (2.11+ accepts them unless ALLOW_INSECURE_CALLBACK_URLS=false); config.session-cookie judges RomM's cookie over http.")
             .mismatch(value.replacen("http://", "https://", 1), value)
             .fix(format!("Serve RomM over https and set {name} to the https URL."));
     }
     Finding::pass(ID, format!("{name} is {value}"))
+}
+
+/// `config.session-cookie`: RomM keeps the login state in its session
+/// cookie, so the login must end (`OIDC_REDIRECT_URI`) on the origin where it
+/// started (where users open RomM), and a `Secure` cookie needs an origin
+/// browsers treat as secure.
+pub fn session_cookie(settings: &Settings) -> Finding {
+    const ID: &str = "config.session-cookie";
+    const MISMATCH: &str =
+        "mismatching_state: CSRF Warning! State not equal in request and response.";
+    let name = OIDC_REDIRECT_URI;
+    let Some(value) = settings.value(name) else {
+        return Finding::skip(ID, "No OIDC_REDIRECT_URI (see config.redirect-uri)");
+    };
+    let Some(callback) = Url::parse(value)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+    else {
+        return Finding::skip(
+            ID,
+            "OIDC_REDIRECT_URI is not a usable URL (see config.redirect-uri)",
+        );
+    };
+    let home = origin(&callback);
+    if settings.flag(ROMM_SESSION_SECURE_COOKIE) && !secure_context(&callback) {
+        return Finding::fail(
+            ID,
+            "ROMM_SESSION_SECURE_COOKIE=true, but RomM's callback is plain http",
+        )
+        .detail(format!(
+            "RomM 5.1+ then marks its session cookie Secure. Browsers keep Secure cookies only on https and loopback origins (localhost, *.localhost, 127.0.0.0/8, [::1]), so on {home} the login state is dropped and RomM's callback fails with \"{MISMATCH}\" (a 500)."
+        ))
+        .mismatch(
+            "https (or a loopback host) with ROMM_SESSION_SECURE_COOKIE=true",
+            value,
+        )
+        .fix(format!(
+            "Serve RomM over https and set {name} to the https URL, or set ROMM_SESSION_SECURE_COOKIE=false{}; then recreate RomM.",
+            at(settings, ROMM_SESSION_SECURE_COOKIE)
+        ));
+    }
+    let Some(romm) = settings.romm_url.as_deref().map(str::trim) else {
+        return Finding::warn(
+            ID,
+            format!("RomM's login works only when RomM is opened at exactly {home}"),
+        )
+        .detail(format!(
+            "RomM keeps the login state in its session cookie, which the browser returns only to the origin that set it. The login starts where users open RomM and ends at {name}; opened on another scheme, host or port (127.0.0.1 vs localhost, an IP vs a name, http vs https), RomM's callback fails with \"{MISMATCH}\" (a 500). Which address users open cannot be seen without --romm-url."
+        ))
+        .mismatch(format!("users open RomM at {home}"), "unknown (no --romm-url)")
+        .fix(format!(
+            "Give --romm-url with the address users open RomM at, to prove it; and open RomM only at {home}."
+        ));
+    };
+    let Some(opened) = Url::parse(romm).ok().filter(|u| u.host().is_some()) else {
+        return Finding::warn(ID, format!("--romm-url {romm} is not a URL")).fix(
+            "Pass --romm-url as the full address users open RomM at, e.g. https://romm.example.com.",
+        );
+    };
+    let start = origin(&opened);
+    if start != home {
+        let expected = format!("{start}{CALLBACK_PATH}");
+        return Finding::fail(ID, format!("{name} is not on the origin users open RomM at"))
+            .detail(format!(
+                "Users start the login on {start} but the provider sends them back to {home}. The session cookie is not sent across scheme, host or port, so RomM fails with \"{MISMATCH}\" (a 500; romm#1502)."
+            ))
+            .mismatch(expected.clone(), value)
+            .fix(format!(
+                "Set {name}={expected}{} and register it at the provider, or pass the --romm-url users really open.",
+                at(settings, name)
+            ));
+    }
+    Finding::pass(
+        ID,
+        format!(
+            "RomM is opened at {start}, the origin of {name}: its session cookie comes back with the callback"
+        ),
+    )
 }
 
 pub fn client(settings: &Settings) -> Finding {
@@ -432,10 +642,38 @@ fn looks_true(raw: &str) -> bool {
     )
 }
 
+/// A variable whose value is, or looks like, a secret.
+fn secret_name(key: &str) -> bool {
+    let upper = key.to_ascii_uppercase();
+    settings::var(key).is_some_and(|v| v.kind == Kind::Secret)
+        || ["SECRET", "PASS", "TOKEN", "KEY"]
+            .iter()
+            .any(|word| upper.contains(word))
+}
+
+/// A line docker compose refuses, for messages: where, the line as written
+/// (a secret's value hidden), and what is wrong.
+pub fn problem_line(file: &EnvFile, p: &Problem) -> String {
+    let text = match &p.value_of {
+        Some((key, at)) if secret_name(key) => format!("{}••••", p.text.get(..*at).unwrap_or("")),
+        _ => p.text.clone(),
+    };
+    format!(
+        "{}:{}: `{text}`: {}",
+        file.path.display(),
+        p.line,
+        p.message
+    )
+}
+
 fn did_you_mean(name: &str) -> Option<&'static str> {
+    let near = |v: &str| (v.len() / 3).max(2);
     VARS.iter()
+        // The distance is at least the difference in length: a cheap test
+        // first, as an env file may hold many thousands of names.
+        .filter(|v| name.chars().count().abs_diff(v.name.len()) <= near(v.name))
         .map(|v| (strsim::levenshtein(name, v.name), v.name))
-        .filter(|(d, v)| *d <= (v.len() / 3).max(2))
+        .filter(|(d, v)| *d <= near(v))
         .min()
         .map(|(_, v)| v)
 }
@@ -450,12 +688,30 @@ pub fn env_file(settings: &Settings, purpose: Purpose) -> Finding {
     }
     let mut problems: Vec<(Status, String, String)> = Vec::new();
     if let Some(file) = &settings.env_file {
-        for p in &file.problems {
+        for (i, p) in file.problems.iter().enumerate() {
+            let what = problem_line(file, p);
             problems.push((
                 Status::Fail,
-                format!("{}:{}: {}", file.path.display(), p.line, p.message),
-                "docker compose refuses the whole file; correct that line".into(),
+                if i == 0 {
+                    format!("{what} (docker compose stops here and refuses the whole file)")
+                } else {
+                    what
+                },
+                format!(
+                    "Correct line {} of {} (docker compose reads none of the file while such a line remains)",
+                    p.line,
+                    file.path.display()
+                ),
             ));
+        }
+        for e in &file.entries {
+            for l in e
+                .lookups
+                .iter()
+                .filter(|l| l.warned || l.defined_later.is_some())
+            {
+                problems.push(empty_reference(file, e, l));
+            }
         }
         let mut seen = std::collections::BTreeSet::new();
         for e in &file.entries {
@@ -510,11 +766,17 @@ pub fn env_file(settings: &Settings, purpose: Purpose) -> Finding {
         let quoted = value.len() >= 2
             && ((value.starts_with('"') && value.ends_with('"'))
                 || (value.starts_with('\'') && value.ends_with('\'')));
+        let how = interpolation(settings, var.name)
+            .map(|note| format!("\n  {note}"))
+            .unwrap_or_default();
         if quoted {
             let shown = settings::shown(var, value);
             problems.push((
                 Status::Fail,
-                format!("{} ({}) is wrapped in literal quotes: {shown}", var.name, setting.source),
+                format!(
+                    "{} ({}) is wrapped in literal quotes: {shown}{how}",
+                    var.name, setting.source
+                ),
                 format!(
                     "RomM keeps the quotes (romm#2732); write {}=value without quotes, e.g. a compose list item `- {}=value`",
                     var.name, var.name
@@ -524,7 +786,7 @@ pub fn env_file(settings: &Settings, purpose: Purpose) -> Finding {
             problems.push((
                 Status::Fail,
                 format!(
-                    "{}={value} ({}) reads as false in RomM",
+                    "{}={value} ({}) reads as false in RomM{how}",
                     var.name, setting.source
                 ),
                 format!(
@@ -548,9 +810,12 @@ pub fn env_file(settings: &Settings, purpose: Purpose) -> Finding {
         Some(s) if !romm_bool(&s.raw) && !looks_true(&s.raw) => problems.push((
             Status::Fail,
             format!(
-                "OIDC_ENABLED={} ({}): OIDC login is switched off",
+                "OIDC_ENABLED={} ({}): OIDC login is switched off{}",
                 s.raw.trim(),
-                s.source
+                s.source,
+                interpolation(settings, OIDC_ENABLED)
+                    .map(|note| format!("\n  {note}"))
+                    .unwrap_or_default()
             ),
             "Set OIDC_ENABLED=true".into(),
         )),

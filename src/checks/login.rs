@@ -95,6 +95,7 @@ pub fn run(
     discovery: Option<&Discovery>,
     options: &Options,
     cancelled: &AtomicBool,
+    prior: &[Finding],
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     let Some(discovery) = discovery else {
@@ -185,7 +186,7 @@ pub fn run(
         let mut out = Vec::new();
         if !callback_finding(&mut out, callback, &flavor, &register) {
             skip_rest(&mut out, "The provider did not return a code");
-            return (out.clone(), page_for(&out));
+            return (out.clone(), page_for(prior, &out));
         }
         let code = match &out[0].data {
             Some(Value::String(code)) => code.clone(),
@@ -214,7 +215,7 @@ pub fn run(
         };
         let Some((id_token, access_token)) = tokens else {
             skip_rest(&mut out, "No ID token to judge");
-            return (out.clone(), page_for(&out));
+            return (out.clone(), page_for(prior, &out));
         };
         let claims = verify_finding(
             &mut out,
@@ -243,7 +244,7 @@ pub fn run(
                 "The ID token did not verify, so RomM would stop here",
             ),
         }
-        let page = page_for(&out);
+        let page = page_for(prior, &out);
         (out, page)
     };
     match listener.wait(url.as_str(), &state, deadline, cancelled, exchange) {
@@ -290,30 +291,36 @@ pub fn run(
     findings
 }
 
-fn page_for(findings: &[Finding]) -> Page {
-    let failed: Vec<&Finding> = findings
+/// The browser page: what the whole run proves so far (`prior`, the
+/// doctor's checks before the login, then the login's own findings), with
+/// every login row marked as it came out.
+fn page_for(prior: &[Finding], login: &[Finding]) -> Page {
+    let all: Vec<Finding> = prior.iter().chain(login).cloned().collect();
+    let verdict = super::verdict::judge(&all);
+    let title = match verdict.status {
+        Status::Pass => "RomM would accept this login",
+        Status::Fail if login.iter().any(|f| f.status == Status::Fail) => {
+            "RomM would refuse this login"
+        }
+        Status::Fail => "RomM's own login would fail",
+        _ => "The provider's login worked; RomM accepting it is not proven",
+    };
+    let mut lines: Vec<String> = login
         .iter()
-        .filter(|f| f.status == Status::Fail)
+        .map(|f| {
+            let row = format!("{} {} {}", crate::report::mark(f.status).0, f.id, f.summary);
+            match f.status {
+                Status::Fail if !f.fix.is_empty() => format!("{row}\n  fix: {}", f.fix),
+                _ => row,
+            }
+        })
         .collect();
-    match failed.first() {
-        None => Page {
-            ok: true,
-            title: "RomM would accept this login".into(),
-            text: findings
-                .iter()
-                .map(|f| format!("✔ {} {}", f.id, f.summary))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        },
-        Some(_) => Page {
-            ok: false,
-            title: "RomM would refuse this login".into(),
-            text: failed
-                .iter()
-                .map(|f| format!("✘ {}: {}\n  fix: {}", f.id, f.summary, f.fix))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        },
+    lines.push(String::new());
+    lines.extend(verdict.lines());
+    Page {
+        status: verdict.status,
+        title: title.into(),
+        text: lines.join("\n"),
     }
 }
 

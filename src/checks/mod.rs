@@ -7,8 +7,10 @@ pub mod discovery;
 pub mod jwks;
 pub mod login;
 pub mod pocketid;
+pub mod redirect_uri;
 pub mod romm;
 pub mod tls;
+pub mod verdict;
 
 use crate::http::{Failure, Response};
 use crate::report::Finding;

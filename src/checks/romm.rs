@@ -22,6 +22,17 @@ pub struct Answers {
     login: Result<Response, Failure>,
 }
 
+impl Answers {
+    /// The Location of RomM's login redirect, when it answered one.
+    pub fn login_location(&self) -> Option<&str> {
+        self.login
+            .as_ref()
+            .ok()
+            .filter(|r| (300..400).contains(&r.status))
+            .and_then(|r| r.location.as_deref())
+    }
+}
+
 /// Both requests, concurrently; `None` without `--romm-url`.
 pub fn fetch(settings: &Settings, http: &Http) -> Option<Answers> {
     let base = settings
@@ -271,25 +282,15 @@ fn login_redirect(
         Some(super::login::romm_scope(settings)),
         param(&target, "scope"),
     );
+    let start = Url::parse(&answers.base).ok();
+    let callback = param(&target, "redirect_uri").and_then(|r| Url::parse(&r).ok());
     let cookie = response
         .set_cookie
         .iter()
-        .find(|c| c.starts_with("romm_session="))
-        .map(|c| c.to_ascii_lowercase());
-    let insecure_origin = answers.base.starts_with("http://");
-    if let Some(cookie) = &cookie
-        && cookie.contains("; secure")
-        && insecure_origin
+        .find(|c| c.starts_with("romm_session="));
+    if let Some(problem) = cookie.and_then(|c| cookie_problem(c, start.as_ref(), callback.as_ref()))
     {
-        return Finding::fail(
-            ID,
-            "RomM sets a Secure session cookie but is opened over http",
-        )
-        .detail(
-            "Browsers drop Secure cookies on http, so the callback fails with mismatching_state.",
-        )
-        .mismatch("RomM served over https", answers.base.clone())
-        .fix("Serve RomM over https, or set ROMM_SESSION_SECURE_COOKIE=false.");
+        return problem;
     }
     if mismatches.is_empty() {
         return Finding::pass(
@@ -308,4 +309,93 @@ fn login_redirect(
         .detail(format!("{detail}\nRomM reads its env only when the container is created; a forgotten restart looks exactly like this."))
         .mismatch(format!("{what} {expected}"), format!("{what} {found}"))
         .fix(format!("If the settings here are the ones you want, recreate RomM so it reads them: {RESTART}"))
+}
+
+/// What a browser does with RomM's session cookie on the way from the login
+/// (`start`) to the callback: a `Secure` cookie only lives on https and
+/// loopback origins, a `SameSite=Strict` one is not sent with the provider's
+/// redirect back (RomM before 4.3.2, romm#1502).
+fn cookie_problem(cookie: &str, start: Option<&Url>, callback: Option<&Url>) -> Option<Finding> {
+    const ID: &str = "romm.login-redirect";
+    let attrs: Vec<String> = cookie
+        .split(';')
+        .skip(1)
+        .map(|a| a.trim().to_ascii_lowercase().replace(' ', ""))
+        .collect();
+    let secure = attrs.iter().any(|a| a == "secure");
+    if attrs.iter().any(|a| a == "samesite=strict") {
+        return Some(
+            Finding::fail(ID, "RomM's session cookie is SameSite=Strict")
+                .detail("Browsers do not send a Strict cookie with the provider's redirect back to RomM, so the first callback fails with mismatching_state (romm#1502; RomM 4.3.2 made it Lax while OIDC is on).")
+                .mismatch("samesite=lax", cookie.to_string())
+                .fix(format!("Upgrade RomM to 4.3.2 or later (5.x recommended) and recreate it: {RESTART}")),
+        );
+    }
+    let insecure = [start, callback]
+        .into_iter()
+        .flatten()
+        .find(|u| !super::config::secure_context(u));
+    match insecure {
+        Some(url) if secure => Some(
+            Finding::fail(ID, "RomM sets a Secure session cookie, but the login runs over plain http")
+                .detail(format!(
+                    "RomM adds Secure to its cookies when ROMM_SESSION_SECURE_COOKIE=true (5.1+). Browsers keep Secure cookies only on https and loopback origins (localhost, 127.0.0.1, [::1]), so on {} the login state is lost and the callback fails with mismatching_state: CSRF Warning! State not equal in request and response.",
+                    url.origin().ascii_serialization()
+                ))
+                .mismatch("https (or a loopback host) for RomM and its callback", url.to_string())
+                .fix("Serve RomM over https (and use that URL for --romm-url and OIDC_REDIRECT_URI), or set ROMM_SESSION_SECURE_COOKIE=false and recreate RomM."),
+        ),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(u: &str) -> Url {
+        Url::parse(u).unwrap()
+    }
+
+    #[test]
+    fn secure_cookies_live_on_https_and_loopback_only() {
+        let secure = "romm_session=x; path=/; Max-Age=1; httponly; samesite=lax; secure";
+        for (start, callback) in [
+            (
+                "http://127.0.0.1:3000",
+                "http://127.0.0.1:3000/api/oauth/openid",
+            ),
+            (
+                "http://localhost:3000",
+                "http://localhost:3000/api/oauth/openid",
+            ),
+            ("http://[::1]:3000", "http://[::1]:3000/api/oauth/openid"),
+            (
+                "https://romm.example.com",
+                "https://romm.example.com/api/oauth/openid",
+            ),
+        ] {
+            assert!(
+                cookie_problem(secure, Some(&url(start)), Some(&url(callback))).is_none(),
+                "{start}"
+            );
+        }
+        let lan = cookie_problem(
+            secure,
+            Some(&url("http://127.0.0.1:3000")),
+            Some(&url("http://romm.lan/api/oauth/openid")),
+        )
+        .expect("a Secure cookie on plain http to a LAN name is dropped");
+        assert!(lan.detail.contains("mismatching_state"), "{lan:?}");
+        let plain = "romm_session=x; path=/; Max-Age=1; httponly; samesite=lax";
+        assert!(cookie_problem(plain, Some(&url("http://romm.lan")), None).is_none());
+    }
+
+    #[test]
+    fn a_strict_cookie_is_not_sent_back_from_the_provider() {
+        let strict = "romm_session=x; path=/; Max-Age=1; httponly; SameSite=Strict";
+        let f = cookie_problem(strict, Some(&url("https://romm.example.com")), None)
+            .expect("Strict breaks the callback");
+        assert!(f.fix.contains("4.3.2"), "{f:?}");
+    }
 }

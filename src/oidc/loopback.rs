@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use tiny_http::{Header, Response, Server};
 
+use crate::report::Status;
+
 /// Ports tried in order when --listen is not given, so a provider that needs
 /// an exact callback URL can have it registered once.
 pub const DEFAULT_PORTS: &[u16] = &[8765, 8766, 8767, 8768, 8769];
@@ -34,9 +36,9 @@ pub enum Waited<T> {
     Cancelled,
 }
 
-/// A small self-contained result page.
+/// A small self-contained result page; the status colours its title.
 pub struct Page {
-    pub ok: bool,
+    pub status: Status,
     pub title: String,
     pub text: String,
 }
@@ -49,7 +51,11 @@ fn escape(text: &str) -> String {
 }
 
 fn html(page: &Page) -> String {
-    let color = if page.ok { "#1a7f37" } else { "#cf222e" };
+    let color = match page.status {
+        Status::Pass => "#1a7f37",
+        Status::Warn => "#9a6700",
+        Status::Skip | Status::Fail => "#cf222e",
+    };
     format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>romm-oidc: {title}</title>\
          <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem}}\
@@ -181,7 +187,7 @@ impl Listener {
                 }
                 _ => {
                     let page = Page {
-                        ok: false,
+                        status: Status::Fail,
                         title: "Not here".into(),
                         text: "This listener only answers GET / and GET /callback.".into(),
                     };

@@ -13,6 +13,7 @@ use serde_json::Value;
 pub const STATIC_IDS: &[&str] = &[
     "config.issuer-url",
     "config.redirect-uri",
+    "config.session-cookie",
     "config.env-file",
     "config.provider-name",
     "config.metadata-url",

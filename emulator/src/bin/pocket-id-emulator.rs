@@ -64,7 +64,9 @@ fn main() {
             "--client-secret" => client.secret = Some(value()),
             "--callback" => callbacks.push(value()),
             "--public" => {
+                // Pocket ID stores PkceEnabled for every public client.
                 client.is_public = true;
+                client.pkce_enabled = true;
                 client.secret = None;
             }
             "--pkce" => client.pkce_enabled = true,

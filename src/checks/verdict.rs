@@ -1,0 +1,428 @@
+//! The closing verdict: does the report prove that RomM accepts the login?
+//!
+//! The checks are grouped by what RomM's login needs. A need is proven only
+//! when its proof passed and nothing in it failed or stayed unproven (a
+//! warning, or a skip where a skip means "not checked"). A check id this
+//! table does not know counts too: a warning or a skip of it keeps the
+//! verdict from reading as proven, so a new check can only make it stricter.
+
+use crate::report::{Finding, Open, Status, Verdict};
+
+struct Need {
+    what: &'static str,
+    /// The ids that belong here: exact ids, `family.*`, or `*` for any.
+    ids: &'static [&'static str],
+    /// Alternatives, each a set of ids that must all pass: one is the proof.
+    proof: &'static [&'static [&'static str]],
+    /// Ids whose skip means "not applicable" rather than "not checked".
+    may_skip: &'static [&'static str],
+    /// How to prove it; empty: each open finding's own advice.
+    how: &'static str,
+}
+
+/// Checks that never bear on RomM accepting the login.
+const IGNORED: &[&str] = &[
+    // The button's icon only.
+    "config.provider-name",
+    // RomM never calls userinfo.
+    "login.userinfo",
+];
+
+const ROMM_URL: &str = "give --romm-url with the address users open RomM at";
+
+/// In the order the verdict lists them.
+const NEEDS: &[Need] = &[
+    Need {
+        what: "RomM's own env was read",
+        ids: &["config.env-file"],
+        proof: &[&["config.env-file"]],
+        may_skip: &[],
+        how: "give --env-file with the file RomM's container reads (or run the doctor inside RomM's container)",
+    },
+    Need {
+        what: "RomM's settings",
+        ids: &["config.*", "tls.*"],
+        proof: &[],
+        may_skip: &["*"],
+        how: "",
+    },
+    Need {
+        what: "the provider, its keys, and RomM's client id and secret",
+        ids: &[
+            "discovery.*",
+            "jwks.*",
+            "client.exists",
+            "client.credentials",
+            "pocketid.version",
+            "pocketid.client",
+        ],
+        proof: &[&[
+            "discovery.fetch",
+            "discovery.issuer",
+            "jwks.keys",
+            "client.credentials",
+        ]],
+        may_skip: &["*"],
+        how: "",
+    },
+    Need {
+        what: "RomM's callback at the provider",
+        ids: &["client.redirect-uri", "pocketid.callbacks"],
+        proof: &[&["client.redirect-uri"], &["pocketid.callbacks"]],
+        may_skip: &["*"],
+        how: "see client.redirect-uri; with Pocket ID 2.9 or older give --pocket-id-api-key, so that pocketid.callbacks reads the registered callback URLs",
+    },
+    Need {
+        what: "RomM's session cookie comes back with the callback",
+        ids: &["config.session-cookie"],
+        proof: &[&["config.session-cookie"]],
+        may_skip: &[],
+        how: ROMM_URL,
+    },
+    Need {
+        what: "the running RomM uses these settings",
+        ids: &["romm.heartbeat", "romm.login-redirect"],
+        proof: &[&["romm.heartbeat", "romm.login-redirect"]],
+        may_skip: &[],
+        how: ROMM_URL,
+    },
+    Need {
+        what: "the ID token RomM would get, judged by RomM's rules",
+        ids: &["login.*", "pocketid.users", "pocketid.preview"],
+        proof: &[&[
+            "login.callback",
+            "login.token",
+            "login.id-token",
+            "login.email",
+            "login.email-verified",
+            "login.username",
+        ]],
+        may_skip: &["login.roles", "pocketid.*"],
+        how: "run with --login (a real sign-in through a loopback callback)",
+    },
+    Need {
+        what: "RomM finds (or may create) the user",
+        ids: &["login.registration", "login.email-match"],
+        proof: &[&["login.registration", "login.email-match"]],
+        may_skip: &[],
+        how: "give --email with the RomM user's email (RomM matches users by email)",
+    },
+    Need {
+        what: "other checks",
+        ids: &["*"],
+        proof: &[],
+        may_skip: &[],
+        how: "",
+    },
+];
+
+/// How closely a pattern names an id: exact 2, family 1, any 0.
+fn specificity(pattern: &str, id: &str) -> Option<u8> {
+    if pattern == id {
+        Some(2)
+    } else if pattern == "*" {
+        Some(0)
+    } else {
+        pattern
+            .strip_suffix('*')
+            .filter(|prefix| id.starts_with(prefix))
+            .map(|_| 1)
+    }
+}
+
+fn listed(patterns: &[&str], id: &str) -> bool {
+    patterns.iter().any(|p| specificity(p, id).is_some())
+}
+
+/// The need an id belongs to: the one that names it most closely.
+fn need_of(id: &str) -> Option<usize> {
+    NEEDS
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| {
+            n.ids
+                .iter()
+                .filter_map(|p| specificity(p, id))
+                .max()
+                .map(|s| (s, std::cmp::Reverse(i)))
+        })
+        .max()
+        .map(|(_, std::cmp::Reverse(i))| i)
+}
+
+pub fn judge(findings: &[Finding]) -> Verdict {
+    let relevant: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| !IGNORED.contains(&f.id))
+        .collect();
+    let status_of = |id: &str| relevant.iter().find(|f| f.id == id).map(|f| f.status);
+    let mut open = Vec::new();
+    for (i, need) in NEEDS.iter().enumerate() {
+        let members: Vec<&&Finding> = relevant
+            .iter()
+            .filter(|f| need_of(f.id) == Some(i))
+            .collect();
+        let proven_by = need
+            .proof
+            .iter()
+            .find(|set| set.iter().all(|id| status_of(id) == Some(Status::Pass)));
+        let failed: Vec<String> = members
+            .iter()
+            .filter(|f| f.status == Status::Fail)
+            .map(|f| f.id.to_string())
+            .collect();
+        if !failed.is_empty() {
+            open.push(Open {
+                status: Status::Fail,
+                what: need.what,
+                ids: failed,
+                not_run: Vec::new(),
+                how: "see the ✘ findings in the report".into(),
+            });
+            continue;
+        }
+        // With one proof passed, the other alternatives' findings are moot.
+        let moot = |id: &str| {
+            proven_by.is_some_and(|set| !set.contains(&id))
+                && need.proof.iter().any(|set| set.contains(&id))
+        };
+        let mut unproven: Vec<&Finding> = members
+            .iter()
+            .copied()
+            .copied()
+            .filter(|f| !moot(f.id))
+            .filter(|f| match f.status {
+                Status::Warn => true,
+                Status::Skip => !listed(need.may_skip, f.id),
+                _ => false,
+            })
+            .collect();
+        let mut ids: Vec<String> = unproven.iter().map(|f| f.id.to_string()).collect();
+        let mut not_run = Vec::new();
+        if proven_by.is_none()
+            && let Some(first) = need.proof.first()
+        {
+            not_run = first
+                .iter()
+                .filter(|id| status_of(id).is_none())
+                .map(|id| id.to_string())
+                .collect();
+            if ids.is_empty() && not_run.is_empty() {
+                // Every proof id is present yet none set passed: name them.
+                unproven = need
+                    .proof
+                    .iter()
+                    .flat_map(|set| set.iter())
+                    .filter_map(|id| relevant.iter().copied().find(|f| f.id == *id))
+                    .filter(|f| f.status != Status::Pass)
+                    .collect();
+                ids = unproven.iter().map(|f| f.id.to_string()).collect();
+            }
+        }
+        if ids.is_empty() && not_run.is_empty() {
+            continue;
+        }
+        let how = if need.how.is_empty() {
+            unproven
+                .iter()
+                .map(|f| advice(f))
+                .collect::<Vec<_>>()
+                .join("; ")
+        } else {
+            need.how.to_string()
+        };
+        open.push(Open {
+            status: Status::Warn,
+            what: need.what,
+            ids,
+            not_run,
+            how,
+        });
+    }
+    let failed: Vec<&str> = open
+        .iter()
+        .filter(|o| o.status == Status::Fail)
+        .map(|o| o.what)
+        .collect();
+    let (status, summary) = if !failed.is_empty() {
+        (
+            Status::Fail,
+            format!("RomM's login would fail ({})", failed.join("; ")),
+        )
+    } else if !open.is_empty() {
+        (
+            Status::Warn,
+            format!(
+                "Not proven that RomM would accept this login: {} of what it needs {} open",
+                open.len(),
+                if open.len() == 1 { "is" } else { "are" }
+            ),
+        )
+    } else {
+        (
+            Status::Pass,
+            "Proven: RomM would accept this login (every check that bears on it passed)".into(),
+        )
+    };
+    Verdict {
+        status,
+        summary,
+        open,
+    }
+}
+
+/// A finding's own advice: what a skip asks for, or a warning's fix.
+fn advice(f: &Finding) -> String {
+    let said = match f.status {
+        Status::Warn if !f.fix.is_empty() => f.fix.lines().next().unwrap_or(""),
+        _ => f.summary.as_str(),
+    };
+    format!("{}: {said}", f.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every check of a complete, proven run.
+    fn proven() -> Vec<Finding> {
+        [
+            "config.issuer-url",
+            "config.redirect-uri",
+            "config.session-cookie",
+            "config.client",
+            "config.env-file",
+            "discovery.fetch",
+            "discovery.issuer",
+            "discovery.metadata",
+            "jwks.keys",
+            "client.exists",
+            "client.credentials",
+            "client.redirect-uri",
+            "romm.heartbeat",
+            "romm.login-redirect",
+            "login.callback",
+            "login.token",
+            "login.id-token",
+            "login.email",
+            "login.email-verified",
+            "login.username",
+            "login.registration",
+            "login.email-match",
+        ]
+        .into_iter()
+        .map(|id| Finding::pass(id, "ok"))
+        .chain([
+            Finding::skip("config.roles", "No role mapping"),
+            Finding::skip("login.roles", "No role mapping"),
+            Finding::skip("tls.ca-file", "system store"),
+            Finding::skip("pocketid.callbacks", "Give --pocket-id-api-key"),
+            Finding::warn("config.provider-name", "no icon"),
+            Finding::warn("login.userinfo", "HTTP 500"),
+        ])
+        .collect()
+    }
+
+    fn with(mut findings: Vec<Finding>, changed: Finding) -> Vec<Finding> {
+        findings.retain(|f| f.id != changed.id);
+        findings.push(changed);
+        findings
+    }
+
+    #[test]
+    fn a_complete_run_is_proven_and_ignores_what_romm_never_reads() {
+        let v = judge(&proven());
+        assert_eq!(v.status, Status::Pass, "{v:?}");
+        assert!(v.open.is_empty());
+    }
+
+    #[test]
+    fn a_skip_or_warning_of_any_bearing_check_leaves_it_unproven() {
+        for id in [
+            "client.redirect-uri",
+            "config.session-cookie",
+            "romm.login-redirect",
+            "login.id-token",
+            "login.email-match",
+            "login.registration",
+            "config.env-file",
+        ] {
+            for changed in [Finding::skip(id, "not run"), Finding::warn(id, "unsure")] {
+                let v = judge(&with(proven(), changed));
+                assert_eq!(v.status, Status::Warn, "{id}: {v:?}");
+                assert!(
+                    v.open.iter().any(|o| o.ids.iter().any(|i| i == id)),
+                    "{id}: {v:?}"
+                );
+            }
+        }
+        // A check this table has never heard of counts too.
+        for changed in [
+            Finding::skip("romm.users", "Give RomM access"),
+            Finding::warn("login.new-rule", "unsure"),
+        ] {
+            let v = judge(&with(proven(), changed.clone()));
+            assert_eq!(v.status, Status::Warn, "{}: {v:?}", changed.id);
+        }
+    }
+
+    #[test]
+    fn missing_checks_are_unproven_not_proven() {
+        let mut findings = proven();
+        findings.retain(|f| !f.id.starts_with("login."));
+        let v = judge(&findings);
+        assert_eq!(v.status, Status::Warn);
+        let login = v
+            .open
+            .iter()
+            .find(|o| o.how.contains("--login"))
+            .expect("names --login");
+        assert!(login.not_run.iter().any(|i| i == "login.id-token"), "{v:?}");
+    }
+
+    #[test]
+    fn the_callback_is_proven_by_either_check() {
+        let legacy = with(
+            with(
+                proven(),
+                Finding::warn("client.redirect-uri", "Pocket ID 2.9"),
+            ),
+            Finding::pass("pocketid.callbacks", "registered"),
+        );
+        assert_eq!(judge(&legacy).status, Status::Pass);
+        let neither = with(
+            proven(),
+            Finding::warn("client.redirect-uri", "Pocket ID 2.9"),
+        );
+        let v = judge(&neither);
+        assert_eq!(v.status, Status::Warn);
+        assert!(v.open[0].how.contains("--pocket-id-api-key"), "{v:?}");
+    }
+
+    #[test]
+    fn a_failure_anywhere_fails_and_names_the_need() {
+        let v = judge(&with(
+            proven(),
+            Finding::fail("client.redirect-uri", "not registered"),
+        ));
+        assert_eq!(v.status, Status::Fail);
+        assert!(
+            v.summary.contains("RomM's callback at the provider"),
+            "{v:?}"
+        );
+        let v = judge(&with(
+            proven(),
+            Finding::fail("romm.users", "registration off"),
+        ));
+        assert_eq!(v.status, Status::Fail, "{v:?}");
+    }
+
+    #[test]
+    fn generic_needs_quote_each_findings_own_advice() {
+        let v = judge(&with(
+            proven(),
+            Finding::warn("config.redirect-uri", "plain http").fix("Serve RomM over https"),
+        ));
+        assert!(v.open[0].how.contains("Serve RomM over https"), "{v:?}");
+    }
+}
