@@ -73,10 +73,10 @@ pub enum Rejection {
     Encrypted {
         alg: String,
     },
-    /// A part that is not base64url or not a JSON object.
+    /// A part ("header", "payload", "signature") that does not decode.
     Malformed {
         part: &'static str,
-        what: &'static str,
+        defect: Defect,
     },
     /// `_validate_crit_headers`.
     Crit {
@@ -180,6 +180,14 @@ pub enum Rejection {
     EdDsaAtHash,
 }
 
+/// How a part of the token fails to decode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Defect {
+    Base64,
+    Json,
+    NotObject,
+}
+
 impl Rejection {
     /// The exception RomM's callback logs (class and message, as Python
     /// prints them, without the module path and trailing space).
@@ -200,12 +208,12 @@ impl Rejection {
             Rejection::Encrypted { .. } | Rejection::AlgNotAllowed { .. } => {
                 "UnsupportedAlgorithmError: unsupported_algorithm:".into()
             }
-            Rejection::Malformed { part, what } => match *what {
-                "base64" => format!("DecodeError: Invalid {part} padding:"),
-                "json" if *part == "header" => "DecodeError: Invalid header string: …".into(),
-                "json" => "DecodeError: Invalid payload value:".into(),
-                _ if *part == "header" => "DecodeError: Header must be a json object:".into(),
-                _ => "DecodeError: Invalid payload type:".into(),
+            Rejection::Malformed { part, defect } => match (defect, *part == "header") {
+                (Defect::Base64, _) => format!("DecodeError: Invalid {part} padding:"),
+                (Defect::Json, true) => "DecodeError: Invalid header string: …".into(),
+                (Defect::Json, false) => "DecodeError: Invalid payload value:".into(),
+                (Defect::NotObject, true) => "DecodeError: Header must be a json object:".into(),
+                (Defect::NotObject, false) => "DecodeError: Invalid payload type:".into(),
             },
             Rejection::Crit { name } if name == "crit" => {
                 "InvalidHeaderParameterNameError: invalid_header_parameter_name: Invalid Header Parameter Name: crit".into()
@@ -276,10 +284,10 @@ impl fmt::Display for Rejection {
                 f,
                 "the ID token is encrypted (a JWE, alg {alg}); RomM cannot decrypt ID tokens"
             ),
-            Rejection::Malformed { part, what } => match *what {
-                "base64" => write!(f, "the ID token's {part} is not base64url"),
-                "json" => write!(f, "the ID token's {part} is not valid JSON in UTF-8"),
-                _ => write!(f, "the ID token's {part} is JSON but not an object"),
+            Rejection::Malformed { part, defect } => match defect {
+                Defect::Base64 => write!(f, "the ID token's {part} is not base64url"),
+                Defect::Json => write!(f, "the ID token's {part} is not valid JSON in UTF-8"),
+                Defect::NotObject => write!(f, "the ID token's {part} is JSON but not an object"),
             },
             Rejection::Crit { name } if name == "crit" => {
                 f.write_str("the header's crit is not a list of names")
@@ -614,7 +622,7 @@ fn decode(token: &str, key_set: &Value, expected: &Expected<'_>) -> Result<Decod
     let claims = json_part(parts[1], "payload")?;
     let signature = py_b64decode(parts[2]).ok_or(Rejection::Malformed {
         part: "signature",
-        what: "base64",
+        defect: Defect::Base64,
     })?;
     let alg = match header.get("alg") {
         None => return Err(Rejection::AlgMissing),
@@ -666,17 +674,17 @@ fn decode(token: &str, key_set: &Value, expected: &Expected<'_>) -> Result<Decod
 fn json_part(part: &[u8], name: &'static str) -> Result<Map<String, Value>, Rejection> {
     let bytes = py_b64decode(part).ok_or(Rejection::Malformed {
         part: name,
-        what: "base64",
+        defect: Defect::Base64,
     })?;
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Rejection::Malformed {
             part: name,
-            what: "object",
+            defect: Defect::NotObject,
         }),
         Err(_) => Err(Rejection::Malformed {
             part: name,
-            what: "json",
+            defect: Defect::Json,
         }),
     }
 }
