@@ -18,6 +18,7 @@ use crate::browser::Browser;
 use crate::http::Http;
 use crate::oidc::discovery::{Discovery, Flavor};
 use crate::oidc::id_token::{self, Caution, Expected, Rejection};
+use crate::oidc::jwk::KeyError;
 use crate::oidc::loopback::{Callback, Listener, Page, Waited};
 use crate::report::{Finding, Status};
 use crate::romm_api::Account;
@@ -597,14 +598,14 @@ fn key_set(http: &Http, discovery: &Discovery, again: bool) -> Result<Value, Rej
     if let Some(inline) = discovery
         .doc
         .get("jwks")
-        .filter(|j| !again && id_token::py_truthy(j))
+        .filter(|j| !again && crate::oidc::py::truthy(j))
     {
         return Ok(inline.clone());
     }
     let Some(url) = discovery
         .doc
         .get("jwks_uri")
-        .filter(|u| id_token::py_truthy(u))
+        .filter(|u| crate::oidc::py::truthy(u))
     else {
         return Err(Rejection::KeySetUnavailable {
             exception: "RuntimeError: Missing \"jwks_uri\" in metadata".into(),
@@ -641,7 +642,8 @@ fn caution_fix(caution: &Caution) -> String {
         Caution::NoAudience { .. } => "Make the provider put the client id in aud.".into(),
         Caution::Unsigned => "Remove none from the provider's id_token_signing_alg_values_supported and sign ID tokens with RS256.".into(),
         Caution::PublishedSecret { .. } => "Take the symmetric (oct) key out of jwks_uri, rotate that secret, and sign ID tokens with an asymmetric key (RS256).".into(),
-        Caution::Unverified { .. } => "Sign with an RSA key of 2048 to 8192 bits, or an Ed25519/EC key, so the signature can be checked here; RomM's own login then proves it.".into(),
+        Caution::Unverified { .. } => "Sign with an RSA key of 2048 to 8192 bits (e = 65537), or an Ed25519/EC key, so the signature can be checked here; RomM's own login then proves it.".into(),
+        Caution::WeakKey { .. } => "Rotate the provider's signing key to RSA 2048 or larger (Pocket ID: pocket-id key-rotate).".into(),
         Caution::KeyAlg { .. } => "Make the key's alg at jwks_uri match the algorithm the provider signs with.".into(),
         Caution::ExpiredWithinLeeway { .. } | Caution::ClockAhead { .. } => "Synchronise the clocks of the provider and RomM's host (NTP); at 120 s of difference RomM refuses the login.".into(),
         Caution::NonceNotChecked => "Make the provider echo the nonce and drop nonce_supported: false.".into(),
@@ -667,7 +669,7 @@ fn rejection_fix(rejection: &Rejection, flavor: &Flavor) -> String {
         Rejection::KeySetUnavailable { .. } => {
             "Make jwks_uri answer the key set with 200 and JSON from RomM's container, without a redirect (Pocket ID: check INTERNAL_APP_URL); see jwks.keys."
         }
-        Rejection::KeySetFormat { .. } | Rejection::KeyImport { .. } => {
+        Rejection::KeySet(_) => {
             "Fix the key set at jwks_uri: {\"keys\": [...]} with only JWKs authlib can import (kty RSA, EC, OKP or oct, with their members); see jwks.keys."
         }
         Rejection::Segments { .. }
@@ -692,13 +694,13 @@ fn rejection_fix(rejection: &Rejection, flavor: &Flavor) -> String {
         Rejection::KeyNotFound { .. } | Rejection::BadSignature { .. } => {
             "The provider signs with a key it does not publish at jwks_uri: restart it after a key rotation, or check INTERNAL_APP_URL. RomM keeps the key set it fetched first and fetches again only for an unknown kid, so restart RomM too after changing a key in place."
         }
-        Rejection::KeyTypeMismatch { .. } | Rejection::CurveMismatch { .. } => {
+        Rejection::Key(KeyError::Kind { .. } | KeyError::Curve { .. }) => {
             "Publish the signing key with the kid the tokens name, and sign with the algorithm that fits it (RSA: RS256; P-256: ES256)."
         }
-        Rejection::KeyOps { .. } | Rejection::KeyUse { .. } => {
+        Rejection::Key(KeyError::Ops { .. } | KeyError::Use { .. }) => {
             "Mark the signing key at jwks_uri for signatures: use \"sig\" (or no use) and key_ops with verify (or none)."
         }
-        Rejection::KeyMaterial { .. } => {
+        Rejection::Key(KeyError::Material { .. } | KeyError::NeverVerifies { .. }) => {
             "The key at jwks_uri is damaged; let the provider publish its key again (Pocket ID: pocket-id key-rotate)."
         }
         Rejection::Issuer { .. } => {

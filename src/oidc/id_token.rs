@@ -18,9 +18,10 @@
 
 use std::fmt;
 
-use aws_lc_rs::hmac;
-use aws_lc_rs::signature::{self, ParsedPublicKey, RsaPublicKeyComponents, VerificationAlgorithm};
 use serde_json::{Map, Value};
+
+use super::jwk::{self, KeyError, Outcome, SetError};
+use super::py;
 
 /// The leeway RomM's call gets for `exp`, `nbf` and `iat`, in seconds.
 pub const LEEWAY: u64 = 120;
@@ -38,10 +39,6 @@ pub const REGISTERED_ALGS: &[&str] = &[
     "none", "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512",
     "ES256K", "PS256", "PS384", "PS512", "EdDSA",
 ];
-/// What cryptography (RomM's pin, 49.0.0) raises for a key that is neither
-/// a JWK object nor PEM.
-const PEM_ERROR: &str = "ValueError: Unable to load PEM file. See https://cryptography.io/en/latest/faq/#why-can-t-i-import-my-pem-file for more details. MalformedFraming";
-
 /// Why RomM refuses the token, one variant per authlib rule.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Rejection {
@@ -50,17 +47,9 @@ pub enum Rejection {
         exception: String,
         why: String,
     },
-    /// `import_key_set`: not `{"keys": [...]}` (nor a bare list).
-    KeySetFormat {
-        exception: String,
-        found: String,
-    },
-    /// `import_key_set`: one key cannot be imported, which breaks every login.
-    KeyImport {
-        index: usize,
-        exception: String,
-        why: String,
-    },
+    /// `import_key_set`: not `{"keys": [...]}` (nor a bare list), or one key
+    /// cannot be imported, which breaks every login.
+    KeySet(SetError),
     /// `JsonWebToken.decode`: not 3 (JWS) or 5 (JWE) parts.
     Segments {
         parts: usize,
@@ -99,31 +88,9 @@ pub enum Rejection {
         kid: Option<String>,
         keys: usize,
     },
-    /// `algorithm.prepare_key`: the key's `kty` does not fit the algorithm.
-    KeyTypeMismatch {
-        alg: String,
-        kty: String,
-    },
-    /// `ECAlgorithm.prepare_key`: the EC key is on another curve.
-    CurveMismatch {
-        alg: String,
-        crv: String,
-        curve: &'static str,
-    },
-    /// `Key.check_key_op`: `key_ops` without `verify`.
-    KeyOps {
-        exception: String,
-        ops: String,
-    },
-    /// `Key.check_key_op`: `use` other than `sig`.
-    KeyUse {
-        found: String,
-    },
-    /// Loading the key's members failed.
-    KeyMaterial {
-        exception: String,
-        why: String,
-    },
+    /// The selected key does not fit the algorithm, does not allow
+    /// verifying, or does not load (`prepare_key`, `check_key_op`, loading).
+    Key(KeyError),
     /// The signature does not verify.
     BadSignature {
         why: String,
@@ -198,11 +165,9 @@ impl Rejection {
             |name: &str| format!("MissingClaimError: missing_claim: Missing '{name}' claim");
         match self {
             Rejection::KeySetUnavailable { exception, .. }
-            | Rejection::KeySetFormat { exception, .. }
-            | Rejection::KeyImport { exception, .. }
-            | Rejection::KeyOps { exception, .. }
-            | Rejection::KeyMaterial { exception, .. }
             | Rejection::AtHashType { exception } => exception.clone(),
+            Rejection::KeySet(error) => error.exception().into(),
+            Rejection::Key(error) => error.exception(),
             Rejection::Segments { .. } => "DecodeError: Invalid input segments length:".into(),
             Rejection::TooLong { .. } => "ValueError: Serialization is too long.".into(),
             Rejection::Encrypted { .. } | Rejection::AlgNotAllowed { .. } => {
@@ -224,13 +189,6 @@ impl Rejection {
             Rejection::AlgMissing => "MissingAlgorithmError: missing_algorithm:".into(),
             Rejection::AlgUnhashable { kind, .. } => format!("TypeError: unhashable type: '{kind}'"),
             Rejection::KeyNotFound { .. } => "ValueError: Key not found".into(),
-            Rejection::KeyTypeMismatch { .. } => "KeyError: 0".into(),
-            Rejection::CurveMismatch { alg, curve, .. } => {
-                format!("ValueError: Key for \"{alg}\" not supported, only \"{curve}\" allowed")
-            }
-            Rejection::KeyUse { .. } => {
-                "InvalidUseError: invalid_use: Key 'use' is not valid for your usage".into()
-            }
             Rejection::BadSignature { .. } => "BadSignatureError: bad_signature:".into(),
             Rejection::MissingClaim(name) => missing(name),
             Rejection::NonceMissing => missing("nonce"),
@@ -250,11 +208,10 @@ impl Rejection {
         }
     }
 
-    /// A `ValueError` (or its `binascii.Error` subclass): authlib fetches the
+    /// A `ValueError` (or a subclass such as `binascii.Error`): authlib fetches the
     /// key set again and decodes once more.
     fn refetches(&self) -> bool {
-        let e = self.exception();
-        e.starts_with("ValueError") || e.starts_with("binascii.Error")
+        py::is_value_error(&self.exception())
     }
 }
 
@@ -264,14 +221,7 @@ impl fmt::Display for Rejection {
             Rejection::KeySetUnavailable { why, .. } => {
                 write!(f, "RomM cannot read the provider's key set: {why}")
             }
-            Rejection::KeySetFormat { found, .. } => write!(
-                f,
-                "the key set at jwks_uri is {found}, not {{\"keys\": [...]}}"
-            ),
-            Rejection::KeyImport { index, why, .. } => write!(
-                f,
-                "key {index} of the key set {why}; authlib imports every key before it looks for the token's, so one bad key breaks every login"
-            ),
+            Rejection::KeySet(error) => write!(f, "{error}"),
             Rejection::Segments { parts } => write!(
                 f,
                 "the ID token has {parts} dot-separated parts; a signed token (JWS) has 3"
@@ -332,22 +282,7 @@ impl fmt::Display for Rejection {
                 f,
                 "the ID token names no kid and the key set holds {keys} keys, none of them without a kid; authlib takes the only key of a one-key set, or a key without kid"
             ),
-            Rejection::KeyTypeMismatch { alg, kty } => write!(
-                f,
-                "the token's {alg} needs another kind of key than the {kty} key it selects"
-            ),
-            Rejection::CurveMismatch { alg, crv, curve } => write!(
-                f,
-                "the token's {alg} needs a {curve} key, the selected key is on {crv}"
-            ),
-            Rejection::KeyOps { ops, .. } => {
-                write!(f, "the selected key's key_ops {ops} does not allow verify")
-            }
-            Rejection::KeyUse { found } => write!(
-                f,
-                "the selected key has use {found}; authlib verifies only with keys whose use is \"sig\" (or unset)"
-            ),
-            Rejection::KeyMaterial { why, .. } => write!(f, "the selected key {why}"),
+            Rejection::Key(error) => write!(f, "the key the token selects {error}"),
             Rejection::BadSignature { why } => f.write_str(why),
             Rejection::MissingClaim(name) => write!(
                 f,
@@ -427,6 +362,10 @@ pub enum Caution {
     Unverified {
         why: String,
     },
+    /// Verified with an RSA key under 2048 bits (cryptography accepts it).
+    WeakKey {
+        bits: usize,
+    },
     /// The key's own `alg` differs from the token's; authlib ignores it.
     KeyAlg {
         key_alg: String,
@@ -487,6 +426,10 @@ impl fmt::Display for Caution {
             Caution::Unverified { why } => write!(
                 f,
                 "this tool cannot check the signature ({why}); RomM would verify it, so the signature is unproven here"
+            ),
+            Caution::WeakKey { bits } => write!(
+                f,
+                "the token verifies with a {bits}-bit RSA key: RomM's cryptography accepts it, but a key under 2048 bits can be broken"
             ),
             Caution::KeyAlg { key_alg, alg } => write!(
                 f,
@@ -601,7 +544,7 @@ struct Decoded {
 
 /// `JsonWebKey.import_key_set`, then `JsonWebToken.decode`.
 fn decode(token: &str, key_set: &Value, expected: &Expected<'_>) -> Result<Decoded, Rejection> {
-    let keys = import_key_set(key_set)?;
+    let keys = jwk::import_key_set(key_set).map_err(Rejection::KeySet)?;
     let bytes = token.as_bytes();
     let dots = bytes.iter().filter(|b| **b == b'.').count();
     if dots != 2 && dots != 4 {
@@ -615,12 +558,14 @@ fn decode(token: &str, key_set: &Value, expected: &Expected<'_>) -> Result<Decod
     if dots == 4 {
         return match header.get("alg") {
             None => Err(Rejection::AlgMissing),
-            Some(alg) => Err(Rejection::Encrypted { alg: shown(alg) }),
+            Some(alg) => Err(Rejection::Encrypted {
+                alg: py::shown(alg),
+            }),
         };
     }
     check_crit(&header)?;
     let claims = json_part(parts[1], "payload")?;
-    let signature = py_b64decode(parts[2]).ok_or(Rejection::Malformed {
+    let signature = py::b64decode(parts[2]).map_err(|_| Rejection::Malformed {
         part: "signature",
         defect: Defect::Base64,
     })?;
@@ -634,8 +579,8 @@ fn decode(token: &str, key_set: &Value, expected: &Expected<'_>) -> Result<Decod
         }
         Some(other @ (Value::Array(_) | Value::Object(_))) => {
             return Err(Rejection::AlgUnhashable {
-                found: shown(other),
-                kind: py_type(other),
+                found: py::shown(other),
+                kind: py::type_name(other),
             });
         }
         Some(other) => {
@@ -643,7 +588,7 @@ fn decode(token: &str, key_set: &Value, expected: &Expected<'_>) -> Result<Decod
                 alg: other
                     .as_str()
                     .map(str::to_string)
-                    .unwrap_or_else(|| shown(other)),
+                    .unwrap_or_else(|| py::shown(other)),
                 allowed: expected.allowed_algs.to_vec(),
             });
         }
@@ -653,9 +598,9 @@ fn decode(token: &str, key_set: &Value, expected: &Expected<'_>) -> Result<Decod
         kid_value
             .as_str()
             .map(str::to_string)
-            .unwrap_or_else(|| shown(kid_value))
+            .unwrap_or_else(|| py::shown(kid_value))
     });
-    let key = find_by_kid(&keys, kid_value).ok_or(Rejection::KeyNotFound {
+    let key = jwk::find_by_kid(&keys, kid_value).ok_or(Rejection::KeyNotFound {
         kid: kid.clone(),
         keys: keys.len(),
     })?;
@@ -672,7 +617,7 @@ fn decode(token: &str, key_set: &Value, expected: &Expected<'_>) -> Result<Decod
 
 /// A base64url JSON-object part of the token.
 fn json_part(part: &[u8], name: &'static str) -> Result<Map<String, Value>, Rejection> {
-    let bytes = py_b64decode(part).ok_or(Rejection::Malformed {
+    let bytes = py::b64decode(part).map_err(|_| Rejection::Malformed {
         part: name,
         defect: Defect::Base64,
     })?;
@@ -709,139 +654,8 @@ fn check_crit(header: &Map<String, Value>) -> Result<(), Rejection> {
     }
 }
 
-/// The kinds of key authlib imports, with the members each requires, in the
-/// order it checks them.
-fn required_members(kty: &str) -> Option<&'static [&'static str]> {
-    match kty {
-        "oct" => Some(&["k"]),
-        "RSA" => Some(&["e", "n"]),
-        "EC" => Some(&["crv", "x", "y"]),
-        "OKP" => Some(&["crv", "x"]),
-        _ => None,
-    }
-}
-
-/// `JsonWebKey.import_key_set`: every key is imported before any is used.
-fn import_key_set(set: &Value) -> Result<Vec<&Map<String, Value>>, Rejection> {
-    let keys = match set {
-        Value::Array(keys) => keys,
-        Value::Object(doc) if doc.contains_key("keys") => match &doc["keys"] {
-            Value::Array(keys) => keys,
-            // Python iterates whatever it is: characters, dict keys…
-            Value::Null => {
-                return Err(set_error(
-                    "TypeError: 'NoneType' object is not iterable",
-                    "null",
-                ));
-            }
-            Value::Bool(_) => {
-                return Err(set_error(
-                    "TypeError: 'bool' object is not iterable",
-                    "true or false",
-                ));
-            }
-            Value::Number(n) if n.is_f64() => {
-                return Err(set_error(
-                    "TypeError: 'float' object is not iterable",
-                    "a number",
-                ));
-            }
-            Value::Number(_) => {
-                return Err(set_error(
-                    "TypeError: 'int' object is not iterable",
-                    "a number",
-                ));
-            }
-            Value::String(s) if s.is_empty() => return Ok(Vec::new()),
-            Value::Object(o) if o.is_empty() => return Ok(Vec::new()),
-            _ => return Err(set_error(PEM_ERROR, "a string or an object")),
-        },
-        other => {
-            return Err(Rejection::KeySetFormat {
-                exception: "ValueError: Invalid key set format".into(),
-                found: kind(other).into(),
-            });
-        }
-    };
-    keys.iter()
-        .enumerate()
-        .map(|(index, key)| {
-            let fail = |exception: String, why: String| Rejection::KeyImport {
-                index,
-                exception,
-                why,
-            };
-            let Value::Object(jwk) = key else {
-                return Err(match key {
-                    Value::Null => fail(
-                        "TypeError: argument of type 'NoneType' is not iterable".into(),
-                        "is null".into(),
-                    ),
-                    other => fail(PEM_ERROR.into(), format!("is {}, not a JWK object", kind(other))),
-                });
-            };
-            let kty = match jwk.get("kty") {
-                None | Some(Value::Null) if jwk.is_empty() => {
-                    return Err(fail(PEM_ERROR.into(), "is an empty object".into()));
-                }
-                None | Some(Value::Null) => {
-                    return Err(fail(
-                        "TypeError: 'str' object cannot be interpreted as an integer".into(),
-                        "has no kty".into(),
-                    ));
-                }
-                Some(Value::String(kty)) => kty,
-                Some(other @ (Value::Array(_) | Value::Object(_))) => {
-                    let t = if other.is_array() { "list" } else { "dict" };
-                    return Err(fail(
-                        format!("TypeError: unhashable type: '{t}'"),
-                        format!("has kty {}", shown(other)),
-                    ));
-                }
-                Some(other) => {
-                    return Err(fail(
-                        format!("KeyError: {}", py_repr(other)),
-                        format!("has kty {}, which authlib does not know", shown(other)),
-                    ));
-                }
-            };
-            let Some(members) = required_members(kty) else {
-                return Err(fail(
-                    format!("KeyError: {}", py_repr(&Value::String(kty.clone()))),
-                    format!("is of type {kty}, which authlib does not know (it knows RSA, EC, OKP and oct)"),
-                ));
-            };
-            match members.iter().find(|m| !jwk.contains_key(**m)) {
-                Some(member) => Err(fail(
-                    format!("ValueError: Missing required field: \"{member}\""),
-                    format!("is a {kty} key without {member}"),
-                )),
-                None => Ok(jwk),
-            }
-        })
-        .collect()
-}
-
-fn set_error(exception: &str, found: &str) -> Rejection {
-    Rejection::KeySetFormat {
-        exception: exception.into(),
-        found: format!("{{\"keys\": {found}}}"),
-    }
-}
-
-/// `KeySet.find_by_kid` (called without filters): the only key when the
-/// token names none, else the first key whose `kid` equals the token's (a key
-/// without `kid` matches a token without one).
-fn find_by_kid<'a>(keys: &[&'a Map<String, Value>], kid: &Value) -> Option<&'a Map<String, Value>> {
-    if kid.is_null() && keys.len() == 1 {
-        return Some(keys[0]);
-    }
-    keys.iter()
-        .find(|k| py_eq(k.get("kid").unwrap_or(&Value::Null), kid))
-        .copied()
-}
-
-/// `prepare_key`, `check_key_op` and `verify` of the token's algorithm.
+/// The token's algorithm with the selected key (`oidc::jwk`): `prepare_key`,
+/// `check_key_op`, loading, `verify`.
 fn check_signature(
     alg: &str,
     key: &Map<String, Value>,
@@ -859,19 +673,7 @@ fn check_signature(
         cautions.push(Caution::Unsigned);
         return Ok(());
     }
-    let kty = key.get("kty").and_then(Value::as_str).unwrap_or("");
-    let family = match alg {
-        "HS256" | "HS384" | "HS512" => "oct",
-        "EdDSA" => "OKP",
-        _ if alg.starts_with("ES") => "EC",
-        _ => "RSA",
-    };
-    if kty != family {
-        return Err(Rejection::KeyTypeMismatch {
-            alg: alg.into(),
-            kty: kty.into(),
-        });
-    }
+    let prepared = jwk::prepare(alg, key).map_err(Rejection::Key)?;
     if let Some(Value::String(key_alg)) = key.get("alg")
         && key_alg != alg
     {
@@ -880,229 +682,25 @@ fn check_signature(
             alg: alg.into(),
         });
     }
-    let ok = match family {
-        "EC" => {
-            let curve = match alg {
-                "ES256" => "P-256",
-                "ES384" => "P-384",
-                "ES512" => "P-521",
-                _ => "secp256k1",
-            };
-            let crv = key.get("crv").unwrap_or(&Value::Null);
-            if crv.as_str() != Some(curve) {
-                return Err(Rejection::CurveMismatch {
-                    alg: alg.into(),
-                    crv: shown(crv),
-                    curve,
-                });
-            }
-            // ECAlgorithm.verify loads the key and checks the length first.
-            let (verifier, size): (&'static dyn VerificationAlgorithm, usize) = match curve {
-                "P-256" => (&signature::ECDSA_P256_SHA256_FIXED, 32),
-                "P-384" => (&signature::ECDSA_P384_SHA384_FIXED, 48),
-                "P-521" => (&signature::ECDSA_P521_SHA512_FIXED, 66),
-                _ => (&signature::ECDSA_P256K1_SHA256_FIXED, 32),
-            };
-            let mut point = vec![0x04];
-            for member in ["x", "y"] {
-                point.extend(coordinate(key, member, size)?);
-            }
-            let parsed =
-                ParsedPublicKey::new(verifier, &point).map_err(|_| Rejection::KeyMaterial {
-                    exception: "ValueError: Invalid EC key.".into(),
-                    why: format!("is not a point on {curve}"),
-                })?;
-            if signature.len() != 2 * size {
-                return Err(Rejection::BadSignature {
-                    why: format!(
-                        "the {alg} signature is {} bytes; JWS needs the {}-byte r‖s form (a DER-encoded signature is a provider bug)",
-                        signature.len(),
-                        2 * size
-                    ),
-                });
-            }
-            check_key_op(key)?;
-            parsed.verify_sig(message, signature).is_ok()
-        }
-        "RSA" => {
-            check_key_op(key)?;
-            let n = strip_zeros(integer(key, "n")?);
-            let e = strip_zeros(integer(key, "e")?);
-            let material = |why: &str| Rejection::KeyMaterial {
-                exception: "ValueError: (cryptography refuses the RSA numbers)".into(),
-                why: why.into(),
-            };
-            if n.is_empty() || n[n.len() - 1] & 1 == 0 {
-                return Err(material("has an even or empty modulus n"));
-            }
-            if e.is_empty() || e[e.len() - 1] & 1 == 0 || (e.len() == 1 && e[0] < 3) {
-                return Err(material("has an exponent e that is not odd and at least 3"));
-            }
-            let bits = n.len() * 8 - n[0].leading_zeros() as usize;
-            let params: &'static signature::RsaParameters = match alg {
-                "RS256" => &signature::RSA_PKCS1_2048_8192_SHA256,
-                "RS384" => &signature::RSA_PKCS1_2048_8192_SHA384,
-                "RS512" => &signature::RSA_PKCS1_2048_8192_SHA512,
-                "PS256" => &signature::RSA_PSS_2048_8192_SHA256,
-                "PS384" => &signature::RSA_PSS_2048_8192_SHA384,
-                _ => &signature::RSA_PSS_2048_8192_SHA512,
-            };
-            if !(2048..=8192).contains(&bits) {
-                cautions.push(Caution::Unverified {
-                    why: format!("a {bits}-bit RSA key; this tool verifies 2048 to 8192 bits"),
-                });
-                return Ok(());
-            }
-            RsaPublicKeyComponents { n: &n, e: &e }
-                .verify(params, message, signature)
-                .is_ok()
-        }
-        "OKP" => {
-            check_key_op(key)?;
-            let crv = key.get("crv").unwrap_or(&Value::Null);
-            match crv.as_str() {
-                Some("Ed25519") => {}
-                Some("Ed448") => {
-                    cautions.push(Caution::Unverified {
-                        why: "an Ed448 key".into(),
-                    });
-                    return Ok(());
-                }
-                Some(c @ ("X25519" | "X448")) => {
-                    return Err(Rejection::KeyMaterial {
-                        exception: format!(
-                            "AttributeError: '{c}PublicKey' object has no attribute 'verify'"
-                        ),
-                        why: format!("is an {c} key, which is for key agreement, not signatures"),
-                    });
-                }
-                _ => {
-                    return Err(Rejection::KeyMaterial {
-                        exception: format!("KeyError: {}", py_repr(crv)),
-                        why: format!(
-                            "is an OKP key on curve {}, which authlib does not know",
-                            shown(crv)
-                        ),
-                    });
-                }
-            }
-            let x = bytes_member(key, "x")?;
-            if x.len() != 32 {
-                return Err(Rejection::KeyMaterial {
-                    exception: "ValueError: An Ed25519 public key is 32 bytes long".into(),
-                    why: format!("has an x of {} bytes; an Ed25519 key is 32", x.len()),
-                });
-            }
-            signature::UnparsedPublicKey::new(&signature::ED25519, &x)
-                .verify(message, signature)
-                .is_ok()
-        }
-        _ => {
-            check_key_op(key)?;
-            let secret = bytes_member(key, "k")?;
-            let algorithm = match alg {
-                "HS256" => hmac::HMAC_SHA256,
-                "HS384" => hmac::HMAC_SHA384,
-                _ => hmac::HMAC_SHA512,
-            };
-            let ok = hmac::verify(&hmac::Key::new(algorithm, &secret), message, signature).is_ok();
-            if ok {
+    match prepared
+        .verify(message, signature)
+        .map_err(Rejection::Key)?
+    {
+        Outcome::Verified => {
+            if alg.starts_with("HS") {
                 cautions.push(Caution::PublishedSecret { alg: alg.into() });
             }
-            ok
+            if let Some(bits) = prepared.rsa_bits().filter(|b| *b < 2048) {
+                cautions.push(Caution::WeakKey { bits });
+            }
+            Ok(())
         }
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(Rejection::BadSignature {
-            why: format!("the {alg} signature does not verify with the provider's published key"),
-        })
-    }
-}
-
-/// `Key.check_key_op("verify")`.
-fn check_key_op(key: &Map<String, Value>) -> Result<(), Rejection> {
-    let allows = match key.get("key_ops") {
-        None | Some(Value::Null) => true,
-        Some(Value::Array(ops)) => ops.iter().any(|o| o.as_str() == Some("verify")),
-        // Python's `in` on a string is a substring test.
-        Some(Value::String(ops)) => ops.contains("verify"),
-        Some(other) => {
-            return Err(Rejection::KeyOps {
-                exception: format!(
-                    "TypeError: argument of type '{}' is not iterable",
-                    py_type(other)
-                ),
-                ops: shown(other),
-            });
+        Outcome::Unproven(why) => {
+            cautions.push(Caution::Unverified { why });
+            Ok(())
         }
-    };
-    if !allows {
-        return Err(Rejection::KeyOps {
-            exception: "ValueError: Unsupported key_op \"verify\"".into(),
-            ops: shown(&key["key_ops"]),
-        });
+        Outcome::BadSignature(why) => Err(Rejection::BadSignature { why }),
     }
-    match key.get("use") {
-        Some(found) if py_truthy(found) && found.as_str() != Some("sig") => {
-            Err(Rejection::KeyUse {
-                found: shown(found),
-            })
-        }
-        _ => Ok(()),
-    }
-}
-
-/// A member decoded as authlib's `urlsafe_b64decode(to_bytes(value))`.
-fn bytes_member(key: &Map<String, Value>, member: &str) -> Result<Vec<u8>, Rejection> {
-    let value = &key[member];
-    let text = match value {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        other => {
-            return Err(Rejection::KeyMaterial {
-                exception: "TypeError: (the member is not a string)".into(),
-                why: format!("has {member} {}, not a base64url string", shown(other)),
-            });
-        }
-    };
-    py_b64decode(text.as_bytes()).ok_or_else(|| Rejection::KeyMaterial {
-        exception: "binascii.Error: Incorrect padding".into(),
-        why: format!("has an {member} that is not base64url"),
-    })
-}
-
-/// `base64_to_int`: a big-endian unsigned integer.
-fn integer(key: &Map<String, Value>, member: &str) -> Result<Vec<u8>, Rejection> {
-    let bytes = bytes_member(key, member)?;
-    if bytes.is_empty() {
-        return Err(Rejection::KeyMaterial {
-            exception: "ValueError: invalid literal for int() with base 16: ''".into(),
-            why: format!("has an empty {member}"),
-        });
-    }
-    Ok(bytes)
-}
-
-/// An EC coordinate left-padded to the field size.
-fn coordinate(key: &Map<String, Value>, member: &str, size: usize) -> Result<Vec<u8>, Rejection> {
-    let value = strip_zeros(integer(key, member)?);
-    if value.len() > size {
-        return Err(Rejection::KeyMaterial {
-            exception: "ValueError: Invalid EC key.".into(),
-            why: format!("has a {member} too large for its curve"),
-        });
-    }
-    let mut padded = vec![0; size - value.len()];
-    padded.extend(value);
-    Ok(padded)
-}
-
-fn strip_zeros(mut bytes: Vec<u8>) -> Vec<u8> {
-    let zeros = bytes.iter().take_while(|b| **b == 0).count();
-    bytes.drain(..zeros);
-    bytes
 }
 
 /// `IDToken.validate(leeway=120)`, in authlib's order.
@@ -1131,10 +729,10 @@ fn validate(
     // iss: `claims_options = {"iss": {"values": [metadata["issuer"]]}}`.
     match e.issuer {
         Some(issuer) => {
-            if !py_eq(&claims["iss"], issuer) {
+            if !py::eq(&claims["iss"], issuer) {
                 return Err(Rejection::Issuer {
-                    expected: shown(issuer),
-                    found: shown(&claims["iss"]),
+                    expected: py::shown(issuer),
+                    found: py::shown(&claims["iss"]),
                 });
             }
             checked.push("iss");
@@ -1143,15 +741,15 @@ fn validate(
     }
     if claims["sub"].as_str().is_none_or(str::is_empty) {
         cautions.push(Caution::Subject {
-            found: shown(&claims["sub"]),
+            found: py::shown(&claims["sub"]),
         });
     }
     let numeric = |name: &'static str| -> Result<Option<f64>, Rejection> {
         match claims.get(name) {
             None => Ok(None),
-            Some(v) => py_number(v).map(Some).ok_or(Rejection::NotNumeric {
+            Some(v) => py::number(v).map(Some).ok_or(Rejection::NotNumeric {
                 claim: name,
-                found: shown(v),
+                found: py::shown(v),
             }),
         }
     };
@@ -1187,11 +785,11 @@ fn validate(
     }
     checked.push("exp/iat");
     if let Some(auth_time) = claims.get("auth_time")
-        && py_truthy(auth_time)
-        && py_number(auth_time).is_none()
+        && py::truthy(auth_time)
+        && py::number(auth_time).is_none()
     {
         return Err(Rejection::AuthTime {
-            found: shown(auth_time),
+            found: py::shown(auth_time),
         });
     }
     // `nonce_supported: false` makes parse_id_token drop the nonce param.
@@ -1203,32 +801,36 @@ fn validate(
             Some(Value::String(n)) if n == e.nonce => checked.push("nonce"),
             Some(other) => {
                 return Err(Rejection::Nonce {
-                    found: shown(other),
+                    found: py::shown(other),
                 });
             }
         }
     }
     if let Some(amr) = claims.get("amr")
-        && py_truthy(amr)
+        && py::truthy(amr)
         && !amr.is_array()
     {
-        return Err(Rejection::Amr { found: shown(amr) });
+        return Err(Rejection::Amr {
+            found: py::shown(amr),
+        });
     }
     check_azp(claims, e.client_id, checked, cautions)?;
     let access_token = e.access_token.filter(|t| !t.is_empty());
-    match (claims.get("at_hash").filter(|h| py_truthy(h)), access_token) {
+    match (
+        claims.get("at_hash").filter(|h| py::truthy(h)),
+        access_token,
+    ) {
         (Some(found), Some(token)) => {
-            if let Some(exception) = bytes_type_error(found) {
-                return Err(Rejection::AtHashType { exception });
-            }
-            if found.as_str() != half_hash(alg, token).as_deref() {
-                return Err(
-                    if alg == "EdDSA" && found.as_str() == half_hash("RS256", token).as_deref() {
-                        Rejection::EdDsaAtHash
-                    } else {
-                        Rejection::AtHash { alg: alg.into() }
-                    },
-                );
+            // `hmac.compare_digest(half_hash, to_bytes(at_hash))`.
+            let found =
+                py::to_bytes(found).map_err(|exception| Rejection::AtHashType { exception })?;
+            let matches = |a: &str| half_hash(a, token).is_some_and(|h| h.as_bytes() == found);
+            if !matches(alg) {
+                return Err(if alg == "EdDSA" && matches("RS256") {
+                    Rejection::EdDsaAtHash
+                } else {
+                    Rejection::AtHash { alg: alg.into() }
+                });
             }
             checked.push("at_hash");
         }
@@ -1256,18 +858,18 @@ fn check_azp(
         Value::Array(list) if list.len() == 1 => &list[0],
         other => other,
     };
-    let required = py_truthy(aud) && single.as_str() != Some(client_id);
-    let azp = claims.get("azp").filter(|a| py_truthy(a));
+    let required = py::truthy(aud) && single.as_str() != Some(client_id);
+    let azp = claims.get("azp").filter(|a| py::truthy(a));
     match azp {
         None if required => {
             return Err(Rejection::AzpMissing {
-                aud: shown(aud),
+                aud: py::shown(aud),
                 client_id: client_id.into(),
             });
         }
         Some(azp) if azp.as_str() != Some(client_id) => {
             return Err(Rejection::Azp {
-                found: shown(azp),
+                found: py::shown(azp),
                 client_id: client_id.into(),
             });
         }
@@ -1278,10 +880,14 @@ fn check_azp(
         Value::Array(list) => list.iter().any(|a| a.as_str() == Some(client_id)),
         other => other.as_str() == Some(client_id),
     };
-    if !py_truthy(aud) {
-        cautions.push(Caution::NoAudience { aud: shown(aud) });
+    if !py::truthy(aud) {
+        cautions.push(Caution::NoAudience {
+            aud: py::shown(aud),
+        });
     } else if !names_client {
-        cautions.push(Caution::OtherAudience { aud: shown(aud) });
+        cautions.push(Caution::OtherAudience {
+            aud: py::shown(aud),
+        });
     }
     Ok(())
 }
@@ -1313,153 +919,6 @@ pub fn half_hash(alg: &str, text: &str) -> Option<String> {
     Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2]))
 }
 
-/// authlib's `urlsafe_b64decode` (pad to a multiple of 4, then Python's
-/// lenient `binascii.a2b_base64`): both alphabets, other bytes skipped,
-/// decoding stops at the first complete padding; `None` where Python raises.
-fn py_b64decode(text: &[u8]) -> Option<Vec<u8>> {
-    let padding = (4 - text.len() % 4) % 4;
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let (mut quad, mut left, mut pads) = (0u8, 0u32, 0u8);
-    for &c in text.iter().chain(std::iter::repeat_n(&b'=', padding)) {
-        if c == b'=' {
-            if quad >= 2 {
-                pads += 1;
-                if quad + pads >= 4 {
-                    return Some(out);
-                }
-            }
-            continue;
-        }
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => continue,
-        } as u32;
-        pads = 0;
-        match quad {
-            0 => left = v,
-            1 => {
-                out.push(((left << 2) | (v >> 4)) as u8);
-                left = v & 0x0f;
-            }
-            2 => {
-                out.push(((left << 4) | (v >> 2)) as u8);
-                left = v & 0x03;
-            }
-            _ => out.push(((left << 6) | v) as u8),
-        }
-        quad = (quad + 1) % 4;
-    }
-    (quad == 0).then_some(out)
-}
-
-/// Python truthiness of a JSON value.
-pub fn py_truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64() != Some(0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
-}
-
-/// `isinstance(v, (int, float))`: JSON numbers, and booleans (Python's bool
-/// is an int).
-fn py_number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::Bool(b) => Some(f64::from(u8::from(*b))),
-        _ => None,
-    }
-}
-
-/// Python `==` on JSON values (numbers and booleans compare by value).
-fn py_eq(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| py_eq(a, b))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| py_eq(v, w)))
-        }
-        _ => match (py_number(a), py_number(b)) {
-            (Some(x), Some(y)) => x == y,
-            _ => a == b,
-        },
-    }
-}
-
-/// The error `bytes(value)` raises for a non-string `at_hash` (`to_bytes`).
-fn bytes_type_error(v: &Value) -> Option<String> {
-    let not_int = |item: &Value| {
-        format!(
-            "TypeError: '{}' object cannot be interpreted as an integer",
-            py_type(item)
-        )
-    };
-    match v {
-        Value::Array(items) => items.iter().find_map(|item| match py_number(item) {
-            Some(n) if n.fract() == 0.0 && !matches!(item, Value::Number(x) if x.is_f64()) => {
-                (!(0.0..256.0).contains(&n))
-                    .then(|| "ValueError: bytes must be in range(0, 256)".to_string())
-            }
-            _ => Some(not_int(item)),
-        }),
-        // bytes(dict) iterates its keys, which are strings.
-        Value::Object(o) if !o.is_empty() => Some(not_int(&Value::String(String::new()))),
-        _ => None,
-    }
-}
-
-fn py_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
-}
-
-/// Python's `repr` of a scalar, as a `KeyError` prints it.
-fn py_repr(v: &Value) -> String {
-    match v {
-        Value::String(s) if s.contains('\'') && !s.contains('"') => format!("\"{s}\""),
-        Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Null => "None".into(),
-        other => other.to_string(),
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// A claim value as shown in a message (JSON, cut short).
-fn shown(v: &Value) -> String {
-    let text = v.to_string();
-    match text.char_indices().nth(80) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text,
-    }
-}
-
 fn seconds(s: f64) -> String {
     if s.fract() == 0.0 && s.abs() < 1e15 {
         format!("{}", s as i64)
@@ -1474,10 +933,11 @@ mod tests {
     //! each both ways. Tokens are signed here with keys generated here.
 
     use super::*;
+    use aws_lc_rs::hmac;
     use aws_lc_rs::rand::SystemRandom;
     use aws_lc_rs::rsa::KeySize;
     use aws_lc_rs::signature::{
-        EcdsaKeyPair, EcdsaSigningAlgorithm, Ed25519KeyPair, KeyPair, RsaKeyPair,
+        self, EcdsaKeyPair, EcdsaSigningAlgorithm, Ed25519KeyPair, KeyPair, RsaKeyPair,
     };
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -1806,7 +1266,10 @@ mod tests {
                 .run(&t),
             "TypeError: 'str' object cannot be interpreted as an integer",
         );
-        refused(Case::new().sets(set(json!("abc"))).run(&t), PEM_ERROR);
+        refused(
+            Case::new().sets(set(json!("abc"))).run(&t),
+            "ValueError: Unable to load PEM file. See https://cryptography.io/en/latest/faq/#why-can-t-i-import-my-pem-file for more details. MalformedFraming",
+        );
         // Keys of other kinds, even unusable ones, are fine when importable.
         clean(
             Case::new()
@@ -1914,28 +1377,50 @@ mod tests {
 
     #[test]
     fn python_base64_vectors() {
-        // Outputs of authlib.common.encoding.urlsafe_b64decode (Python 3.11).
-        for (input, output) in [
-            ("YWJj", Some("abc")),
-            ("YWJ", Some("ab")),
+        // Outputs of authlib 1.6.12's urlsafe_b64decode on CPython 3.13 (the
+        // RomM double's venv); `None` where it raises binascii.Error.
+        let ok: &[(&str, Option<&[u8]>)] = &[
+            ("YWJj", Some(b"abc")),
+            ("YWJ", Some(b"ab")),
             ("Y", None),
             ("YW$J", None),
-            ("YW$$J", Some("ab")),
-            ("YQ==YWJj", Some("a")),
-            ("YQ===", Some("a")),
+            ("YW$$J", Some(b"ab")),
+            ("YQ==YWJj", Some(b"a")),
+            ("YQ===", Some(b"a")),
             ("YW=J", None),
             ("Y=Q", None),
-            ("YW Jj", Some("abc")),
-            ("", Some("")),
-            ("====", Some("")),
-        ] {
+            ("YW Jj", Some(b"abc")),
+            ("", Some(b"")),
+            ("====", Some(b"")),
+            ("Y+/_-A", Some(&[0x63, 0xef, 0xff, 0xf8])),
+            ("AQAB==", Some(&[1, 0, 1])),
+            ("AQAB=", Some(&[1, 0, 1])),
+            ("AQ=", Some(&[1])),
+            ("AQ.AB", Some(&[1, 0, 1])),
+            ("AQ==AB", Some(&[1])),
+            ("AQ=AB", Some(&[1, 0, 1])),
+            ("Zm9v!", Some(b"foo")),
+            ("AQ \nAB", Some(&[1, 0, 1])),
+            ("Q=U=J=D", Some(b"AB")),
+            ("=QUJD", Some(b"ABC")),
+            ("QUJDRA=x", None),
+            ("AQ\u{e9}AB", Some(&[1, 0, 1])),
+        ];
+        for (input, output) in ok {
             assert_eq!(
-                py_b64decode(input.as_bytes()),
-                output.map(|o| o.as_bytes().to_vec()),
-                "{input}"
+                py::b64decode(input.as_bytes()).ok().as_deref(),
+                *output,
+                "{input:?}"
             );
         }
-        assert_eq!(py_b64decode(b"Y+/_-A"), Some(vec![0x63, 0xef, 0xff, 0xf8]));
+        assert_eq!(
+            py::b64decode(b"12345"),
+            Err("binascii.Error: Invalid base64-encoded string: number of data characters (5) cannot be 1 more than a multiple of 4".into())
+        );
+        assert_eq!(
+            py::b64decode(b"YW=J"),
+            Err("binascii.Error: Incorrect padding".into())
+        );
     }
 
     #[test]
@@ -2302,7 +1787,7 @@ mod tests {
             Case::new()
                 .sets(vec![json!({"keys": [off_curve]})])
                 .run(&es),
-            "ValueError: Invalid EC key.",
+            "ValueError: Invalid EC key. Point is not on the curve specified.",
         );
         let x25519 = with(&key_for("EdDSA"), |k| {
             k.insert("crv".into(), json!("X25519"));
@@ -2311,7 +1796,7 @@ mod tests {
             Case::new()
                 .sets(vec![json!({"keys": [x25519]})])
                 .run(&token("EdDSA", |_| {})),
-            "AttributeError: 'X25519PublicKey' object has no attribute 'verify'",
+            "AttributeError: 'cryptography.hazmat.bindings._rust.openssl.x25519.X25519PublicKey' object has no attribute 'verify'",
         );
         clean(run(&t));
         clean(run(&es));
@@ -2345,22 +1830,92 @@ mod tests {
 
     #[test]
     fn rsa_keys_this_tool_cannot_check_are_unverified_not_passed() {
-        // A 1024-bit RSA modulus: authlib verifies it, aws-lc-rs does not.
-        let mut n = vec![0xc5u8; 128];
-        n[127] |= 1;
-        let jwk = json!({"kty": "RSA", "kid": "small", "n": B64.encode(&n), "e": "AQAB"});
+        // RomM's cryptography verifies these; aws-lc-rs does not, so the
+        // signature (here made by another key) is never checked.
+        let modulus = |bytes: usize| {
+            let mut n = vec![0xc5u8; bytes];
+            n[bytes - 1] |= 1;
+            B64.encode(&n)
+        };
         let key = key_for("RS256");
-        let t = jws(
-            &key,
-            &json!({"alg": "RS256", "kid": "small"}),
-            &good_claims("RS256"),
+        for (alg, n, e, words) in [
+            ("RS256", modulus(96), "AQAB", "768-bit"),
+            ("RS384", modulus(128), "AQAB", "RS384 with a 1024-bit"),
+            ("PS256", modulus(128), "AQAB", "PS256 with a 1024-bit"),
+            ("RS256", modulus(1100), "AQAB", "8800-bit"),
+            // A 65-bit exponent (OpenSSL takes it up to 3072 bits).
+            ("RS256", modulus(256), "AQAAAAAAAAAB", "65 bits"),
+        ] {
+            let jwk = json!({"kty": "RSA", "kid": "odd", "n": n, "e": e});
+            let t = jws(&key, &json!({"alg": alg, "kid": "odd"}), &good_claims(alg));
+            let cautions = accepted(Case::new().sets(vec![json!({"keys": [jwk]})]).run(&t));
+            assert!(
+                matches!(&cautions[..], [Caution::Unverified { why }] if why.contains(words)),
+                "{alg} {words}: {cautions:?}"
+            );
+            assert!(cautions[0].is_warning());
+        }
+        // A key OpenSSL refuses when verifying is RomM's bad signature.
+        let t = token("RS256", |_| {});
+        let huge = json!({"kty": "RSA", "kid": "kid-RSA", "n": modulus(2049), "e": "AQAB"});
+        refused(
+            Case::new().sets(vec![json!({"keys": [huge]})]).run(&t),
+            "BadSignatureError: bad_signature:",
         );
-        let cautions = accepted(Case::new().sets(vec![json!({"keys": [jwk]})]).run(&t));
-        assert!(
-            matches!(&cautions[..], [Caution::Unverified { why }] if why.contains("1024")),
-            "{cautions:?}"
-        );
-        assert!(cautions[0].is_warning());
+    }
+
+    /// An RS256 and an RS512 token and the 1024-bit key they are signed with,
+    /// made by authlib 1.6.12 on cryptography 49 (RomM's pinned set), which
+    /// verifies them. Their claims are only `{"iss": "https://id.example.com"}`.
+    const RS256_1024: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6InNtYWxsIiwidHlwIjoiSldUIn0.eyJpc3MiOiJodHRwczovL2lkLmV4YW1wbGUuY29tIn0.ZVnW8QXhQk4lrzKBbvAw3OvlemT1quEogyi4hxF8aQnsJrP2ioBEuRuiuGvfRvHtDXjuWhn92E1MdEXXQjEuQgo2fHeao5uT4F9GPxEX7Wr3k1ZWraZo5jL_05zOVb2P8cx-jFDMIjHV9BhR1U1XCeFwwrdC6YT50tsZBABOKOM";
+    const RS512_1024: &str = "eyJhbGciOiJSUzUxMiIsImtpZCI6InNtYWxsIiwidHlwIjoiSldUIn0.eyJpc3MiOiJodHRwczovL2lkLmV4YW1wbGUuY29tIn0.KNcunoREdsjRocTQOZsL_thz-6X6QX_0Oo4YJnMum2T_Rbg26RHKYkzGaqk-0l78z8HLZwGSlBpIludJc_5IG-2m7X69vt81bMscvQRxXJlVX2ycykB_7yafl69V3jdzhFtqp6WYxsdRxVxFsU5gFh3lSMu9hVt_zssawgP9rdc";
+    const N1024: &str = "qRXQorKdfqb3CZ6MSjQus5tZlPn15Cn50LY7vTmZm0fbsRIpspeFh9ujGd9fDQzlDYTpFYwCkHOzuiDUbjjPpZQly2TRltxgdYGr11clFWWfQAqRbQnIkraSBYK1ZLujJS798bjK6KOnE-4AFIVxVHMnCRSCzRlEGXWI9lzv83k";
+
+    #[test]
+    fn a_1024_bit_rsa_key_verifies_as_romm_verifies_it() {
+        // The signature verifies (with a caution for the weak key); the claims
+        // then fail, as the tokens carry only iss.
+        for (token, alg) in [(RS256_1024, "RS256"), (RS512_1024, "RS512")] {
+            let mut key = json!({"kty": "RSA", "kid": "small", "e": "AQAB", "n": N1024});
+            let parts: Vec<&str> = token.split('.').collect();
+            let claims: Value = serde_json::from_slice(&B64.decode(parts[1]).unwrap()).unwrap();
+            assert_eq!(claims, json!({"iss": ISSUER}));
+            let mut signed = Vec::new();
+            let case = Case::new()
+                .algs(&[alg])
+                .sets(vec![json!({"keys": [key.clone()]})]);
+            let decoded = decode(
+                token,
+                &case.sets[0],
+                &Expected {
+                    issuer: None,
+                    client_id: CLIENT,
+                    nonce: NONCE,
+                    access_token: Some(ACCESS),
+                    code: None,
+                    allowed_algs: &case.algs,
+                    now: NOW,
+                },
+            );
+            match decoded {
+                Ok(d) => signed.extend(d.cautions),
+                Err(r) => panic!("{alg}: {r}"),
+            }
+            assert_eq!(signed, [Caution::WeakKey { bits: 1024 }], "{alg}");
+            refused(
+                case.run(token),
+                "MissingClaimError: missing_claim: Missing 'sub' claim",
+            );
+            // One changed modulus digit: the signature no longer verifies.
+            key["n"] = json!(format!("{}A{}", &N1024[..10], &N1024[11..]));
+            refused(
+                Case::new()
+                    .algs(&[alg])
+                    .sets(vec![json!({"keys": [key]})])
+                    .run(token),
+                "BadSignatureError: bad_signature:",
+            );
+        }
     }
 
     // ------------------------------------------------------------ the claims
