@@ -90,7 +90,10 @@ pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Re
                 });
                 findings.push(callback);
                 match admin.join() {
-                    Ok(admin) => findings.extend(admin),
+                    Ok(admin) => {
+                        findings.extend(admin);
+                        discovery::with_pocket_id_version(&mut findings, settings, doc);
+                    }
                     Err(_) => findings.push(Finding::fail(
                         "pocketid.version",
                         "The Pocket ID checks crashed; please report it",

@@ -14,7 +14,7 @@ use std::time::Duration;
 use cli::{Args, Run, Sandbox, check, doctor_json, expect_status, run};
 use pocket_id_emulator::{
     ApiKey, Client, Config, DEFAULT_CALLBACK, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
-    DEFAULT_USER_ID, Emulator, Faults, RawResponse, RecordedRequest, User,
+    DEFAULT_USER_ID, Emulator, Faults, RawResponse, RecordedRequest, SigningAlg, User,
 };
 use serde_json::{Value, json};
 
@@ -958,6 +958,65 @@ mod pty {
     fn answering_yes_creates_the_client_and_a_secret_on_2_13() {
         answering_yes_creates("2.13.0", "secret", &[]);
     }
+}
+
+// ====================================================================== EdDSA and at_hash by version
+
+/// Pocket ID 2.10.0–2.14.0 give EdDSA ID tokens a SHA-256 at_hash that RomM's
+/// authlib refuses; 2.9 and older put none. `discovery.metadata` judges by the
+/// release the API key reveals, and by the discovery shape without a key.
+#[test]
+fn eddsa_verdict_follows_the_pocket_id_release() {
+    let eddsa = |version: &str| {
+        start(Config {
+            alg: SigningAlg::EdDSA,
+            ..Config::for_version(version)
+        })
+    };
+    for (version, status, words) in [
+        (
+            "2.10.0",
+            "fail",
+            &[
+                "2.10.0",
+                "refuses every EdDSA ID token",
+                "key-rotate --alg RS256",
+            ][..],
+        ),
+        (
+            "2.14.0",
+            "fail",
+            &["2.14.0", "SHA-256", "SHA-512", "Upgrading does not help"],
+        ),
+        (
+            "2.9.0",
+            "pass",
+            &["2.9.0", "no at_hash", "before upgrading"],
+        ),
+        ("2.15.0", "warn", &["2.15.0", "not known", "doctor --login"]),
+    ] {
+        let e = eddsa(version);
+        let (report, _) = doctor(&keyed(&e));
+        expect_status(&report, "pocketid.version", &["pass"]);
+        let t = expect_status(&report, "discovery.metadata", &[status]);
+        for w in words {
+            assert!(t.contains(w), "{version}: {w:?} in {t}");
+        }
+    }
+    // Without the key: a 2.10+ discovery shape warns and names the releases,
+    // a legacy one passes with the upgrade caveat.
+    let (report, _) = doctor(&settings(&eddsa("2.12.0")));
+    let t = expect_status(&report, "discovery.metadata", &["warn"]);
+    assert!(
+        t.contains("2.10.0 to 2.14.0") && t.contains("--pocket-id-api-key"),
+        "{t}"
+    );
+    let (report, _) = doctor(&settings(&eddsa("2.6.0")));
+    let t = expect_status(&report, "discovery.metadata", &["pass"]);
+    assert!(t.contains("no at_hash"), "{t}");
+    // An RS256 key is fine on every release.
+    let (report, _) = doctor(&keyed(&start(Config::for_version("2.12.0"))));
+    expect_status(&report, "discovery.metadata", &["pass"]);
 }
 
 // ====================================================================== RomM's callback on Pocket ID ≤ 2.9

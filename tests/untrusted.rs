@@ -447,15 +447,15 @@ fn browser() -> String {
     format!("--browser-command={}", peer::browser_driver())
 }
 
-/// `jwks.keys` of a doctor run against a provider publishing `keys`.
-fn judge_keys(algs: &'static [&'static str], keys: Value) -> Value {
-    let issuer = provider_with_keys(algs, json!({ "keys": keys }));
+/// `jwks.keys` of a doctor run against a provider publishing `set` at jwks_uri.
+fn judge_set(algs: &'static [&'static str], set: Value) -> Value {
+    let issuer = provider_with_keys(algs, set);
     check(&doctor_json(&issuer, &[]).0, "jwks.keys").clone()
 }
 
 #[track_caller]
 fn expect_keys(algs: &'static [&'static str], keys: Value, status: &str, words: &[&str]) {
-    let finding = judge_keys(algs, keys.clone());
+    let finding = judge_set(algs, json!({ "keys": keys }));
     let all = cli::text(&finding);
     assert_eq!(finding["status"], status, "keys {keys:#}\n→ {finding:#}");
     for word in words {
@@ -649,6 +649,51 @@ fn duplicate_kids_and_a_keys_alg_are_remarks() {
     );
 }
 
+#[test]
+fn a_key_set_authlib_reads_is_never_failed() {
+    // A bare list of keys: authlib's import_key_set takes it as the set.
+    let finding = judge_set(&["RS256"], json!([rsa_key("r1")]));
+    assert_eq!(finding["status"], "warn", "{finding:#}");
+    assert!(
+        cli::text(&finding).contains("bare JSON list"),
+        "{finding:#}"
+    );
+    // "keys": "" is an empty set to authlib: no key, every login fails.
+    let finding = judge_set(&["RS256"], json!({"keys": ""}));
+    assert_eq!(finding["status"], "fail", "{finding:#}");
+    assert!(cli::text(&finding).contains("empty"), "{finding:#}");
+    // A key whose alg does not fit its kty: authlib ignores the alg.
+    let mut declared = ec_key("e1", false);
+    declared["alg"] = json!("RS256");
+    expect_keys(
+        &["ES256"],
+        json!([declared]),
+        "warn",
+        &["declares alg RS256, which it cannot do", "ES256"],
+    );
+}
+
+#[test]
+fn the_discovery_documents_own_jwks_is_the_set_romm_uses() {
+    // authlib's fetch_jwk_set takes discovery's jwks member before jwks_uri,
+    // here a 404: RomM verifies with the inline keys.
+    let issuer = serve(|base| {
+        let mut doc = discovery_doc(base, &["RS256"]);
+        doc["jwks"] = json!({"keys": [rsa_key("inline")]});
+        move |head: &str| match path_of(head) {
+            "/.well-known/openid-configuration" => json_ok(&doc),
+            _ => None,
+        }
+    });
+    let finding = check(&doctor_json(&issuer, &[]).0, "jwks.keys").clone();
+    assert_eq!(finding["status"], "warn", "{finding:#}");
+    let text = cli::text(&finding);
+    assert!(
+        text.contains("1 usable for RS256") && text.contains("own jwks member"),
+        "{finding:#}"
+    );
+}
+
 fn get_json(url: &str) -> Value {
     let body = reqwest::blocking::get(url)
         .and_then(|r| r.text())
@@ -684,12 +729,19 @@ fn login_picks_and_reads_the_key_as_authlib_does() {
         let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
         check(&doctor_json(&issuer, &flags).0, "login.id-token").clone()
     };
-    // authlib ignores a key's alg and decodes padded base64: RomM accepts.
-    let mut lenient = real.clone();
-    lenient["alg"] = json!("RS384");
-    lenient["n"] = json!(format!("{}==", real["n"].as_str().unwrap()));
-    let token = login(json!([lenient]));
+    // authlib decodes padded base64: RomM accepts.
+    let mut padded = real.clone();
+    padded["n"] = json!(format!("{}==", real["n"].as_str().unwrap()));
+    let token = login(json!([padded.clone()]));
     assert_eq!(token["status"], "pass", "{token:#}");
+    // authlib ignores a key's alg: RomM accepts, and the doctor warns.
+    padded["alg"] = json!("RS384");
+    let token = login(json!([padded]));
+    assert_eq!(token["status"], "warn", "{token:#}");
+    assert!(
+        cli::text(&token).contains("authlib ignores a key's alg"),
+        "{token:#}"
+    );
     // A key for encryption under the token's kid: authlib raises InvalidUseError.
     let mut enc = real.clone();
     enc["use"] = json!("enc");

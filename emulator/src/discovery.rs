@@ -115,10 +115,12 @@ pub fn jwks(app: &App) -> Response {
     if app.faults.broken_jwks {
         return gin_json(200, r#"{"message":"not a JSON Web Key Set"}"#.to_string());
     }
+    let mut keys = vec![&app.key];
+    keys.extend(app.second_key.as_ref());
     response(
         200,
         &[("content-type", GIN_JSON.to_string())],
-        app.key.jwks_json(),
+        crate::keys::jwks_json(&keys),
     )
 }
 

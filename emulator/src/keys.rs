@@ -86,12 +86,22 @@ impl SigningKey {
     /// A key of the same algorithm and `kid` with fresh, uncached material:
     /// what signs [`crate::TokenFault::WrongKey`] tokens. It is never published.
     pub fn impostor(&self) -> io::Result<SigningKey> {
+        self.fresh(self.kid.clone())
+    }
+
+    /// A key of the same algorithm with fresh material and its own `kid`: the
+    /// second published key of [`crate::TokenFault::NoKidTwoKeys`].
+    pub fn sibling(&self) -> io::Result<SigningKey> {
+        self.fresh(b64url(&random_bytes(8)))
+    }
+
+    fn fresh(&self, kid: String) -> io::Result<SigningKey> {
         let material = generate(self.alg).map_err(|_| {
             io::Error::other(format!("{} key generation failed", self.alg.as_str()))
         })?;
         Ok(SigningKey {
             alg: self.alg,
-            kid: self.kid.clone(),
+            kid,
             material: Arc::new(material),
         })
     }
@@ -169,16 +179,23 @@ impl SigningKey {
         }
     }
 
-    pub fn jwks_json(&self) -> String {
-        sorted_json(&json!({ "keys": [self.public_jwk()] }))
-    }
-
     /// Signs a compact JWS with header `{alg, kid, typ}` over `claims`.
     pub fn sign_jwt(&self, typ: &str, claims: &Value) -> String {
-        let header = json!({"alg": self.alg.as_str(), "kid": self.kid, "typ": typ});
+        self.sign_with_header(
+            &json!({"alg": self.alg.as_str(), "kid": self.kid, "typ": typ}),
+            claims,
+        )
+    }
+
+    /// Signs a compact JWS with header `{alg, typ}`: no `kid`.
+    pub fn sign_jwt_without_kid(&self, typ: &str, claims: &Value) -> String {
+        self.sign_with_header(&json!({"alg": self.alg.as_str(), "typ": typ}), claims)
+    }
+
+    fn sign_with_header(&self, header: &Value, claims: &Value) -> String {
         let signing_input = format!(
             "{}.{}",
-            b64url(sorted_json(&header).as_bytes()),
+            b64url(sorted_json(header).as_bytes()),
             b64url(sorted_json(claims).as_bytes())
         );
         let sig = self.sign(signing_input.as_bytes());
@@ -233,17 +250,41 @@ impl SigningKey {
     }
 }
 
+/// The JWKS publishing `keys`, in order.
+pub fn jwks_json(keys: &[&SigningKey]) -> String {
+    let keys: Vec<Value> = keys.iter().map(|k| k.public_jwk()).collect();
+    sorted_json(&json!({ "keys": keys }))
+}
+
 /// `at_hash` exactly as fosite's `IDTokenHandleHelper.ComputeHash` computes it
 /// for Pocket ID (which records the key alg in the ID-token header): the digest
 /// size is read from `alg[2:]` — `384` → SHA-384, `512` → SHA-512, anything
 /// else (including `EdDSA`) → SHA-256 — then the left half, base64url.
+///
+/// Every fosite release of Pocket ID (v2.10.0 on) records the key's alg on the
+/// session (`backend/internal/oidc/claims_service.go` `applyIDTokenClaims`,
+/// called from `token_handler.go` before the response), so the 384/512
+/// algorithms get their own sizes; `EdDSA` has no number and stays SHA-256.
 pub fn at_hash(alg: SigningAlg, access_token: &str) -> String {
     let algorithm = match alg {
         SigningAlg::RS384 | SigningAlg::ES384 => &digest::SHA384,
         SigningAlg::RS512 | SigningAlg::ES512 => &digest::SHA512,
         _ => &digest::SHA256,
     };
-    let d = digest::digest(algorithm, access_token.as_bytes());
+    half_hash(algorithm, access_token)
+}
+
+/// `at_hash` as RFC 8037 and authlib hash EdDSA tokens, with SHA-512 (the
+/// hash of Ed25519); other algorithms as [`at_hash`].
+pub fn at_hash_sha512_for_eddsa(alg: SigningAlg, access_token: &str) -> String {
+    match alg {
+        SigningAlg::EdDSA => half_hash(&digest::SHA512, access_token),
+        _ => at_hash(alg, access_token),
+    }
+}
+
+fn half_hash(algorithm: &'static digest::Algorithm, text: &str) -> String {
+    let d = digest::digest(algorithm, text.as_bytes());
     let bytes = d.as_ref();
     b64url(&bytes[..bytes.len() / 2])
 }
@@ -265,7 +306,9 @@ pub(crate) mod tests {
         let parts: Vec<&str> = jwt.split('.').collect();
         assert_eq!(parts.len(), 3);
         let header: Value = serde_json::from_slice(&d(parts[0])).unwrap();
-        assert_eq!(header["kid"], jwk["kid"]);
+        if header.get("kid").is_some() {
+            assert_eq!(header["kid"], jwk["kid"]);
+        }
         assert_eq!(header["alg"], jwk["alg"]);
         let msg = format!("{}.{}", parts[0], parts[1]);
         let sig = d(parts[2]);

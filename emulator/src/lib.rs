@@ -297,9 +297,10 @@ impl RawResponse {
     }
 }
 
-/// A deliberately bad ID token from the token endpoint, for testing a relying
-/// party's verification (every other part of the token response stays valid,
-/// including `at_hash`). Built by hand here, never with the CLI's code.
+/// A deliberately bad (or merely unusual) ID token from the token endpoint,
+/// for testing a relying party's verification: each is something a real
+/// provider can send. Every other part of the token response stays valid.
+/// Built by hand here, never with the CLI's code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TokenFault {
     /// Unsigned: header `{"alg":"none",...}` and an empty signature part.
@@ -313,30 +314,77 @@ pub enum TokenFault {
     /// under the published key's `kid`.
     WrongKey,
     /// `aud` names another client (`"another-client"`; array or string, as the
-    /// profile shapes `aud`).
+    /// profile shapes `aud`), and there is no `azp`.
     WrongAudience,
+    /// `aud` is `[client, "another-client"]` and there is no `azp`.
+    AudienceWithOther,
+    /// `aud` names only another client, but `azp` is the client.
+    OtherAudienceWithAzp,
+    /// `azp` is `"another-client"` (`aud` as usual).
+    WrongAzp,
     /// `exp` 1 h in the past, `iat` 2 h in the past (a 1-hour token issued 2 h ago).
     Expired,
+    /// `exp` 60 s in the past (a 1-hour token issued 61 min ago): the
+    /// provider's clock runs a minute behind.
+    ExpiredWithinLeeway,
+    /// `iat` 5 min in the future (`exp` 1 h after it): the provider's clock
+    /// runs 5 minutes ahead.
+    IssuedInFuture,
+    /// `exp` is a JSON string of the usual number.
+    ExpAsString,
+    /// No `iat` claim.
+    NoIat,
+    /// No `sub` claim.
+    NoSub,
     /// `nonce` is not the one sent to `/authorize`.
     WrongNonce,
+    /// No `nonce` claim although one was sent.
+    NoNonce,
     /// `iss` is [`WRONG_TOKEN_ISSUER`] instead of the issuer.
     WrongIssuer,
+    /// The header has no `kid` (the JWKS still holds one key).
+    NoKid,
+    /// The header has no `kid`, and the JWKS publishes a second key (same
+    /// algorithm, another `kid`) besides the signing key.
+    NoKidTwoKeys,
+    /// No `at_hash` (legacy tokens never have one).
+    NoAtHash,
+    /// `at_hash` of another string than the access token.
+    WrongAtHash,
+    /// `at_hash` hashed as RFC 8037 and authlib hash EdDSA tokens, with
+    /// SHA-512 (fosite, and so Pocket ID 2.10+, uses SHA-256); other
+    /// algorithms as usual. Legacy tokens get one too.
+    AtHashSha512ForEdDsa,
 }
 
 /// The `iss` of [`TokenFault::WrongIssuer`] tokens.
 pub const WRONG_TOKEN_ISSUER: &str = "https://impostor.example.com";
-/// The `aud` client id of [`TokenFault::WrongAudience`] tokens.
+/// The other client id of the audience and `azp` faults.
 pub const WRONG_TOKEN_AUDIENCE: &str = "another-client";
 
 impl TokenFault {
-    pub const ALL: [TokenFault; 7] = [
+    pub const ALL: [TokenFault; 21] = [
         TokenFault::AlgNone,
         TokenFault::Hs256WithPublicKey,
         TokenFault::WrongKey,
         TokenFault::WrongAudience,
+        TokenFault::AudienceWithOther,
+        TokenFault::OtherAudienceWithAzp,
+        TokenFault::WrongAzp,
         TokenFault::Expired,
+        TokenFault::ExpiredWithinLeeway,
+        TokenFault::IssuedInFuture,
+        TokenFault::ExpAsString,
+        TokenFault::NoIat,
+        TokenFault::NoSub,
         TokenFault::WrongNonce,
+        TokenFault::NoNonce,
         TokenFault::WrongIssuer,
+        TokenFault::NoKid,
+        TokenFault::NoKidTwoKeys,
+        TokenFault::NoAtHash,
+        TokenFault::WrongAtHash,
+        TokenFault::AtHashSha512ForEdDsa,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -345,9 +393,23 @@ impl TokenFault {
             TokenFault::Hs256WithPublicKey => "hs256-with-public-key",
             TokenFault::WrongKey => "wrong-key",
             TokenFault::WrongAudience => "wrong-audience",
+            TokenFault::AudienceWithOther => "audience-with-other",
+            TokenFault::OtherAudienceWithAzp => "other-audience-with-azp",
+            TokenFault::WrongAzp => "wrong-azp",
             TokenFault::Expired => "expired",
+            TokenFault::ExpiredWithinLeeway => "expired-within-leeway",
+            TokenFault::IssuedInFuture => "issued-in-future",
+            TokenFault::ExpAsString => "exp-as-string",
+            TokenFault::NoIat => "no-iat",
+            TokenFault::NoSub => "no-sub",
             TokenFault::WrongNonce => "wrong-nonce",
+            TokenFault::NoNonce => "no-nonce",
             TokenFault::WrongIssuer => "wrong-issuer",
+            TokenFault::NoKid => "no-kid",
+            TokenFault::NoKidTwoKeys => "no-kid-two-keys",
+            TokenFault::NoAtHash => "no-at-hash",
+            TokenFault::WrongAtHash => "wrong-at-hash",
+            TokenFault::AtHashSha512ForEdDsa => "at-hash-sha512-for-eddsa",
         }
     }
 
@@ -478,7 +540,10 @@ pub const ADMIN_USER_ID: &str = "0b6a3c1e-7d2f-4e8a-9c5b-1f2e3d4c5b6a";
 impl Config {
     /// The default setup as Pocket ID `version` would behave: the admin API
     /// per [`Config::version`], and the [`Profile::Legacy`] login flow below
-    /// v2.10.
+    /// v2.10. So ID tokens carry no `at_hash` up to v2.9, and from v2.10 on
+    /// fosite's, whose hash follows the key's alg (SHA-256 for EdDSA): every
+    /// fosite release records the alg on the session, none hashes EdDSA with
+    /// SHA-512 (pocket-id v2.10.0…v2.14.0 `backend/internal/oidc/claims_service.go`).
     pub fn for_version(version: &str) -> Config {
         let legacy = admin::parse_version(version).is_some_and(|v| v < (2, 10, 0));
         Config {
@@ -686,6 +751,9 @@ pub(crate) struct App {
     pub key: keys::SigningKey,
     /// The unpublished key of [`TokenFault::WrongKey`] (same alg and kid).
     pub impostor_key: Option<keys::SigningKey>,
+    /// The second published key of [`TokenFault::NoKidTwoKeys`] (same alg,
+    /// another kid); it never signs.
+    pub second_key: Option<keys::SigningKey>,
     pub faults: Faults,
     pub allow_insecure: bool,
     pub session_user: Option<String>,
@@ -920,6 +988,10 @@ impl Emulator {
             Some(TokenFault::WrongKey) => Some(key.impostor()?),
             _ => None,
         };
+        let second_key = match config.faults.id_token {
+            Some(TokenFault::NoKidTwoKeys) => Some(key.sibling()?),
+            _ => None,
+        };
         let tls = match &config.tls_chain {
             Some(chain) => Some(server::Tls {
                 ca_pem: None,
@@ -943,6 +1015,7 @@ impl Emulator {
             internal,
             key,
             impostor_key,
+            second_key,
             faults: config.faults,
             allow_insecure: config.allow_insecure_callback_urls,
             session_user: config.session_user,

@@ -1732,6 +1732,29 @@ fn token_fault_names_round_trip() {
     assert_eq!(TokenFault::parse("nope"), None);
 }
 
+/// The claims a fault changes (all others keep their normal value).
+fn claims_changed_by(fault: TokenFault) -> &'static [&'static str] {
+    match fault {
+        TokenFault::WrongAudience | TokenFault::AudienceWithOther => &["aud"],
+        TokenFault::OtherAudienceWithAzp => &["aud", "azp"],
+        TokenFault::WrongAzp => &["azp"],
+        TokenFault::Expired | TokenFault::ExpiredWithinLeeway => &["exp", "iat"],
+        TokenFault::IssuedInFuture | TokenFault::NoIat => &["iat"],
+        TokenFault::ExpAsString => &["exp"],
+        TokenFault::NoSub => &["sub"],
+        TokenFault::WrongNonce | TokenFault::NoNonce => &["nonce"],
+        TokenFault::WrongIssuer => &["iss"],
+        TokenFault::NoAtHash | TokenFault::WrongAtHash => &["at_hash"],
+        // With RS256 the RFC 8037 hash is fosite's: nothing changes.
+        TokenFault::AtHashSha512ForEdDsa
+        | TokenFault::AlgNone
+        | TokenFault::Hs256WithPublicKey
+        | TokenFault::WrongKey
+        | TokenFault::NoKid
+        | TokenFault::NoKidTwoKeys => &[],
+    }
+}
+
 #[test]
 fn id_token_faults_break_only_what_they_name() {
     let http = Http::new();
@@ -1739,6 +1762,10 @@ fn id_token_faults_break_only_what_they_name() {
     for fault in TokenFault::ALL {
         let e = start_with_token_fault(fault, Profile::Modern, SigningAlg::RS256);
         let (body, jwk) = exchange_code(&http, &e, false);
+        let jwks = http
+            .get(&format!("{}/.well-known/jwks.json", e.internal_url()))
+            .json();
+        let published = jwks["keys"].as_array().unwrap();
         let id_token = body["id_token"].as_str().unwrap();
         let access_token = body["access_token"].as_str().unwrap();
         // The access token is untouched and still verifies.
@@ -1749,15 +1776,23 @@ fn id_token_faults_break_only_what_they_name() {
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
         let claims: Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
-        assert_eq!(header["kid"], jwk["kid"], "{fault:?}: kid kept");
-        // Everything not named by the fault is as usual.
-        let expect = |name: &str, normal: bool| {
-            assert_eq!(
-                normal,
-                fault_free(name, &claims, &e, now),
-                "{fault:?}: {name} in {claims:#}"
+        let no_kid = matches!(fault, TokenFault::NoKid | TokenFault::NoKidTwoKeys);
+        if no_kid {
+            assert!(header.get("kid").is_none(), "{fault:?}: {header}");
+        } else {
+            assert_eq!(header["kid"], jwk["kid"], "{fault:?}: kid kept");
+        }
+        if fault == TokenFault::NoKidTwoKeys {
+            assert_eq!(published.len(), 2, "{jwks}");
+            assert_ne!(published[0]["kid"], published[1]["kid"]);
+            assert_eq!(published[1]["alg"], "RS256");
+            assert!(
+                !verify_with_jwk(id_token, &published[1]),
+                "the second key never signs"
             );
-        };
+        } else {
+            assert_eq!(published.len(), 1, "{fault:?}: {jwks}");
+        }
         match fault {
             TokenFault::AlgNone => {
                 assert_eq!(header["alg"], "none");
@@ -1790,32 +1825,111 @@ fn id_token_faults_break_only_what_they_name() {
             }
             _ => assert!(verify_with_jwk(id_token, &jwk), "{fault:?}: signature"),
         }
-        expect("aud", fault != TokenFault::WrongAudience);
-        expect("exp", fault != TokenFault::Expired);
-        expect("nonce", fault != TokenFault::WrongNonce);
-        expect("iss", fault != TokenFault::WrongIssuer);
-        expect("at_hash", true);
+        let changed = claims_changed_by(fault);
+        for name in ["aud", "azp", "exp", "iat", "sub", "nonce", "iss", "at_hash"] {
+            assert_eq!(
+                !changed.contains(&name),
+                fault_free(name, &claims, &e, now, access_token),
+                "{fault:?}: {name} in {claims:#}"
+            );
+        }
+        let other = json!(WRONG_TOKEN_AUDIENCE);
         match fault {
-            TokenFault::WrongAudience => assert_eq!(claims["aud"], json!([WRONG_TOKEN_AUDIENCE])),
+            TokenFault::WrongAudience => assert_eq!(claims["aud"], json!([other])),
+            TokenFault::AudienceWithOther => {
+                assert_eq!(claims["aud"], json!([DEFAULT_CLIENT_ID, other]));
+            }
+            TokenFault::OtherAudienceWithAzp => {
+                assert_eq!(claims["aud"], json!([other]));
+                assert_eq!(claims["azp"], DEFAULT_CLIENT_ID);
+            }
+            TokenFault::WrongAzp => assert_eq!(claims["azp"], other),
             TokenFault::Expired => {
                 assert!(claims["exp"].as_i64().unwrap() <= now - 3600 + 5);
                 assert!(claims["iat"].as_i64().unwrap() <= now - 7200 + 5);
             }
+            TokenFault::ExpiredWithinLeeway => {
+                let exp = claims["exp"].as_i64().unwrap();
+                assert!((now - 65..=now - 55).contains(&exp), "{exp} vs {now}");
+            }
+            TokenFault::IssuedInFuture => {
+                let iat = claims["iat"].as_i64().unwrap();
+                assert!((now + 295..=now + 305).contains(&iat), "{iat} vs {now}");
+            }
+            TokenFault::ExpAsString => {
+                let exp: i64 = claims["exp"].as_str().unwrap().parse().unwrap();
+                assert!(exp > now + 3000);
+            }
+            TokenFault::NoIat => assert!(claims.get("iat").is_none()),
+            TokenFault::NoSub => assert!(claims.get("sub").is_none()),
+            TokenFault::NoNonce => assert!(claims.get("nonce").is_none()),
             TokenFault::WrongIssuer => assert_eq!(claims["iss"], WRONG_TOKEN_ISSUER),
+            TokenFault::NoAtHash => assert!(claims.get("at_hash").is_none()),
+            TokenFault::WrongAtHash => assert!(claims["at_hash"].is_string()),
             _ => {}
         }
     }
 }
 
 /// Whether one claim has its normal, correct value.
-fn fault_free(name: &str, claims: &Value, e: &Emulator, now: i64) -> bool {
+fn fault_free(name: &str, claims: &Value, e: &Emulator, now: i64, access_token: &str) -> bool {
     match name {
         "aud" => claims["aud"] == json!([DEFAULT_CLIENT_ID]),
+        "azp" => claims.get("azp").is_none(),
         "exp" => claims["exp"].as_i64().is_some_and(|x| x > now + 3000),
+        "iat" => claims["iat"].as_i64().is_some_and(|x| (x - now).abs() <= 5),
+        "sub" => claims["sub"] == DEFAULT_USER_ID,
         "nonce" => claims["nonce"] == NONCE,
         "iss" => claims["iss"] == e.issuer(),
-        "at_hash" => claims["at_hash"].is_string(),
+        "at_hash" => claims["at_hash"] == crate::keys::at_hash(SigningAlg::RS256, access_token),
         _ => unreachable!(),
+    }
+}
+
+#[test]
+fn at_hash_follows_the_pocket_id_version_and_the_sha512_fault() {
+    let http = Http::new();
+    // Legacy (v2.9 and older): no at_hash at all.
+    let e = Emulator::start(Config {
+        alg: SigningAlg::EdDSA,
+        ..Config::for_version("2.9.0")
+    })
+    .unwrap();
+    let (body, _) = exchange_code(&http, &e, true);
+    let (_, claims) = jwt_parts(body["id_token"].as_str().unwrap());
+    assert!(claims.get("at_hash").is_none(), "{claims:#}");
+    // v2.10.0 (the first fosite release): the size follows the alg, EdDSA is SHA-256.
+    for (alg, size) in [
+        (SigningAlg::RS256, 16),
+        (SigningAlg::ES384, 24),
+        (SigningAlg::RS512, 32),
+        (SigningAlg::EdDSA, 16),
+    ] {
+        let e = Emulator::start(Config {
+            alg,
+            ..Config::for_version("2.10.0")
+        })
+        .unwrap();
+        let (body, _) = exchange_code(&http, &e, false);
+        let (_, claims) = jwt_parts(body["id_token"].as_str().unwrap());
+        let hash = URL_SAFE_NO_PAD
+            .decode(claims["at_hash"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(hash.len(), size, "{alg:?}");
+    }
+    // The fault hashes EdDSA with SHA-512, in both profiles.
+    for profile in [Profile::Modern, Profile::Legacy] {
+        let e =
+            start_with_token_fault(TokenFault::AtHashSha512ForEdDsa, profile, SigningAlg::EdDSA);
+        let (body, _) = exchange_code(&http, &e, profile == Profile::Legacy);
+        let access_token = body["access_token"].as_str().unwrap();
+        let (_, claims) = jwt_parts(body["id_token"].as_str().unwrap());
+        let full = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA512, access_token.as_bytes());
+        assert_eq!(
+            claims["at_hash"],
+            json!(URL_SAFE_NO_PAD.encode(&full.as_ref()[..32])),
+            "{profile:?}"
+        );
     }
 }
 

@@ -1,7 +1,7 @@
 //! The token endpoint (pocketid.md §5) and the tokens it mints (§2).
 
 use crate::errors::{self, RfcError};
-use crate::keys::at_hash;
+use crate::keys::{at_hash, at_hash_sha512_for_eddsa};
 use crate::userinfo::user_claims;
 use crate::util::{
     FOSITE_JSON, Field, b64url, gin_json, now_secs, ordered, query_unescape, random_alnum,
@@ -28,22 +28,62 @@ pub fn token(app: &App, req: &Req) -> Response {
 }
 
 /// Signs an ID token, broken as [`crate::Faults::id_token`] asks.
-fn sign_id_token(app: &App, mut claims: serde_json::Map<String, Value>) -> String {
+/// `access_token` is the one issued with it (for the `at_hash` faults).
+fn sign_id_token(
+    app: &App,
+    mut claims: serde_json::Map<String, Value>,
+    access_token: &str,
+) -> String {
     let Some(fault) = app.faults.id_token else {
         return app.key.sign_jwt("JWT", &Value::Object(claims));
     };
     let now = now_secs();
+    // The profile's shape of `aud`: an array (modern) or a string (legacy).
+    let listed = matches!(claims.get("aud"), Some(Value::Array(_)));
+    let client = match claims.get("aud") {
+        Some(Value::Array(list)) => list.first().cloned().unwrap_or(Value::Null),
+        Some(other) => other.clone(),
+        None => Value::Null,
+    };
     match fault {
-        TokenFault::WrongAudience => {
-            let aud = match claims.get("aud") {
-                Some(Value::Array(_)) => json!([WRONG_TOKEN_AUDIENCE]),
-                _ => json!(WRONG_TOKEN_AUDIENCE),
+        TokenFault::WrongAudience | TokenFault::OtherAudienceWithAzp => {
+            let aud = if listed {
+                json!([WRONG_TOKEN_AUDIENCE])
+            } else {
+                json!(WRONG_TOKEN_AUDIENCE)
             };
             claims.insert("aud".into(), aud);
+            if fault == TokenFault::OtherAudienceWithAzp {
+                claims.insert("azp".into(), client);
+            }
+        }
+        TokenFault::AudienceWithOther => {
+            claims.insert("aud".into(), json!([client, WRONG_TOKEN_AUDIENCE]));
+        }
+        TokenFault::WrongAzp => {
+            claims.insert("azp".into(), json!(WRONG_TOKEN_AUDIENCE));
         }
         TokenFault::Expired => {
             claims.insert("iat".into(), json!(now - 2 * 60 * 60));
             claims.insert("exp".into(), json!(now - 60 * 60));
+        }
+        TokenFault::ExpiredWithinLeeway => {
+            claims.insert("iat".into(), json!(now - 61 * 60));
+            claims.insert("exp".into(), json!(now - 60));
+        }
+        TokenFault::IssuedInFuture => {
+            claims.insert("iat".into(), json!(now + 5 * 60));
+            claims.insert("exp".into(), json!(now + 65 * 60));
+        }
+        TokenFault::ExpAsString => {
+            let exp = claims.get("exp").map(Value::to_string).unwrap_or_default();
+            claims.insert("exp".into(), json!(exp));
+        }
+        TokenFault::NoIat => {
+            claims.remove("iat");
+        }
+        TokenFault::NoSub => {
+            claims.remove("sub");
         }
         TokenFault::WrongNonce => {
             claims.insert(
@@ -51,10 +91,28 @@ fn sign_id_token(app: &App, mut claims: serde_json::Map<String, Value>) -> Strin
                 json!(format!("not-the-nonce-sent-{}", random_alnum(12))),
             );
         }
+        TokenFault::NoNonce => {
+            claims.remove("nonce");
+        }
         TokenFault::WrongIssuer => {
             claims.insert("iss".into(), json!(WRONG_TOKEN_ISSUER));
         }
-        TokenFault::AlgNone | TokenFault::Hs256WithPublicKey | TokenFault::WrongKey => {}
+        TokenFault::NoAtHash => {
+            claims.remove("at_hash");
+        }
+        TokenFault::WrongAtHash => {
+            let other = format!("{access_token}-not");
+            claims.insert("at_hash".into(), json!(at_hash(app.key.alg, &other)));
+        }
+        TokenFault::AtHashSha512ForEdDsa => {
+            let hash = at_hash_sha512_for_eddsa(app.key.alg, access_token);
+            claims.insert("at_hash".into(), json!(hash));
+        }
+        TokenFault::AlgNone
+        | TokenFault::Hs256WithPublicKey
+        | TokenFault::WrongKey
+        | TokenFault::NoKid
+        | TokenFault::NoKidTwoKeys => {}
     }
     let claims = Value::Object(claims);
     match fault {
@@ -65,6 +123,9 @@ fn sign_id_token(app: &App, mut claims: serde_json::Map<String, Value>) -> Strin
             .as_ref()
             .expect("Emulator::start creates the impostor key for TokenFault::WrongKey")
             .sign_jwt("JWT", &claims),
+        TokenFault::NoKid | TokenFault::NoKidTwoKeys => {
+            app.key.sign_jwt_without_kid("JWT", &claims)
+        }
         _ => app.key.sign_jwt("JWT", &claims),
     }
 }
@@ -316,7 +377,7 @@ fn issue_modern(
         if let Some(n) = nonce.filter(|n| !n.is_empty()) {
             claims.insert("nonce".into(), json!(n));
         }
-        body["id_token"] = json!(sign_id_token(app, claims));
+        body["id_token"] = json!(sign_id_token(app, claims, &access_token));
     }
     let grant = Grant {
         client,
@@ -492,7 +553,7 @@ fn issue_legacy(
     if let Some(n) = nonce.filter(|n| !n.is_empty()) {
         claims.insert("nonce".into(), json!(n));
     }
-    let id_token = sign_id_token(app, claims);
+    let id_token = sign_id_token(app, claims, &access_token);
     let refresh_token = random_alnum(40);
     let grant = Grant {
         client,

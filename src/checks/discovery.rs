@@ -6,6 +6,7 @@ use url::Url;
 use super::{config::is_loopback, json_object, kind, unreachable};
 use crate::http::{Http, Response, httpx_refuses};
 use crate::oidc::discovery::{Discovery, Flavor};
+use crate::pocketid::{Version, parse_version};
 use crate::report::{Finding, is_unsafe};
 use crate::settings::{
     OIDC_CLAIM_ROLES, OIDC_SERVER_APPLICATION_URL, OIDC_SERVER_METADATA_URL, Settings,
@@ -16,6 +17,21 @@ use crate::settings::{
 pub const VERIFIABLE_ALGS: &[&str] = &[
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
 ];
+
+/// Every Pocket ID release on fosite (2.10.0 on) hashes an EdDSA token's
+/// `at_hash` with SHA-256: fosite takes the size from `alg[2:]` and EdDSA has
+/// no number (pocket-id/fosite `handler/openid/helper.go` `ComputeHash`),
+/// while authlib hashes EdDSA with SHA-512, so RomM refuses every such token.
+/// Releases up to 2.9 put no `at_hash` in ID tokens at all.
+const EDDSA_AT_HASH_FROM: Version = (2, 10, 0);
+/// The first release newer than the ones whose source this was checked
+/// against (2.14.x).
+const EDDSA_AT_HASH_UNCHECKED_FROM: Version = (2, 15, 0);
+/// The affected releases, in words.
+pub const EDDSA_AT_HASH_VERSIONS: &str =
+    "Pocket ID 2.10.0 to 2.14.0 (every release since it moved to fosite; none has fixed it yet)";
+/// The fix for them.
+pub const EDDSA_AT_HASH_FIX: &str = "Rotate Pocket ID's signing key to RS256: pocket-id key-rotate --alg RS256, then restart Pocket ID (RomM re-fetches the key set by itself). Upgrading does not help: no Pocket ID release up to 2.14.0 fixes this.";
 
 /// Pocket ID's default APP_URL: an issuer nobody else can reach.
 const POCKET_ID_DEFAULT_ISSUER: &str = "http://localhost:1411";
@@ -44,7 +60,7 @@ pub fn run(settings: &Settings, http: &Http) -> (Vec<Finding>, Option<Discovery>
             let findings = vec![
                 finding,
                 issuer(settings, &url, &discovery),
-                metadata(settings, &discovery),
+                metadata(settings, &discovery, None),
             ];
             (findings, Some(discovery))
         }
@@ -198,9 +214,27 @@ struct Issue {
     fix: String,
 }
 
-fn metadata(settings: &Settings, d: &Discovery) -> Finding {
+/// Judges `discovery.metadata` again once `pocketid.version` (from the admin
+/// API) is known: the EdDSA verdict depends on the release.
+pub fn with_pocket_id_version(findings: &mut [Finding], settings: &Settings, d: &Discovery) {
+    let version = findings
+        .iter()
+        .find(|f| f.id == "pocketid.version")
+        .and_then(|f| f.data.as_ref())
+        .and_then(|data| data.get("version"))
+        .and_then(serde_json::Value::as_str)
+        .and_then(parse_version);
+    if let Some(version) = version
+        && let Some(finding) = findings.iter_mut().find(|f| f.id == "discovery.metadata")
+    {
+        *finding = metadata(settings, d, Some(version));
+    }
+}
+
+fn metadata(settings: &Settings, d: &Discovery, version: Option<Version>) -> Finding {
     const ID: &str = "discovery.metadata";
     let mut issues: Vec<Issue> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     let mut fail = |text: String, fix: &str| {
         issues.push(Issue {
             fail: true,
@@ -283,12 +317,35 @@ fn metadata(settings: &Settings, d: &Discovery) -> Finding {
             fix: "Give the provider an asymmetric signing key (RS256 is the safe choice; Authentik: select a signing key on the provider, romm#540).".into(),
         });
     }
-    if d.flavor() == Flavor::PocketIdModern && algs.iter().all(|a| a == "EdDSA") {
-        warnings.push(Issue {
-            fail: false,
-            text: "Pocket ID signs with EdDSA: Pocket ID 2.10+ (fosite) hashes at_hash with SHA-256 for EdDSA, RomM's authlib with SHA-512, so RomM would refuse the ID token".into(),
-            fix: "Rotate Pocket ID's key to RS256: pocket-id key-rotate --alg RS256 (then restart Pocket ID). `doctor --login` confirms it.".into(),
-        });
+    if d.flavor().is_pocket_id() && algs.iter().all(|a| a == "EdDSA") {
+        let why = "fosite hashes an EdDSA token's at_hash with SHA-256, RomM's authlib with SHA-512 (InvalidClaimError: invalid_claim: Invalid claim 'at_hash')";
+        let shown = |(a, b, c): Version| format!("{a}.{b}.{c}");
+        match version {
+            Some(v) if v < EDDSA_AT_HASH_FROM => notes.push(format!(
+                "Pocket ID {} signs with EdDSA and puts no at_hash in ID tokens, so RomM accepts them; {EDDSA_AT_HASH_VERSIONS} add one RomM refuses: rotate the key to RS256 (pocket-id key-rotate --alg RS256) before upgrading",
+                shown(v)
+            )),
+            Some(v) if v < EDDSA_AT_HASH_UNCHECKED_FROM => {
+                issues.push(Issue {
+                    fail: true,
+                    text: format!("Pocket ID {} signs with EdDSA, and RomM refuses every EdDSA ID token from it: {why}", shown(v)),
+                    fix: EDDSA_AT_HASH_FIX.into(),
+                });
+            }
+            Some(v) => warnings.push(Issue {
+                fail: false,
+                text: format!("Pocket ID {} signs with EdDSA; {EDDSA_AT_HASH_VERSIONS} give EdDSA tokens an at_hash RomM refuses ({why}), and whether {} fixed it is not known here", shown(v), shown(v)),
+                fix: format!("Run `romm-oidc doctor --login` to prove it, or avoid the question: {EDDSA_AT_HASH_FIX}"),
+            }),
+            None if d.flavor() == Flavor::PocketIdModern => warnings.push(Issue {
+                fail: false,
+                text: format!("Pocket ID signs with EdDSA: {EDDSA_AT_HASH_VERSIONS} give EdDSA ID tokens an at_hash RomM refuses ({why}); the discovery document shows a 2.10+ release but not which"),
+                fix: format!("{EDDSA_AT_HASH_FIX} Give --pocket-id-api-key to name the release, or run `romm-oidc doctor --login` to prove it."),
+            }),
+            None => notes.push(format!(
+                "Pocket ID (2.9 or older, by its discovery document) signs with EdDSA and puts no at_hash in ID tokens, so RomM accepts them; {EDDSA_AT_HASH_VERSIONS} add one RomM refuses: rotate the key to RS256 (pocket-id key-rotate --alg RS256) before upgrading"
+            )),
+        }
     }
     if let Some(Ok(methods)) = d.list("token_endpoint_auth_methods_supported")
         && !methods.contains(&"client_secret_basic")
@@ -325,6 +382,10 @@ fn metadata(settings: &Settings, d: &Discovery) -> Finding {
         "signing_algs": algs,
         "email_verified_advertised": d.advertises_email_verified(),
     });
+    let verified_note = std::iter::once(verified_note.to_string())
+        .chain(notes)
+        .collect::<Vec<_>>()
+        .join("\n");
     if issues.is_empty() {
         return Finding::pass(
             ID,
@@ -347,7 +408,7 @@ fn metadata(settings: &Settings, d: &Discovery) -> Finding {
     let detail = issues
         .iter()
         .map(|i| format!("{} {}", if i.fail { "✘" } else { "⚠" }, i.text))
-        .chain([verified_note.to_string()])
+        .chain([verified_note])
         .collect::<Vec<_>>()
         .join("\n");
     let fix = issues

@@ -1,12 +1,14 @@
-//! `jwks.keys`: the provider's key set, fetched as RomM fetches it, and every
-//! key judged for what authlib needs to verify an ID token with it.
+//! `jwks.keys`: the key set RomM verifies ID tokens with, fetched as RomM
+//! fetches it, imported and every key loaded for the advertised algorithms
+//! by the same reader the ID-token check verifies with (`oidc::jwk`).
 
 use serde_json::Value;
 
-use super::{json_object, kind, unreachable};
+use super::{json_object, unreachable};
 use crate::http::Http;
 use crate::oidc::discovery::Discovery;
-use crate::oidc::jwk;
+use crate::oidc::id_token::REGISTERED_ALGS;
+use crate::oidc::{jwk, py};
 use crate::report::Finding;
 
 const ID: &str = "jwks.keys";
@@ -14,7 +16,18 @@ const ID: &str = "jwks.keys";
 /// Members that only a private or secret key has.
 const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "k"];
 
+const REPAIR: &str = "Remove or repair the keys RomM cannot verify with.";
+
 pub fn run(http: &Http, discovery: &Discovery) -> Finding {
+    // authlib's fetch_jwk_set takes the discovery document's own key set
+    // first and fetches jwks_uri only when a token fails with a ValueError.
+    if let Some(inline) = discovery.doc.get("jwks").filter(|j| py::truthy(j)) {
+        let remark = (
+            "the discovery document carries its own jwks member, which RomM verifies with instead of jwks_uri (it fetches jwks_uri only after a token fails); jwks_uri is not checked here",
+            "Drop the jwks member from the discovery document and publish the keys at jwks_uri only.",
+        );
+        return judge(inline, discovery, Some(remark));
+    }
     let Some(url) = discovery.str("jwks_uri") else {
         return Finding::skip(
             ID,
@@ -31,18 +44,41 @@ pub fn run(http: &Http, discovery: &Discovery) -> Finding {
             .mismatch(format!("200 with {{\"keys\": [...]}} at {url}"), format!("HTTP {}", response.status))
             .fix("RomM fetches jwks_uri from its container at the first login; make it answer (Pocket ID: check INTERNAL_APP_URL).");
     }
-    let doc = match json_object(ID, "The key set", &response) {
-        Ok(doc) => doc,
-        Err(f) => return f.or_fix("Point jwks_uri at the provider's JSON Web Key Set."),
+    let set = match response.json() {
+        // authlib takes a bare list of keys as the set.
+        Some(list @ Value::Array(_)) => list,
+        _ => match json_object(ID, "The key set", &response) {
+            Ok(doc) => Value::Object(doc),
+            Err(f) => return f.or_fix("Point jwks_uri at the provider's JSON Web Key Set."),
+        },
     };
-    let keys = match doc.get("keys") {
-        Some(Value::Array(keys)) => keys,
-        other => {
+    let bare = set.is_array().then_some((
+        "the key set is a bare JSON list, not {\"keys\": [...]}: RomM's authlib reads it, stricter libraries refuse it",
+        "Publish the key set as {\"keys\": [...]} (RFC 7517 §5).",
+    ));
+    judge(&set, discovery, bare)
+}
+
+/// Judges the key set as authlib imports it and as each key would verify
+/// the advertised algorithms; `remark` is a warning about the set itself,
+/// with its fix.
+fn judge(set: &Value, discovery: &Discovery, remark: Option<(&str, &str)>) -> Finding {
+    let keys = match jwk::members(set) {
+        Ok(keys) => keys,
+        Err(error) => {
+            let found = match set {
+                Value::Object(doc) => doc.get("keys").map_or("no keys member", py::kind),
+                other => py::kind(other),
+            };
             return Finding::fail(ID, "The key set has no \"keys\" array")
-                .mismatch(
-                    "{\"keys\": [ … ]}",
-                    other.map(kind).unwrap_or("no keys member"),
-                )
+                .detail(format!(
+                    "RomM's authlib raises {} on it, so every login fails.{}",
+                    error.exception(),
+                    remark
+                        .map(|(r, _)| format!("\nNote: {r}."))
+                        .unwrap_or_default()
+                ))
+                .mismatch("{\"keys\": [ … ]}", found)
                 .fix("The provider must publish a JSON Web Key Set at jwks_uri.");
         }
     };
@@ -56,13 +92,17 @@ pub fn run(http: &Http, discovery: &Discovery) -> Finding {
     let mut breaks = Vec::new();
     let mut fixes: Vec<&str> = Vec::new();
     let mut usable = Vec::new();
+    if let Some((remark, fix)) = remark {
+        problems.push((false, remark.to_string()));
+        fixes.push(fix);
+    }
     for (i, key) in keys.iter().enumerate() {
-        let object = key.as_object();
-        let kid = object.and_then(|k| k.get("kid")).and_then(Value::as_str);
-        let label = kid
-            .map(|k| format!("key {k}"))
-            .unwrap_or(format!("key {i}"));
-        if let Some(key) = object {
+        let label = match key.get("kid") {
+            Some(Value::String(kid)) => format!("key {kid}"),
+            Some(kid) if !kid.is_null() => format!("key {}", py::shown(kid)),
+            _ => format!("key {i}"),
+        };
+        if let Some(key) = key.as_object() {
             let leaked: Vec<&str> = PRIVATE_MEMBERS
                 .iter()
                 .copied()
@@ -80,72 +120,99 @@ pub fn run(http: &Http, discovery: &Discovery) -> Finding {
                 continue;
             }
         }
-        let usable_key = match jwk::read(key) {
-            jwk::Read::Breaks(why) => {
-                breaks.push(format!("{label} {why}"));
+        let key = match jwk::import_key(key) {
+            Ok(key) => key,
+            Err(error) => {
+                breaks.push(format!("{label} {} ({})", error.why, error.exception));
                 continue;
             }
-            jwk::Read::Unusable(why) => {
-                problems.push((
-                    false,
-                    format!("{label} {why}: RomM refuses every ID token signed under it"),
-                ));
-                fixes.push("Remove or repair the keys RomM cannot verify with.");
-                continue;
-            }
-            jwk::Read::Usable(u) => u,
         };
-        let key = object.expect("a usable key is an object");
-        if kid.is_none() {
+        // The algorithms whose prepare_key takes this key: the advertised
+        // ones, else any (to name what the key could do).
+        let fitting = |algs: &mut dyn Iterator<Item = &str>| -> Vec<String> {
+            algs.filter(|a| *a != "none" && jwk::fits(a, key).is_ok())
+                .map(str::to_string)
+                .collect()
+        };
+        let advertised = fitting(&mut algs.iter().map(String::as_str));
+        let possible = fitting(&mut REGISTERED_ALGS.iter().copied());
+        if possible.is_empty() {
+            let crv = key.get("crv").map(py::shown).unwrap_or_default();
+            problems.push((false, format!("{label} is an EC key on curve {crv}, which no algorithm authlib knows takes: RomM refuses every ID token signed under it")));
+            fixes.push(REPAIR);
+            continue;
+        }
+        let tried = if advertised.is_empty() {
+            &possible
+        } else {
+            &advertised
+        };
+        let mut loaded = Vec::new();
+        let mut refusal = None;
+        for alg in tried {
+            match jwk::prepare(alg, key) {
+                Ok(prepared) => match prepared.usable() {
+                    Ok(()) => loaded.push(prepared),
+                    Err(error) => refusal = refusal.or(Some(error.clone())),
+                },
+                Err(error) => refusal = refusal.or(Some(error)),
+            }
+        }
+        if loaded.is_empty() {
+            let error = refusal.expect("every algorithm tried was refused");
+            problems.push((
+                false,
+                format!(
+                    "{label} {error} ({}): RomM refuses every ID token signed under it",
+                    error.exception()
+                ),
+            ));
+            fixes.push(REPAIR);
+            continue;
+        }
+        if key.get("kid").is_none_or(Value::is_null) {
             problems.push((false, format!("{label} has no kid: RomM's authlib picks it only for ID tokens that name no kid")));
             fixes.push("Give every key a kid.");
         }
-        if let Some(bits) = usable_key.rsa_bits.filter(|b| *b < 2048) {
+        if let Some(bits) = loaded[0].rsa_bits().filter(|b| *b < 2048) {
             problems.push((false, format!("{label} is an RSA key of only {bits} bits: RomM's cryptography still verifies with it, but such a key can be broken; use 2048 bits or more")));
             fixes.push("Rotate the provider's signing key to RSA 2048 or larger (Pocket ID: pocket-id key-rotate).");
         }
-        if !usable_key.loose.is_empty() {
-            problems.push((false, format!("{label} writes {} with base64 padding, the standard alphabet or stray characters: RomM's authlib reads it, stricter libraries refuse it", usable_key.loose.join(" and "))));
+        let loose = jwk::loose_members(key);
+        if !loose.is_empty() {
+            problems.push((false, format!("{label} writes {} with base64 padding, the standard alphabet or stray characters: RomM's authlib reads it, stricter libraries refuse it", loose.join(" and "))));
             fixes.push("Publish key members in unpadded base64url (RFC 7518 §6).");
         }
-        let can: Vec<&str> = usable_key
-            .algs
-            .iter()
-            .copied()
-            .filter(|a| algs.iter().any(|s| s == a))
-            .collect();
         if let Some(declared) = key.get("alg").and_then(Value::as_str) {
-            if !usable_key.algs.contains(&declared) {
-                problems.push((false, format!("{label} declares alg {declared}, which it cannot do; RomM's authlib ignores a key's alg and uses it for {}", usable_key.algs.join("/"))));
+            if !possible.iter().any(|a| a == declared) {
+                problems.push((false, format!("{label} declares alg {declared}, which it cannot do; RomM's authlib ignores a key's alg and uses it for {}", possible.join("/"))));
                 fixes.push("Correct the alg published on the keys (or drop it).");
             } else if !algs.iter().any(|a| a == declared) {
                 problems.push((false, format!("{label} declares alg {declared}, which the provider does not advertise (id_token_signing_alg_values_supported: {})", algs.join(", "))));
                 fixes.push("Advertise the algorithm the provider signs with, or publish the key it signs with.");
             }
         }
-        if can.is_empty() {
+        if advertised.is_empty() {
             problems.push((
                 false,
                 format!(
                     "{label} verifies only {}, which the provider does not advertise for ID tokens",
-                    usable_key.algs.join("/")
+                    possible.join("/")
                 ),
             ));
             continue;
         }
         usable.push(label);
     }
-    let mut seen: Vec<&str> = Vec::new();
-    for kid in keys
+    let kids: Vec<&Value> = keys
         .iter()
-        .filter_map(|k| k.get("kid").and_then(Value::as_str))
-    {
-        let count = keys
-            .iter()
-            .filter(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
-            .count();
-        if count > 1 && !seen.contains(&kid) {
-            seen.push(kid);
+        .filter_map(|k| k.get("kid"))
+        .filter(|k| !k.is_null())
+        .collect();
+    for (i, kid) in kids.iter().enumerate() {
+        let count = kids.iter().filter(|k| py::eq(k, kid)).count();
+        if count > 1 && !kids[..i].iter().any(|k| py::eq(k, kid)) {
+            let kid = kid.as_str().map_or_else(|| py::shown(kid), str::to_string);
             problems.push((false, format!("kid {kid} names {count} keys; RomM's authlib verifies with the first of them only, so a token signed with another fails")));
             fixes.push("Give every key its own kid.");
         }

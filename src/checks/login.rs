@@ -17,7 +17,8 @@ use super::unreachable;
 use crate::browser::Browser;
 use crate::http::Http;
 use crate::oidc::discovery::{Discovery, Flavor};
-use crate::oidc::id_token::{self, Expected, Rejection};
+use crate::oidc::id_token::{self, Caution, Expected, Rejection};
+use crate::oidc::jwk::KeyError;
 use crate::oidc::loopback::{Callback, Listener, Page, Waited};
 use crate::report::{Finding, Status};
 use crate::romm_api::Account;
@@ -242,6 +243,7 @@ pub fn run(
             &nonce,
             &id_token,
             access_token.as_deref(),
+            &code,
         );
         let userinfo = access_token
             .as_deref()
@@ -495,6 +497,9 @@ fn token_finding(
     None
 }
 
+/// Pushes `login.id-token`: the ID token judged by authlib 1.6.12's rules
+/// as RomM's call applies them (`oidc::id_token`).
+#[allow(clippy::too_many_arguments)]
 fn verify_finding(
     out: &mut Vec<Finding>,
     http: &Http,
@@ -503,73 +508,229 @@ fn verify_finding(
     nonce: &str,
     token: &str,
     access_token: Option<&str>,
+    code: &str,
 ) -> Option<Map<String, Value>> {
     const ID: &str = "login.id-token";
-    let keys = discovery
-        .str("jwks_uri")
-        .and_then(|u| http.get(u).ok())
-        .and_then(|r| r.json())
-        .and_then(|j| j.get("keys").and_then(Value::as_array).cloned())
-        .unwrap_or_default();
     let algs = discovery.signing_algs();
-    let issuer = discovery.issuer().unwrap_or_default();
     let expected = Expected {
-        issuer,
+        issuer: discovery.doc.get("issuer"),
         client_id,
         nonce,
         access_token,
+        code: Some(code),
         allowed_algs: &algs,
         now: now(),
     };
-    match id_token::verify(token, &keys, &expected) {
+    let mut fetch = |again: bool| key_set(http, discovery, again);
+    match id_token::verify(token, &mut fetch, &expected) {
         Ok(verified) => {
-            out.push(
+            let (warnings, notes): (Vec<&Caution>, Vec<&Caution>) =
+                verified.cautions.iter().partition(|c| c.is_warning());
+            let what = format!(
+                "{} signature (kid {}), {}",
+                verified.alg,
+                verified.kid.as_deref().unwrap_or("none"),
+                verified.checked.join(", ")
+            );
+            let listed = |cautions: &[&Caution]| {
+                cautions
+                    .iter()
+                    .map(|c| format!("⚠ {c}"))
+                    .chain(notes.iter().map(|n| format!("note: {n}")))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            let data = serde_json::json!({ "claims": verified.claims });
+            let finding = if warnings.is_empty() {
                 Finding::pass(
                     ID,
+                    format!("RomM (authlib 1.6.12) accepts the ID token: {what}"),
+                )
+            } else {
+                Finding::warn(
+                    ID,
                     format!(
-                        "ID token verified: {} signature (kid {}), iss, aud, exp, nonce{}",
-                        verified.alg,
-                        verified.kid.as_deref().unwrap_or("none"),
-                        if verified.claims.contains_key("at_hash") {
-                            ", at_hash"
-                        } else {
-                            ""
-                        }
+                        "RomM (authlib 1.6.12) accepts the ID token, with {} caution{}: {what}",
+                        warnings.len(),
+                        if warnings.len() == 1 { "" } else { "s" }
                     ),
                 )
-                .data(serde_json::json!({ "claims": verified.claims })),
+                .fix(
+                    warnings
+                        .iter()
+                        .map(|c| caution_fix(c))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                )
+            };
+            let detail = listed(&warnings);
+            out.push(
+                if detail.is_empty() {
+                    finding
+                } else {
+                    finding.detail(detail)
+                }
+                .data(data),
             );
             Some(verified.claims)
         }
         Err(rejection) => {
-            let fix = match &rejection {
-                Rejection::Issuer { .. } => {
-                    "The provider's discovery issuer and its tokens' iss must agree (Pocket ID: APP_URL); fix the provider's public URL."
-                }
-                Rejection::Expired { .. } | Rejection::NotYetValid { .. } => {
-                    "Synchronise the clocks of the provider and RomM's host (NTP); authlib allows 120 s of skew."
-                }
-                Rejection::EdDsaAtHash => {
-                    "Pocket ID: rotate the signing key to RS256 (pocket-id key-rotate --alg RS256, then restart Pocket ID); RomM cannot accept its EdDSA tokens."
-                }
-                Rejection::Audience { .. } => {
-                    "The token was issued for another client: check OIDC_CLIENT_ID."
-                }
-                Rejection::NoKey { .. } | Rejection::BadSignature | Rejection::KeyMismatch(_) => {
-                    "The provider signs with a key it does not publish at jwks_uri (restart it after a key rotation, or check INTERNAL_APP_URL)."
-                }
-                _ => {
-                    "Configure the provider to sign ID tokens with an asymmetric algorithm it advertises (RS256 is the safe choice)."
-                }
-            };
             out.push(
-                Finding::fail(ID, "RomM would reject the ID token")
-                    .detail(rejection.to_string())
-                    .fix(fix),
+                Finding::fail(
+                    ID,
+                    format!("RomM would refuse the ID token: {}", rejection.exception()),
+                )
+                .detail(format!(
+                    "{rejection}.\nRomM's callback fails with a 500 and logs: {}",
+                    rejection.exception()
+                ))
+                .fix(rejection_fix(&rejection, &discovery.flavor())),
             );
             None
         }
     }
+}
+
+/// authlib's `fetch_jwk_set`: the discovery document's own `jwks` member if
+/// it has one (not when fetching again), else a GET of `jwks_uri` that
+/// follows no redirect and must answer 2xx with JSON.
+fn key_set(http: &Http, discovery: &Discovery, again: bool) -> Result<Value, Rejection> {
+    if let Some(inline) = discovery
+        .doc
+        .get("jwks")
+        .filter(|j| !again && crate::oidc::py::truthy(j))
+    {
+        return Ok(inline.clone());
+    }
+    let Some(url) = discovery
+        .doc
+        .get("jwks_uri")
+        .filter(|u| crate::oidc::py::truthy(u))
+    else {
+        return Err(Rejection::KeySetUnavailable {
+            exception: "RuntimeError: Missing \"jwks_uri\" in metadata".into(),
+            why: "the discovery document has no jwks_uri".into(),
+        });
+    };
+    let url = url.as_str().unwrap_or_default();
+    let unavailable =
+        |exception: String, why: String| Rejection::KeySetUnavailable { exception, why };
+    match http.get(url) {
+        Err(failure) => Err(unavailable(
+            "httpx.HTTPError (the request failed)".into(),
+            format!("{url}: {failure:#}"),
+        )),
+        Ok(r) if !(200..300).contains(&r.status) => Err(unavailable(
+            format!("httpx.HTTPStatusError: {} for url '{url}'", r.status),
+            format!(
+                "{url} answered HTTP {} (RomM follows no redirect)",
+                r.status
+            ),
+        )),
+        Ok(r) => r.json().ok_or_else(|| {
+            unavailable(
+                "json.decoder.JSONDecodeError".into(),
+                format!("{url} did not answer JSON: {}", r.head()),
+            )
+        }),
+    }
+}
+
+fn caution_fix(caution: &Caution) -> String {
+    match caution {
+        Caution::OtherAudience { .. } => "Nothing blocks RomM; to keep the token for RomM alone, make the provider issue aud = [OIDC_CLIENT_ID] (Keycloak: remove extra audience mappers).".into(),
+        Caution::NoAudience { .. } => "Make the provider put the client id in aud.".into(),
+        Caution::Unsigned => "Remove none from the provider's id_token_signing_alg_values_supported and sign ID tokens with RS256.".into(),
+        Caution::PublishedSecret { .. } => "Take the symmetric (oct) key out of jwks_uri, rotate that secret, and sign ID tokens with an asymmetric key (RS256).".into(),
+        Caution::Unverified { .. } => "Sign with an RSA key of 2048 to 8192 bits (e = 65537), or an Ed25519/EC key, so the signature can be checked here; RomM's own login then proves it.".into(),
+        Caution::WeakKey { .. } => "Rotate the provider's signing key to RSA 2048 or larger (Pocket ID: pocket-id key-rotate).".into(),
+        Caution::KeyAlg { .. } => "Make the key's alg at jwks_uri match the algorithm the provider signs with.".into(),
+        Caution::ExpiredWithinLeeway { .. } | Caution::ClockAhead { .. } => "Synchronise the clocks of the provider and RomM's host (NTP); at 120 s of difference RomM refuses the login.".into(),
+        Caution::NonceNotChecked => "Make the provider echo the nonce and drop nonce_supported: false.".into(),
+        Caution::NoIssuerCheck => "Make the provider publish issuer in its discovery document (see discovery.issuer).".into(),
+        Caution::Subject { .. } => "Make the provider put the user's id in sub (a non-empty string).".into(),
+        Caution::CHash => "The provider computes c_hash wrongly; RomM does not check it, other clients may.".into(),
+        Caution::NoAtHash | Caution::KeySetChanged { .. } => String::new(),
+    }
+}
+
+fn rejection_fix(rejection: &Rejection, flavor: &Flavor) -> String {
+    let fix = match rejection {
+        Rejection::EdDsaAtHash if flavor.is_pocket_id() => {
+            return format!(
+                "{} (affected: {}).",
+                super::discovery::EDDSA_AT_HASH_FIX.trim_end_matches('.'),
+                super::discovery::EDDSA_AT_HASH_VERSIONS
+            );
+        }
+        Rejection::EdDsaAtHash => {
+            "Sign ID tokens with RS256 (or ES256) instead of EdDSA, or have the provider hash at_hash with SHA-512 for EdDSA (RFC 8037's hash, which authlib uses)."
+        }
+        Rejection::KeySetUnavailable { .. } => {
+            "Make jwks_uri answer the key set with 200 and JSON from RomM's container, without a redirect (Pocket ID: check INTERNAL_APP_URL); see jwks.keys."
+        }
+        Rejection::KeySet(_) => {
+            "Fix the key set at jwks_uri: {\"keys\": [...]} with only JWKs authlib can import (kty RSA, EC, OKP or oct, with their members); see jwks.keys."
+        }
+        Rejection::Segments { .. }
+        | Rejection::Malformed { .. }
+        | Rejection::Crit { .. }
+        | Rejection::AlgMissing
+        | Rejection::AlgUnhashable { .. } => {
+            "The provider sends a malformed ID token; upgrade or reconfigure it so it issues a standard signed JWT (header with alg and kid)."
+        }
+        Rejection::TooLong { .. } => {
+            "The ID token is over 256 000 bytes: release fewer or shorter claims in it (long group lists)."
+        }
+        Rejection::Encrypted { .. } => {
+            "Turn off ID-token encryption for the client at the provider (id_token_encrypted_response_alg): RomM cannot decrypt."
+        }
+        Rejection::AlgNotAllowed { .. } => {
+            "Configure the provider to sign ID tokens with an asymmetric algorithm it lists in id_token_signing_alg_values_supported (RS256 is the safe choice; without that field RomM allows RS256 only)."
+        }
+        Rejection::KeyNotFound { kid: None, .. } => {
+            "Make the provider put the signing key's kid in the ID token header, or publish a single key."
+        }
+        Rejection::KeyNotFound { .. } | Rejection::BadSignature { .. } => {
+            "The provider signs with a key it does not publish at jwks_uri: restart it after a key rotation, or check INTERNAL_APP_URL. RomM keeps the key set it fetched first and fetches again only for an unknown kid, so restart RomM too after changing a key in place."
+        }
+        Rejection::Key(KeyError::Kind { .. } | KeyError::Curve { .. }) => {
+            "Publish the signing key with the kid the tokens name, and sign with the algorithm that fits it (RSA: RS256; P-256: ES256)."
+        }
+        Rejection::Key(KeyError::Ops { .. } | KeyError::Use { .. }) => {
+            "Mark the signing key at jwks_uri for signatures: use \"sig\" (or no use) and key_ops with verify (or none)."
+        }
+        Rejection::Key(KeyError::Material { .. } | KeyError::NeverVerifies { .. }) => {
+            "The key at jwks_uri is damaged; let the provider publish its key again (Pocket ID: pocket-id key-rotate)."
+        }
+        Rejection::Issuer { .. } => {
+            "The provider's discovery issuer and its tokens' iss must agree exactly (Pocket ID: APP_URL); fix the provider's public URL."
+        }
+        Rejection::Expired { .. }
+        | Rejection::NotYetValid { .. }
+        | Rejection::IssuedInFuture { .. } => {
+            "Synchronise the clocks of the provider and RomM's host (NTP); authlib allows 120 s of difference."
+        }
+        Rejection::NonceMissing | Rejection::Nonce { .. } => {
+            "The provider must copy the nonce of the authorization request into the ID token; upgrade or reconfigure it."
+        }
+        Rejection::AzpMissing { .. } => {
+            "Make the provider issue aud = [OIDC_CLIENT_ID] only, or add azp = OIDC_CLIENT_ID (Keycloak: remove extra audience mappers for this client)."
+        }
+        Rejection::Azp { .. } => {
+            "The token was issued to another client: check OIDC_CLIENT_ID against the provider's client."
+        }
+        Rejection::AtHash { .. } | Rejection::AtHashType { .. } => {
+            "The provider computes at_hash wrongly for its algorithm; sign with RS256, or upgrade the provider."
+        }
+        Rejection::MissingClaim(_)
+        | Rejection::NotNumeric { .. }
+        | Rejection::AuthTime { .. }
+        | Rejection::Amr { .. } => {
+            "The provider issues ID tokens that break OIDC Core's claim rules; upgrade or reconfigure it."
+        }
+    };
+    fix.into()
 }
 
 fn userinfo_finding(

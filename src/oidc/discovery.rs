@@ -53,10 +53,22 @@ impl Discovery {
     }
 
     /// The algorithms RomM (authlib) accepts for ID tokens: the advertised
-    /// list, or RS256 alone when the field is absent.
+    /// list, or RS256 alone when the field is absent or empty (authlib's
+    /// `parse_id_token`). authlib tests membership with Python's `in`, so a
+    /// string value allows every algorithm it contains, an object its keys.
     pub fn signing_algs(&self) -> Vec<String> {
-        match self.list("id_token_signing_alg_values_supported") {
-            Some(Ok(algs)) => algs.into_iter().map(str::to_string).collect(),
+        match self.doc.get("id_token_signing_alg_values_supported") {
+            Some(Value::Array(list)) if !list.is_empty() => list
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            Some(Value::String(s)) if !s.is_empty() => crate::oidc::id_token::REGISTERED_ALGS
+                .iter()
+                .filter(|a| s.contains(**a))
+                .map(|a| a.to_string())
+                .collect(),
+            Some(Value::Object(o)) if !o.is_empty() => o.keys().cloned().collect(),
             _ => vec!["RS256".into()],
         }
     }

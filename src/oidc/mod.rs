@@ -4,3 +4,4 @@ pub mod discovery;
 pub mod id_token;
 pub mod jwk;
 pub mod loopback;
+pub mod py;

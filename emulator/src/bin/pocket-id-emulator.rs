@@ -10,10 +10,16 @@ const USAGE: &str = "usage: pocket-id-emulator [--profile modern|legacy] [--alg 
                           [--latency-ms N] [--client-id ID] [--client-secret SECRET] [--public] [--pkce]
                           [--callback URL]... [--tls] [--ca-out FILE] [--split-internal-url]
                           [--no-session] [--email-unverified] [--server-version X.Y.Z] [--api-key KEY]
-                          [--id-token-fault alg-none|hs256-with-public-key|wrong-key|wrong-audience|expired|wrong-nonce|wrong-issuer]";
+                          [--id-token-fault FAULT]";
+
+/// The usage text, with the ID-token faults listed.
+fn usage() -> String {
+    let faults: Vec<&str> = TokenFault::ALL.iter().map(|f| f.as_str()).collect();
+    format!("{USAGE}\nFAULT: {}", faults.join("|"))
+}
 
 fn fail(message: &str) -> ! {
-    eprintln!("pocket-id-emulator: {message}\n{USAGE}");
+    eprintln!("pocket-id-emulator: {message}\n{}", usage());
     std::process::exit(2);
 }
 
@@ -76,7 +82,7 @@ fn main() {
                 }
             }
             "-h" | "--help" => {
-                println!("{USAGE}");
+                println!("{}", usage());
                 return;
             }
             other => fail(&format!("unknown flag {other}")),
