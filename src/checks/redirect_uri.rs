@@ -869,6 +869,95 @@ mod tests {
     }
 
     #[test]
+    fn what_an_answer_says_about_the_callback() {
+        let p = probe(Some("http://127.0.0.1:8765/callback"));
+        let answer = |flavor: &Flavor, r: &Response| judged(flavor, &p, r).1;
+        let modern = Flavor::PocketIdModern;
+        assert_eq!(
+            answer(
+                &modern,
+                &redirect(
+                    "/interaction/error?error=The+redirect_uri+%27x%27+is+not+registered+for+this+client."
+                )
+            ),
+            CallbackAnswer::Refused {
+                names_callback: true
+            }
+        );
+        assert_eq!(
+            answer(
+                &modern,
+                &redirect(
+                    "/interaction/error?error=The+requested+OAuth+2.0+Client+does+not+exist."
+                )
+            ),
+            CallbackAnswer::Refused {
+                names_callback: false
+            }
+        );
+        let oidc_provider = "<pre><strong>error</strong>: invalid_redirect_uri</pre>";
+        assert_eq!(
+            answer(&Flavor::Other, &answer_page(400, oidc_provider)),
+            CallbackAnswer::Refused {
+                names_callback: true
+            }
+        );
+        assert_eq!(
+            answer(&modern, &redirect("/interaction?interaction=1")),
+            CallbackAnswer::Accepted
+        );
+        // An error sent to the callback: the callback is accepted, the request is not.
+        assert_eq!(
+            answer(
+                &modern,
+                &see_other("http://127.0.0.1:8765/callback?error=invalid_request&state=x")
+            ),
+            CallbackAnswer::Accepted
+        );
+        assert_eq!(
+            answer(
+                &Flavor::PocketIdLegacy,
+                &answer_page(200, "<title>Pocket ID</title>")
+            ),
+            CallbackAnswer::Unknown
+        );
+        assert_eq!(
+            answer(&Flavor::Other, &answer_page(500, "boom")),
+            CallbackAnswer::Unknown
+        );
+    }
+
+    fn answer_page(status: u16, body: &str) -> Response {
+        answer(status, None, "text/html", body)
+    }
+
+    #[test]
+    fn a_probe_of_any_request_has_marked_state_and_nonce() {
+        let url = Url::parse("https://id.example.com/authorize?response_type=code&client_id=romm&redirect_uri=http%3A%2F%2F%5B%3A%3A1%5D%3A8765%2Fcallback&state=REALSTATE&nonce=REALNONCE").unwrap();
+        let p = marked_probe(&url, "a test", "pocket-id".into());
+        assert_eq!(p.client_id, "romm");
+        assert_eq!(
+            p.redirect_uri.as_deref(),
+            Some("http://[::1]:8765/callback")
+        );
+        let shown = p.url.as_str();
+        assert!(
+            !shown.contains("REALSTATE") && !shown.contains("REALNONCE"),
+            "{shown}"
+        );
+        assert!(
+            p.url
+                .query_pairs()
+                .any(|(k, v)| k == "state" && v.starts_with(PROBE_MARK))
+        );
+        assert!(
+            p.url
+                .query_pairs()
+                .any(|(k, v)| k == "nonce" && v.starts_with(PROBE_MARK))
+        );
+    }
+
+    #[test]
     fn page_text_strips_markup() {
         assert_eq!(
             page_text(
