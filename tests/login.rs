@@ -490,9 +490,9 @@ fn authorize_requests(e: &Emulator) -> Vec<RecordedRequest> {
         .collect()
 }
 
-/// One whole HTTP/1.1 request over a fresh connection (Connection: close):
-/// (status, body). Err when the connection is refused or closed without a response.
-fn raw_request(port: u16, head: &str, body: &str) -> Result<(u16, String), String> {
+/// Connects to the listener and sends `head` (request line and headers), then
+/// `Connection: close`, a `Content-Length` and `body`.
+fn send_request(port: u16, head: &str, body: &str) -> Result<TcpStream, String> {
     let mut stream = TcpStream::connect_timeout(
         &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
         Duration::from_secs(3),
@@ -507,6 +507,21 @@ fn raw_request(port: u16, head: &str, body: &str) -> Result<(u16, String), Strin
         body.len()
     )
     .map_err(|e| format!("write: {e}"))?;
+    Ok(stream)
+}
+
+/// Connects to the listener and sends `GET <path_and_query>`.
+fn send_get(port: u16, path_and_query: &str) -> Result<TcpStream, String> {
+    send_request(
+        port,
+        &format!("GET {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1:{port}"),
+        "",
+    )
+}
+
+/// The whole answer on `stream`: (status, body). Err when the connection closes
+/// without a response.
+fn read_response(mut stream: TcpStream) -> Result<(u16, String), String> {
     let mut response = String::new();
     stream
         .read_to_string(&mut response)
@@ -523,42 +538,15 @@ fn raw_request(port: u16, head: &str, body: &str) -> Result<(u16, String), Strin
     Ok((status, body))
 }
 
-/// Connects to the listener and sends `GET <path_and_query>` (Connection: close).
-fn send_get(port: u16, path_and_query: &str) -> Result<TcpStream, String> {
-    let mut stream = TcpStream::connect_timeout(
-        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        Duration::from_secs(3),
-    )
-    .map_err(|e| format!("connect: {e}"))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .map_err(|e| e.to_string())?;
-    write!(
-        stream,
-        "GET {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| format!("write: {e}"))?;
-    Ok(stream)
+/// One request over a fresh TCP connection: (status, body).
+fn raw_request(port: u16, head: &str, body: &str) -> Result<(u16, String), String> {
+    read_response(send_request(port, head, body)?)
 }
 
 /// A plain HTTP/1.1 GET over a fresh TCP connection: (status, body). Err when the
 /// connection is refused or closed without a response.
 fn raw_get(port: u16, path_and_query: &str) -> Result<(u16, String), String> {
-    let mut stream = send_get(port, path_and_query)?;
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .map_err(|e| format!("read: {e}"))?;
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("no HTTP response: {response:?}"))?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
+    read_response(send_get(port, path_and_query)?)
 }
 
 // ====================================================================== Pocket ID emulator

@@ -207,7 +207,8 @@ pub fn run(
         register: &register,
         why: &why,
         client_id,
-        romm_proven: romm_callback_proven(prior),
+        romm_request_accepted: passed(prior, "client.redirect-uri"),
+        romm_proven: passed(prior, "client.redirect-uri") || passed(prior, "pocketid.callbacks"),
         asked: ask_provider(settings, http, &flavor, &url),
     };
     if let Some(refused) = own.refused() {
@@ -361,11 +362,8 @@ fn cancelled_findings() -> Vec<Finding> {
     findings
 }
 
-/// Whether RomM's own callback is proven accepted by the provider.
-fn romm_callback_proven(prior: &[Finding]) -> bool {
-    prior.iter().any(|f| {
-        matches!(f.id, "client.redirect-uri" | "pocketid.callbacks") && f.status == Status::Pass
-    })
+fn passed(prior: &[Finding], id: &str) -> bool {
+    prior.iter().any(|f| f.id == id && f.status == Status::Pass)
 }
 
 /// What the provider answered the login test's own authorization request.
@@ -408,7 +406,10 @@ struct OwnCallback<'a> {
     register: &'a str,
     why: &'a str,
     client_id: &'a str,
-    /// `client.redirect-uri` or `pocketid.callbacks` passed.
+    /// `client.redirect-uri` passed: the provider accepted RomM's request,
+    /// which differs from the login test's only in its callback.
+    romm_request_accepted: bool,
+    /// RomM's callback is proven (`client.redirect-uri` or `pocketid.callbacks`).
     romm_proven: bool,
     asked: Option<Asked>,
 }
@@ -429,7 +430,7 @@ impl OwnCallback<'_> {
         let CallbackAnswer::Refused { names_callback } = asked.answer else {
             return None;
         };
-        if !names_callback && !self.romm_proven {
+        if !names_callback && !self.romm_request_accepted {
             return None;
         }
         let inferred = if names_callback {
@@ -1042,4 +1043,76 @@ pub fn mapped_role(
     } else {
         None
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn own(
+        answer: Option<CallbackAnswer>,
+        romm_request_accepted: bool,
+        romm_proven: bool,
+    ) -> OwnCallback<'static> {
+        OwnCallback {
+            redirect_uri: "http://127.0.0.1:8765/callback",
+            register: "http://127.0.0.1/callback",
+            why: "Pocket ID 2.0+ matches it on any port",
+            client_id: "romm",
+            romm_request_accepted,
+            romm_proven,
+            asked: answer.map(|answer| Asked {
+                sent: "https://id.example.com/authorize?…".into(),
+                found: "the provider's words".into(),
+                answer,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_refused_loopback_callback_is_a_warning_only_when_it_is_the_cause() {
+        let named = CallbackAnswer::Refused {
+            names_callback: true,
+        };
+        let unnamed = CallbackAnswer::Refused {
+            names_callback: false,
+        };
+        let f = own(Some(named), false, false)
+            .refused()
+            .expect("named: refused");
+        assert_eq!(f.status, Status::Warn);
+        assert!(f.summary.contains("this is not RomM's callback"), "{f:?}");
+        assert!(
+            f.fix.contains("Register http://127.0.0.1/callback"),
+            "{f:?}"
+        );
+        // Unnamed, but RomM's request (the same but for its callback) was accepted.
+        let f = own(Some(unnamed), true, true).refused().expect("inferred");
+        assert!(f.detail.contains("differs only in its callback"), "{f:?}");
+        // Unnamed, and only RomM's registration is known: no inference.
+        assert!(own(Some(unnamed), false, true).refused().is_none());
+        for answer in [
+            Some(CallbackAnswer::Accepted),
+            Some(CallbackAnswer::Unknown),
+            None,
+        ] {
+            assert!(own(answer, true, true).refused().is_none(), "{answer:?}");
+        }
+    }
+
+    #[test]
+    fn a_timeout_names_the_loopback_callback_unless_the_provider_accepted_it() {
+        let t = Duration::from_secs(3);
+        let f = own(Some(CallbackAnswer::Unknown), false, true).timed_out(t);
+        assert_eq!(f.status, Status::Warn, "RomM's callback proven: {f:?}");
+        assert!(f.summary.contains("most likely"), "{f:?}");
+        let f = own(Some(CallbackAnswer::Unknown), false, false).timed_out(t);
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert!(f.detail.contains("is not registered"), "{f:?}");
+        let f = own(None, false, true).timed_out(t);
+        assert!(f.detail.contains("could not be reached"), "{f:?}");
+        let f = own(Some(CallbackAnswer::Accepted), true, true).timed_out(t);
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert!(!f.summary.contains("callback"), "{f:?}");
+    }
 }
