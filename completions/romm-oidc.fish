@@ -53,7 +53,7 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l role-edit
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l role-viewer -d 'The roles-claim value that grants Viewer/User access; * for anyone with the claim (OIDC_ROLE_VIEWER)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l pocket-id-api-key -d 'A Pocket ID admin API key, to read the client and users instead of guessing (optional)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l pocket-id-api-key-file -d 'Read the Pocket ID admin API key from this file, or stdin for -' -r -F
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l listen -d 'Address of the callback listener (loopback only) [default: first free of 127.0.0.1:8765-8769]' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l listen -d 'Address of the callback listener: 127.0.0.1:PORT, [::1]:PORT or localhost:PORT (which means 127.0.0.1) [default: first free of 127.0.0.1:8765-8769]' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l browser-command -d 'Command that opens the login URL (the URL is appended, or replaces %s); overrides $BROWSER' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l login-timeout -d 'Seconds to wait for the login to come back (at most a week)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l email -d 'The RomM user\'s email: checked against the token\'s email, as RomM matches accounts' -r
@@ -94,7 +94,7 @@ compose\t'An `environment:` mapping to paste under the RomM service in compose.y
 shell\t'`export KEY=\'value\'` lines for a POSIX shell'
 json\t'A JSON object'"
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l write -d 'Merge into this env file instead of printing: OIDC lines replaced in place, others kept byte for byte' -r -F
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l listen -d 'Address of the callback listener (loopback only) [default: first free of 127.0.0.1:8765-8769]' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l listen -d 'Address of the callback listener: 127.0.0.1:PORT, [::1]:PORT or localhost:PORT (which means 127.0.0.1) [default: first free of 127.0.0.1:8765-8769]' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l browser-command -d 'Command that opens the login URL (the URL is appended, or replaces %s); overrides $BROWSER' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l login-timeout -d 'Seconds to wait for the login to come back (at most a week)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l email -d 'The RomM user\'s email: checked against the token\'s email, as RomM matches accounts' -r

@@ -192,8 +192,8 @@ pub struct LoginArgs {
     #[arg(long)]
     pub login: bool,
 
-    /// Address of the callback listener (loopback only) [default: first free of 127.0.0.1:8765-8769]
-    #[arg(long, value_name = "HOST:PORT")]
+    /// Address of the callback listener: 127.0.0.1:PORT, [::1]:PORT or localhost:PORT (which means 127.0.0.1) [default: first free of 127.0.0.1:8765-8769]
+    #[arg(long, value_name = "HOST:PORT", value_parser = loopback_addr)]
     pub listen: Option<std::net::SocketAddr>,
 
     /// Command that opens the login URL (the URL is appended, or replaces %s); overrides $BROWSER
@@ -206,7 +206,7 @@ pub struct LoginArgs {
 
     /// Seconds to wait for the login to come back (at most a week)
     #[arg(long, value_name = "SECS", default_value_t = 180,
-          value_parser = clap::value_parser!(u64).range(..=604_800))]
+          value_parser = clap::value_parser!(u64).range(1..=604_800))]
     pub login_timeout: u64,
 
     /// Add PKCE (S256) to the login; RomM itself sends none
@@ -216,6 +216,28 @@ pub struct LoginArgs {
     /// The RomM user's email: checked against the token's email, as RomM matches accounts
     #[arg(long, value_name = "EMAIL")]
     pub email: Option<String>,
+}
+
+/// `--listen`: a loopback address and port; `localhost` is 127.0.0.1, so the
+/// callback URL the provider sees is the one the listener binds.
+fn loopback_addr(value: &str) -> Result<std::net::SocketAddr, String> {
+    let addr = match value.rsplit_once(':') {
+        Some((host, port)) if host.eq_ignore_ascii_case("localhost") => port
+            .parse::<u16>()
+            .map(|port| std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+            .map_err(|_| format!("{port:?} is not a port number")),
+        _ => value.parse::<std::net::SocketAddr>().map_err(|_| {
+            "give HOST:PORT, e.g. 127.0.0.1:8765, [::1]:8765 or localhost:8765".to_string()
+        }),
+    }?;
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "the callback listener binds loopback addresses only (127.0.0.1:{port}, [::1]:{port} or localhost:{port}), never {}",
+            addr.ip(),
+            port = addr.port()
+        ));
+    }
+    Ok(addr)
 }
 
 #[derive(Debug, Args)]
@@ -317,4 +339,42 @@ pub fn command() -> clap::Command {
 pub fn parse() -> Cli {
     let matches = command().get_matches();
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loopback_addr;
+
+    #[test]
+    fn listen_takes_loopback_addresses_and_localhost() {
+        assert_eq!(
+            loopback_addr("127.0.0.1:8765").unwrap().to_string(),
+            "127.0.0.1:8765"
+        );
+        assert_eq!(
+            loopback_addr("[::1]:8765").unwrap().to_string(),
+            "[::1]:8765"
+        );
+        assert_eq!(
+            loopback_addr("localhost:8765").unwrap().to_string(),
+            "127.0.0.1:8765"
+        );
+        assert_eq!(
+            loopback_addr("LocalHost:0").unwrap().to_string(),
+            "127.0.0.1:0"
+        );
+        for refused in ["0.0.0.0:8765", "[::]:8765", "192.168.1.2:8765"] {
+            let e = loopback_addr(refused).unwrap_err();
+            assert!(e.contains("loopback"), "{refused}: {e}");
+        }
+        for bad in [
+            "localhost",
+            "localhost:http",
+            "127.0.0.1",
+            "::1:8765",
+            "example.com:80",
+        ] {
+            assert!(loopback_addr(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -102,6 +102,7 @@ pub fn run(
         timeout: Duration::from_secs(20),
         pkce: false,
         email: Some("alice@example.com".into()),
+        verbose: verbose > 0,
     };
     let options = |login| doctor::Options {
         timeout,

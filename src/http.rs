@@ -287,9 +287,11 @@ impl Http {
             .post(url)
             .header("Authorization", authorization)
             .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body.clone());
+            .body(body);
+        // The code and the PKCE verifier are credentials like the secret.
         let shown = format!(
-            "{body}\n[Authorization: Basic {}:{}]",
+            "{}\n[Authorization: Basic {}:{}]",
+            shown_form(form, &["code", "code_verifier"]),
             client.0,
             mask(client.1)
         );
@@ -307,16 +309,7 @@ impl Http {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
-        let shown = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form.iter().map(|(k, v)| {
-                let v = if hidden.contains(k) {
-                    mask(v)
-                } else {
-                    v.to_string()
-                };
-                (*k, v)
-            }))
-            .finish();
+        let shown = shown_form(form, hidden);
         let request = self
             .client
             .post(url)
@@ -362,7 +355,7 @@ impl Http {
         }
         let started = Instant::now();
         if self.verbose > 0 {
-            eprintln!("> {method} {}", clean(url));
+            eprintln!("> {method} {}", clean(&hide_codes(url)));
             if let (Some(body), true) = (&shown_body, self.verbose > 1) {
                 eprintln!("> {}", clean_lines(body).replace('\n', "\n> "));
             }
@@ -388,7 +381,7 @@ impl Http {
                     );
                     if self.verbose > 1 {
                         let body = redact_tokens(&String::from_utf8_lossy(&r.body));
-                        eprintln!("< {}", clean(&body));
+                        eprintln!("< {}", clean(&hide_codes(&body)));
                     }
                 }
                 Err(failure) => eprintln!("< {} ({ms} ms)", clean(&failure.to_string())),
@@ -534,6 +527,53 @@ fn refusal_in<'a>(mut e: &'a (dyn std::error::Error + 'static)) -> Option<&'a tl
     }
 }
 
+/// A form body for traces, the values of the fields named in `hidden`
+/// masked (and left unencoded, so the mask reads as one).
+fn shown_form(form: &[(&str, &str)], hidden: &[&str]) -> String {
+    let encoded =
+        |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+    form.iter()
+        .map(|(k, v)| {
+            let v = if hidden.contains(k) {
+                mask(v)
+            } else {
+                encoded(v)
+            };
+            format!("{}={v}", encoded(k))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// `text` with the value of every `code` parameter in it (`?code=`,
+/// `&code=`, `&amp;code=` in a page) replaced by `(hidden)`: an
+/// authorization code is a credential until it is used, and URLs that carry
+/// one reach traces and findings.
+pub fn hide_codes(text: &str) -> String {
+    const KEY: &str = "code=";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(KEY) {
+        let starts_a_parameter =
+            matches!(rest[..at].chars().next_back(), None | Some('?' | '&' | ';'));
+        out.push_str(&rest[..at + KEY.len()]);
+        rest = &rest[at + KEY.len()..];
+        if starts_a_parameter {
+            let end = rest
+                .find(|c: char| {
+                    matches!(c, '&' | '#' | '"' | '\'' | '<' | '>') || c.is_whitespace()
+                })
+                .unwrap_or(rest.len());
+            if end > 0 {
+                out.push_str("(hidden)");
+            }
+            rest = &rest[end..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Token values in a JSON body, shortened for -vv traces.
 fn redact_tokens(body: &str) -> String {
     let Ok(mut value) = serde_json::from_str::<serde_json::Value>(body) else {
@@ -558,6 +598,31 @@ fn redact_tokens(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_are_hidden_wherever_a_url_carries_one() {
+        for (text, want) in [
+            (
+                "http://x/cb?code=S3CR3T&state=a",
+                "http://x/cb?code=(hidden)&state=a",
+            ),
+            (
+                "grant_type=authorization_code&code=S3CR3T",
+                "grant_type=authorization_code&code=(hidden)",
+            ),
+            ("code=S3CR3T", "code=(hidden)"),
+            (
+                "<a href=\"/cb?state=a&amp;code=S3CR3T\">",
+                "<a href=\"/cb?state=a&amp;code=(hidden)\">",
+            ),
+            ("?code=S3CR3T#frag", "?code=(hidden)#frag"),
+            // Other parameters that end in "code" are not codes.
+            ("?error_code=E1&qrcode=Q", "?error_code=E1&qrcode=Q"),
+            ("?code_challenge=C&code=", "?code_challenge=C&code="),
+        ] {
+            assert_eq!(hide_codes(text), want, "{text}");
+        }
+    }
 
     #[test]
     fn basic_header_is_latin1_and_not_form_encoded_like_authlib() {

@@ -9,18 +9,23 @@
 /// below (a `macro_rules!` macro defined before the modules takes precedence
 /// over the prelude's). std's versions panic when stderr is a closed pipe
 /// (`romm-oidc doctor -v 2>&1 | head -1`); a note nobody reads is not worth
-/// a crash, nor the exit status the run earned.
+/// a crash, nor the exit status the run earned. A spinner on the terminal is
+/// taken off while a note is written, so neither draws over the other.
 macro_rules! eprintln {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        $crate::progress::suspend(|| {
+            let _ = writeln!(std::io::stderr(), $($arg)*);
+        });
     }};
 }
 
 macro_rules! eprint {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = write!(std::io::stderr(), $($arg)*);
+        $crate::progress::suspend(|| {
+            let _ = write!(std::io::stderr(), $($arg)*);
+        });
     }};
 }
 
@@ -36,6 +41,7 @@ mod generate;
 mod http;
 mod oidc;
 mod pocketid;
+mod progress;
 mod report;
 mod romm_api;
 mod settings;
@@ -99,7 +105,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
                 settings,
                 timeout(cli.timeout)?,
                 cli.verbose,
-                login_options(&args.login)?,
+                login_options(&args.login, cli.verbose),
             )
         }
         Command::Generate(args) => {
@@ -158,18 +164,26 @@ fn doctor(args: &DoctorArgs, settings: &Settings, cli: &Cli) -> Result<ExitCode>
     let login = args
         .login
         .login
-        .then(|| login_options(&args.login))
-        .transpose()?;
+        .then(|| login_options(&args.login, cli.verbose));
     // Ctrl-C ends the login wait cleanly: the listener closes, the report prints.
     static CANCELLED: AtomicBool = AtomicBool::new(false);
     if login.is_some() {
         let _ = ctrlc::set_handler(|| CANCELLED.store(true, Ordering::SeqCst));
     }
     let romm_access = settings::romm_access(&args.romm, args.json)?;
+    let timeout = timeout(cli.timeout)?;
+    progress::line(&format!(
+        "romm-oidc: checking {}… (each request at most {} s)",
+        match settings.value(settings::OIDC_SERVER_APPLICATION_URL) {
+            Some(issuer) => format!("the settings, the provider at {issuer} and RomM"),
+            None => "the settings and RomM".to_string(),
+        },
+        timeout.as_secs_f64()
+    ));
     let report = doctor::run(
         settings,
         &doctor::Options {
-            timeout: timeout(cli.timeout)?,
+            timeout,
             insecure: args.insecure,
             verbose: cli.verbose,
             login,
@@ -184,7 +198,10 @@ fn doctor(args: &DoctorArgs, settings: &Settings, cli: &Cli) -> Result<ExitCode>
         report.to_human()
     };
     report::print_stdout(&text)?;
-    Ok(if report.ok() {
+    Ok(if CANCELLED.load(Ordering::SeqCst) {
+        // The report of what ran is printed; the status says it was cut short.
+        ExitCode::from(130)
+    } else if report.ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -225,16 +242,8 @@ fn emit_env(args: &EmitEnvArgs, settings: &Settings) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn login_options(args: &cli::LoginArgs) -> Result<checks::login::Options> {
-    if let Some(addr) = args.listen
-        && !addr.ip().is_loopback()
-    {
-        anyhow::bail!(
-            "--listen {addr}: the callback listener binds loopback addresses only (e.g. 127.0.0.1:{})",
-            addr.port()
-        );
-    }
-    Ok(checks::login::Options {
+fn login_options(args: &cli::LoginArgs, verbose: u8) -> checks::login::Options {
+    checks::login::Options {
         listen: args.listen,
         browser: match (&args.browser_command, args.no_browser) {
             (_, true) => browser::Browser::None,
@@ -244,7 +253,8 @@ fn login_options(args: &cli::LoginArgs) -> Result<checks::login::Options> {
         timeout: std::time::Duration::from_secs(args.login_timeout),
         pkce: args.pkce,
         email: args.email.clone(),
-    })
+        verbose: verbose > 0,
+    }
 }
 
 fn timeout(secs: f64) -> Result<std::time::Duration> {

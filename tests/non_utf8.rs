@@ -220,7 +220,12 @@ fn non_utf8_arguments_and_paths() {
 
 #[test]
 fn a_non_utf8_browser_variable_is_said_and_the_url_printed() {
-    let provider = Emulator::start(Config::default()).expect("emulator");
+    // The login test's own callback registered, so it goes on to open a browser.
+    let mut config = Config::default();
+    config.clients[0]
+        .callback_urls
+        .push("http://127.0.0.1/callback".into());
+    let provider = Emulator::start(config).expect("emulator");
     let sb = Sandbox::new();
     let argv: Vec<OsString> = [
         "doctor",

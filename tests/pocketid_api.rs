@@ -135,7 +135,8 @@ fn client_with(f: impl FnOnce(&mut Client)) -> Config {
 
 /// One run of the non-interactive wizard (stdin is not a terminal): `--yes`,
 /// RomM's URL, the emulator, the admin key, `--email`, merged into `env_file`.
-/// The login test it runs is given no browser and no time.
+/// The login test it runs is given no browser and the shortest wait (a zero
+/// `--login-timeout` is refused).
 fn wizard(e: &Emulator, env_file: &Path, extra: &[(&str, &str)]) -> Run {
     let sb = Sandbox::new();
     let mut args = Args::new()
@@ -146,7 +147,7 @@ fn wizard(e: &Emulator, env_file: &Path, extra: &[(&str, &str)]) -> Run {
         .set("--write", &env_file.display().to_string())
         .set("--email", EMAIL)
         .flag("--no-browser")
-        .set("--login-timeout", "0")
+        .set("--login-timeout", "1")
         .set("--listen", "127.0.0.1:0");
     for (flag, value) in extra {
         args = args.set(flag, value);

@@ -3,7 +3,7 @@
 //! (`backend/handler/auth/base_handler.py`, in RomM's order) on the ID-token
 //! claims only — userinfo is fetched just to say what RomM cannot see.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Map, Value};
 
 use super::credentials;
+use super::redirect_uri::{self, CallbackAnswer};
 use super::romm_users::{self, Token};
 use super::unreachable;
 use crate::browser::Browser;
@@ -19,7 +20,7 @@ use crate::http::Http;
 use crate::oidc::discovery::{Discovery, Flavor};
 use crate::oidc::id_token::{self, Caution, Expected, Rejection};
 use crate::oidc::jwk::KeyError;
-use crate::oidc::loopback::{Callback, Listener, Page, Waited};
+use crate::oidc::loopback::{Callback, Listener, Page, Refusals, Waited};
 use crate::report::{Finding, Status};
 use crate::romm_api::Account;
 use crate::settings::{
@@ -33,6 +34,8 @@ pub struct Options {
     pub timeout: Duration,
     pub pkce: bool,
     pub email: Option<String>,
+    /// `-v`: the listener logs each request it answers (codes hidden).
+    pub verbose: bool,
 }
 
 /// The ids this module reports, in order.
@@ -78,18 +81,28 @@ pub fn romm_scope(settings: &Settings) -> String {
 }
 
 /// The callback URL to register, in the form the detected provider matches,
-/// and why that form.
-fn callback_to_register(flavor: &Flavor, exact: &str) -> (String, &'static str) {
+/// and why that form. Pocket ID 2.x matches a port-less loopback callback on
+/// any port (RFC 8252 §7.3), `[::1]` included (its `GetCallbackURLFromList`;
+/// the bracketed form since 2.4, read through its part splitter before);
+/// 1.x needs a `:*` pattern; others get this run's exact URL.
+fn callback_to_register(flavor: &Flavor, addr: SocketAddr, exact: &str) -> (String, String) {
+    let host = match addr.ip() {
+        IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    let portless = format!("http://{host}/callback");
     match flavor {
-        Flavor::PocketIdModern => (
-            "http://127.0.0.1/callback".into(),
-            "Pocket ID 2.0+ matches it on any port",
-        ),
+        Flavor::PocketIdModern => (portless, "Pocket ID 2.0+ matches it on any port".into()),
         Flavor::PocketIdLegacy => (
-            "http://127.0.0.1/callback".into(),
-            "Pocket ID 2.x matches it on any port; on 1.x register http://127.0.0.1:*/callback",
+            portless,
+            format!(
+                "Pocket ID 2.x matches it on any port; on 1.x register http://{host}:*/callback"
+            ),
         ),
-        Flavor::Other => (exact.to_string(), "the exact URL of this run's listener"),
+        Flavor::Other => (
+            exact.to_string(),
+            "the exact URL of this run's listener".into(),
+        ),
     }
 }
 
@@ -161,7 +174,7 @@ pub fn run(
     };
     let flavor = discovery.flavor();
     let redirect_uri = listener.redirect_uri();
-    let (register, why) = callback_to_register(&flavor, &redirect_uri);
+    let (register, why) = callback_to_register(&flavor, listener.addr(), &redirect_uri);
     crate::report::note!(
         "Login test: the client {client_id} needs this extra callback URL registered at the provider:\n    {register}   ({why})"
     );
@@ -190,6 +203,26 @@ pub fn run(
                 .append_pair("code_challenge_method", "S256");
         }
     }
+    let own = OwnCallback {
+        redirect_uri: &redirect_uri,
+        register: &register,
+        why: &why,
+        client_id,
+        romm_request_accepted: passed(prior, "client.redirect-uri"),
+        romm_proven: passed(prior, "client.redirect-uri") || passed(prior, "pocketid.callbacks"),
+        asked: ask_provider(settings, http, &flavor, &url),
+    };
+    if let Some(refused) = own.refused() {
+        findings.push(refused);
+        skip_rest(
+            &mut findings,
+            "Not run: the provider does not accept the login test's own callback (see login.callback)",
+        );
+        return findings;
+    }
+    if cancelled.load(std::sync::atomic::Ordering::SeqCst) {
+        return cancelled_findings();
+    }
     let root = listener.root_url();
     eprintln!("Open this URL to log in (it forwards to the provider):\n    {root}");
     match crate::browser::open(&root, &options.browser) {
@@ -200,7 +233,10 @@ pub fn run(
         Err(e) => eprintln!("Could not open a browser ({e:#}); open the URL above yourself."),
     }
     let deadline = Instant::now() + options.timeout;
+    // Cleared as soon as the callback arrives, or when the wait ends.
+    let spinner = crate::progress::spinner("Waiting for the login in the browser…", deadline);
     let exchange = |callback: Callback| -> (Vec<Finding>, Page) {
+        drop(spinner);
         let mut out = Vec::new();
         if !callback_finding(&mut out, callback, &flavor, &register) {
             skip_rest(&mut out, "The provider did not return a code");
@@ -273,7 +309,15 @@ pub fn run(
         let page = page_for(prior, &out);
         (out, page)
     };
-    match listener.wait(url.as_str(), &state, deadline, cancelled, exchange) {
+    let (waited, refusals) = listener.wait(
+        url.as_str(),
+        &state,
+        deadline,
+        cancelled,
+        options.verbose,
+        exchange,
+    );
+    match waited {
         Waited::Done(out) => {
             if out.iter().all(|f| f.status != Status::Fail) {
                 eprintln!(
@@ -284,10 +328,7 @@ pub fn run(
         }
         Waited::TimedOut { opened } => {
             let f = if opened {
-                Finding::fail("login.callback", format!("The provider never redirected back within {} s", options.timeout.as_secs()))
-                    .detail("The browser went to the provider but no callback arrived. Most often the provider showed its own error page instead of redirecting (Pocket ID: /interaction/error \"… is not registered for this client.\"), or the login was not finished.")
-                    .mismatch(format!("a redirect to {redirect_uri}"), "no callback")
-                    .fix(format!("Register {register} as a callback URL of client {client_id}, then run again."))
+                own.timed_out(options.timeout)
             } else {
                 Finding::fail(
                     "login.callback",
@@ -306,15 +347,208 @@ pub fn run(
             findings.push(f);
             skip_rest(&mut findings, "No callback arrived");
         }
-        Waited::Cancelled => {
-            findings.push(
-                Finding::fail("login.callback", "The login test was cancelled (Ctrl-C)")
-                    .fix("Run again and finish the login in the browser."),
-            );
-            skip_rest(&mut findings, "Cancelled");
-        }
+        Waited::Cancelled => findings = cancelled_findings(),
+    }
+    if let Some(first) = findings.first_mut() {
+        with_refusals(first, &refusals);
     }
     findings
+}
+
+fn cancelled_findings() -> Vec<Finding> {
+    let mut findings = vec![
+        Finding::fail("login.callback", "The login test was cancelled (Ctrl-C)")
+            .fix("Run again and finish the login in the browser."),
+    ];
+    skip_rest(&mut findings, "Cancelled");
+    findings
+}
+
+fn passed(prior: &[Finding], id: &str) -> bool {
+    prior.iter().any(|f| f.id == id && f.status == Status::Pass)
+}
+
+/// What the provider answered the login test's own authorization request.
+struct Asked {
+    /// The request as sent.
+    sent: String,
+    /// The provider's words, or what it did.
+    found: String,
+    answer: CallbackAnswer,
+}
+
+/// The login test's own authorization request, sent once without following
+/// it, exactly as `client.redirect-uri` sends RomM's (marked state and
+/// nonce, no cookie) and judged by the same rules: does the provider accept
+/// the loopback callback? `None` when the provider could not be reached.
+fn ask_provider(
+    settings: &Settings,
+    http: &Http,
+    flavor: &Flavor,
+    url: &url::Url,
+) -> Option<Asked> {
+    let provider = settings
+        .value(OIDC_PROVIDER)
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let probe = redirect_uri::marked_probe(url, "the login test's own request", provider);
+    let response = http.get(probe.url.as_str()).ok()?;
+    let (finding, answer) = redirect_uri::judged(flavor, &probe, &response);
+    Some(Asked {
+        sent: crate::http::hide_codes(probe.url.as_str()),
+        found: finding.found.unwrap_or(finding.summary),
+        answer,
+    })
+}
+
+/// The login test's own loopback callback, which is not RomM's, and what
+/// the provider said of it before the browser opened.
+struct OwnCallback<'a> {
+    redirect_uri: &'a str,
+    register: &'a str,
+    why: &'a str,
+    client_id: &'a str,
+    /// `client.redirect-uri` passed: the provider accepted RomM's request,
+    /// which differs from the login test's only in its callback.
+    romm_request_accepted: bool,
+    /// RomM's callback is proven (`client.redirect-uri` or `pocketid.callbacks`).
+    romm_proven: bool,
+    asked: Option<Asked>,
+}
+
+impl OwnCallback<'_> {
+    fn fix(&self) -> String {
+        format!(
+            "Register {} as a callback URL of client {} ({}), then run the login test again.",
+            self.register, self.client_id, self.why
+        )
+    }
+
+    /// A warning when the provider refused the loopback callback: its words
+    /// name the callback, or RomM's request, the same but for its callback,
+    /// was accepted.
+    fn refused(&self) -> Option<Finding> {
+        let asked = self.asked.as_ref()?;
+        let CallbackAnswer::Refused { names_callback } = asked.answer else {
+            return None;
+        };
+        if !names_callback && !self.romm_request_accepted {
+            return None;
+        }
+        let inferred = if names_callback {
+            ""
+        } else {
+            "\nIts answer does not name the callback, but RomM's own request, which differs only in its callback, was accepted (client.redirect-uri)."
+        };
+        Some(
+            Finding::warn(
+                "login.callback",
+                format!(
+                    "The provider does not accept the login test's own callback {} (this is not RomM's callback); RomM's login is unproven",
+                    self.redirect_uri
+                ),
+            )
+            .detail(format!(
+                "Before opening a browser, the login test sent its own authorization request once, without following it: {}\nThe provider refused it before any sign-in: {}{inferred}\nThe login test signs in through this loopback callback, so it cannot prove RomM's login until the provider accepts it; no browser was opened. Whether the provider accepts RomM's own callback is client.redirect-uri's finding.",
+                asked.sent, asked.found
+            ))
+            .mismatch(
+                format!("{} accepted for client {}", self.redirect_uri, self.client_id),
+                asked.found.clone(),
+            )
+            .fix(self.fix()),
+        )
+    }
+
+    /// The wait ended after the browser went to the provider, with no
+    /// callback. When the provider could not be asked beforehand, its refusal
+    /// of the loopback callback is the likely cause: a warning when RomM's own
+    /// callback is proven, since RomM's login did not fail.
+    fn timed_out(&self, timeout: Duration) -> Finding {
+        let secs = timeout.as_secs();
+        let accepted = self
+            .asked
+            .as_ref()
+            .is_some_and(|a| a.answer == CallbackAnswer::Accepted);
+        if accepted {
+            return Finding::fail(
+                "login.callback",
+                format!("The login in the browser did not come back within {secs} s"),
+            )
+            .detail(format!(
+                "Asked before the browser opened, the provider accepted the login test's callback {}; the browser went to the provider, but the sign-in never redirected back (not finished, or stopped on a page of the provider's own).",
+                self.redirect_uri
+            ))
+            .mismatch(format!("a redirect to {}", self.redirect_uri), "no callback")
+            .fix("Run again and finish the sign-in in the browser it opens (or pass --browser-command).");
+        }
+        let unasked = match &self.asked {
+            Some(asked) if asked.answer == CallbackAnswer::Unknown => format!(
+                "Asked before the browser opened, the provider's answer could not tell: {}.",
+                asked.found
+            ),
+            Some(asked) => format!(
+                "Asked before the browser opened, the provider answered: {}",
+                asked.found
+            ),
+            None => {
+                "The provider could not be reached to ask before the browser opened.".to_string()
+            }
+        };
+        let detail = format!(
+            "The browser went to the provider but no callback arrived. Most likely the provider showed its own error page instead of redirecting, because the login test's loopback callback {} is not registered (Pocket ID: \"… is not registered for this client.\"); or the sign-in was not finished.\n{unasked}",
+            self.redirect_uri
+        );
+        let f = if self.romm_proven {
+            Finding::warn(
+                "login.callback",
+                format!(
+                    "No callback within {secs} s: most likely the provider does not accept the login test's own callback {} (this is not RomM's callback); RomM's login is unproven",
+                    self.redirect_uri
+                ),
+            )
+            .detail(format!(
+                "{detail}\nRomM's own callback is accepted (client.redirect-uri or pocketid.callbacks): this is not RomM's login failing."
+            ))
+        } else {
+            Finding::fail(
+                "login.callback",
+                format!("The provider never redirected back within {secs} s"),
+            )
+            .detail(detail)
+        };
+        f.mismatch(
+            format!("a redirect to {}", self.redirect_uri),
+            "no callback",
+        )
+        .fix(self.fix())
+    }
+}
+
+/// The requests to /callback that were refused, added to `login.callback`
+/// (never a code: only the method and which parameter was wrong).
+fn with_refusals(finding: &mut Finding, refusals: &Refusals) {
+    if refusals.count == 0 {
+        return;
+    }
+    let mut lines = vec![format!(
+        "Refused {} other request(s) to /callback with 400, and went on waiting for this run's callback:",
+        refusals.count
+    )];
+    lines.extend(refusals.first.iter().map(|r| format!("  • {r}")));
+    let more = refusals.count.saturating_sub(refusals.first.len() as u64);
+    if more > 0 {
+        lines.push(format!("  … and {more} more"));
+    }
+    finding.detail = [finding.detail.as_str(), &lines.join("\n")]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n");
+    finding.data = Some(serde_json::json!({
+        "refused": { "count": refusals.count, "first": refusals.first }
+    }));
 }
 
 /// The browser page: what the whole run proves so far (`prior`, the
@@ -368,15 +602,6 @@ fn callback_finding(
                 .data(Value::String(code)),
             );
             true
-        }
-        Callback::WrongState { found } => {
-            out.push(
-                Finding::fail(ID, "Refused a callback with a wrong or missing state")
-                    .detail("The callback's state is not the one this run sent: a stale browser tab, a replayed URL, or a forged request. It was refused and no code was exchanged.")
-                    .mismatch("the state sent with this run's request", found.unwrap_or_else(|| "(no state)".into()))
-                    .fix("Run the login test again and finish it in the tab it opens."),
-            );
-            false
         }
         Callback::ProviderError { error, description } => {
             let said = if description.is_empty() {
@@ -979,4 +1204,76 @@ pub fn mapped_role(
     } else {
         None
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn own(
+        answer: Option<CallbackAnswer>,
+        romm_request_accepted: bool,
+        romm_proven: bool,
+    ) -> OwnCallback<'static> {
+        OwnCallback {
+            redirect_uri: "http://127.0.0.1:8765/callback",
+            register: "http://127.0.0.1/callback",
+            why: "Pocket ID 2.0+ matches it on any port",
+            client_id: "romm",
+            romm_request_accepted,
+            romm_proven,
+            asked: answer.map(|answer| Asked {
+                sent: "https://id.example.com/authorize?…".into(),
+                found: "the provider's words".into(),
+                answer,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_refused_loopback_callback_is_a_warning_only_when_it_is_the_cause() {
+        let named = CallbackAnswer::Refused {
+            names_callback: true,
+        };
+        let unnamed = CallbackAnswer::Refused {
+            names_callback: false,
+        };
+        let f = own(Some(named), false, false)
+            .refused()
+            .expect("named: refused");
+        assert_eq!(f.status, Status::Warn);
+        assert!(f.summary.contains("this is not RomM's callback"), "{f:?}");
+        assert!(
+            f.fix.contains("Register http://127.0.0.1/callback"),
+            "{f:?}"
+        );
+        // Unnamed, but RomM's request (the same but for its callback) was accepted.
+        let f = own(Some(unnamed), true, true).refused().expect("inferred");
+        assert!(f.detail.contains("differs only in its callback"), "{f:?}");
+        // Unnamed, and only RomM's registration is known: no inference.
+        assert!(own(Some(unnamed), false, true).refused().is_none());
+        for answer in [
+            Some(CallbackAnswer::Accepted),
+            Some(CallbackAnswer::Unknown),
+            None,
+        ] {
+            assert!(own(answer, true, true).refused().is_none(), "{answer:?}");
+        }
+    }
+
+    #[test]
+    fn a_timeout_names_the_loopback_callback_unless_the_provider_accepted_it() {
+        let t = Duration::from_secs(3);
+        let f = own(Some(CallbackAnswer::Unknown), false, true).timed_out(t);
+        assert_eq!(f.status, Status::Warn, "RomM's callback proven: {f:?}");
+        assert!(f.summary.contains("most likely"), "{f:?}");
+        let f = own(Some(CallbackAnswer::Unknown), false, false).timed_out(t);
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert!(f.detail.contains("is not registered"), "{f:?}");
+        let f = own(None, false, true).timed_out(t);
+        assert!(f.detail.contains("could not be reached"), "{f:?}");
+        let f = own(Some(CallbackAnswer::Accepted), true, true).timed_out(t);
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert!(!f.summary.contains("callback"), "{f:?}");
+    }
 }

@@ -14,7 +14,7 @@ use url::Url;
 use super::config::is_loopback;
 use super::romm;
 use super::unreachable;
-use crate::http::{Http, Response, excerpt};
+use crate::http::{Http, Response, excerpt, hide_codes};
 use crate::oidc::discovery::{Discovery, Flavor};
 use crate::report::Finding;
 use crate::settings::{OIDC_CLIENT_ID, OIDC_PROVIDER, OIDC_REDIRECT_URI, Settings};
@@ -23,6 +23,20 @@ const ID: &str = "client.redirect-uri";
 
 /// Starts every probe `state` and `nonce`: letters only, like authlib's tokens.
 const PROBE_MARK: &str = "rommoidcprobe";
+
+/// What an answer shows about the callback the request sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallbackAnswer {
+    /// The provider goes on to its sign-in, issued a code, or sent its error
+    /// to the callback: it accepts the callback.
+    Accepted,
+    /// It stopped on its own page before any sign-in; `names_callback` when
+    /// its words point at the callback (or at the redirect).
+    Refused { names_callback: bool },
+    /// Nothing can be told: Pocket ID 2.9 or older, or an answer this tool
+    /// does not recognise.
+    Unknown,
+}
 
 /// The request sent, and what the answer is judged against.
 pub struct Probe {
@@ -73,6 +87,35 @@ fn probe_token(len: usize) -> String {
         .collect()
 }
 
+/// An authorization request as a probe: its `state` and `nonce` replaced by
+/// marked values, so nothing it causes can be taken for a real login.
+pub fn marked_probe(url: &Url, origin: &'static str, provider: String) -> Probe {
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| match k.as_ref() {
+            "state" => (k.into_owned(), probe_token(30)),
+            "nonce" => (k.into_owned(), probe_token(20)),
+            _ => (k.into_owned(), v.into_owned()),
+        })
+        .collect();
+    let param = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let (redirect_uri, client_id) = (param("redirect_uri"), param("client_id"));
+    let mut url = url.clone();
+    url.query_pairs_mut().clear().extend_pairs(&pairs);
+    Probe {
+        url,
+        redirect_uri,
+        client_id: client_id.unwrap_or_default(),
+        origin,
+        provider,
+    }
+}
+
 /// RomM's request: the running RomM's redirect when there is one, else built
 /// as RomM builds it. `Err` is the skip finding when neither can be had.
 fn request(
@@ -84,34 +127,16 @@ fn request(
         .value(OIDC_PROVIDER)
         .unwrap_or("")
         .to_ascii_lowercase();
-    if let Some(mut url) = romm
+    if let Some(url) = romm
         .and_then(romm::Answers::login_location)
         .and_then(|l| Url::parse(l).ok())
         .filter(|u| matches!(u.scheme(), "http" | "https"))
     {
-        let pairs: Vec<(String, String)> = url
-            .query_pairs()
-            .map(|(k, v)| match k.as_ref() {
-                "state" => (k.into_owned(), probe_token(30)),
-                "nonce" => (k.into_owned(), probe_token(20)),
-                _ => (k.into_owned(), v.into_owned()),
-            })
-            .collect();
-        let param = |name: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        };
-        let (redirect_uri, client_id) = (param("redirect_uri"), param("client_id"));
-        url.query_pairs_mut().clear().extend_pairs(&pairs);
-        return Ok(Probe {
-            url,
-            redirect_uri,
-            client_id: client_id.unwrap_or_default(),
-            origin: "the running RomM's own login redirect (--romm-url), with a marked state and nonce",
+        return Ok(marked_probe(
+            &url,
+            "the running RomM's own login redirect (--romm-url), with a marked state and nonce",
             provider,
-        });
+        ));
     }
     let Some(endpoint) = discovery.and_then(|d| d.str("authorization_endpoint")) else {
         return Err(Finding::skip(
@@ -156,6 +181,11 @@ fn request(
 
 /// The answer's meaning. Pure, so every kind of answer is tested directly.
 pub fn judge(flavor: &Flavor, probe: &Probe, response: &Response) -> Finding {
+    judged(flavor, probe, response).0
+}
+
+/// [`judge`], and what the answer shows about the probe's callback.
+pub fn judged(flavor: &Flavor, probe: &Probe, response: &Response) -> (Finding, CallbackAnswer) {
     let target = response.location.as_deref().and_then(|l| {
         Url::parse(&response.url)
             .or_else(|_| Url::parse(probe.url.as_str()))
@@ -163,7 +193,11 @@ pub fn judge(flavor: &Flavor, probe: &Probe, response: &Response) -> Finding {
             .join(l)
             .ok()
     });
-    let sent = format!("Sent {} ({}).", shown(&probe.url), probe.origin);
+    let sent = format!(
+        "Sent {} ({}).",
+        hide_codes(probe.url.as_str()),
+        probe.origin
+    );
     if (300..400).contains(&response.status)
         && let Some(target) = target
     {
@@ -175,14 +209,17 @@ pub fn judge(flavor: &Flavor, probe: &Probe, response: &Response) -> Finding {
         .is_some_and(|t| t.to_ascii_lowercase().contains("html"));
     let text = page_text(&response.body);
     if response.status == 200 && *flavor == Flavor::PocketIdLegacy {
-        return legacy_pocket_id(probe, &sent);
+        return (legacy_pocket_id(probe, &sent), CallbackAnswer::Unknown);
     }
     if response.status == 200 && html && sign_in_form(&response.body) {
-        return accepted(
-            flavor,
-            probe,
-            "The provider accepted RomM's callback and request: it shows its sign-in page",
-            &sent,
+        return (
+            accepted(
+                flavor,
+                probe,
+                "The provider accepted RomM's callback and request: it shows its sign-in page",
+                &sent,
+            ),
+            CallbackAnswer::Accepted,
         );
     }
     if matches!(response.status, 400..=499) && response.status != 429 {
@@ -200,23 +237,27 @@ pub fn judge(flavor: &Flavor, probe: &Probe, response: &Response) -> Finding {
             ),
         );
     }
-    unrecognised(
-        &sent,
-        &format!(
-            "HTTP {}{}: {text}",
-            response.status,
-            response
-                .location
-                .as_deref()
-                .map(|l| format!(" to {l}"))
-                .unwrap_or_default()
-        ),
-    )
+    let found = format!(
+        "HTTP {}{}: {text}",
+        response.status,
+        response
+            .location
+            .as_deref()
+            .map(|l| format!(" to {}", hide_codes(l)))
+            .unwrap_or_default()
+    );
+    (unrecognised(&sent, &found), CallbackAnswer::Unknown)
 }
 
 /// A 3xx answer: to RomM's callback, to the provider's error page, to its
 /// sign-in, or somewhere unknown.
-fn redirected(flavor: &Flavor, probe: &Probe, target: &Url, status: u16, sent: &str) -> Finding {
+fn redirected(
+    flavor: &Flavor,
+    probe: &Probe,
+    target: &Url,
+    status: u16,
+    sent: &str,
+) -> (Finding, CallbackAnswer) {
     let param = |name: &str| {
         target
             .query_pairs()
@@ -233,20 +274,24 @@ fn redirected(flavor: &Flavor, probe: &Probe, target: &Url, status: u16, sent: &
                 && r.port_or_known_default() == target.port_or_known_default()
                 && r.path() == target.path()
         });
-    let went = format!("The provider answered {status} to {}.", shown(target));
+    let went = format!(
+        "The provider answered {status} to {}.",
+        hide_codes(target.as_str())
+    );
     if to_callback {
         if let Some(error) = param("error") {
             let description = param("error_description").unwrap_or_default();
-            return callback_error(
+            let f = callback_error(
                 flavor,
                 probe,
                 &error,
                 &description,
                 &format!("{sent}\n{went}"),
             );
+            return (f, CallbackAnswer::Accepted);
         }
         if param("code").is_some() {
-            return accepted(
+            let f = accepted(
                 flavor,
                 probe,
                 "The provider accepted RomM's callback and request: it issued a code at once, as for a browser already signed in (the code was not used)",
@@ -254,14 +299,16 @@ fn redirected(flavor: &Flavor, probe: &Probe, target: &Url, status: u16, sent: &
                     "{sent}\n{went}\nThe probe carries no cookie, so the provider signed someone in without asking (a pre-signed-in test provider, or a proxy that authenticates by network)."
                 ),
             );
+            return (f, CallbackAnswer::Accepted);
         }
-        return unrecognised(
+        let f = unrecognised(
             sent,
             &format!(
                 "a redirect to RomM's callback with neither code nor error: {}",
-                shown(target)
+                hide_codes(target.as_str())
             ),
         );
+        return (f, CallbackAnswer::Unknown);
     }
     let error_page = target.path().ends_with("/interaction/error")
         || target.query_pairs().any(|(k, _)| k == "error");
@@ -285,22 +332,25 @@ fn redirected(flavor: &Flavor, probe: &Probe, target: &Url, status: u16, sent: &
     let pocket_id_sign_in = target.path().ends_with("/interaction")
         && target.query_pairs().any(|(k, _)| k == "interaction");
     if pocket_id_sign_in {
-        return accepted(
+        let f = accepted(
             flavor,
             probe,
             "Pocket ID accepted RomM's callback and request: it asks for sign-in next",
             &format!("{sent}\n{went}"),
         );
+        return (f, CallbackAnswer::Accepted);
     }
     if sign_in_redirect(target) {
-        return accepted(
+        let f = accepted(
             flavor,
             probe,
             "The provider accepted RomM's callback and request: it redirects to its sign-in",
             &format!("{sent}\n{went}"),
         );
+        return (f, CallbackAnswer::Accepted);
     }
-    unrecognised(sent, &format!("HTTP {status} to {}", shown(target)))
+    let found = format!("HTTP {status} to {}", hide_codes(target.as_str()));
+    (unrecognised(sent, &found), CallbackAnswer::Unknown)
 }
 
 /// A pass, except where Pocket ID still checks the callback after sign-in.
@@ -400,10 +450,17 @@ fn callback_error(
 }
 
 /// The provider refused before any sign-in, on its own page.
-fn refused(flavor: &Flavor, probe: &Probe, summary: &str, said: &str, detail: &str) -> Finding {
+fn refused(
+    flavor: &Flavor,
+    probe: &Probe,
+    summary: &str,
+    said: &str,
+    detail: &str,
+) -> (Finding, CallbackAnswer) {
     let lower = said.to_ascii_lowercase();
     let client = &probe.client_id;
     let callback = probe.redirect_uri.as_deref();
+    let mut names_callback = false;
     let fix = if lower.contains("redirect_uri' parameter is required")
         || (callback.is_none() && lower.contains("redirect"))
     {
@@ -422,6 +479,7 @@ fn refused(flavor: &Flavor, probe: &Probe, summary: &str, said: &str, detail: &s
         || lower.contains("callback")
         || lower.contains("not registered")
     {
+        names_callback = true;
         register_fix(
             flavor,
             &probe.provider,
@@ -441,7 +499,7 @@ fn refused(flavor: &Flavor, probe: &Probe, summary: &str, said: &str, detail: &s
     } else {
         "Read the provider's message above; it names the client setting to change.".to_string()
     };
-    Finding::fail(ID, summary)
+    let finding = Finding::fail(ID, summary)
         .detail(detail)
         .mismatch(
             format!(
@@ -450,7 +508,8 @@ fn refused(flavor: &Flavor, probe: &Probe, summary: &str, said: &str, detail: &s
             ),
             said.to_string(),
         )
-        .fix(fix)
+        .fix(fix);
+    (finding, CallbackAnswer::Refused { names_callback })
 }
 
 /// Where a callback URL is registered: Pocket ID by its discovery document,
@@ -485,27 +544,6 @@ fn unrecognised(sent: &str, found: &str) -> Finding {
     ))
     .mismatch("a redirect to the provider's sign-in, or its sign-in page", found)
     .fix("Open RomM's login in a browser once and check that the provider shows its sign-in page rather than an error; run doctor --login --romm-url for the rest.")
-}
-
-/// A URL for display, with any authorization code hidden.
-fn shown(url: &Url) -> String {
-    if !url.query_pairs().any(|(k, _)| k == "code") {
-        return url.to_string();
-    }
-    let mut out = url.clone();
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .map(|(k, v)| {
-            let v = if k == "code" {
-                "(hidden)".into()
-            } else {
-                v.into_owned()
-            };
-            (k.into_owned(), v)
-        })
-        .collect();
-    out.query_pairs_mut().clear().extend_pairs(&pairs);
-    out.to_string()
 }
 
 /// Whether a page holds a sign-in form (Keycloak serves it at /auth directly).
@@ -828,6 +866,95 @@ mod tests {
             ),
         );
         assert!(f.fix.contains("Set OIDC_REDIRECT_URI"), "{f:?}");
+    }
+
+    #[test]
+    fn what_an_answer_says_about_the_callback() {
+        let p = probe(Some("http://127.0.0.1:8765/callback"));
+        let answer = |flavor: &Flavor, r: &Response| judged(flavor, &p, r).1;
+        let modern = Flavor::PocketIdModern;
+        assert_eq!(
+            answer(
+                &modern,
+                &redirect(
+                    "/interaction/error?error=The+redirect_uri+%27x%27+is+not+registered+for+this+client."
+                )
+            ),
+            CallbackAnswer::Refused {
+                names_callback: true
+            }
+        );
+        assert_eq!(
+            answer(
+                &modern,
+                &redirect(
+                    "/interaction/error?error=The+requested+OAuth+2.0+Client+does+not+exist."
+                )
+            ),
+            CallbackAnswer::Refused {
+                names_callback: false
+            }
+        );
+        let oidc_provider = "<pre><strong>error</strong>: invalid_redirect_uri</pre>";
+        assert_eq!(
+            answer(&Flavor::Other, &answer_page(400, oidc_provider)),
+            CallbackAnswer::Refused {
+                names_callback: true
+            }
+        );
+        assert_eq!(
+            answer(&modern, &redirect("/interaction?interaction=1")),
+            CallbackAnswer::Accepted
+        );
+        // An error sent to the callback: the callback is accepted, the request is not.
+        assert_eq!(
+            answer(
+                &modern,
+                &see_other("http://127.0.0.1:8765/callback?error=invalid_request&state=x")
+            ),
+            CallbackAnswer::Accepted
+        );
+        assert_eq!(
+            answer(
+                &Flavor::PocketIdLegacy,
+                &answer_page(200, "<title>Pocket ID</title>")
+            ),
+            CallbackAnswer::Unknown
+        );
+        assert_eq!(
+            answer(&Flavor::Other, &answer_page(500, "boom")),
+            CallbackAnswer::Unknown
+        );
+    }
+
+    fn answer_page(status: u16, body: &str) -> Response {
+        answer(status, None, "text/html", body)
+    }
+
+    #[test]
+    fn a_probe_of_any_request_has_marked_state_and_nonce() {
+        let url = Url::parse("https://id.example.com/authorize?response_type=code&client_id=romm&redirect_uri=http%3A%2F%2F%5B%3A%3A1%5D%3A8765%2Fcallback&state=REALSTATE&nonce=REALNONCE").unwrap();
+        let p = marked_probe(&url, "a test", "pocket-id".into());
+        assert_eq!(p.client_id, "romm");
+        assert_eq!(
+            p.redirect_uri.as_deref(),
+            Some("http://[::1]:8765/callback")
+        );
+        let shown = p.url.as_str();
+        assert!(
+            !shown.contains("REALSTATE") && !shown.contains("REALNONCE"),
+            "{shown}"
+        );
+        assert!(
+            p.url
+                .query_pairs()
+                .any(|(k, v)| k == "state" && v.starts_with(PROBE_MARK))
+        );
+        assert!(
+            p.url
+                .query_pairs()
+                .any(|(k, v)| k == "nonce" && v.starts_with(PROBE_MARK))
+        );
     }
 
     #[test]
