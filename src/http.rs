@@ -26,8 +26,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 const USER_AGENT: &str = concat!("romm-oidc/", env!("CARGO_PKG_VERSION"));
 
-/// A response, body read up to the limit.
-#[derive(Debug)]
+/// A response, body read up to the limit. Its `{:?}` leaves the body and
+/// the location out: they may hold tokens or an authorization code.
 pub struct Response {
     pub status: u16,
     pub content_type: Option<String>,
@@ -38,6 +38,17 @@ pub struct Response {
     pub set_cookie: Vec<String>,
     pub body: Vec<u8>,
     pub url: String,
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("content_type", &self.content_type)
+            .field("url", &self.url)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Response {
@@ -287,35 +298,21 @@ impl Http {
             .post(url)
             .header("Authorization", authorization)
             .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body.clone());
+            .body(body);
         let shown = format!(
-            "{body}\n[Authorization: Basic {}:{}]",
+            "{}\n[Authorization: Basic {}:{}]",
+            shown_form(form),
             client.0,
             mask(client.1)
         );
         self.send("POST", url, Some(shown), request)
     }
 
-    /// A form POST without credentials in headers; the values of the fields
-    /// named in `hidden` (passwords) are masked in traces.
-    pub fn post_form(
-        &self,
-        url: &str,
-        form: &[(&str, &str)],
-        hidden: &[&str],
-    ) -> Result<Response, Failure> {
+    /// A form POST without credentials in headers (secret fields masked in
+    /// traces, see [`shown_form`]).
+    pub fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Result<Response, Failure> {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
-            .finish();
-        let shown = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form.iter().map(|(k, v)| {
-                let v = if hidden.contains(k) {
-                    mask(v)
-                } else {
-                    v.to_string()
-                };
-                (*k, v)
-            }))
             .finish();
         let request = self
             .client
@@ -323,7 +320,7 @@ impl Http {
             .header("Content-Type", "application/x-www-form-urlencoded")
             .header("Accept", "application/json")
             .body(body);
-        self.send("POST", url, Some(shown), request)
+        self.send("POST", url, Some(shown_form(form)), request)
     }
 
     /// A call to Pocket ID's admin API: `X-API-Key`, JSON body when given.
@@ -532,6 +529,30 @@ fn refusal_in<'a>(mut e: &'a (dyn std::error::Error + 'static)) -> Option<&'a tl
         }
         _ => None,
     }
+}
+
+/// Form fields that carry a secret: a password, an authorization code (it
+/// buys tokens until it is used), the PKCE verifier, a refresh token.
+const SECRET_FIELDS: &[&str] = &[
+    "password",
+    "code",
+    "code_verifier",
+    "refresh_token",
+    "client_secret",
+];
+
+/// A form body for -vv traces, the values of [`SECRET_FIELDS`] masked.
+fn shown_form(form: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form.iter().map(|(k, v)| {
+            let v = if SECRET_FIELDS.contains(k) {
+                mask(v)
+            } else {
+                v.to_string()
+            };
+            (*k, v)
+        }))
+        .finish()
 }
 
 /// Token values in a JSON body, shortened for -vv traces.

@@ -34,6 +34,8 @@ mod envfile;
 mod files;
 mod generate;
 mod http;
+#[cfg(test)]
+mod never_shown;
 mod oidc;
 mod pocketid;
 mod report;
@@ -132,7 +134,7 @@ fn trace_settings(verbose: u8, settings: &Settings) {
         report::note!(
             "setting {} = {} [{}]",
             var.name,
-            settings::shown(var, &setting.raw),
+            settings::shown(var, setting.raw()),
             setting.source
         );
     }

@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 use console::{Style, Term};
 use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Confirm, Input, Password, Select};
+use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use crate::checks::config::{self, CALLBACK_PATH, Purpose};
@@ -708,7 +709,7 @@ impl Wizard<'_> {
                         ""
                     }
                 ));
-                self.set(OIDC_CLIENT_SECRET, secret);
+                self.set(OIDC_CLIENT_SECRET, secret.expose_secret().to_string());
             }
         }
         Ok(())

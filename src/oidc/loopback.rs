@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
+use secrecy::SecretString;
 use tiny_http::{Header, Response, Server};
 
 use crate::report::Status;
@@ -20,10 +21,10 @@ pub struct Listener {
     pub port: u16,
 }
 
-/// What arrived on /callback.
+/// What arrived on /callback; `{:?}` shows no code.
 #[derive(Debug)]
 pub enum Callback {
-    Code(String),
+    Code(SecretString),
     ProviderError { error: String, description: String },
     WrongState { found: Option<String> },
     NoCode,
@@ -174,7 +175,7 @@ impl Listener {
                             error,
                             description: query("error_description").unwrap_or_default(),
                         },
-                        (_, None, Some(code)) => Callback::Code(code),
+                        (_, None, Some(code)) => Callback::Code(code.into()),
                         _ => Callback::NoCode,
                     };
                     let refused = matches!(callback, Callback::WrongState { .. });
