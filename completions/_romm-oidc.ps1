@@ -31,7 +31,6 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the settings, the provider and the running RomM, and say what to change')
             [CompletionResult]::new('wizard', 'wizard', [CompletionResultType]::ParameterValue, 'Set up RomM''s OIDC login step by step, checking each answer')
-            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers and maintainers)')
             [CompletionResult]::new('emit-env', 'emit-env', [CompletionResultType]::ParameterValue, 'Print the env block RomM needs (or merge it into an env file with --write)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -113,16 +112,6 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
-        'romm-oidc;generate' {
-            [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Folder that receives completions/ and man/')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            break
-        }
         'romm-oidc;emit-env' {
             [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read RomM''s variables from this env file (docker compose .env rules)')
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'The provider''s issuer URL, e.g. Pocket ID''s APP_URL (OIDC_SERVER_APPLICATION_URL)')
@@ -156,7 +145,6 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
         'romm-oidc;help' {
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the settings, the provider and the running RomM, and say what to change')
             [CompletionResult]::new('wizard', 'wizard', [CompletionResultType]::ParameterValue, 'Set up RomM''s OIDC login step by step, checking each answer')
-            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers and maintainers)')
             [CompletionResult]::new('emit-env', 'emit-env', [CompletionResultType]::ParameterValue, 'Print the env block RomM needs (or merge it into an env file with --write)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -165,9 +153,6 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
             break
         }
         'romm-oidc;help;wizard' {
-            break
-        }
-        'romm-oidc;help;generate' {
             break
         }
         'romm-oidc;help;emit-env' {

@@ -28,7 +28,6 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
             cand --version 'Print version'
             cand doctor 'Check the settings, the provider and the running RomM, and say what to change'
             cand wizard 'Set up RomM''s OIDC login step by step, checking each answer'
-            cand generate 'Write shell completions and man pages (for packagers and maintainers)'
             cand emit-env 'Print the env block RomM needs (or merge it into an env file with --write)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -107,15 +106,6 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
-        &'romm-oidc;generate'= {
-            cand --out-dir 'Folder that receives completions/ and man/'
-            cand --timeout 'Seconds allowed for each network step'
-            cand --color 'When to use colours'
-            cand -v 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
-            cand --verbose 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
-            cand -h 'Print help'
-            cand --help 'Print help'
-        }
         &'romm-oidc;emit-env'= {
             cand --env-file 'Read RomM''s variables from this env file (docker compose .env rules)'
             cand --issuer 'The provider''s issuer URL, e.g. Pocket ID''s APP_URL (OIDC_SERVER_APPLICATION_URL)'
@@ -148,15 +138,12 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
         &'romm-oidc;help'= {
             cand doctor 'Check the settings, the provider and the running RomM, and say what to change'
             cand wizard 'Set up RomM''s OIDC login step by step, checking each answer'
-            cand generate 'Write shell completions and man pages (for packagers and maintainers)'
             cand emit-env 'Print the env block RomM needs (or merge it into an env file with --write)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'romm-oidc;help;doctor'= {
         }
         &'romm-oidc;help;wizard'= {
-        }
-        &'romm-oidc;help;generate'= {
         }
         &'romm-oidc;help;emit-env'= {
         }

@@ -33,7 +33,6 @@ complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -s h -l help -d 'Print
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -s V -l version -d 'Print version'
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "doctor" -d 'Check the settings, the provider and the running RomM, and say what to change'
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "wizard" -d 'Set up RomM\'s OIDC login step by step, checking each answer'
-complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers and maintainers)'
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "emit-env" -d 'Print the env block RomM needs (or merge it into an env file with --write)'
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l env-file -d 'Read RomM\'s variables from this env file (docker compose .env rules)' -r -F
@@ -109,13 +108,6 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l no-browse
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l pkce -d 'Add PKCE (S256) to the login; RomM itself sends none'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand generate" -l out-dir -d 'Folder that receives completions/ and man/' -r -F
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand generate" -l timeout -d 'Seconds allowed for each network step' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand generate" -l color -d 'When to use colours' -r -f -a "auto\t''
-always\t''
-never\t''"
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand generate" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l env-file -d 'Read RomM\'s variables from this env file (docker compose .env rules)' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l issuer -d 'The provider\'s issuer URL, e.g. Pocket ID\'s APP_URL (OIDC_SERVER_APPLICATION_URL)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l client-id -d 'The client id registered at the provider (OIDC_CLIENT_ID)' -r
@@ -146,8 +138,7 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l force -
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l write-read-only -d 'Let --write replace a read-only file (no owner write permission); the new file keeps that mode'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard generate emit-env help" -f -a "doctor" -d 'Check the settings, the provider and the running RomM, and say what to change'
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard generate emit-env help" -f -a "wizard" -d 'Set up RomM\'s OIDC login step by step, checking each answer'
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard generate emit-env help" -f -a "generate" -d 'Write shell completions and man pages (for packagers and maintainers)'
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard generate emit-env help" -f -a "emit-env" -d 'Print the env block RomM needs (or merge it into an env file with --write)'
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard generate emit-env help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard emit-env help" -f -a "doctor" -d 'Check the settings, the provider and the running RomM, and say what to change'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard emit-env help" -f -a "wizard" -d 'Set up RomM\'s OIDC login step by step, checking each answer'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard emit-env help" -f -a "emit-env" -d 'Print the env block RomM needs (or merge it into an env file with --write)'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard emit-env help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
