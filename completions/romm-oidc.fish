@@ -25,7 +25,7 @@ function __fish_romm_oidc_using_subcommand
 end
 
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -l timeout -d 'Seconds allowed for each network step' -r
-complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -l color -d 'When to use colours' -r -f -a "auto\t''
+complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -l color -d 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
@@ -60,7 +60,7 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-user
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-password-file -d 'Read the RomM password from this file (the line breaks that end it are ignored)' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-token-file -d 'Read a RomM client API token (rmm_…, RomM 4.8+, made with only the users.read scope) from this file, instead of a username and password' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l timeout -d 'Seconds allowed for each network step' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l color -d 'When to use colours' -r -f -a "auto\t''
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l color -d 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l json -d 'Print the report as JSON: {"ok": bool, "checks": [{"id", "status", "summary", "detail", "fix"}]}'
@@ -98,7 +98,7 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l browser-c
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l login-timeout -d 'Seconds to wait for the login to come back (at most a week)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l email -d 'The RomM user\'s email: checked against the token\'s email, as RomM matches accounts' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l timeout -d 'Seconds allowed for each network step' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l color -d 'When to use colours' -r -f -a "auto\t''
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l color -d 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -s y -l yes -d 'Accept every default and ask nothing that a flag, the environment or --env-file answers'
@@ -131,7 +131,7 @@ shell\t'`export KEY=\'value\'` lines for a POSIX shell'
 json\t'A JSON object'"
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l write -d 'Merge into this env file instead of printing: OIDC lines replaced in place, others kept byte for byte' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l timeout -d 'Seconds allowed for each network step' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l color -d 'When to use colours' -r -f -a "auto\t''
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l color -d 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l force -d 'Print the block even when a check fails'

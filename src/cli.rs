@@ -25,7 +25,7 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "SECS", default_value_t = 10.0)]
     pub timeout: f64,
 
-    /// When to use colours
+    /// When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
