@@ -28,7 +28,7 @@ use crate::pocketid::{Api, client_update_body, parse_version, user_verified_body
 use crate::report::{self, Finding, Report, Status, note};
 use crate::settings::{
     OIDC_CLAIM_ROLES, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI, OIDC_ROLE_ADMIN,
-    OIDC_ROLE_VIEWER, OIDC_SERVER_APPLICATION_URL, OIDC_TLS_CACERTFILE, Settings,
+    OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER, OIDC_SERVER_APPLICATION_URL, OIDC_TLS_CACERTFILE, Settings,
 };
 
 const RESTART: &str = "docker compose up -d --force-recreate romm";
@@ -719,7 +719,22 @@ impl Wizard<'_> {
     fn roles(&mut self, claims: Option<&serde_json::Map<String, Value>>) -> Result<()> {
         heading("7. Roles (optional)");
         if !self.interactive || self.settings.value(OIDC_CLAIM_ROLES).is_some() {
-            eprintln!("  – kept as given (--claim-roles, --role-admin, --role-viewer set them)");
+            let given: Vec<String> = [
+                OIDC_CLAIM_ROLES,
+                OIDC_ROLE_ADMIN,
+                OIDC_ROLE_EDITOR,
+                OIDC_ROLE_VIEWER,
+            ]
+            .iter()
+            .filter_map(|name| self.settings.value(name).map(|v| format!("{name}={v}")))
+            .collect();
+            if given.is_empty() {
+                eprintln!(
+                    "  – no role mapping: new users get RomM's default role (give --claim-roles and --role-admin or --role-viewer to map roles)"
+                );
+            } else {
+                note!("  – as given: {}", given.join(", "));
+            }
             return Ok(());
         }
         if !self.confirm("Map RomM roles from a group claim?", false)? {
@@ -811,13 +826,15 @@ impl Wizard<'_> {
             .romm_url
             .clone()
             .unwrap_or_else(|| "<RomM URL>".into());
-        let env_flag = target
-            .as_ref()
-            .map(|p| format!(" --env-file {}", p.display()))
-            .unwrap_or_default();
-        eprintln!(
-            "\nNext: recreate RomM so it reads the env ({RESTART}), then confirm it picked it up:\n    romm-oidc doctor{env_flag} --romm-url {romm}"
-        );
+        match &target {
+            Some(path) => note!(
+                "\nNext: recreate RomM so it reads the env ({RESTART}), then confirm it picked it up:\n    romm-oidc doctor --env-file {} --romm-url {romm}",
+                shell_words::quote(&path.to_string_lossy())
+            ),
+            None => note!(
+                "\nNext: Nothing was written to a file. Put the block above into RomM's env (its .env file, or the romm service's environment: in compose.yaml), recreate RomM ({RESTART}), then confirm it picked it up:\n    romm-oidc doctor --env-file <that .env file> --romm-url {romm}"
+            ),
+        }
         Ok(ExitCode::SUCCESS)
     }
 }

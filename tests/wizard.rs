@@ -836,3 +836,96 @@ fn yes_without_a_terminal_names_the_missing_client_id() {
     );
     assert!(!written.exists(), "{}", run.show());
 }
+
+/// `wizard --yes` with every value given, plus `extra`.
+fn yes_run(emu: &Emulator, dir: &Path, extra: &[String]) -> Run {
+    let mut c = command(dir);
+    c.arg("wizard")
+        .arg(flag("--romm-url", ROMM_URL))
+        .arg(flag("--issuer", emu.issuer()))
+        .arg(flag("--client-id", CLIENT_ID))
+        .arg(flag("--client-secret", SECRET))
+        .arg("--yes")
+        .args(extra);
+    let run = run_without_tty(c, RUN_LIMIT);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    run
+}
+
+#[test]
+fn yes_summary_says_no_role_mapping_when_none_was_given() {
+    let emu = emulator(true);
+    let dir = tempfile::tempdir().unwrap();
+    let run = yes_run(&emu, dir.path(), &[]);
+    let roles = run
+        .stderr
+        .split("7. Roles")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no roles step:\n{}", run.show()));
+    let roles = roles.split("8. ").next().unwrap_or_default();
+    assert!(
+        roles.contains("no role mapping") && !roles.contains("kept as given"),
+        "{}",
+        run.show()
+    );
+    // Given, they are named as they were given.
+    let run = yes_run(
+        &emu,
+        dir.path(),
+        &[
+            flag("--claim-roles", "groups"),
+            flag("--role-admin", "romm-admins"),
+            flag("--role-viewer", "*"),
+        ],
+    );
+    let roles = run.stderr.split("7. Roles").nth(1).unwrap_or_default();
+    let roles = roles.split("8. ").next().unwrap_or_default();
+    for want in [
+        "OIDC_CLAIM_ROLES=groups",
+        "OIDC_ROLE_ADMIN=romm-admins",
+        "OIDC_ROLE_VIEWER=*",
+    ] {
+        assert!(roles.contains(want), "no {want}:\n{}", run.show());
+    }
+    assert!(!roles.contains("no role mapping"), "{}", run.show());
+}
+
+#[test]
+fn yes_closing_hint_names_the_file_written_or_says_nothing_was() {
+    let emu = emulator(true);
+    let dir = tempfile::tempdir().unwrap();
+    // A name that needs quoting in a shell.
+    let written = dir.path().join("my romm.env");
+    let run = yes_run(
+        &emu,
+        dir.path(),
+        &[flag("--write", written.display().to_string())],
+    );
+    let next = run
+        .stderr
+        .split("Next:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no closing hint:\n{}", run.show()));
+    let quoted = format!("'{}'", written.display());
+    assert!(
+        next.contains(&format!("romm-oidc doctor --env-file {quoted} --romm-url {ROMM_URL}")),
+        "the hint does not name the file written:\n{}",
+        run.show()
+    );
+    assert!(!next.contains("Nothing was written"), "{}", run.show());
+
+    for format in ["dotenv", "compose"] {
+        let run = yes_run(&emu, dir.path(), &[flag("--format", format)]);
+        assert!(
+            run.stdout.contains("OIDC_CLIENT_ID"),
+            "no block on stdout:\n{}",
+            run.show()
+        );
+        let next = run.stderr.split("Next:").nth(1).unwrap_or_default();
+        assert!(
+            next.contains("Nothing was written") && next.contains("--env-file <that .env file>"),
+            "--format {format}: the hint must say nothing was written:\n{}",
+            run.show()
+        );
+    }
+}
