@@ -58,7 +58,7 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
             cand --romm-token-file 'Read a RomM client API token (rmm_…, RomM 4.8+, made with only the users.read scope) from this file, instead of a username and password'
             cand --timeout 'Seconds allowed for each network step'
             cand --color 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb'
-            cand --json 'Print the report as JSON: {"ok": bool, "checks": [{"id", "status", "summary", "detail", "fix"}]}'
+            cand --json 'Print the report as JSON: {"schema": 1, "ok", "checks", "verdict"} (every field is in the README)'
             cand --demo 'Run against a built-in Pocket ID emulator and RomM double on loopback: a working setup, then a broken one'
             cand --insecure 'DANGER: do not verify TLS certificates (RomM always verifies; a pass then proves less)'
             cand --login 'Run a real authorization-code login through a loopback listener and judge the ID token as RomM will (the wizard runs it without asking)'

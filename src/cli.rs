@@ -166,7 +166,7 @@ fn api_key() -> impl clap::builder::TypedValueParser<Value = Result<SecretString
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// Print the report as JSON: {"ok": bool, "checks": [{"id", "status", "summary", "detail", "fix"}]}
+    /// Print the report as JSON: {"schema": 1, "ok", "checks", "verdict"} (every field is in the README)
     #[arg(long)]
     pub json: bool,
 

@@ -77,7 +77,12 @@ fn auto_colours_a_terminal_unless_no_color_or_a_dumb_term() {
             vec![xterm, ("NO_COLOR", Some("1"))],
             false,
         ),
-        ("auto, TERM=dumb", "auto", vec![("TERM", Some("dumb"))], false),
+        (
+            "auto, TERM=dumb",
+            "auto",
+            vec![("TERM", Some("dumb"))],
+            false,
+        ),
         ("auto, no TERM", "auto", vec![("TERM", None)], false),
         ("never, TERM=xterm", "never", vec![xterm], false),
         (

@@ -908,7 +908,9 @@ fn yes_closing_hint_names_the_file_written_or_says_nothing_was() {
         .unwrap_or_else(|| panic!("no closing hint:\n{}", run.show()));
     let quoted = format!("'{}'", written.display());
     assert!(
-        next.contains(&format!("romm-oidc doctor --env-file {quoted} --romm-url {ROMM_URL}")),
+        next.contains(&format!(
+            "romm-oidc doctor --env-file {quoted} --romm-url {ROMM_URL}"
+        )),
         "the hint does not name the file written:\n{}",
         run.show()
     );
