@@ -787,12 +787,17 @@ impl Wizard<'_> {
             bail!("the settings still fail a check; nothing was written");
         }
         let block = emit::block(&self.settings);
-        let preview = emit::render(&block, Format::Dotenv)?;
-        let masked = preview.replace(
-            self.settings.value(OIDC_CLIENT_SECRET).unwrap_or("\u{0}"),
-            "••••••••",
-        );
-        eprintln!("{}", masked.trim_end());
+        // The secret is masked before quoting: quoted, it may no longer read
+        // as written (`$` escaped, double quotes), and a search would miss it.
+        let masked: Vec<(&'static str, String)> = block
+            .iter()
+            .map(|(name, value)| match *name {
+                OIDC_CLIENT_SECRET => (*name, "••••••••".to_string()),
+                _ => (*name, value.clone()),
+            })
+            .collect();
+        let preview = emit::render(&masked, Format::Dotenv)?;
+        eprintln!("{}", preview.trim_end());
         let mut target = self.args.output.write.clone();
         let mut format = self.args.output.format;
         if target.is_none() && self.interactive {

@@ -300,3 +300,39 @@ fn wizard_yes_shows_no_secret_but_in_the_printed_block() {
     secrets.push(created);
     nothing_shown("wizard --yes with the API key", &run, &secrets);
 }
+
+#[test]
+fn wizard_preview_hides_a_secret_that_the_block_quotes_differently() {
+    // In the block this secret is written "…\$…" (double quotes, `$` escaped).
+    const QUOTED: &str = "Qs-9'kLm$Wx2vB7nR4tZ";
+    let e = pocket_id_emulator::Emulator::start(pocket_id_emulator::Config {
+        clients: vec![pocket_id_emulator::Client::confidential(
+            everything::CLIENT_ID,
+            QUOTED,
+            &[everything::REDIRECT_URI],
+        )],
+        ..pocket_id_emulator::Config::default()
+    })
+    .expect("start the Pocket ID emulator");
+    let sb = Sandbox::new();
+    let secret_file = sb.file("client-secret", QUOTED);
+    let args = Args::new()
+        .set("--issuer", &e.issuer())
+        .set("--client-id", everything::CLIENT_ID)
+        .set("--client-secret-file", &secret_file.to_string_lossy())
+        .set("--redirect-uri", everything::REDIRECT_URI)
+        .flag("--yes");
+    let run = cli::run(&sb, &["wizard"], &args, &Everything::env());
+    assert_eq!(run.code, 0, "{}", run.show());
+    assert!(
+        run.stdout
+            .contains("OIDC_CLIENT_SECRET=\"Qs-9'kLm\\$Wx2vB7nR4tZ\""),
+        "{}",
+        run.show()
+    );
+    hidden(
+        "wizard preview (stderr)",
+        &run.stderr,
+        &[QUOTED.to_string(), "kLm\\$Wx2vB7".into()],
+    );
+}
