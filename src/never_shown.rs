@@ -54,90 +54,40 @@ fn debug_hidden(what: &str, value: &impl std::fmt::Debug) {
     hidden(what, &format!("{value:#?}"));
 }
 
-fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-    let matches = crate::cli::command().try_get_matches_from(args)?;
+/// `romm-oidc <line>` parsed as the tool parses its command line.
+fn parse(line: &str) -> Result<Cli, clap::Error> {
+    let matches = crate::cli::command().try_get_matches_from(line.split(' '))?;
     Cli::from_arg_matches(&matches)
 }
 
 #[test]
 fn the_command_line_hides_every_secret_given_on_it() {
-    for args in [
-        vec![
-            "romm-oidc",
-            "doctor",
-            "--client-secret",
-            CLIENT_SECRET,
-            "--pocket-id-api-key",
-            API_KEY,
-            "--romm-url",
-            "https://romm.example.com",
-            "--romm-username",
-            "admin",
-        ],
-        vec![
-            "romm-oidc",
-            "emit-env",
-            &format!("--client-secret={CLIENT_SECRET}"),
-            &format!("--pocket-id-api-key={API_KEY}"),
-        ],
-        vec![
-            "romm-oidc",
-            "wizard",
-            "--yes",
-            "--client-secret",
-            CLIENT_SECRET,
-            "--pocket-id-api-key",
-            API_KEY,
-        ],
-    ]
-    .iter()
-    .map(|a| a.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-    {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let cli = parse(&args).expect("the arguments parse");
-        debug_hidden(&args.join(" "), &cli);
+    for line in [
+        format!(
+            "romm-oidc doctor --client-secret {CLIENT_SECRET} --pocket-id-api-key {API_KEY} --romm-url https://romm.example.com --romm-username admin"
+        ),
+        format!("romm-oidc emit-env --client-secret={CLIENT_SECRET} --pocket-id-api-key={API_KEY}"),
+        format!(
+            "romm-oidc wizard --yes --client-secret {CLIENT_SECRET} --pocket-id-api-key {API_KEY}"
+        ),
+    ] {
+        let cli = parse(&line).expect("the arguments parse");
+        debug_hidden(&line, &cli);
     }
 }
 
 #[test]
 fn clap_errors_about_secret_flags_do_not_repeat_the_value() {
-    for args in [
-        vec![
-            "romm-oidc",
-            "doctor",
-            "--client-secret",
-            CLIENT_SECRET,
-            "--client-secret",
-            CLIENT_SECRET,
-        ],
-        vec![
-            "romm-oidc",
-            "doctor",
-            "--client-secret",
-            CLIENT_SECRET,
-            "--client-secret-file",
-            "f",
-        ],
-        vec![
-            "romm-oidc",
-            "doctor",
-            "--pocket-id-api-key",
-            API_KEY,
-            "--pocket-id-api-key-file",
-            "f",
-        ],
-        vec![
-            "romm-oidc",
-            "doctor",
-            "--pocket-id-api-key",
-            API_KEY,
-            "--no-such-flag",
-        ],
+    for line in [
+        format!("romm-oidc doctor --client-secret {CLIENT_SECRET} --client-secret {CLIENT_SECRET}"),
+        format!("romm-oidc doctor --client-secret {CLIENT_SECRET} --client-secret-file f"),
+        format!("romm-oidc doctor --pocket-id-api-key {API_KEY} --pocket-id-api-key-file f"),
+        format!("romm-oidc doctor --pocket-id-api-key {API_KEY} --no-such-flag"),
     ] {
-        let error = parse(&args).expect_err("a usage error");
-        hidden(&args.join(" "), &error.to_string());
-        hidden(&args.join(" "), &error.render().to_string());
-        debug_hidden(&args.join(" "), &error);
+        let error = parse(&line).expect_err("a usage error");
+        hidden(&line, &error.to_string());
+        hidden(&line, &error.render().to_string());
+        debug_hidden(&line, &error);
     }
 }
 

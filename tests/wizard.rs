@@ -657,6 +657,21 @@ fn ctrl_c_at_the_env_file_prompt_exits_130_and_writes_nothing() {
     assert_untouched(dir.path(), &path, &bytes, &transcript);
 }
 
+/// `wizard --yes` with every value given, plus `extra`.
+fn yes_run(emu: &Emulator, dir: &Path, extra: &[String]) -> Run {
+    let mut c = command(dir);
+    c.arg("wizard")
+        .arg(flag("--romm-url", ROMM_URL))
+        .arg(flag("--issuer", emu.issuer()))
+        .arg(flag("--client-id", CLIENT_ID))
+        .arg(flag("--client-secret", SECRET))
+        .arg("--yes")
+        .args(extra);
+    let run = run_without_tty(c, RUN_LIMIT);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    run
+}
+
 #[test]
 fn yes_with_every_flag_writes_the_same_file_as_the_interactive_run() {
     let emu = emulator(true);
@@ -664,19 +679,18 @@ fn yes_with_every_flag_writes_the_same_file_as_the_interactive_run() {
     let (interactive, _) = interactive_happy_path(&emu, dir.path());
 
     let written = dir.path().join("yes.env");
-    let mut c = command(dir.path());
-    c.arg("wizard")
-        .arg(flag("--romm-url", ROMM_URL))
-        .arg(flag("--issuer", emu.issuer()))
-        .arg(flag("--client-id", CLIENT_ID))
-        .arg(flag("--client-secret", SECRET))
-        .arg("--yes")
-        .arg(flag("--write", written.display().to_string()))
-        // Guards only: should a login test run here, it opens nothing, listens on a
-        // free port and gives up at once (see yes_without_login_runs_no_login_test).
-        .args(["--no-browser", "--listen=127.0.0.1:0", "--login-timeout=1"]);
-    let run = run_without_tty(c, RUN_LIMIT);
-    assert_eq!(run.code, Some(0), "{}", run.show());
+    let run = yes_run(
+        &emu,
+        dir.path(),
+        &[
+            flag("--write", written.display().to_string()),
+            // Guards only: should a login test run here, it opens nothing, listens on a
+            // free port and gives up at once (see yes_without_login_runs_no_login_test).
+            "--no-browser".into(),
+            "--listen=127.0.0.1:0".into(),
+            "--login-timeout=1".into(),
+        ],
+    );
     assert!(
         !run.stderr.contains(SECRET),
         "secret shown:\n{}",
@@ -695,21 +709,19 @@ fn yes_without_login_runs_no_login_test() {
     let dir = tempfile::tempdir().unwrap();
     let written = dir.path().join("yes.env");
     let marker = dir.path().join("browser-was-opened");
-    let mut c = command(dir.path());
-    c.arg("wizard")
-        .arg(flag("--romm-url", ROMM_URL))
-        .arg(flag("--issuer", emu.issuer()))
-        .arg(flag("--client-id", CLIENT_ID))
-        .arg(flag("--client-secret", SECRET))
-        .arg("--yes")
-        .arg(flag("--write", written.display().to_string()))
-        .arg(flag(
-            "--browser-command",
-            format!("sh -c 'touch \"$0\"' '{}'", marker.display()),
-        ))
-        .args(["--listen=127.0.0.1:0", "--login-timeout=3"]);
-    let run = run_without_tty(c, RUN_LIMIT);
-    assert_eq!(run.code, Some(0), "{}", run.show());
+    let run = yes_run(
+        &emu,
+        dir.path(),
+        &[
+            flag("--write", written.display().to_string()),
+            flag(
+                "--browser-command",
+                format!("sh -c 'touch \"$0\"' '{}'", marker.display()),
+            ),
+            "--listen=127.0.0.1:0".into(),
+            "--login-timeout=3".into(),
+        ],
+    );
     assert_eq!(lines_of(&written), expected_lines(&emu.issuer()));
     thread::sleep(Duration::from_millis(200));
     assert!(
@@ -835,21 +847,6 @@ fn yes_without_a_terminal_names_the_missing_client_id() {
         run.show()
     );
     assert!(!written.exists(), "{}", run.show());
-}
-
-/// `wizard --yes` with every value given, plus `extra`.
-fn yes_run(emu: &Emulator, dir: &Path, extra: &[String]) -> Run {
-    let mut c = command(dir);
-    c.arg("wizard")
-        .arg(flag("--romm-url", ROMM_URL))
-        .arg(flag("--issuer", emu.issuer()))
-        .arg(flag("--client-id", CLIENT_ID))
-        .arg(flag("--client-secret", SECRET))
-        .arg("--yes")
-        .args(extra);
-    let run = run_without_tty(c, RUN_LIMIT);
-    assert_eq!(run.code, Some(0), "{}", run.show());
-    run
 }
 
 #[test]
