@@ -68,9 +68,16 @@ impl Response {
         serde_json::from_slice(&self.body).ok()
     }
 
-    /// The first bytes of the body as printable text, for findings.
+    /// The first bytes of the body as printable text, for findings; in a
+    /// JSON object, token values are masked (see [`mask_tokens`]).
     pub fn head(&self) -> String {
-        excerpt(&self.body)
+        let masked = serde_json::from_slice::<serde_json::Value>(&self.body)
+            .ok()
+            .and_then(|mut value| mask_tokens(&mut value).then(|| value.to_string()));
+        match masked {
+            Some(text) => excerpt(text.as_bytes()),
+            None => excerpt(&self.body),
+        }
     }
 
     /// Why a body may be unreadable: it is still compressed. RomM's httpx
@@ -560,20 +567,30 @@ fn redact_tokens(body: &str) -> String {
     let Ok(mut value) = serde_json::from_str::<serde_json::Value>(body) else {
         return excerpt(body.as_bytes());
     };
-    if let Some(map) = value.as_object_mut() {
-        for key in [
-            "access_token",
-            "id_token",
-            "refresh_token",
-            "client_secret",
-            "secret",
-        ] {
-            if let Some(serde_json::Value::String(s)) = map.get_mut(key) {
-                *s = mask(s);
-            }
+    mask_tokens(&mut value);
+    value.to_string()
+}
+
+/// Masks the secrets a JSON object may carry (a token response's tokens,
+/// Pocket ID's new client secret); true when there was one.
+fn mask_tokens(value: &mut serde_json::Value) -> bool {
+    let Some(map) = value.as_object_mut() else {
+        return false;
+    };
+    let mut any = false;
+    for key in [
+        "access_token",
+        "id_token",
+        "refresh_token",
+        "client_secret",
+        "secret",
+    ] {
+        if let Some(serde_json::Value::String(s)) = map.get_mut(key) {
+            *s = mask(s);
+            any = true;
         }
     }
-    value.to_string()
+    any
 }
 
 #[cfg(test)]

@@ -336,3 +336,44 @@ fn wizard_preview_hides_a_secret_that_the_block_quotes_differently() {
         &[QUOTED.to_string(), "kLm\\$Wx2vB7".into()],
     );
 }
+
+#[test]
+fn a_token_answer_without_an_id_token_shows_no_access_token() {
+    // The token endpoint answers tokens but no ID token: the finding quotes the
+    // answer, its token values masked.
+    const ACCESS: &str = "At-5gH8jK1lZ4xC7vB0n-access";
+    const REFRESH: &str = "Rt-2wE5rT8yU1iO4pA7s-refresh";
+    let e = Everything::start();
+    let body = format!(
+        r#"{{"access_token":"{ACCESS}","refresh_token":"{REFRESH}","token_type":"Bearer","expires_in":3600}}"#
+    );
+    let answer = pocket_id_emulator::RawResponse::new(200, "application/json", body);
+    let mut config = pocket_id_emulator::Config {
+        clients: vec![pocket_id_emulator::Client::confidential(
+            everything::CLIENT_ID,
+            CLIENT_SECRET,
+            &[everything::REDIRECT_URI, "http://127.0.0.1/callback"],
+        )],
+        ..pocket_id_emulator::Config::default()
+    };
+    config.faults.overrides = vec![("/api/oidc/token".into(), answer)];
+    let p = pocket_id_emulator::Emulator::start(config).expect("start the Pocket ID emulator");
+    let sb = Sandbox::new();
+    let args = e
+        .doctor(sb.path())
+        .set("--issuer", &p.issuer())
+        .unset("--pocket-id-api-key");
+    for mode in [&[][..], &["--json"], &["-vv"]] {
+        let mut sub = vec!["doctor", "--timeout", "5"];
+        sub.extend_from_slice(mode);
+        let run = cli::run(&sb, &sub, &args, &Everything::env());
+        assert!(
+            run.stdout.contains("no id_token"),
+            "{mode:?}: the token answer was not judged:\n{}",
+            run.show()
+        );
+        let mut secrets = given();
+        secrets.extend([ACCESS.to_string(), REFRESH.to_string()]);
+        nothing_shown(&format!("no id_token {mode:?}"), &run, &secrets);
+    }
+}
