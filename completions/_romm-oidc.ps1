@@ -22,7 +22,7 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
     $completions = @(switch ($command) {
         'romm-oidc' {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -31,7 +31,6 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the settings, the provider and the running RomM, and say what to change')
             [CompletionResult]::new('wizard', 'wizard', [CompletionResultType]::ParameterValue, 'Set up RomM''s OIDC login step by step, checking each answer')
-            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers and maintainers)')
             [CompletionResult]::new('emit-env', 'emit-env', [CompletionResultType]::ParameterValue, 'Print the env block RomM needs (or merge it into an env file with --write)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -62,8 +61,8 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
             [CompletionResult]::new('--romm-password-file', '--romm-password-file', [CompletionResultType]::ParameterName, 'Read the RomM password from this file (the line breaks that end it are ignored)')
             [CompletionResult]::new('--romm-token-file', '--romm-token-file', [CompletionResultType]::ParameterName, 'Read a RomM client API token (rmm_…, RomM 4.8+, made with only the users.read scope) from this file, instead of a username and password')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as JSON: {"ok": bool, "checks": [{"id", "status", "summary", "detail", "fix"}]}')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as JSON: {"schema": 1, "ok", "checks", "verdict"} (every field is in the README)')
             [CompletionResult]::new('--demo', '--demo', [CompletionResultType]::ParameterName, 'Run against a built-in Pocket ID emulator and RomM double on loopback: a working setup, then a broken one')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'DANGER: do not verify TLS certificates (RomM always verifies; a pass then proves less)')
             [CompletionResult]::new('--login', '--login', [CompletionResultType]::ParameterName, 'Run a real authorization-code login through a loopback listener and judge the ID token as RomM will (the wizard runs it without asking)')
@@ -100,7 +99,7 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
             [CompletionResult]::new('--login-timeout', '--login-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the login to come back (at most a week)')
             [CompletionResult]::new('--email', '--email', [CompletionResultType]::ParameterName, 'The RomM user''s email: checked against the token''s email, as RomM matches accounts')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Accept every default and ask nothing that a flag, the environment or --env-file answers')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Accept every default and ask nothing that a flag, the environment or --env-file answers')
             [CompletionResult]::new('--write-read-only', '--write-read-only', [CompletionResultType]::ParameterName, 'Let --write replace a read-only file (no owner write permission); the new file keeps that mode')
@@ -111,16 +110,6 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            break
-        }
-        'romm-oidc;generate' {
-            [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Folder that receives completions/ and man/')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'romm-oidc;emit-env' {
@@ -144,7 +133,7 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--write', '--write', [CompletionResultType]::ParameterName, 'Merge into this env file instead of printing: OIDC lines replaced in place, others kept byte for byte')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Print the block even when a check fails')
             [CompletionResult]::new('--write-read-only', '--write-read-only', [CompletionResultType]::ParameterName, 'Let --write replace a read-only file (no owner write permission); the new file keeps that mode')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
@@ -156,7 +145,6 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
         'romm-oidc;help' {
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the settings, the provider and the running RomM, and say what to change')
             [CompletionResult]::new('wizard', 'wizard', [CompletionResultType]::ParameterValue, 'Set up RomM''s OIDC login step by step, checking each answer')
-            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers and maintainers)')
             [CompletionResult]::new('emit-env', 'emit-env', [CompletionResultType]::ParameterValue, 'Print the env block RomM needs (or merge it into an env file with --write)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -165,9 +153,6 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
             break
         }
         'romm-oidc;help;wizard' {
-            break
-        }
-        'romm-oidc;help;generate' {
             break
         }
         'romm-oidc;help;emit-env' {

@@ -22,9 +22,6 @@ _romm__oidc() {
             romm__oidc,emit-env)
                 cmd="romm__oidc__subcmd__emit__subcmd__env"
                 ;;
-            romm__oidc,generate)
-                cmd="romm__oidc__subcmd__generate"
-                ;;
             romm__oidc,help)
                 cmd="romm__oidc__subcmd__help"
                 ;;
@@ -36,9 +33,6 @@ _romm__oidc() {
                 ;;
             romm__oidc__subcmd__help,emit-env)
                 cmd="romm__oidc__subcmd__help__subcmd__emit__subcmd__env"
-                ;;
-            romm__oidc__subcmd__help,generate)
-                cmd="romm__oidc__subcmd__help__subcmd__generate"
                 ;;
             romm__oidc__subcmd__help,help)
                 cmd="romm__oidc__subcmd__help__subcmd__help"
@@ -53,7 +47,7 @@ _romm__oidc() {
 
     case "${cmd}" in
         romm__oidc)
-            opts="-v -h -V --timeout --color --verbose --help --version doctor wizard generate emit-env help"
+            opts="-v -h -V --timeout --color --verbose --help --version doctor wizard emit-env help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -74,7 +68,7 @@ _romm__oidc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        romm__subcmd__oidc__subcmd__doctor)
+        romm__oidc__subcmd__doctor)
             opts="-v -h --json --demo --insecure --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --pocket-id-api-key --pocket-id-api-key-file --login --listen --browser-command --no-browser --login-timeout --pkce --email --romm-username --romm-password-file --romm-token-file --timeout --color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -192,7 +186,7 @@ _romm__oidc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        romm__subcmd__oidc__subcmd__emit__subcmd__env)
+        romm__oidc__subcmd__emit__subcmd__env)
             opts="-v -h --force --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --pocket-id-api-key --pocket-id-api-key-file --format --write --write-read-only --timeout --color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -290,34 +284,8 @@ _romm__oidc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        romm__subcmd__oidc__subcmd__generate)
-            opts="-v -h --out-dir --timeout --color --verbose --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --out-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        romm__subcmd__oidc__subcmd__help)
-            opts="doctor wizard generate emit-env help"
+        romm__oidc__subcmd__help)
+            opts="doctor wizard emit-env help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -330,7 +298,7 @@ _romm__oidc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        romm__subcmd__oidc__subcmd__help__subcmd__doctor)
+        romm__oidc__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -344,7 +312,7 @@ _romm__oidc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        romm__subcmd__oidc__subcmd__help__subcmd__emit__subcmd__env)
+        romm__oidc__subcmd__help__subcmd__emit__subcmd__env)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -358,7 +326,7 @@ _romm__oidc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        romm__subcmd__oidc__subcmd__help__subcmd__generate)
+        romm__oidc__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -372,7 +340,7 @@ _romm__oidc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        romm__subcmd__oidc__subcmd__help__subcmd__help)
+        romm__oidc__subcmd__help__subcmd__wizard)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -386,21 +354,7 @@ _romm__oidc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        romm__subcmd__oidc__subcmd__help__subcmd__wizard)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        romm__subcmd__oidc__subcmd__wizard)
+        romm__oidc__subcmd__wizard)
             opts="-y -v -h --yes --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --pocket-id-api-key --pocket-id-api-key-file --format --write --write-read-only --login --listen --browser-command --no-browser --login-timeout --pkce --email --timeout --color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -19,7 +19,7 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
     var completions = [
         &'romm-oidc'= {
             cand --timeout 'Seconds allowed for each network step'
-            cand --color 'When to use colours'
+            cand --color 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb'
             cand -v 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
             cand --verbose 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
             cand -h 'Print help (see more with ''--help'')'
@@ -28,7 +28,6 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
             cand --version 'Print version'
             cand doctor 'Check the settings, the provider and the running RomM, and say what to change'
             cand wizard 'Set up RomM''s OIDC login step by step, checking each answer'
-            cand generate 'Write shell completions and man pages (for packagers and maintainers)'
             cand emit-env 'Print the env block RomM needs (or merge it into an env file with --write)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -58,8 +57,8 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
             cand --romm-password-file 'Read the RomM password from this file (the line breaks that end it are ignored)'
             cand --romm-token-file 'Read a RomM client API token (rmm_…, RomM 4.8+, made with only the users.read scope) from this file, instead of a username and password'
             cand --timeout 'Seconds allowed for each network step'
-            cand --color 'When to use colours'
-            cand --json 'Print the report as JSON: {"ok": bool, "checks": [{"id", "status", "summary", "detail", "fix"}]}'
+            cand --color 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb'
+            cand --json 'Print the report as JSON: {"schema": 1, "ok", "checks", "verdict"} (every field is in the README)'
             cand --demo 'Run against a built-in Pocket ID emulator and RomM double on loopback: a working setup, then a broken one'
             cand --insecure 'DANGER: do not verify TLS certificates (RomM always verifies; a pass then proves less)'
             cand --login 'Run a real authorization-code login through a loopback listener and judge the ID token as RomM will (the wizard runs it without asking)'
@@ -95,7 +94,7 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
             cand --login-timeout 'Seconds to wait for the login to come back (at most a week)'
             cand --email 'The RomM user''s email: checked against the token''s email, as RomM matches accounts'
             cand --timeout 'Seconds allowed for each network step'
-            cand --color 'When to use colours'
+            cand --color 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb'
             cand -y 'Accept every default and ask nothing that a flag, the environment or --env-file answers'
             cand --yes 'Accept every default and ask nothing that a flag, the environment or --env-file answers'
             cand --write-read-only 'Let --write replace a read-only file (no owner write permission); the new file keeps that mode'
@@ -106,15 +105,6 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
             cand --verbose 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-        }
-        &'romm-oidc;generate'= {
-            cand --out-dir 'Folder that receives completions/ and man/'
-            cand --timeout 'Seconds allowed for each network step'
-            cand --color 'When to use colours'
-            cand -v 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
-            cand --verbose 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
-            cand -h 'Print help'
-            cand --help 'Print help'
         }
         &'romm-oidc;emit-env'= {
             cand --env-file 'Read RomM''s variables from this env file (docker compose .env rules)'
@@ -137,7 +127,7 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
             cand --format 'Output format'
             cand --write 'Merge into this env file instead of printing: OIDC lines replaced in place, others kept byte for byte'
             cand --timeout 'Seconds allowed for each network step'
-            cand --color 'When to use colours'
+            cand --color 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb'
             cand --force 'Print the block even when a check fails'
             cand --write-read-only 'Let --write replace a read-only file (no owner write permission); the new file keeps that mode'
             cand -v 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
@@ -148,15 +138,12 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
         &'romm-oidc;help'= {
             cand doctor 'Check the settings, the provider and the running RomM, and say what to change'
             cand wizard 'Set up RomM''s OIDC login step by step, checking each answer'
-            cand generate 'Write shell completions and man pages (for packagers and maintainers)'
             cand emit-env 'Print the env block RomM needs (or merge it into an env file with --write)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'romm-oidc;help;doctor'= {
         }
         &'romm-oidc;help;wizard'= {
-        }
-        &'romm-oidc;help;generate'= {
         }
         &'romm-oidc;help;emit-env'= {
         }

@@ -25,7 +25,7 @@ function __fish_romm_oidc_using_subcommand
 end
 
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -l timeout -d 'Seconds allowed for each network step' -r
-complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -l color -d 'When to use colours' -r -f -a "auto\t''
+complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -l color -d 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
@@ -33,7 +33,6 @@ complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -s h -l help -d 'Print
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -s V -l version -d 'Print version'
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "doctor" -d 'Check the settings, the provider and the running RomM, and say what to change'
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "wizard" -d 'Set up RomM\'s OIDC login step by step, checking each answer'
-complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers and maintainers)'
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "emit-env" -d 'Print the env block RomM needs (or merge it into an env file with --write)'
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l env-file -d 'Read RomM\'s variables from this env file (docker compose .env rules)' -r -F
@@ -61,10 +60,10 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-user
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-password-file -d 'Read the RomM password from this file (the line breaks that end it are ignored)' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-token-file -d 'Read a RomM client API token (rmm_…, RomM 4.8+, made with only the users.read scope) from this file, instead of a username and password' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l timeout -d 'Seconds allowed for each network step' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l color -d 'When to use colours' -r -f -a "auto\t''
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l color -d 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l json -d 'Print the report as JSON: {"ok": bool, "checks": [{"id", "status", "summary", "detail", "fix"}]}'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l json -d 'Print the report as JSON: {"schema": 1, "ok", "checks", "verdict"} (every field is in the README)'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l demo -d 'Run against a built-in Pocket ID emulator and RomM double on loopback: a working setup, then a broken one'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l insecure -d 'DANGER: do not verify TLS certificates (RomM always verifies; a pass then proves less)'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l login -d 'Run a real authorization-code login through a loopback listener and judge the ID token as RomM will (the wizard runs it without asking)'
@@ -99,7 +98,7 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l browser-c
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l login-timeout -d 'Seconds to wait for the login to come back (at most a week)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l email -d 'The RomM user\'s email: checked against the token\'s email, as RomM matches accounts' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l timeout -d 'Seconds allowed for each network step' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l color -d 'When to use colours' -r -f -a "auto\t''
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l color -d 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -s y -l yes -d 'Accept every default and ask nothing that a flag, the environment or --env-file answers'
@@ -109,13 +108,6 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l no-browse
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l pkce -d 'Add PKCE (S256) to the login; RomM itself sends none'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand generate" -l out-dir -d 'Folder that receives completions/ and man/' -r -F
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand generate" -l timeout -d 'Seconds allowed for each network step' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand generate" -l color -d 'When to use colours' -r -f -a "auto\t''
-always\t''
-never\t''"
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand generate" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l env-file -d 'Read RomM\'s variables from this env file (docker compose .env rules)' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l issuer -d 'The provider\'s issuer URL, e.g. Pocket ID\'s APP_URL (OIDC_SERVER_APPLICATION_URL)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l client-id -d 'The client id registered at the provider (OIDC_CLIENT_ID)' -r
@@ -139,15 +131,14 @@ shell\t'`export KEY=\'value\'` lines for a POSIX shell'
 json\t'A JSON object'"
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l write -d 'Merge into this env file instead of printing: OIDC lines replaced in place, others kept byte for byte' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l timeout -d 'Seconds allowed for each network step' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l color -d 'When to use colours' -r -f -a "auto\t''
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l color -d 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l force -d 'Print the block even when a check fails'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l write-read-only -d 'Let --write replace a read-only file (no owner write permission); the new file keeps that mode'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard generate emit-env help" -f -a "doctor" -d 'Check the settings, the provider and the running RomM, and say what to change'
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard generate emit-env help" -f -a "wizard" -d 'Set up RomM\'s OIDC login step by step, checking each answer'
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard generate emit-env help" -f -a "generate" -d 'Write shell completions and man pages (for packagers and maintainers)'
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard generate emit-env help" -f -a "emit-env" -d 'Print the env block RomM needs (or merge it into an env file with --write)'
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard generate emit-env help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard emit-env help" -f -a "doctor" -d 'Check the settings, the provider and the running RomM, and say what to change'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard emit-env help" -f -a "wizard" -d 'Set up RomM\'s OIDC login step by step, checking each answer'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard emit-env help" -f -a "emit-env" -d 'Print the env block RomM needs (or merge it into an env file with --write)'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard emit-env help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

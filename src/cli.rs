@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
 
 use crate::settings::VARS;
 
@@ -24,7 +25,7 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "SECS", default_value_t = 10.0)]
     pub timeout: f64,
 
-    /// When to use colours
+    /// When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
@@ -74,8 +75,13 @@ pub struct SettingsArgs {
     pub client_id: Option<String>,
 
     /// The client secret (OIDC_CLIENT_SECRET); prefer --client-secret-file, which stays out of shell history
-    #[arg(long, value_name = "SECRET", conflicts_with = "client_secret_file")]
-    pub client_secret: Option<String>,
+    #[arg(
+        long,
+        value_name = "SECRET",
+        conflicts_with = "client_secret_file",
+        value_parser = secret
+    )]
+    pub client_secret: Option<SecretString>,
 
     /// Read the client secret from this file, or stdin for - (OIDC_CLIENT_SECRET); the line breaks that end the input are ignored, any other white space is part of the secret
     #[arg(long, value_name = "FILE")]
@@ -128,19 +134,39 @@ pub struct SettingsArgs {
         env = "POCKET_ID_API_KEY",
         hide_env_values = true,
         conflicts_with = "pocket_id_api_key_file",
-        // Not UTF-8 gets a message naming the variable, not clap's generic one.
-        value_parser = clap::value_parser!(std::ffi::OsString)
+        value_parser = api_key()
     )]
-    pub pocket_id_api_key: Option<std::ffi::OsString>,
+    pub pocket_id_api_key: Option<Result<SecretString, NotUtf8>>,
 
     /// Read the Pocket ID admin API key from this file, or stdin for -
     #[arg(long, value_name = "FILE")]
     pub pocket_id_api_key_file: Option<PathBuf>,
 }
 
+/// A secret on the command line, held so that no `{:?}` of the arguments
+/// shows it.
+fn secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(text.into())
+}
+
+/// A value that is not UTF-8 text.
+#[derive(Clone, Copy, Debug)]
+pub struct NotUtf8;
+
+/// The API key as a secret, or `NotUtf8`, which `settings::load` reports
+/// naming the variable (clap's own message would show the value).
+fn api_key() -> impl clap::builder::TypedValueParser<Value = Result<SecretString, NotUtf8>> {
+    use clap::builder::TypedValueParser;
+    clap::builder::OsStringValueParser::new().map(|key| {
+        key.into_string()
+            .map(SecretString::from)
+            .map_err(|_| NotUtf8)
+    })
+}
+
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// Print the report as JSON: {"ok": bool, "checks": [{"id", "status", "summary", "detail", "fix"}]}
+    /// Print the report as JSON: {"schema": 1, "ok", "checks", "verdict"} (every field is in the README)
     #[arg(long)]
     pub json: bool,
 

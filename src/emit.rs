@@ -220,7 +220,7 @@ fn check_merge(before: &EnvFile, merged: &str, block: &[(&'static str, String)])
         )
     };
     if let Some(p) = after.problems.first() {
-        return Err(refuse(format!("line {}: {}", p.line, p.message)));
+        return Err(refuse(config::problem_line(&after, p)));
     }
     for (key, value) in block {
         if after.last(key).and_then(|e| romm_value(&e.value)) != Some(value.as_str()) {

@@ -24,13 +24,14 @@
 //! records it and reads on, so that every broken line can be named.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::files::{self, FileError};
 
 /// One `KEY=value` statement.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Entry {
     pub key: String,
     /// The value as docker compose hands it on.
@@ -56,7 +57,7 @@ pub enum Origin {
 }
 
 /// One variable looked up by an interpolation such as `${IDP}`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Lookup {
     /// The expression as written, e.g. `$IDP`, `${IDP}` or `${IDP:-x}`.
     pub expr: String,
@@ -74,7 +75,7 @@ pub struct Lookup {
 
 /// Something docker compose refuses: it stops at the first and reads none of
 /// the file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Problem {
     pub line: usize,
     /// The line as written: for a broken name, up to the character compose
@@ -84,14 +85,77 @@ pub struct Problem {
     pub value_of: Option<(String, usize)>,
     /// What is wrong, with compose's own words for it.
     pub message: String,
+    /// The part of `message` that quotes the value (compose's `Invalid
+    /// template: "…"`, a `${X:?reason}`'s reason), to hide for a secret.
+    pub quote: Option<Range<usize>>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct EnvFile {
     pub path: PathBuf,
     pub text: String,
     pub entries: Vec<Entry>,
     pub problems: Vec<Problem>,
+}
+
+// An env file holds secrets (the client secret, and whatever else RomM's env
+// carries): `{:?}` of anything read from it shows names, lines and lengths,
+// never a value or the text of a line.
+
+/// The length of a text that may be secret, for `{:?}`.
+struct Hidden<'a>(&'a str);
+
+impl fmt::Debug for Hidden<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} chars>", self.0.chars().count())
+    }
+}
+
+impl fmt::Debug for EnvFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnvFile")
+            .field("path", &self.path)
+            .field("text", &Hidden(&self.text))
+            .field("entries", &self.entries)
+            .field("problems", &self.problems)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entry")
+            .field("key", &self.key)
+            .field("value", &Hidden(&self.value))
+            .field("line", &self.line)
+            .field("lookups", &self.lookups)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Lookup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lookup")
+            .field("expr", &self.expr)
+            .field("name", &self.name)
+            .field("origin", &self.origin)
+            .field("value", &Hidden(&self.value))
+            .field("warned", &self.warned)
+            .field("defined_later", &self.defined_later)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Problem")
+            .field("line", &self.line)
+            .field("text", &Hidden(&self.text))
+            .field("value_of", &self.value_of)
+            .field("message", &self.message)
+            .field("quote", &self.quote)
+            .finish()
+    }
 }
 
 impl EnvFile {
@@ -194,7 +258,34 @@ struct Failure {
     /// For a broken value: its variable and where the value starts.
     value_of: Option<(String, usize)>,
     message: String,
+    quote: Option<Range<usize>>,
     resume: usize,
+}
+
+/// Why compose refuses a value: its message, and the part of the message
+/// that quotes the value.
+struct Refusal {
+    message: String,
+    quote: Option<Range<usize>>,
+}
+
+impl From<String> for Refusal {
+    fn from(message: String) -> Refusal {
+        Refusal {
+            message,
+            quote: None,
+        }
+    }
+}
+
+impl Refusal {
+    /// `before`, then `quoted` (which comes from the value), then `after`.
+    fn quoting(before: &str, quoted: &str, after: &str) -> Refusal {
+        Refusal {
+            message: format!("{before}{quoted}{after}"),
+            quote: Some(before.len()..before.len() + quoted.len()),
+        }
+    }
 }
 
 struct Parser<'a> {
@@ -272,6 +363,7 @@ impl<'a> Parser<'a> {
                     text: text.to_string(),
                     value_of: f.value_of.map(|(key, at)| (key, at - start)),
                     message: f.message,
+                    quote: f.quote,
                 });
                 self.pos = f.resume.max(self.pos + 1).min(self.src.len());
                 while !self.src.is_char_boundary(self.pos) {
@@ -344,6 +436,7 @@ impl<'a> Parser<'a> {
                     "unexpected character {} in variable name",
                     go_quote(&c.to_string())
                 ),
+                quote: None,
                 resume: self.next_line(at + i),
             });
         }
@@ -356,6 +449,7 @@ impl<'a> Parser<'a> {
                     value_of: None,
                     message: "`export` with nothing after it (docker compose: zero length string)"
                         .into(),
+                    quote: None,
                     resume: src.len(),
                 });
             }
@@ -365,14 +459,17 @@ impl<'a> Parser<'a> {
         };
         let key = src[key_start..sep].trim_end().to_string();
         let value_start = sep + 1 + blank_prefix(&src[sep + 1..]);
-        if key.contains(' ') {
+        if let Some(space) = key.find(' ') {
+            // Most often `NAME value` with the `=` forgotten: what follows the
+            // first word is then NAME's value (hidden for a secret's name),
+            // and the message does not repeat it.
             return Err(Failure {
                 at: key_start,
                 end: Some(sep),
-                value_of: None,
-                message: format!(
-                    "the name {key:?} holds a space (docker compose: key cannot contain a space)"
-                ),
+                value_of: Some((key[..space].to_string(), key_start + space + 1)),
+                message: "the name holds a space (docker compose: key cannot contain a space)"
+                    .into(),
+                quote: None,
                 resume: self.next_line(key_start),
             });
         }
@@ -415,6 +512,7 @@ impl<'a> Parser<'a> {
                             "the {} quote opened here is never closed (docker compose: unterminated quoted value)",
                             if q == b'"' { "double" } else { "single" }
                         ),
+                        quote: None,
                         resume: self.next_line(start),
                     });
                 };
@@ -428,11 +526,12 @@ impl<'a> Parser<'a> {
             }
         };
         let lookups = std::mem::take(&mut self.lookups);
-        let value = read.map_err(|message| Failure {
+        let value = read.map_err(|refusal| Failure {
             at: start,
             end: None,
             value_of: Some((key.clone(), start)),
-            message,
+            message: refusal.message,
+            quote: refusal.quote,
             resume,
         })?;
         self.known.insert(key.clone(), (value.clone(), line));
@@ -449,11 +548,12 @@ impl<'a> Parser<'a> {
     }
 
     /// What compose's `template.Substitute` makes of `text`, or its error.
-    fn substitute(&mut self, text: &str, depth: usize) -> Result<String, String> {
+    fn substitute(&mut self, text: &str, depth: usize) -> Result<String, Refusal> {
         if depth > MAX_NESTING {
             return Err(format!(
                 "interpolation nested more than {MAX_NESTING} deep; romm-oidc does not read further"
-            ));
+            )
+            .into());
         }
         let mut out = String::with_capacity(text.len());
         // compose reads what follows an expression's first balanced `}` (up to
@@ -492,9 +592,10 @@ impl<'a> Parser<'a> {
                 continue;
             }
             let invalid = || {
-                format!(
-                    "invalid interpolation (docker compose: Invalid template: {})",
-                    go_quote(&text[scope.clone()])
+                Refusal::quoting(
+                    "invalid interpolation (docker compose: Invalid template: ",
+                    &go_quote(&text[scope.clone()]),
+                    ")",
                 )
             };
             let inner = &after[1..];
@@ -563,7 +664,7 @@ impl<'a> Parser<'a> {
         op: &str,
         arg: &str,
         depth: usize,
-    ) -> Result<String, String> {
+    ) -> Result<String, Refusal> {
         let found = self.find(name);
         self.record(expr, name, &found, false)?;
         let value = found.map(|(v, _)| v);
@@ -577,10 +678,11 @@ impl<'a> Parser<'a> {
             "+" if !missing => self.substitute(arg, depth + 1),
             "?" if missing => {
                 let reason = self.substitute(arg, depth + 1)?;
+                let missing = format!("required variable {name} is missing a value");
                 Err(if reason.is_empty() {
-                    format!("required variable {name} is missing a value")
+                    missing.into()
                 } else {
-                    format!("required variable {name} is missing a value: {reason}")
+                    Refusal::quoting(&format!("{missing}: "), &reason, "")
                 })
             }
             _ => Ok(value.unwrap_or_default()),
@@ -588,7 +690,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `$name` or `${name}`: the value, or empty (compose warns) when unset.
-    fn lookup(&mut self, expr: &str, name: &str, plain: bool) -> Result<String, String> {
+    fn lookup(&mut self, expr: &str, name: &str, plain: bool) -> Result<String, Refusal> {
         let found = self.find(name);
         self.record(expr, name, &found, plain)?;
         Ok(found.map(|(v, _)| v).unwrap_or_default())
@@ -611,14 +713,15 @@ impl<'a> Parser<'a> {
         name: &str,
         found: &Option<(String, Origin)>,
         plain: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), Refusal> {
         let value = found.as_ref().map(|(v, _)| v.as_str()).unwrap_or_default();
         self.expanded += value.len();
         if self.expanded > MAX_EXPANSION {
             return Err(format!(
                 "the value grows past {} MiB through interpolation; romm-oidc does not read further",
                 MAX_EXPANSION >> 20
-            ));
+            )
+            .into());
         }
         if self.lookups.len() < MAX_LOOKUPS {
             self.lookups.push(Lookup {
@@ -1425,11 +1528,18 @@ mod tests {
         let lines: Vec<usize> = f.problems.iter().map(|p| p.line).collect();
         assert_eq!(lines, vec![1, 2, 4, 5, 6], "{:?}", f.problems);
         assert_eq!(f.problems[1].text, "B C");
+        // `NAME value`, the `=` forgotten: what follows the name is its value.
+        assert_eq!(f.problems[1].value_of, Some(("B".to_string(), 2)));
         assert_eq!(
             f.problems[2].text, "E%",
             "a broken name is shown up to where compose stopped"
         );
         assert_eq!(f.problems[0].value_of, Some(("A".to_string(), 2)));
+        // The parts of compose's messages that quote the value are marked.
+        let quoted = |p: &Problem| p.quote.clone().map(|q| p.message[q].to_string());
+        assert_eq!(quoted(&f.problems[3]).as_deref(), Some("\"${ x}\""));
+        assert_eq!(quoted(&f.problems[4]).as_deref(), Some("gone"));
+        assert_eq!(quoted(&f.problems[0]), None);
         assert!(
             f.problems[4]
                 .message

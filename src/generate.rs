@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, ensure};
 use clap_complete::Shell;
 
 use crate::cli;
@@ -28,13 +28,17 @@ pub fn write_all(out_dir: &Path) -> Result<()> {
         Shell::PowerShell,
         Shell::Elvish,
     ] {
-        clap_complete::generate_to(
+        let path = clap_complete::generate_to(
             shell,
-            &mut cli::command(),
+            &mut offered(),
             BIN,
             staging.path().join("completions"),
         )
         .with_context(|| format!("cannot generate {shell} completions"))?;
+        if shell == Shell::Bash {
+            let script = fs::read_to_string(&path)?;
+            fs::write(&path, bash_case_labels(&script)?)?;
+        }
     }
     clap_mangen::generate_to(cli::command(), staging.path().join("man"))
         .context("cannot generate the man pages")?;
@@ -59,4 +63,45 @@ pub fn write_all(out_dir: &Path) -> Result<()> {
         target.replace(&fs::read(&made)?)?;
     }
     Ok(())
+}
+
+/// The command line as completions offer it: without hidden subcommands.
+/// clap_complete's generators list every subcommand, hidden or not, and a
+/// clap `Command` cannot drop one, so the top level is rebuilt from the full
+/// one: its name, texts, version, settings, arguments and the visible
+/// subcommands.
+fn offered() -> clap::Command {
+    let full = cli::command();
+    let mut offered = clap::Command::new(BIN)
+        .version(env!("CARGO_PKG_VERSION"))
+        .subcommand_required(full.is_subcommand_required_set())
+        .arg_required_else_help(full.is_arg_required_else_help_set())
+        .args(full.get_arguments().cloned())
+        .subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
+    if let Some(about) = full.get_about() {
+        offered = offered.about(about.clone());
+    }
+    if let Some(about) = full.get_long_about() {
+        offered = offered.long_about(about.clone());
+    }
+    offered
+}
+
+/// Works around clap-rs/clap#6421 (clap_complete 4.6.11, still in 4.6.12):
+/// for a bin name with `-`, the bash script's loop sets `cmd` to
+/// `romm__oidc__subcmd__doctor` (the bin name's `-` as `__`), while the case
+/// labels that complete each subcommand spell it `romm__subcmd__oidc__subcmd__doctor`
+/// (`-` as `__subcmd__`), so nothing completes after a subcommand. The labels
+/// are renamed to what the loop sets. Once upstream is fixed the wrong
+/// spelling is gone and this is a no-op; `tests/completions.rs` proves
+/// either way that completion works after a subcommand.
+fn bash_case_labels(script: &str) -> Result<String> {
+    let wrong = format!("{}__subcmd__", BIN.replace('-', "__subcmd__"));
+    let right = format!("{}__subcmd__", BIN.replace('-', "__"));
+    let fixed = script.replace(&wrong, &right);
+    ensure!(
+        fixed.contains(&format!("        {right}doctor)")),
+        "the bash completions have no case for doctor: clap_complete changed, see bash_case_labels"
+    );
+    Ok(fixed)
 }

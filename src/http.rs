@@ -26,8 +26,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 const USER_AGENT: &str = concat!("romm-oidc/", env!("CARGO_PKG_VERSION"));
 
-/// A response, body read up to the limit.
-#[derive(Debug)]
+/// A response, body read up to the limit. Its `{:?}` leaves the body and
+/// the location out: they may hold tokens or an authorization code.
 pub struct Response {
     pub status: u16,
     pub content_type: Option<String>,
@@ -38,6 +38,17 @@ pub struct Response {
     pub set_cookie: Vec<String>,
     pub body: Vec<u8>,
     pub url: String,
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("content_type", &self.content_type)
+            .field("url", &self.url)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Response {
@@ -57,9 +68,16 @@ impl Response {
         serde_json::from_slice(&self.body).ok()
     }
 
-    /// The first bytes of the body as printable text, for findings.
+    /// The first bytes of the body as printable text, for findings; in a
+    /// JSON object, token values are masked (see [`mask_tokens`]).
     pub fn head(&self) -> String {
-        excerpt(&self.body)
+        let masked = serde_json::from_slice::<serde_json::Value>(&self.body)
+            .ok()
+            .and_then(|mut value| mask_tokens(&mut value).then(|| value.to_string()));
+        match masked {
+            Some(text) => excerpt(text.as_bytes()),
+            None => excerpt(&self.body),
+        }
     }
 
     /// Why a body may be unreadable: it is still compressed. RomM's httpx
@@ -288,35 +306,28 @@ impl Http {
             .header("Authorization", authorization)
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body(body);
-        // The code and the PKCE verifier are credentials like the secret.
         let shown = format!(
             "{}\n[Authorization: Basic {}:{}]",
-            shown_form(form, &["code", "code_verifier"]),
+            shown_form(form),
             client.0,
             mask(client.1)
         );
         self.send("POST", url, Some(shown), request)
     }
 
-    /// A form POST without credentials in headers; the values of the fields
-    /// named in `hidden` (passwords) are masked in traces.
-    pub fn post_form(
-        &self,
-        url: &str,
-        form: &[(&str, &str)],
-        hidden: &[&str],
-    ) -> Result<Response, Failure> {
+    /// A form POST without credentials in headers (secret fields masked in
+    /// traces, see [`shown_form`]).
+    pub fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Result<Response, Failure> {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
-        let shown = shown_form(form, hidden);
         let request = self
             .client
             .post(url)
             .header("Content-Type", "application/x-www-form-urlencoded")
             .header("Accept", "application/json")
             .body(body);
-        self.send("POST", url, Some(shown), request)
+        self.send("POST", url, Some(shown_form(form)), request)
     }
 
     /// A call to Pocket ID's admin API: `X-API-Key`, JSON body when given.
@@ -527,14 +538,24 @@ fn refusal_in<'a>(mut e: &'a (dyn std::error::Error + 'static)) -> Option<&'a tl
     }
 }
 
-/// A form body for traces, the values of the fields named in `hidden`
-/// masked (and left unencoded, so the mask reads as one).
-fn shown_form(form: &[(&str, &str)], hidden: &[&str]) -> String {
+/// Form fields that carry a secret: a password, an authorization code (it
+/// buys tokens until it is used), the PKCE verifier, a refresh token.
+const SECRET_FIELDS: &[&str] = &[
+    "password",
+    "code",
+    "code_verifier",
+    "refresh_token",
+    "client_secret",
+];
+
+/// A form body for -vv traces, the values of [`SECRET_FIELDS`] masked (and
+/// left unencoded, so the mask reads as one).
+fn shown_form(form: &[(&str, &str)]) -> String {
     let encoded =
         |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
     form.iter()
         .map(|(k, v)| {
-            let v = if hidden.contains(k) {
+            let v = if SECRET_FIELDS.contains(k) {
                 mask(v)
             } else {
                 encoded(v)
@@ -579,20 +600,30 @@ fn redact_tokens(body: &str) -> String {
     let Ok(mut value) = serde_json::from_str::<serde_json::Value>(body) else {
         return excerpt(body.as_bytes());
     };
-    if let Some(map) = value.as_object_mut() {
-        for key in [
-            "access_token",
-            "id_token",
-            "refresh_token",
-            "client_secret",
-            "secret",
-        ] {
-            if let Some(serde_json::Value::String(s)) = map.get_mut(key) {
-                *s = mask(s);
-            }
+    mask_tokens(&mut value);
+    value.to_string()
+}
+
+/// Masks the secrets a JSON object may carry (a token response's tokens,
+/// Pocket ID's new client secret); true when there was one.
+fn mask_tokens(value: &mut serde_json::Value) -> bool {
+    let Some(map) = value.as_object_mut() else {
+        return false;
+    };
+    let mut any = false;
+    for key in [
+        "access_token",
+        "id_token",
+        "refresh_token",
+        "client_secret",
+        "secret",
+    ] {
+        if let Some(serde_json::Value::String(s)) = map.get_mut(key) {
+            *s = mask(s);
+            any = true;
         }
     }
-    value.to_string()
+    any
 }
 
 #[cfg(test)]

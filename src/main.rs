@@ -39,6 +39,8 @@ mod envfile;
 mod files;
 mod generate;
 mod http;
+#[cfg(test)]
+mod never_shown;
 mod oidc;
 mod pocketid;
 mod progress;
@@ -69,14 +71,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// `--color always` and `never` decide alone, over `NO_COLOR` and `TERM`;
+/// `auto` colours a stream only when it is a terminal, `NO_COLOR` is unset
+/// or empty (no-color.org) and `TERM` is set and not `dumb` (console's
+/// `is_dumb`).
 fn set_colors(choice: ColorChoice) {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let plain = no_color || console::is_dumb();
     let (out, err) = match choice {
         ColorChoice::Always => (true, true),
         ColorChoice::Never => (false, false),
         ColorChoice::Auto => (
-            !no_color && std::io::stdout().is_terminal(),
-            !no_color && std::io::stderr().is_terminal(),
+            !plain && std::io::stdout().is_terminal(),
+            !plain && std::io::stderr().is_terminal(),
         ),
     };
     console::set_colors_enabled(out);
@@ -138,7 +145,7 @@ fn trace_settings(verbose: u8, settings: &Settings) {
         report::note!(
             "setting {} = {} [{}]",
             var.name,
-            settings::shown(var, &setting.raw),
+            settings::shown(var, setting.raw()),
             setting.source
         );
     }

@@ -139,6 +139,10 @@ impl Verdict {
     }
 }
 
+/// The version of the `--json` report's format: raised when a field is
+/// removed or changes meaning (new fields may appear within a version).
+pub const JSON_SCHEMA: u32 = 1;
+
 /// The findings of one run, in the order the checks produced them, and the
 /// closing verdict (doctor only).
 #[derive(Debug, Default, Serialize)]
@@ -164,8 +168,13 @@ impl Report {
         self.checks.iter().filter(|f| f.status == Status::Fail)
     }
 
+    /// The `--json` report; README "The JSON report" documents every field.
     pub fn to_json(&self) -> String {
-        let mut value = serde_json::json!({ "ok": self.ok(), "checks": self.checks });
+        let mut value = serde_json::json!({
+            "schema": JSON_SCHEMA,
+            "ok": self.ok(),
+            "checks": self.checks,
+        });
         if let Some(verdict) = &self.verdict {
             value["verdict"] = serde_json::to_value(verdict).unwrap_or_default();
         }

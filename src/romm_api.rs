@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use crate::http::{Failure, Http};
@@ -14,13 +15,17 @@ use crate::http::{Failure, Http};
 /// The only scope asked for: "View users".
 pub const USERS_READ: &str = "users.read";
 
-/// How the doctor signs in to RomM.
+/// How the doctor signs in to RomM; `{:?}` shows no password or token.
+#[derive(Debug)]
 pub enum Access {
     /// An account's name and password, exchanged at `POST /api/token` (the
     /// password grant) for a bearer token limited to `users.read`.
-    Password { username: String, password: String },
+    Password {
+        username: String,
+        password: SecretString,
+    },
     /// A client API token (`rmm_…`, RomM 4.8+), used as the bearer as is.
-    Token(String),
+    Token(SecretString),
 }
 
 impl Access {
@@ -94,7 +99,7 @@ fn status_error(response: &crate::http::Response) -> ApiError {
 
 /// A bearer token for `GET /api/users`: the client API token itself, or one
 /// from the password grant asking for `users.read` only.
-pub fn sign_in(http: &Http, base: &str, access: &Access) -> Result<String, ApiError> {
+pub fn sign_in(http: &Http, base: &str, access: &Access) -> Result<SecretString, ApiError> {
     let (username, password) = match access {
         Access::Token(token) => return Ok(token.clone()),
         Access::Password { username, password } => (username, password),
@@ -103,12 +108,10 @@ pub fn sign_in(http: &Http, base: &str, access: &Access) -> Result<String, ApiEr
     let form = [
         ("grant_type", "password"),
         ("username", username.as_str()),
-        ("password", password.as_str()),
+        ("password", password.expose_secret()),
         ("scope", USERS_READ),
     ];
-    let response = http
-        .post_form(&url, &form, &["password"])
-        .map_err(ApiError::Transport)?;
+    let response = http.post_form(&url, &form).map_err(ApiError::Transport)?;
     if response.status != 200 {
         return Err(status_error(&response));
     }
@@ -117,7 +120,7 @@ pub fn sign_in(http: &Http, base: &str, access: &Access) -> Result<String, ApiEr
         .as_ref()
         .and_then(|b| b.get("access_token"))
         .and_then(Value::as_str)
-        .map(str::to_string)
+        .map(SecretString::from)
         .ok_or(ApiError::Unexpected {
             status: 200,
             head: "(no access_token)".into(),
@@ -125,9 +128,11 @@ pub fn sign_in(http: &Http, base: &str, access: &Access) -> Result<String, ApiEr
 }
 
 /// Every RomM account (`GET /api/users`, scope `users.read`).
-pub fn users(http: &Http, base: &str, bearer: &str) -> Result<Vec<Account>, ApiError> {
+pub fn users(http: &Http, base: &str, bearer: &SecretString) -> Result<Vec<Account>, ApiError> {
     let url = format!("{base}/api/users");
-    let response = http.get_bearer(&url, bearer).map_err(ApiError::Transport)?;
+    let response = http
+        .get_bearer(&url, bearer.expose_secret())
+        .map_err(ApiError::Transport)?;
     if response.status != 200 {
         return Err(status_error(&response));
     }

@@ -11,6 +11,8 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::cli::{RommAccessArgs, SettingsArgs};
 use crate::envfile::EnvFile;
 use crate::files::{self, FileError};
@@ -326,19 +328,35 @@ pub fn var(name: &str) -> Option<&'static Var> {
 /// RomM's `_get_env`: an empty value counts as unset, surrounding whitespace
 /// is stripped, and nothing else (quotes stay).
 pub fn romm_value(raw: &str) -> Option<&str> {
-    Some(raw.trim_matches(python_space)).filter(|v| !v.is_empty())
+    Some(python_strip(raw)).filter(|v| !v.is_empty())
 }
 
-/// Python's `str.isspace`, which `str.strip()` uses: Unicode white space plus
-/// the separators U+001C–U+001F.
-fn python_space(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+/// Python's `str.strip()`, with which RomM strips every env value.
+pub fn python_strip(text: &str) -> &str {
+    text.trim_matches(python_space)
 }
 
-/// RomM's `safe_str_to_bool`: true only for 1, true, yes, on (any case).
+/// The characters Python's `str.isspace` accepts, which `str.strip()` removes:
+/// Python 3.13's `[c for c in range(0x110000) if chr(c).isspace()]`. Rust's
+/// `char::is_whitespace` lacks U+001C–U+001F (the information separators,
+/// which Python counts as white space), so the set is written out.
+pub const PYTHON_SPACE: &[char] = &[
+    '\u{9}', '\u{a}', '\u{b}', '\u{c}', '\u{d}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{1f}', ' ',
+    '\u{85}', '\u{a0}', '\u{1680}', '\u{2000}', '\u{2001}', '\u{2002}', '\u{2003}', '\u{2004}',
+    '\u{2005}', '\u{2006}', '\u{2007}', '\u{2008}', '\u{2009}', '\u{200a}', '\u{2028}', '\u{2029}',
+    '\u{202f}', '\u{205f}', '\u{3000}',
+];
+
+/// Python's `str.isspace` for one character.
+pub fn python_space(c: char) -> bool {
+    PYTHON_SPACE.contains(&c)
+}
+
+/// RomM's `safe_str_to_bool`: true only for 1, true, yes, on (any case),
+/// after Python's strip.
 pub fn romm_bool(raw: &str) -> bool {
     matches!(
-        raw.trim().to_ascii_lowercase().as_str(),
+        python_strip(raw).to_ascii_lowercase().as_str(),
         "1" | "true" | "yes" | "on"
     )
 }
@@ -367,11 +385,38 @@ impl fmt::Display for Source {
     }
 }
 
-/// A value as written, and where it was written.
+/// A value as written, and where it was written. The value of a secret
+/// variable (`OIDC_CLIENT_SECRET`) is held as a `SecretString`, so no `{:?}`
+/// of the settings can show it.
 #[derive(Clone, Debug)]
 pub struct Setting {
-    pub raw: String,
+    raw: Written,
     pub source: Source,
+}
+
+#[derive(Clone, Debug)]
+enum Written {
+    Plain(String),
+    Secret(SecretString),
+}
+
+impl Setting {
+    fn new(name: &str, raw: String, source: Source) -> Setting {
+        let raw = if var(name).is_some_and(|v| v.kind == Kind::Secret) {
+            Written::Secret(raw.into())
+        } else {
+            Written::Plain(raw)
+        };
+        Setting { raw, source }
+    }
+
+    /// The value exactly as written.
+    pub fn raw(&self) -> &str {
+        match &self.raw {
+            Written::Plain(text) => text,
+            Written::Secret(secret) => secret.expose_secret(),
+        }
+    }
 }
 
 /// Values given on the command line, keyed by the RomM variable they set.
@@ -389,7 +434,7 @@ pub struct Settings {
     /// RomM's public base URL, when given.
     pub romm_url: Option<String>,
     /// A Pocket ID admin API key (not a RomM variable; never printed).
-    pub api_key: Option<String>,
+    pub api_key: Option<SecretString>,
     /// Variables whose value in the environment is not UTF-8.
     pub not_utf8: Vec<String>,
 }
@@ -448,10 +493,7 @@ impl Settings {
     fn take(&mut self, key: &str, value: &str, source: Source) {
         match var(key) {
             Some(v) => {
-                let setting = Setting {
-                    raw: value.to_string(),
-                    source: source.clone(),
-                };
+                let setting = Setting::new(v.name, value.to_string(), source.clone());
                 self.romm_env.insert(v.name, setting);
                 self.set(v.name, value.to_string(), source)
             }
@@ -464,7 +506,7 @@ impl Settings {
     }
 
     fn set(&mut self, name: &'static str, raw: String, source: Source) {
-        self.values.insert(name, Setting { raw, source });
+        self.values.insert(name, Setting::new(name, raw, source));
     }
 
     /// A copy with one value answered (by the wizard), as if given by flag.
@@ -483,7 +525,7 @@ impl Settings {
     /// which for a string RomM defaults to `""` is the same. Where RomM's
     /// default is something else, a blank value differs: see `get_env`.
     pub fn value(&self, name: &str) -> Option<&str> {
-        self.get(name).and_then(|s| romm_value(&s.raw))
+        self.get(name).and_then(|s| romm_value(s.raw()))
     }
 
     /// Exactly what RomM's `_get_env` returns: `None` (RomM's default) only
@@ -491,9 +533,9 @@ impl Settings {
     /// `""` — not the default (`os.environ.get(var) or fallback`, then strip).
     pub fn get_env(&self, name: &str) -> Option<&str> {
         self.get(name)
-            .map(|s| s.raw.as_str())
+            .map(Setting::raw)
             .filter(|raw| !raw.is_empty())
-            .map(|raw| raw.trim_matches(python_space))
+            .map(python_strip)
     }
 
     /// A boolean as RomM reads it, with RomM's default when unset.
@@ -534,7 +576,7 @@ impl Settings {
 
     /// A value of RomM's own env as RomM reads it.
     pub fn romm_env_value(&self, name: &str) -> Option<&str> {
-        self.romm_env.get(name).and_then(|s| romm_value(&s.raw))
+        self.romm_env.get(name).and_then(|s| romm_value(s.raw()))
     }
 
     /// The settings in table order, as written.
@@ -586,7 +628,12 @@ pub fn load(args: &SettingsArgs) -> anyhow::Result<Settings> {
     };
     flag(OIDC_SERVER_APPLICATION_URL, "--issuer", &args.issuer);
     flag(OIDC_CLIENT_ID, "--client-id", &args.client_id);
-    flag(OIDC_CLIENT_SECRET, "--client-secret", &args.client_secret);
+    let client_secret = args.client_secret.as_ref();
+    flag(
+        OIDC_CLIENT_SECRET,
+        "--client-secret",
+        &client_secret.map(|s| s.expose_secret().to_string()),
+    );
     flag(OIDC_REDIRECT_URI, "--redirect-uri", &args.redirect_uri);
     flag(OIDC_PROVIDER, "--provider", &args.provider);
     flag(OIDC_TLS_CACERTFILE, "--ca-file", &args.ca_file);
@@ -606,15 +653,14 @@ pub fn load(args: &SettingsArgs) -> anyhow::Result<Settings> {
     flag(OIDC_ROLE_VIEWER, "--role-viewer", &args.role_viewer);
     let api_key = match (&args.pocket_id_api_key, &args.pocket_id_api_key_file) {
         (_, Some(path)) => Some(read_secret(path).context("cannot use --pocket-id-api-key-file")?),
-        (Some(key), None) => Some(
-            key.to_str()
-                .context("--pocket-id-api-key (or POCKET_ID_API_KEY) is not UTF-8 text")?
-                .trim()
-                .to_string(),
-        ),
+        (Some(Ok(key)), None) => Some(key.expose_secret().trim().to_string()),
+        (Some(Err(_)), None) => {
+            anyhow::bail!("--pocket-id-api-key (or POCKET_ID_API_KEY) is not UTF-8 text")
+        }
         (None, None) => None,
     }
-    .filter(|k| !k.is_empty());
+    .filter(|k| !k.is_empty())
+    .map(SecretString::from);
     let (environment, not_utf8) = environment(std::env::vars_os());
     let mut settings = Settings::resolve(Inputs {
         flags,
@@ -674,7 +720,7 @@ fn environment(
 pub fn romm_access(args: &RommAccessArgs, json: bool) -> anyhow::Result<Option<Access>> {
     use anyhow::Context;
     use std::io::IsTerminal;
-    let read = |path: &Path, flag: &str| -> anyhow::Result<String> {
+    let read = |path: &Path, flag: &str| -> anyhow::Result<SecretString> {
         let text = without_final_line_breaks(
             files::read_text(path).with_context(|| format!("cannot use {flag}"))?,
         );
@@ -683,7 +729,7 @@ pub fn romm_access(args: &RommAccessArgs, json: bool) -> anyhow::Result<Option<A
             "{flag} {}: the file is empty",
             path.display()
         );
-        Ok(text)
+        Ok(text.into())
     };
     if let Some(path) = &args.romm_token_file {
         return Ok(Some(Access::Token(read(path, "--romm-token-file")?)));
@@ -694,7 +740,7 @@ pub fn romm_access(args: &RommAccessArgs, json: bool) -> anyhow::Result<Option<A
     let password = match &args.romm_password_file {
         Some(path) => read(path, "--romm-password-file")?,
         None => match std::env::var("ROMM_PASSWORD") {
-            Ok(password) if !password.is_empty() => password,
+            Ok(password) if !password.is_empty() => password.into(),
             _ => {
                 let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
                 if json || !terminal {
@@ -711,6 +757,7 @@ pub fn romm_access(args: &RommAccessArgs, json: bool) -> anyhow::Result<Option<A
                     .with_prompt(format!("RomM password for {username} (hidden)"))
                     .interact_on(&console::Term::stderr())
                     .context("cannot read the RomM password")?
+                    .into()
             }
         },
     };
@@ -734,10 +781,15 @@ pub fn well_known_url(base: &str) -> String {
     )
 }
 
-/// A secret as it may be shown: the first 4 characters and the length.
+/// Secrets shorter than this are shown by their length only.
+const MASK_PREFIX_FROM: usize = 20;
+
+/// A secret as it may be shown: its length, and for a secret of 20 or more
+/// characters its first 4 (at most a fifth of it), enough to tell two long
+/// generated secrets apart.
 pub fn mask(secret: &str) -> String {
     let count = secret.chars().count();
-    if count <= 8 {
+    if count < MASK_PREFIX_FROM {
         return format!("•••• ({count} chars)");
     }
     let head: String = secret.chars().take(4).collect();
@@ -809,8 +861,60 @@ mod tests {
     }
 
     #[test]
-    fn short_secrets_show_no_characters() {
+    fn a_secret_under_20_characters_is_shown_by_its_length_only() {
         assert_eq!(mask("abc"), "•••• (3 chars)");
-        assert_eq!(mask("abcdefghij"), "abcd•••• (10 chars)");
+        assert_eq!(mask("romm-secret"), "•••• (11 chars)");
+        assert_eq!(mask("abcdefghijklmnopqrs"), "•••• (19 chars)");
+        assert_eq!(mask("abcdefghijklmnopqrst"), "abcd•••• (20 chars)");
+        assert_eq!(mask("é€🦀xabcdefghijklmnopq"), "é€🦀x•••• (21 chars)");
+    }
+
+    /// Python 3.13's `[c for c in range(0x110000) if chr(c).isspace()]`,
+    /// as printed by the interpreter.
+    const FROM_PYTHON: &[u32] = &[
+        0x9, 0xa, 0xb, 0xc, 0xd, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0, 0x1680, 0x2000, 0x2001,
+        0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029,
+        0x202f, 0x205f, 0x3000,
+    ];
+
+    #[test]
+    fn the_strip_is_pythons_for_every_character() {
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            let python = FROM_PYTHON.contains(&u32::from(c));
+            assert_eq!(python_space(c), python, "U+{:04X}", u32::from(c));
+            let padded = format!("{c}x{c}");
+            let want = if python { "x" } else { padded.as_str() };
+            assert_eq!(romm_value(&padded), Some(want), "U+{:04X}", u32::from(c));
+        }
+    }
+
+    #[test]
+    fn romm_strips_what_rust_trim_keeps_and_keeps_what_it_does_not_strip() {
+        // The information separators: white space to Python, not to Rust.
+        for sep in ['\u{1c}', '\u{1d}', '\u{1e}', '\u{1f}'] {
+            assert!(!sep.is_whitespace());
+            let raw = format!("{sep}https://id.example.com{sep}");
+            assert_eq!(romm_value(&raw), Some("https://id.example.com"));
+            assert!(romm_bool(&format!("{sep}true")));
+            assert_eq!(romm_value(&sep.to_string()), None);
+        }
+        // Neither strips these: zero-width space, BOM, Mongolian vowel separator.
+        for kept in ['\u{200b}', '\u{feff}', '\u{180e}'] {
+            let raw = format!("{kept}v");
+            assert_eq!(romm_value(&raw), Some(raw.as_str()));
+        }
+        let settings = Settings::resolve(Inputs {
+            flags: vec![(
+                OIDC_USERNAME_ATTRIBUTE,
+                "--test",
+                "\u{1f}email\u{1c}".into(),
+            )],
+            environment: vec![("OIDC_ENABLED".into(), "\u{1e}true".into())],
+            env_file: None,
+            romm_url: None,
+            secret_file: None,
+        });
+        assert_eq!(settings.username_attribute(), "email");
+        assert!(settings.flag(OIDC_ENABLED));
     }
 }

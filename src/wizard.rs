@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 use console::{Style, Term};
 use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Confirm, Input, Password, Select};
+use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use crate::checks::config::{self, CALLBACK_PATH, Purpose};
@@ -27,7 +28,7 @@ use crate::pocketid::{Api, client_update_body, parse_version, user_verified_body
 use crate::report::{self, Finding, Report, Status, note};
 use crate::settings::{
     OIDC_CLAIM_ROLES, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI, OIDC_ROLE_ADMIN,
-    OIDC_ROLE_VIEWER, OIDC_SERVER_APPLICATION_URL, OIDC_TLS_CACERTFILE, Settings,
+    OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER, OIDC_SERVER_APPLICATION_URL, OIDC_TLS_CACERTFILE, Settings,
 };
 
 const RESTART: &str = "docker compose up -d --force-recreate romm";
@@ -708,7 +709,7 @@ impl Wizard<'_> {
                         ""
                     }
                 ));
-                self.set(OIDC_CLIENT_SECRET, secret);
+                self.set(OIDC_CLIENT_SECRET, secret.expose_secret().to_string());
             }
         }
         Ok(())
@@ -718,7 +719,22 @@ impl Wizard<'_> {
     fn roles(&mut self, claims: Option<&serde_json::Map<String, Value>>) -> Result<()> {
         heading("7. Roles (optional)");
         if !self.interactive || self.settings.value(OIDC_CLAIM_ROLES).is_some() {
-            eprintln!("  – kept as given (--claim-roles, --role-admin, --role-viewer set them)");
+            let given: Vec<String> = [
+                OIDC_CLAIM_ROLES,
+                OIDC_ROLE_ADMIN,
+                OIDC_ROLE_EDITOR,
+                OIDC_ROLE_VIEWER,
+            ]
+            .iter()
+            .filter_map(|name| self.settings.value(name).map(|v| format!("{name}={v}")))
+            .collect();
+            if given.is_empty() {
+                eprintln!(
+                    "  – no role mapping: new users get RomM's default role (give --claim-roles and --role-admin or --role-viewer to map roles)"
+                );
+            } else {
+                note!("  – as given: {}", given.join(", "));
+            }
             return Ok(());
         }
         if !self.confirm("Map RomM roles from a group claim?", false)? {
@@ -771,12 +787,17 @@ impl Wizard<'_> {
             bail!("the settings still fail a check; nothing was written");
         }
         let block = emit::block(&self.settings);
-        let preview = emit::render(&block, Format::Dotenv)?;
-        let masked = preview.replace(
-            self.settings.value(OIDC_CLIENT_SECRET).unwrap_or("\u{0}"),
-            "••••••••",
-        );
-        eprintln!("{}", masked.trim_end());
+        // The secret is masked before quoting: quoted, it may no longer read
+        // as written (`$` escaped, double quotes), and a search would miss it.
+        let masked: Vec<(&'static str, String)> = block
+            .iter()
+            .map(|(name, value)| match *name {
+                OIDC_CLIENT_SECRET => (*name, "••••••••".to_string()),
+                _ => (*name, value.clone()),
+            })
+            .collect();
+        let preview = emit::render(&masked, Format::Dotenv)?;
+        eprintln!("{}", preview.trim_end());
         let mut target = self.args.output.write.clone();
         let mut format = self.args.output.format;
         if target.is_none() && self.interactive {
@@ -810,13 +831,15 @@ impl Wizard<'_> {
             .romm_url
             .clone()
             .unwrap_or_else(|| "<RomM URL>".into());
-        let env_flag = target
-            .as_ref()
-            .map(|p| format!(" --env-file {}", p.display()))
-            .unwrap_or_default();
-        eprintln!(
-            "\nNext: recreate RomM so it reads the env ({RESTART}), then confirm it picked it up:\n    romm-oidc doctor{env_flag} --romm-url {romm}"
-        );
+        match &target {
+            Some(path) => note!(
+                "\nNext: recreate RomM so it reads the env ({RESTART}), then confirm it picked it up:\n    romm-oidc doctor --env-file {} --romm-url {romm}",
+                shell_words::quote(&path.to_string_lossy())
+            ),
+            None => note!(
+                "\nNext: Nothing was written to a file. Put the block above into RomM's env (its .env file, or the romm service's environment: in compose.yaml), recreate RomM ({RESTART}), then confirm it picked it up:\n    romm-oidc doctor --env-file <that .env file> --romm-url {romm}"
+            ),
+        }
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -65,3 +65,32 @@ fn readme_set_up_command_runs_and_names_every_check() {
         "README.md does not document {missing:?}"
     );
 }
+
+#[test]
+fn readme_names_exactly_the_emulators_flags() {
+    let usage = include_str!("../emulator/src/bin/pocket-id-emulator.rs");
+    let usage = &usage[usage.find("const USAGE").expect("USAGE")..];
+    let usage = &usage[..usage.find("\";").expect("end of USAGE")];
+    let flags = |text: &str| -> BTreeSet<String> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| w.starts_with("--") && w.len() > 2)
+            .map(str::to_string)
+            .collect()
+    };
+    let text = readme();
+    let start = text
+        .find("cargo run -p pocket-id-emulator -- --help")
+        .expect("README.md says how to start the emulator on its own");
+    let end = start
+        + text[start..]
+            .find("Its user is")
+            .expect("the emulator's paragraph ends with its user");
+    let mut named = flags(&text[start..end]);
+    named.remove("--help");
+    let mut want = flags(usage);
+    want.remove("--help");
+    assert_eq!(
+        named, want,
+        "README.md's emulator flags (left) differ from its usage (right)"
+    );
+}

@@ -373,6 +373,15 @@ fn scenarios() -> Vec<Scenario> {
         Scenario::emulator("doctor-callback-unregistered", emulator_config())
             .doctor_callback_unregistered(),
     );
+    // RomM strips with Python's str.strip(), whose white space includes the
+    // information separators U+001C–U+001F that Rust's trim() keeps.
+    all.push(
+        Scenario::emulator("env-stripped-as-python-strips", emulator_config())
+            .env("OIDC_ENABLED", "\u{1c}true\u{1f}")
+            .env("OIDC_CLIENT_ID", "\u{1d}romm\u{1e}")
+            .env("OIDC_ROLE_VIEWER", "\u{1f}*")
+            .env("OIDC_CLAIM_ROLES", "groups\u{1c}"),
+    );
     // Browsers keep Secure cookies on http://127.0.0.1 (a secure context).
     all.push(
         Scenario::emulator("secure-cookie-on-loopback", emulator_config())

@@ -662,6 +662,21 @@ fn ctrl_c_at_the_env_file_prompt_exits_130_and_writes_nothing() {
     assert_untouched(dir.path(), &path, &bytes, &transcript);
 }
 
+/// `wizard --yes` with every value given, plus `extra`.
+fn yes_run(emu: &Emulator, dir: &Path, extra: &[String]) -> Run {
+    let mut c = command(dir);
+    c.arg("wizard")
+        .arg(flag("--romm-url", ROMM_URL))
+        .arg(flag("--issuer", emu.issuer()))
+        .arg(flag("--client-id", CLIENT_ID))
+        .arg(flag("--client-secret", SECRET))
+        .arg("--yes")
+        .args(extra);
+    let run = run_without_tty(c, RUN_LIMIT);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    run
+}
+
 #[test]
 fn yes_with_every_flag_writes_the_same_file_as_the_interactive_run() {
     let emu = emulator(true);
@@ -669,19 +684,18 @@ fn yes_with_every_flag_writes_the_same_file_as_the_interactive_run() {
     let (interactive, _) = interactive_happy_path(&emu, dir.path());
 
     let written = dir.path().join("yes.env");
-    let mut c = command(dir.path());
-    c.arg("wizard")
-        .arg(flag("--romm-url", ROMM_URL))
-        .arg(flag("--issuer", emu.issuer()))
-        .arg(flag("--client-id", CLIENT_ID))
-        .arg(flag("--client-secret", SECRET))
-        .arg("--yes")
-        .arg(flag("--write", written.display().to_string()))
-        // Guards only: should a login test run here, it opens nothing, listens on a
-        // free port and gives up at once (see yes_without_login_runs_no_login_test).
-        .args(["--no-browser", "--listen=127.0.0.1:0", "--login-timeout=1"]);
-    let run = run_without_tty(c, RUN_LIMIT);
-    assert_eq!(run.code, Some(0), "{}", run.show());
+    let run = yes_run(
+        &emu,
+        dir.path(),
+        &[
+            flag("--write", written.display().to_string()),
+            // Guards only: should a login test run here, it opens nothing, listens on a
+            // free port and gives up at once (see yes_without_login_runs_no_login_test).
+            "--no-browser".into(),
+            "--listen=127.0.0.1:0".into(),
+            "--login-timeout=1".into(),
+        ],
+    );
     assert!(
         !run.stderr.contains(SECRET),
         "secret shown:\n{}",
@@ -700,21 +714,19 @@ fn yes_without_login_runs_no_login_test() {
     let dir = tempfile::tempdir().unwrap();
     let written = dir.path().join("yes.env");
     let marker = dir.path().join("browser-was-opened");
-    let mut c = command(dir.path());
-    c.arg("wizard")
-        .arg(flag("--romm-url", ROMM_URL))
-        .arg(flag("--issuer", emu.issuer()))
-        .arg(flag("--client-id", CLIENT_ID))
-        .arg(flag("--client-secret", SECRET))
-        .arg("--yes")
-        .arg(flag("--write", written.display().to_string()))
-        .arg(flag(
-            "--browser-command",
-            format!("sh -c 'touch \"$0\"' '{}'", marker.display()),
-        ))
-        .args(["--listen=127.0.0.1:0", "--login-timeout=3"]);
-    let run = run_without_tty(c, RUN_LIMIT);
-    assert_eq!(run.code, Some(0), "{}", run.show());
+    let run = yes_run(
+        &emu,
+        dir.path(),
+        &[
+            flag("--write", written.display().to_string()),
+            flag(
+                "--browser-command",
+                format!("sh -c 'touch \"$0\"' '{}'", marker.display()),
+            ),
+            "--listen=127.0.0.1:0".into(),
+            "--login-timeout=3".into(),
+        ],
+    );
     assert_eq!(lines_of(&written), expected_lines(&emu.issuer()));
     thread::sleep(Duration::from_millis(200));
     assert!(
@@ -840,4 +852,84 @@ fn yes_without_a_terminal_names_the_missing_client_id() {
         run.show()
     );
     assert!(!written.exists(), "{}", run.show());
+}
+
+#[test]
+fn yes_summary_says_no_role_mapping_when_none_was_given() {
+    let emu = emulator(true);
+    let dir = tempfile::tempdir().unwrap();
+    let run = yes_run(&emu, dir.path(), &[]);
+    let roles = run
+        .stderr
+        .split("7. Roles")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no roles step:\n{}", run.show()));
+    let roles = roles.split("8. ").next().unwrap_or_default();
+    assert!(
+        roles.contains("no role mapping") && !roles.contains("kept as given"),
+        "{}",
+        run.show()
+    );
+    // Given, they are named as they were given.
+    let run = yes_run(
+        &emu,
+        dir.path(),
+        &[
+            flag("--claim-roles", "groups"),
+            flag("--role-admin", "romm-admins"),
+            flag("--role-viewer", "*"),
+        ],
+    );
+    let roles = run.stderr.split("7. Roles").nth(1).unwrap_or_default();
+    let roles = roles.split("8. ").next().unwrap_or_default();
+    for want in [
+        "OIDC_CLAIM_ROLES=groups",
+        "OIDC_ROLE_ADMIN=romm-admins",
+        "OIDC_ROLE_VIEWER=*",
+    ] {
+        assert!(roles.contains(want), "no {want}:\n{}", run.show());
+    }
+    assert!(!roles.contains("no role mapping"), "{}", run.show());
+}
+
+#[test]
+fn yes_closing_hint_names_the_file_written_or_says_nothing_was() {
+    let emu = emulator(true);
+    let dir = tempfile::tempdir().unwrap();
+    // A name that needs quoting in a shell.
+    let written = dir.path().join("my romm.env");
+    let run = yes_run(
+        &emu,
+        dir.path(),
+        &[flag("--write", written.display().to_string())],
+    );
+    let next = run
+        .stderr
+        .split("Next:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no closing hint:\n{}", run.show()));
+    let quoted = format!("'{}'", written.display());
+    assert!(
+        next.contains(&format!(
+            "romm-oidc doctor --env-file {quoted} --romm-url {ROMM_URL}"
+        )),
+        "the hint does not name the file written:\n{}",
+        run.show()
+    );
+    assert!(!next.contains("Nothing was written"), "{}", run.show());
+
+    for format in ["dotenv", "compose"] {
+        let run = yes_run(&emu, dir.path(), &[flag("--format", format)]);
+        assert!(
+            run.stdout.contains("OIDC_CLIENT_ID"),
+            "no block on stdout:\n{}",
+            run.show()
+        );
+        let next = run.stderr.split("Next:").nth(1).unwrap_or_default();
+        assert!(
+            next.contains("Nothing was written") && next.contains("--env-file <that .env file>"),
+            "--format {format}: the hint must say nothing was written:\n{}",
+            run.show()
+        );
+    }
 }

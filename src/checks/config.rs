@@ -8,7 +8,7 @@ use crate::settings::{
     self, Kind, OIDC_CLAIM_ROLES, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_ENABLED, OIDC_PROVIDER,
     OIDC_REDIRECT_URI, OIDC_ROLE_ADMIN, OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER,
     OIDC_SERVER_APPLICATION_URL, OIDC_SERVER_METADATA_URL, ROMM_SESSION_SECURE_COOKIE, Settings,
-    Source, VARS, romm_bool,
+    Source, VARS, python_space, python_strip, romm_bool,
 };
 
 /// RomM's callback route; `OIDC_REDIRECT_URI` must end exactly here.
@@ -205,7 +205,7 @@ fn at(settings: &Settings, name: &str) -> String {
 
 /// Quotes and white space RomM would keep as part of the value.
 fn literal_problem(name: &str, raw: &str) -> Option<Finding> {
-    let value = raw.trim();
+    let value = python_strip(raw);
     if value.contains(['"', '\'']) {
         let bare = value.trim_matches(['"', '\'']);
         return Some(
@@ -221,8 +221,8 @@ fn literal_problem(name: &str, raw: &str) -> Option<Finding> {
                 )),
         );
     }
-    if value.contains(char::is_whitespace) {
-        let squeezed: String = value.split_whitespace().collect();
+    if value.contains(python_space) {
+        let squeezed: String = value.split(python_space).collect();
         return Some(
             Finding::fail("", format!("{name} contains white space"))
                 .detail("RomM strips white space only at the ends; inside the value it is kept.")
@@ -624,7 +624,7 @@ pub fn client(settings: &Settings) -> Finding {
             .fix("Remove the quotes around OIDC_CLIENT_SECRET (in a compose list: `- OIDC_CLIENT_SECRET=value`).");
     }
     if let Some(written) = settings.get(OIDC_CLIENT_SECRET)
-        && written.raw != secret
+        && written.raw() != secret
     {
         let (place, fix) = match &written.source {
             Source::Flag(flag) => (
@@ -649,10 +649,10 @@ pub fn client(settings: &Settings) -> Finding {
         return Finding::fail(ID, "OIDC_CLIENT_SECRET begins or ends with white space, which RomM strips")
             .detail(format!(
                 "The secret {place} is {} characters long; RomM strips white space from both ends of every env value (backend/config/__init__.py, _get_env) and sends the remaining {}. A secret that really begins or ends with white space can never reach the provider intact.",
-                written.raw.chars().count(),
+                written.raw().chars().count(),
                 secret.chars().count()
             ))
-            .mismatch("no white space at either end", format!("{} characters, {} of them white space at the ends", written.raw.chars().count(), written.raw.chars().count() - secret.chars().count()))
+            .mismatch("no white space at either end", format!("{} characters, {} of them white space at the ends", written.raw().chars().count(), written.raw().chars().count() - secret.chars().count()))
             .fix(format!("{fix} If the provider's secret itself begins or ends with white space, create a new secret without it."));
     }
     if let Some(refused) = super::credentials::unsendable(ID, id, secret) {
@@ -694,16 +694,22 @@ fn secret_name(key: &str) -> bool {
 /// A line docker compose refuses, for messages: where, the line as written
 /// (a secret's value hidden), and what is wrong.
 pub fn problem_line(file: &EnvFile, p: &Problem) -> String {
-    let text = match &p.value_of {
-        Some((key, at)) if secret_name(key) => format!("{}••••", p.text.get(..*at).unwrap_or("")),
-        _ => p.text.clone(),
+    let (text, message) = match &p.value_of {
+        Some((key, at)) if secret_name(key) => {
+            // compose's message may quote the value too: hidden alike.
+            let message = match &p.quote {
+                Some(quote) => format!(
+                    "{}••••{}",
+                    p.message.get(..quote.start).unwrap_or(""),
+                    p.message.get(quote.end..).unwrap_or("")
+                ),
+                None => p.message.clone(),
+            };
+            (format!("{}••••", p.text.get(..*at).unwrap_or("")), message)
+        }
+        _ => (p.text.clone(), p.message.clone()),
     };
-    format!(
-        "{}:{}: `{text}`: {}",
-        file.path.display(),
-        p.line,
-        p.message
-    )
+    format!("{}:{}: `{text}`: {message}", file.path.display(), p.line)
 }
 
 fn did_you_mean(name: &str) -> Option<&'static str> {
@@ -811,7 +817,7 @@ pub fn env_file(settings: &Settings, purpose: Purpose) -> Finding {
         ) {
             continue;
         }
-        let value = setting.raw.trim();
+        let value = python_strip(setting.raw());
         let quoted = value.len() >= 2
             && ((value.starts_with('"') && value.ends_with('"'))
                 || (value.starts_with('\'') && value.ends_with('\'')));
@@ -856,11 +862,11 @@ pub fn env_file(settings: &Settings, purpose: Purpose) -> Finding {
                 .into(),
             "Add OIDC_ENABLED=true".into(),
         )),
-        Some(s) if !romm_bool(&s.raw) && !looks_true(&s.raw) => problems.push((
+        Some(s) if !romm_bool(s.raw()) && !looks_true(s.raw()) => problems.push((
             Status::Fail,
             format!(
                 "OIDC_ENABLED={} ({}): OIDC login is switched off{}",
-                s.raw.trim(),
+                python_strip(s.raw()),
                 s.source,
                 interpolation(settings, OIDC_ENABLED)
                     .map(|note| format!("\n  {note}"))

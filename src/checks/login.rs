@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 
 use super::credentials;
@@ -185,7 +186,7 @@ pub fn run(
     }
     let state = random_token();
     let nonce = random_token();
-    let verifier = options.pkce.then(random_token);
+    let verifier = options.pkce.then(|| SecretString::from(random_token()));
     {
         let mut q = url.query_pairs_mut();
         q.append_pair("response_type", "code")
@@ -197,7 +198,7 @@ pub fn run(
         if let Some(v) = &verifier {
             let challenge = B64.encode(aws_lc_rs::digest::digest(
                 &aws_lc_rs::digest::SHA256,
-                v.as_bytes(),
+                v.expose_secret().as_bytes(),
             ));
             q.append_pair("code_challenge", &challenge)
                 .append_pair("code_challenge_method", "S256");
@@ -238,22 +239,17 @@ pub fn run(
     let exchange = |callback: Callback| -> (Vec<Finding>, Page) {
         drop(spinner);
         let mut out = Vec::new();
-        if !callback_finding(&mut out, callback, &flavor, &register) {
+        let Some(code) = callback_finding(&mut out, callback, &flavor, &register) else {
             skip_rest(&mut out, "The provider did not return a code");
             return (out.clone(), page_for(prior, &out));
-        }
-        let code = match &out[0].data {
-            Some(Value::String(code)) => code.clone(),
-            _ => String::new(),
         };
-        out[0].data = None;
         let mut form = vec![
             ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
+            ("code", code.expose_secret()),
             ("redirect_uri", redirect_uri.as_str()),
         ];
         if let Some(v) = &verifier {
-            form.push(("code_verifier", v.as_str()));
+            form.push(("code_verifier", v.expose_secret()));
         }
         let tokens = match http.post_form_basic(token_url, (client_id, secret), &form) {
             Ok(r) => token_finding(&mut out, &r, secret),
@@ -271,19 +267,18 @@ pub fn run(
             skip_rest(&mut out, "No ID token to judge");
             return (out.clone(), page_for(prior, &out));
         };
+        let access_token = access_token.as_ref().map(ExposeSecret::expose_secret);
         let claims = verify_finding(
             &mut out,
             http,
             discovery,
             client_id,
             &nonce,
-            &id_token,
-            access_token.as_deref(),
-            &code,
+            id_token.expose_secret(),
+            access_token,
+            code.expose_secret(),
         );
-        let userinfo = access_token
-            .as_deref()
-            .and_then(|t| userinfo_finding(&mut out, http, discovery, t));
+        let userinfo = access_token.and_then(|t| userinfo_finding(&mut out, http, discovery, t));
         match claims {
             Some(claims) => {
                 judge(
@@ -584,24 +579,21 @@ fn page_for(prior: &[Finding], login: &[Finding]) -> Page {
     }
 }
 
-/// Pushes `login.callback`; true when a code arrived (carried in `data`).
+/// Pushes `login.callback`; the code, when one arrived.
 fn callback_finding(
     out: &mut Vec<Finding>,
     callback: Callback,
     flavor: &Flavor,
     register: &str,
-) -> bool {
+) -> Option<SecretString> {
     const ID: &str = "login.callback";
     match callback {
         Callback::Code(code) => {
-            out.push(
-                Finding::pass(
-                    ID,
-                    "The provider redirected back with an authorization code",
-                )
-                .data(Value::String(code)),
-            );
-            true
+            out.push(Finding::pass(
+                ID,
+                "The provider redirected back with an authorization code",
+            ));
+            Some(code)
         }
         Callback::ProviderError { error, description } => {
             let said = if description.is_empty() {
@@ -632,14 +624,14 @@ fn callback_finding(
                     .mismatch("?code=…", format!("?error={said}"))
                     .fix(fix),
             );
-            false
+            None
         }
         Callback::NoCode => {
             out.push(
                 Finding::fail(ID, "The callback carried neither a code nor an error")
                     .fix("Check that the provider uses response_mode=query for this client."),
             );
-            false
+            None
         }
     }
 }
@@ -649,7 +641,7 @@ fn token_finding(
     out: &mut Vec<Finding>,
     response: &crate::http::Response,
     secret: &str,
-) -> Option<(String, Option<String>)> {
+) -> Option<(SecretString, Option<SecretString>)> {
     const ID: &str = "login.token";
     let body = response.json();
     let field = |k: &str| {
@@ -665,7 +657,10 @@ fn token_finding(
                     ID,
                     "The token endpoint issued tokens (client_secret_basic, as RomM)",
                 ));
-                Some((id_token, field("access_token")))
+                Some((
+                    id_token.into(),
+                    field("access_token").map(SecretString::from),
+                ))
             }
             None => {
                 out.push(Finding::fail(ID, "The token response has no id_token").detail(format!("Body starts: {}", response.head())).fix("RomM needs an ID token: make sure the openid scope is allowed for the client."));

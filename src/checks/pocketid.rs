@@ -81,7 +81,7 @@ pub fn run(
     discovery: &Discovery,
     email: Option<&str>,
 ) -> Vec<Finding> {
-    let Some(key) = settings.api_key.as_deref() else {
+    let Some(key) = settings.api_key.as_ref() else {
         return skip_all(
             "Give --pocket-id-api-key (optional) to read the client and users from Pocket ID",
         );

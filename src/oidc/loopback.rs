@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
+use secrecy::SecretString;
 
 use crate::http::hide_codes;
 use crate::report::{Status, note};
@@ -44,10 +45,11 @@ pub struct Listener {
     addr: SocketAddr,
 }
 
-/// What the one callback carrying this run's state brought. No `Debug`: the
-/// code is a credential until it is exchanged.
+/// What the one callback carrying this run's state brought; `{:?}` shows no
+/// code (it is a credential until it is exchanged).
+#[derive(Debug)]
 pub enum Callback {
-    Code(String),
+    Code(SecretString),
     ProviderError { error: String, description: String },
     NoCode,
 }
@@ -248,7 +250,7 @@ fn callback_of(url: &url::Url) -> Callback {
             error,
             description: query("error_description").unwrap_or_default(),
         },
-        (None, Some(code)) => Callback::Code(code),
+        (None, Some(code)) => Callback::Code(code.into()),
         (None, None) => Callback::NoCode,
     }
 }

@@ -9,6 +9,7 @@ pub mod callbacks;
 use std::fmt;
 
 use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 use crate::http::{Failure, Http};
@@ -58,7 +59,7 @@ impl ApiError {
 pub struct Api<'a> {
     http: &'a Http,
     base: String,
-    key: &'a str,
+    key: &'a SecretString,
 }
 
 /// A semantic version, `(major, minor, patch)`.
@@ -93,7 +94,7 @@ pub fn api_base(settings: &Settings) -> Option<String> {
 }
 
 impl<'a> Api<'a> {
-    pub fn new(http: &'a Http, issuer: &str, key: &'a str) -> Api<'a> {
+    pub fn new(http: &'a Http, issuer: &str, key: &'a SecretString) -> Api<'a> {
         Api {
             http,
             base: issuer.trim_end_matches('/').to_string(),
@@ -105,7 +106,7 @@ impl<'a> Api<'a> {
         let url = format!("{}{path}", self.base);
         let response = self
             .http
-            .api(method, &url, self.key, body)
+            .api(method, &url, self.key.expose_secret(), body)
             .map_err(ApiError::Transport)?;
         if response.status == 204 {
             return Ok(Value::Null);
@@ -203,7 +204,11 @@ impl<'a> Api<'a> {
     /// list; earlier versions replace the only one.
     /// An unknown version (a build reporting "unknown") tries the 2.14 route
     /// first and falls back to the older one.
-    pub fn create_secret(&self, id: &str, version: Option<Version>) -> Result<String, ApiError> {
+    pub fn create_secret(
+        &self,
+        id: &str,
+        version: Option<Version>,
+    ) -> Result<SecretString, ApiError> {
         let multi = format!("/api/oidc/clients/{}/secrets", encode(id));
         let single = format!("/api/oidc/clients/{}/secret", encode(id));
         let answer = match version {
@@ -219,7 +224,7 @@ impl<'a> Api<'a> {
         answer
             .get("secret")
             .and_then(Value::as_str)
-            .map(str::to_string)
+            .map(SecretString::from)
             .ok_or(ApiError::NotJson(200))
     }
 

@@ -1,0 +1,109 @@
+//! When the report is coloured. In a pseudo-terminal (where `--color auto`
+//! would colour): `NO_COLOR` (non-empty) and `TERM=dumb` or no `TERM` turn
+//! colours off; `--color always` turns them on over both, and `--color
+//! never` off. Without a terminal only `--color always` colours.
+
+use std::process::Command;
+
+use rexpect::session::Options;
+
+const BIN: &str = env!("CARGO_BIN_EXE_romm-oidc");
+/// ANSI's Control Sequence Introducer, which every colour starts with.
+const CSI: &str = "\u{1b}[";
+
+/// `romm-oidc doctor` on static settings (the network fails at once through a
+/// dead proxy); `env` on top of a clean environment, `None` removing a variable.
+fn doctor(color: &str, env: &[(&str, Option<&str>)]) -> Command {
+    let dir = std::env::temp_dir();
+    let mut c = Command::new(BIN);
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &dir)
+        .env("HTTP_PROXY", "http://127.0.0.1:9")
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .current_dir(&dir)
+        .args([
+            "doctor",
+            "--timeout=2",
+            "--issuer=https://id.example.com",
+            "--client-id=romm",
+            "--redirect-uri=https://romm.example.com/api/oauth/openid",
+            &format!("--color={color}"),
+        ]);
+    for (name, value) in env {
+        match value {
+            Some(v) => c.env(name, v),
+            None => c.env_remove(name),
+        };
+    }
+    c
+}
+
+/// Everything the run printed on its terminal (stdout and stderr).
+fn on_a_terminal(c: Command) -> String {
+    let options = Options::new()
+        .timeout_ms(Some(60_000))
+        .strip_ansi_escape_codes(false);
+    let mut session = rexpect::spawn_with_options(c, options).expect("spawn in a pty");
+    let out = session.exp_eof().expect("the doctor ends");
+    assert!(out.contains("config.issuer-url"), "no report:\n{out}");
+    out
+}
+
+#[track_caller]
+fn coloured(what: &str, out: &str, want: bool) {
+    assert_eq!(
+        out.contains(CSI),
+        want,
+        "{what}: colours {} expected:\n{out}",
+        if want { "were" } else { "were not" }
+    );
+}
+
+#[test]
+fn auto_colours_a_terminal_unless_no_color_or_a_dumb_term() {
+    let xterm = ("TERM", Some("xterm"));
+    for (what, color, env, want) in [
+        ("auto, TERM=xterm", "auto", vec![xterm], true),
+        (
+            "auto, NO_COLOR empty (no-color.org: not set)",
+            "auto",
+            vec![xterm, ("NO_COLOR", Some(""))],
+            true,
+        ),
+        (
+            "auto, NO_COLOR=1",
+            "auto",
+            vec![xterm, ("NO_COLOR", Some("1"))],
+            false,
+        ),
+        (
+            "auto, TERM=dumb",
+            "auto",
+            vec![("TERM", Some("dumb"))],
+            false,
+        ),
+        ("auto, no TERM", "auto", vec![("TERM", None)], false),
+        ("never, TERM=xterm", "never", vec![xterm], false),
+        (
+            "always over NO_COLOR and TERM=dumb",
+            "always",
+            vec![("TERM", Some("dumb")), ("NO_COLOR", Some("1"))],
+            true,
+        ),
+    ] {
+        coloured(what, &on_a_terminal(doctor(color, &env)), want);
+    }
+}
+
+#[test]
+fn without_a_terminal_only_always_colours() {
+    for (color, want) in [("auto", false), ("always", true), ("never", false)] {
+        let out = doctor(color, &[("TERM", Some("xterm"))])
+            .output()
+            .expect("run the doctor");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("config.issuer-url"), "no report:\n{text}");
+        coloured(&format!("--color {color}, piped"), &text, want);
+    }
+}
