@@ -120,6 +120,13 @@ pub fn json_object(
     }
 }
 
+/// A query parameter of a URL (its first value), decoded.
+pub fn query_param(url: &url::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
 /// The JSON type of a value, for "expected X, found Y".
 pub fn kind(value: &serde_json::Value) -> &'static str {
     match value {
