@@ -513,6 +513,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn problems_fold_into_the_worst_status_with_marked_lines_and_each_fix_once() {
+        let mut problems = Problems::default();
+        assert!(problems.finding("x.y", "nothing").is_none());
+        problems.warn("first", "Do A");
+        let f = problems
+            .finding("x.y", problems.counted("the file"))
+            .unwrap();
+        assert_eq!(
+            (f.status, f.summary.as_str()),
+            (Status::Warn, "1 problem in the file")
+        );
+        problems.fail("second", "Do B");
+        problems.warn("third", "Do A");
+        problems.warn("fourth", "");
+        let f = problems
+            .finding("x.y", problems.counted("the file"))
+            .unwrap();
+        assert_eq!(f.id, "x.y");
+        assert_eq!(
+            (f.status, f.summary.as_str()),
+            (Status::Fail, "4 problems in the file")
+        );
+        assert_eq!(f.detail, "⚠ first\n✘ second\n⚠ third\n⚠ fourth");
+        assert_eq!(f.fix, "Do A\nDo B");
+        problems.failures_first();
+        assert_eq!(problems.lines(), "✘ second\n⚠ first\n⚠ third\n⚠ fourth");
+    }
+
+    #[test]
     fn clean_escapes_controls_bidi_and_invisible_characters_visibly() {
         assert_eq!(clean("plain é ✓ 日本"), "plain é ✓ 日本");
         assert!(matches!(clean("plain"), Cow::Borrowed(_)));

@@ -1040,3 +1040,180 @@ pub fn roles(settings: &Settings) -> Finding {
         .join(", ");
     Finding::pass(ID, format!("Roles from claim {claim}: {list}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::test_settings::{env, flags};
+    use crate::report::Status;
+
+    const COMPLETE: &str = "OIDC_ENABLED=true\nOIDC_CLIENT_ID=romm\nOIDC_CLIENT_SECRET=s3cret\nOIDC_REDIRECT_URI=https://romm.example.com/api/oauth/openid\nOIDC_SERVER_APPLICATION_URL=https://id.example.com\n";
+
+    fn env_file_of(text: &str, environment: &[(&str, &str)]) -> Finding {
+        env_file(&env(text, environment), Purpose::Diagnose)
+    }
+
+    #[test]
+    fn a_complete_env_file_passes() {
+        let f = env_file_of(COMPLETE, &[]);
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        assert_eq!(
+            f.summary,
+            "5 RomM variables read from romm.env, all well-formed"
+        );
+    }
+
+    #[test]
+    fn env_file_problems_are_listed_in_file_order_with_each_fix_once() {
+        let text = format!(
+            "{COMPLETE}OIDC_REDIRECT_URI=https://romm.example.com/api/oauth/openid\nROMM_SESION_SECURE_COOKIE=true\nOIDC_REDIRECT_URI=https://romm.example.com/api/oauth/openid\n"
+        );
+        let f = env_file_of(&text, &[("OIDC_CLAIMS_ROLES", "groups")]);
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert_eq!(f.summary, "4 problems in romm.env");
+        assert_eq!(
+            f.detail,
+            "⚠ romm.env:6: OIDC_REDIRECT_URI is set more than once; the last one wins\n\
+             ✘ romm.env:7: ROMM_SESION_SECURE_COOKIE is not a variable RomM reads\n\
+             ⚠ romm.env:8: OIDC_REDIRECT_URI is set more than once; the last one wins\n\
+             ✘ OIDC_CLAIMS_ROLES (the environment) is not a variable RomM reads"
+        );
+        assert_eq!(
+            f.fix,
+            "Keep one OIDC_REDIRECT_URI line\nRename it to ROMM_SESSION_SECURE_COOKIE\nRename OIDC_CLAIMS_ROLES to OIDC_CLAIM_ROLES"
+        );
+    }
+
+    #[test]
+    fn empty_references_alone_only_warn_and_hide_a_secrets_text() {
+        let text = COMPLETE.replace("OIDC_CLIENT_SECRET=s3cret", "OIDC_CLIENT_SECRET=s3$cret");
+        let f = env_file_of(&text, &[]);
+        assert_eq!(f.status, Status::Warn, "{f:?}");
+        assert_eq!(
+            f.detail,
+            "⚠ romm.env:3: OIDC_CLIENT_SECRET holds a `$` reference that docker compose replaces with an empty string"
+        );
+        let text = format!("{COMPLETE}OIDC_PROVIDER=${{NAME}}\nNAME=pocket-id\n");
+        let f = env_file_of(&text, &[]);
+        assert_eq!(f.status, Status::Warn, "{f:?}");
+        assert!(
+            f.fix.starts_with("Move line 7 (NAME=…) above line 6"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn values_romm_reads_literally_fail() {
+        let f = env_file_of(
+            COMPLETE,
+            &[
+                ("OIDC_PROVIDER", "\"pocket-id\""),
+                ("OIDC_ENABLED", "enabled"),
+            ],
+        );
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert!(
+            f.detail.contains(
+                "✘ OIDC_PROVIDER (the environment) is wrapped in literal quotes: \"pocket-id\""
+            ),
+            "{f:?}"
+        );
+        assert!(
+            f.detail
+                .contains("✘ OIDC_ENABLED=enabled (the environment) reads as false in RomM"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn what_romm_needs_is_demanded_from_its_env_only_when_diagnosing() {
+        let text = "OIDC_SERVER_APPLICATION_URL=https://id.example.com\n";
+        let f = env_file_of(text, &[]);
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert!(f.detail.contains("OIDC_ENABLED is missing"), "{f:?}");
+        let f = env_file(&env(text, &[]), Purpose::Emit);
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        let off = env_file_of(&COMPLETE.replace("=true", "=0"), &[]);
+        assert!(off.detail.contains("OIDC login is switched off"), "{off:?}");
+        let partial = env_file_of("OIDC_ENABLED=true\n", &[]);
+        assert_eq!(partial.summary, "4 problems in romm.env", "{partial:?}");
+    }
+
+    #[test]
+    fn helpers_label_their_findings_with_the_checks_id() {
+        let quoted = literal_problem("config.client", OIDC_CLIENT_ID, "'romm'").unwrap();
+        assert_eq!((quoted.id, quoted.status), ("config.client", Status::Fail));
+        let spaced = literal_problem("config.client", OIDC_CLIENT_ID, "ro mm").unwrap();
+        assert_eq!(spaced.found.as_deref(), Some("ro mm"));
+        let not_url = http_url("config.metadata-url", "X", "ftp://x").unwrap_err();
+        assert_eq!(not_url.id, "config.metadata-url");
+        assert!(http_url("config.metadata-url", "X", "https://x").is_ok());
+    }
+
+    #[test]
+    fn issuer_rules() {
+        let issuer = |value: &str, provider: &str| {
+            issuer_url(&flags(&[
+                (OIDC_SERVER_APPLICATION_URL, value),
+                (OIDC_PROVIDER, provider),
+            ]))
+        };
+        let pass = issuer("https://id.example.com", "pocket-id");
+        assert_eq!(pass.status, Status::Pass, "{pass:?}");
+        assert_eq!(
+            pass.data.unwrap()["discovery_url"],
+            "https://id.example.com/.well-known/openid-configuration"
+        );
+        for (value, provider, status, summary) in [
+            (
+                "https://id.example.com/authorize",
+                "pocket-id",
+                Status::Fail,
+                "OIDC_SERVER_APPLICATION_URL is the authorization endpoint (the value the old Pocket ID guide taught), not the issuer",
+            ),
+            (
+                "https://id.example.com?x=1",
+                "keycloak",
+                Status::Fail,
+                "OIDC_SERVER_APPLICATION_URL has a query or fragment",
+            ),
+            (
+                "https://id.example.com/sub",
+                "pocket-id",
+                Status::Warn,
+                "OIDC_SERVER_APPLICATION_URL has a path, but Pocket ID is never served under one",
+            ),
+            (
+                "http://id.example.com",
+                "keycloak",
+                Status::Warn,
+                "OIDC_SERVER_APPLICATION_URL uses plain http",
+            ),
+        ] {
+            let f = issuer(value, provider);
+            assert_eq!((f.status, f.summary.as_str()), (status, summary), "{f:?}");
+            assert_eq!(f.id, "config.issuer-url");
+            assert!(
+                f.detail.ends_with(&format!(
+                    "RomM will fetch discovery from {}",
+                    settings::well_known_url(value)
+                )),
+                "{f:?}"
+            );
+        }
+        let discovery_url = issuer(
+            "https://id.example.com/.well-known/openid-configuration",
+            "keycloak",
+        );
+        assert!(
+            discovery_url
+                .fix
+                .contains("or keep the URL as OIDC_SERVER_METADATA_URL="),
+            "{discovery_url:?}"
+        );
+        let unset = issuer_url(&flags(&[(OIDC_ENABLED, "true")]));
+        assert_eq!(unset.status, Status::Fail, "{unset:?}");
+        let off = issuer_url(&flags(&[(OIDC_ENABLED, "false")]));
+        assert_eq!(off.status, Status::Skip, "{off:?}");
+    }
+}

@@ -215,3 +215,68 @@ fn unexpected(
         .mismatch("400 invalid_grant or 401 invalid_client", found)
         .fix("Run `romm-oidc doctor --login` for a real login, which settles it.")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Status;
+
+    fn answer(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            content_type: Some("application/json".into()),
+            content_encoding: None,
+            location: None,
+            set_cookie: Vec::new(),
+            body: body.as_bytes().to_vec(),
+            url: "https://id.example.com/token".into(),
+        }
+    }
+
+    fn judged(status: u16, body: &str, secret: &str) -> Finding {
+        judge_probe(
+            "client.credentials",
+            "https://id.example.com/token",
+            &answer(status, body),
+            secret,
+        )
+    }
+
+    #[test]
+    fn only_the_refused_code_proves_the_credentials() {
+        let f = judged(400, r#"{"error":"invalid_grant"}"#, "s");
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        for (status, body, why) in [
+            (
+                401,
+                r#"{"error":"invalid_client"}"#,
+                "wrong client id or secret",
+            ),
+            (400, r#"{"error":"Client not found"}"#, "unknown client id"),
+            (401, "no json", "HTTP 401"),
+        ] {
+            let f = judged(status, body, "s");
+            assert_eq!(f.status, Status::Fail, "{body}: {f:?}");
+            assert!(f.summary.ends_with(&format!("({why})")), "{f:?}");
+        }
+    }
+
+    #[test]
+    fn a_non_ascii_secret_is_named_as_the_likely_cause() {
+        let f = judged(400, r#"{"error":"invalid_request"}"#, "sécret");
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert_eq!(f.fix, ASCII_SECRET_FIX);
+        let ascii = judged(400, r#"{"error":"invalid_request"}"#, "secret");
+        assert_eq!(ascii.status, Status::Warn, "{ascii:?}");
+    }
+
+    #[test]
+    fn unexpected_answers_warn_for_an_rfc_error_and_fail_otherwise() {
+        assert_eq!(judged(400, r#"{"error":"odd"}"#, "s").status, Status::Warn);
+        let server = judged(500, "boom", "s");
+        assert_eq!(server.status, Status::Fail, "{server:?}");
+        assert_eq!(server.found.as_deref(), Some("500 boom"));
+        let list = judged(400, "[1]", "s");
+        assert_eq!(list.found.as_deref(), Some("400 an array"), "{list:?}");
+    }
+}

@@ -433,3 +433,184 @@ fn endpoint_hosts(d: &Discovery, problems: &mut Problems) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::test_settings::flags;
+    use crate::report::Status;
+    use serde_json::{Value, json};
+
+    const BASE: &str = "https://id.example.com";
+
+    /// A complete document for a generic provider, with `changes` applied
+    /// (`null` removes a member).
+    fn document(changes: Value) -> Discovery {
+        let mut doc = json!({
+            "issuer": BASE,
+            "authorization_endpoint": format!("{BASE}/authorize"),
+            "token_endpoint": format!("{BASE}/token"),
+            "jwks_uri": format!("{BASE}/jwks"),
+            "response_types_supported": ["code"],
+            "scopes_supported": ["openid", "profile", "email", "groups"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+        });
+        for (key, value) in changes.as_object().cloned().unwrap_or_default() {
+            if value.is_null() {
+                doc.as_object_mut().unwrap().remove(&key);
+            } else {
+                doc[key] = value;
+            }
+        }
+        Discovery {
+            doc: doc.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Pocket ID's shape (2.10+ when `modern`), signing with EdDSA only.
+    fn pocket_id(modern: bool) -> Discovery {
+        let mut d = document(json!({
+            "token_endpoint": format!("{BASE}/api/oidc/token"),
+            "jwks_uri": format!("{BASE}/.well-known/jwks.json"),
+            "id_token_signing_alg_values_supported": ["EdDSA"],
+        }));
+        if modern {
+            d.doc
+                .insert("request_parameter_supported".into(), json!(true));
+        }
+        d
+    }
+
+    fn judged(d: &Discovery) -> Finding {
+        metadata(&flags(&[]), d, None)
+    }
+
+    #[test]
+    fn a_complete_document_passes_and_says_what_romm_demands_of_email_verified() {
+        let f = judged(&document(json!({})));
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        assert!(
+            f.detail.contains("email_verified is not advertised"),
+            "{f:?}"
+        );
+        let f = judged(&document(
+            json!({"claims_supported": ["email", "email_verified"]}),
+        ));
+        assert!(f.detail.contains("literally true"), "{f:?}");
+        assert_eq!(f.data.unwrap()["provider"], "generic");
+    }
+
+    #[test]
+    fn endpoints_romm_cannot_call_fail() {
+        let f = judged(&document(json!({
+            "authorization_endpoint": null,
+            "token_endpoint": "ftp://id.example.com/token",
+            "jwks_uri": 7,
+        })));
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        let lines: Vec<&str> = f.detail.lines().collect();
+        assert_eq!(lines[0], "✘ authorization_endpoint is missing");
+        assert!(lines[1].starts_with("✘ token_endpoint is not an absolute http(s) URL"));
+        assert_eq!(lines[2], "✘ jwks_uri is not an absolute http(s) URL: 7");
+    }
+
+    #[test]
+    fn failures_are_listed_before_warnings_and_each_fix_once() {
+        let settings = flags(&[("OIDC_CLAIM_ROLES", "roles")]);
+        let d = document(json!({
+            "authorization_endpoint": "http://id.example.com/authorize",
+            "token_endpoint": "http://id.example.com/token",
+            "scopes_supported": ["openid"],
+        }));
+        let f = metadata(&settings, &d, None);
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert_eq!(
+            f.summary,
+            "6 problems in the discovery document (a generic OIDC provider)"
+        );
+        let marks: String = f.detail.lines().filter_map(|l| l.chars().next()).collect();
+        // Two scopes missing, the roles scope, two plain-http endpoints, and
+        // those on another origin than the https issuer; then the note.
+        assert_eq!(marks, "✘✘⚠⚠⚠⚠e", "{f:?}");
+        assert!(
+            f.detail.lines().nth(2).unwrap().contains("scope roles"),
+            "{f:?}"
+        );
+        let fixes: Vec<&str> = f.fix.lines().collect();
+        assert_eq!(fixes.len(), 4, "{fixes:?}");
+        assert!(fixes[0].starts_with("RomM always asks for openid profile email"));
+        assert!(fixes[2].starts_with("Publish https endpoints"));
+    }
+
+    #[test]
+    fn rules_on_flows_algorithms_and_client_authentication() {
+        for (changes, expected) in [
+            (
+                json!({"response_types_supported": ["id_token"]}),
+                "response_types_supported lacks \"code\"",
+            ),
+            (
+                json!({"response_types_supported": "code"}),
+                "response_types_supported is not a list of strings",
+            ),
+            (
+                json!({"id_token_signing_alg_values_supported": ["HS256"]}),
+                "has no public-key algorithm",
+            ),
+            (
+                json!({"token_endpoint_auth_methods_supported": ["client_secret_post"]}),
+                "lacks client_secret_basic",
+            ),
+        ] {
+            let f = judged(&document(changes.clone()));
+            assert_eq!(f.status, Status::Fail, "{changes}: {f:?}");
+            assert!(f.detail.contains(expected), "{changes}: {f:?}");
+        }
+    }
+
+    #[test]
+    fn endpoints_on_another_host_warn_once_together() {
+        let f = judged(&document(json!({
+            "token_endpoint": "https://internal.example.com/token",
+            "jwks_uri": "https://internal.example.com/jwks",
+        })));
+        assert_eq!(f.status, Status::Warn, "{f:?}");
+        assert!(
+            f.detail.starts_with("⚠ on another host than the issuer: token_endpoint https://internal.example.com/token, jwks_uri https://internal.example.com/jwks\n"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn pocket_id_eddsa_is_judged_by_release() {
+        let settings = flags(&[]);
+        let modern = pocket_id(true);
+        let at = |version| metadata(&settings, &modern, version);
+        let old = at(Some((2, 9, 0)));
+        assert_eq!(old.status, Status::Pass, "{old:?}");
+        assert!(
+            old.detail
+                .contains("Pocket ID 2.9.0 signs with EdDSA and puts no at_hash")
+        );
+        let broken = at(Some((2, 12, 1)));
+        assert_eq!(broken.status, Status::Fail, "{broken:?}");
+        assert_eq!(broken.fix, EDDSA_AT_HASH_FIX);
+        let newer = at(Some((2, 15, 0)));
+        assert_eq!(newer.status, Status::Warn, "{newer:?}");
+        assert!(newer.fix.contains("doctor --login"), "{newer:?}");
+        let unknown = at(None);
+        assert_eq!(unknown.status, Status::Warn, "{unknown:?}");
+        assert!(unknown.fix.contains("--pocket-id-api-key"), "{unknown:?}");
+        let legacy = metadata(&settings, &pocket_id(false), None);
+        assert_eq!(legacy.status, Status::Pass, "{legacy:?}");
+        assert!(legacy.detail.contains("2.9 or older"), "{legacy:?}");
+        // Any other algorithm beside EdDSA: RomM is not bound to it.
+        let mut both = pocket_id(true);
+        both.doc.insert(
+            "id_token_signing_alg_values_supported".into(),
+            json!(["EdDSA", "RS256"]),
+        );
+        assert_eq!(metadata(&settings, &both, None).status, Status::Pass);
+    }
+}

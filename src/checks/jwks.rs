@@ -371,3 +371,115 @@ fn fold(problems: &[KeyProblem], usable: &[String], count: usize, algs: &[String
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Status;
+    use serde_json::json;
+
+    /// A real RSA-2048 public modulus, so that the key loads.
+    const N2048: &str = "lnrIQIkWQIhDyaNFroaCZO2unSaCXJKdZqONh8qQP0n5ZER8pegCA7Py5_WUX9O13XcME6yfxnu8FD1Ii8Xvqczf8JXsZsfqRgdyAzOksGTWoAQro_jTpApTmuvMmq_R9ygjDIFKAh6kSObK5G8kl5SJQP59RCn1U7k7TuK618HwcF6wSoxSOJsQ9sW1V9cMJqkTR3iQdPgea9MSwXQb4a0rjQfMSz7MXMJj6lKIfFh0rm_7G6IY7FECJpfV5QBINzJy7QyyddhCPhyaYrbREgMt-3fIcmkj73HX3dvdU54weTI5Y-eG5FH6RJe3VNY-JQFr93VZmmWFfMJue32lQQ";
+
+    fn rsa(kid: Option<&str>) -> Value {
+        let mut key = json!({"kty": "RSA", "n": N2048, "e": "AQAB"});
+        if let Some(kid) = kid {
+            key["kid"] = json!(kid);
+        }
+        key
+    }
+
+    fn discovery(algs: &[&str]) -> Discovery {
+        let doc = json!({ "id_token_signing_alg_values_supported": algs });
+        Discovery {
+            doc: doc.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    fn keys(keys: &[Value]) -> Value {
+        json!({ "keys": keys })
+    }
+
+    #[test]
+    fn a_clean_set_passes_and_names_its_usable_keys() {
+        let f = judge(&keys(&[rsa(Some("a"))]), &discovery(&["RS256"]), None);
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        assert_eq!(f.summary, "1 key(s), usable for RS256: key a");
+    }
+
+    #[test]
+    fn a_leaked_key_is_decided_by_its_members_not_by_any_text() {
+        let mut private = rsa(Some("signing"));
+        private["d"] = json!("AQAB");
+        let oct = json!({"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"});
+        for leaked in [private, oct] {
+            let f = judge(
+                &keys(&[rsa(Some("a")), leaked.clone()]),
+                &discovery(&["RS256"]),
+                None,
+            );
+            assert_eq!(f.status, Status::Fail, "{leaked}: {f:?}");
+            assert!(f.summary.starts_with("Unsafe key set"), "{f:?}");
+        }
+        // A kid that reads like the leak message is only a name.
+        let named = rsa(Some(
+            "publishes private members: the provider's private key is public",
+        ));
+        let f = judge(&keys(&[named]), &discovery(&["RS256"]), None);
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        assert!(matches!(
+            exposed(&json!({"kty": "EC", "d": "x"}), "key 0"),
+            Some(KeyProblem::Leaked(_))
+        ));
+        assert_eq!(exposed(&rsa(None), "key 0"), None);
+    }
+
+    #[test]
+    fn keys_authlib_cannot_import_are_listed_first_and_break_every_login() {
+        let set = json!([rsa(Some("a")), {"kid": "broken", "n": "x"}]);
+        let bare = Some(("the key set is a bare list", "Publish {\"keys\": [...]}."));
+        let f = judge(&set, &discovery(&["RS256"]), bare);
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert!(f.summary.contains("authlib cannot import"), "{f:?}");
+        let lines: Vec<&str> = f.detail.lines().collect();
+        assert!(lines[0].starts_with("✘ key broken"), "{lines:?}");
+        assert_eq!(lines[1], "⚠ the key set is a bare list", "{lines:?}");
+        assert!(
+            f.found
+                .as_deref()
+                .is_some_and(|x| x.starts_with("key broken"))
+        );
+    }
+
+    #[test]
+    fn remarks_warn_and_each_fix_is_given_once() {
+        let f = judge(&keys(&[rsa(None), rsa(None)]), &discovery(&["RS256"]), None);
+        assert_eq!(f.status, Status::Warn, "{f:?}");
+        assert_eq!(f.summary, "2 key(s); 2 usable for RS256, with remarks");
+        assert_eq!(f.detail.lines().count(), 2, "{f:?}");
+        assert!(f.detail.lines().all(|l| l.starts_with("⚠ key ")), "{f:?}");
+        assert_eq!(f.fix, "Give every key a kid.");
+    }
+
+    #[test]
+    fn a_set_with_no_key_for_the_advertised_algorithms_fails() {
+        let f = judge(&keys(&[rsa(Some("a"))]), &discovery(&["ES256"]), None);
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert_eq!(f.summary, "No key in the set can verify ES256 ID tokens");
+        assert!(
+            f.detail
+                .contains("verifies only RS256/RS384/RS512/PS256/PS384/PS512"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn a_kid_shared_by_two_keys_is_a_remark() {
+        let problems = shared_kids(&[rsa(Some("k")), rsa(Some("k")), rsa(Some("j"))]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            matches!(&problems[0], KeyProblem::Remark(text, Some(_)) if text.starts_with("kid k names 2 keys")),
+            "{problems:?}"
+        );
+    }
+}

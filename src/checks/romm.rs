@@ -410,6 +410,39 @@ mod tests {
         assert!(cookie_problem(plain, Some(&url("http://romm.lan")), None).is_none());
     }
 
+    fn heartbeat(value: Value) -> serde_json::Map<String, Value> {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn the_heartbeat_shows_the_settings_the_running_romm_uses() {
+        use crate::checks::test_settings::flags;
+        use crate::report::Status;
+        let settings = flags(&[(OIDC_PROVIDER, "pocket-id"), (OIDC_CLAIM_ROLES, "groups")]);
+        let judged = |doc: Value, version: Option<&str>| {
+            judge_heartbeat("romm.heartbeat", &settings, &heartbeat(doc), version)
+        };
+        let on = serde_json::json!({"OIDC": {"ENABLED": true, "PROVIDER": "pocket-id"}});
+        assert_eq!(judged(on.clone(), Some("5.2.0")).status, Status::Pass);
+        let old = judged(on, Some("4.3.0"));
+        assert_eq!(old.status, Status::Warn, "{old:?}");
+        assert_eq!(old.detail, "RomM 4.3.0 ignores role mapping (needs 4.3.1)");
+        let other = judged(
+            serde_json::json!({"OIDC": {"ENABLED": true, "PROVIDER": "keycloak"}}),
+            Some("4.3.0"),
+        );
+        assert_eq!(other.status, Status::Fail, "a stale process outweighs age");
+        assert_eq!(other.found.as_deref(), Some("keycloak"));
+        let off = judged(serde_json::json!({"OIDC": {"ENABLED": false}}), None);
+        assert!(
+            off.summary
+                .contains("(version unknown) has OIDC switched off"),
+            "{off:?}"
+        );
+        let none = judged(serde_json::json!({}), Some("3.6.0"));
+        assert!(none.detail.contains("RomM 3.6.0 predates OIDC"), "{none:?}");
+    }
+
     #[test]
     fn a_strict_cookie_is_not_sent_back_from_the_provider() {
         let strict = "romm_session=x; path=/; Max-Age=1; httponly; SameSite=Strict";

@@ -224,3 +224,68 @@ pub fn insecure() -> Finding {
     .detail("RomM never skips verification: a pass here does not mean RomM can connect.")
     .fix("Run again without --insecure, with --ca-file pointing at the provider's CA.")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(reason: Reason) -> Refusal {
+        Refusal {
+            reason,
+            openssl: "unable to get local issuer certificate".into(),
+            detail: "The chain ends at Example CA.".into(),
+            sent: vec!["id.example.com".into()],
+            store: "Mozilla's roots".into(),
+            last_sent: Some(true),
+            last_is_leaf: true,
+            last_issuer: "Example CA".into(),
+            leaf_pin: true,
+        }
+    }
+
+    #[test]
+    fn an_untrusted_chain_names_the_ca_and_how_to_fetch_it() {
+        let f = refused(
+            "discovery.fetch",
+            "Fetching discovery",
+            "https://id.example.com:8443/x",
+            &refusal(Reason::Untrusted),
+        );
+        assert!(
+            f.fix.contains("(Example CA) in a PEM file")
+                && f.fix.contains(
+                    "openssl s_client -showcerts -connect id.example.com:8443 -servername id.example.com"
+                )
+                && f.fix.contains("sends only its own certificate"),
+            "{f:?}"
+        );
+        assert!(
+            f.detail.contains("The server sent: id.example.com."),
+            "{f:?}"
+        );
+        let by_ip = refused("x", "y", "https://10.0.0.1/", &refusal(Reason::Untrusted));
+        assert!(
+            by_ip.fix.contains("-connect 10.0.0.1:443 <"),
+            "no SNI for an IP: {by_ip:?}"
+        );
+    }
+
+    #[test]
+    fn a_name_mismatch_offers_a_covered_name_or_the_missing_san() {
+        let name = Reason::Name {
+            host: "10.0.0.1".into(),
+            covered: vec!["*.example.com".into(), "id.example.com".into()],
+        };
+        let f = refused("x", "y", "https://10.0.0.1:8443/", &refusal(name));
+        assert_eq!(
+            f.found.as_deref(),
+            Some("*.example.com, id.example.com"),
+            "{f:?}"
+        );
+        assert!(
+            f.fix.contains("(e.g. https://id.example.com:8443)")
+                && f.fix.ends_with("subjectAltName = IP:10.0.0.1."),
+            "{f:?}"
+        );
+    }
+}
