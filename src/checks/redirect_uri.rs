@@ -13,7 +13,7 @@ use url::Url;
 
 use super::config::is_loopback;
 use super::romm;
-use super::unreachable;
+use super::{query_param, unreachable};
 use crate::http::{Http, Response, excerpt, hide_codes};
 use crate::oidc::discovery::{Discovery, Flavor};
 use crate::report::Finding;
@@ -258,12 +258,7 @@ fn redirected(
     status: u16,
     sent: &str,
 ) -> (Finding, CallbackAnswer) {
-    let param = |name: &str| {
-        target
-            .query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    };
+    let param = |name: &str| query_param(target, name);
     let to_callback = probe
         .redirect_uri
         .as_deref()
@@ -279,36 +274,7 @@ fn redirected(
         hide_codes(target.as_str())
     );
     if to_callback {
-        if let Some(error) = param("error") {
-            let description = param("error_description").unwrap_or_default();
-            let f = callback_error(
-                flavor,
-                probe,
-                &error,
-                &description,
-                &format!("{sent}\n{went}"),
-            );
-            return (f, CallbackAnswer::Accepted);
-        }
-        if param("code").is_some() {
-            let f = accepted(
-                flavor,
-                probe,
-                "The provider accepted RomM's callback and request: it issued a code at once, as for a browser already signed in (the code was not used)",
-                &format!(
-                    "{sent}\n{went}\nThe probe carries no cookie, so the provider signed someone in without asking (a pre-signed-in test provider, or a proxy that authenticates by network)."
-                ),
-            );
-            return (f, CallbackAnswer::Accepted);
-        }
-        let f = unrecognised(
-            sent,
-            &format!(
-                "a redirect to RomM's callback with neither code nor error: {}",
-                hide_codes(target.as_str())
-            ),
-        );
-        return (f, CallbackAnswer::Unknown);
+        return at_callback(flavor, probe, target, sent, &went);
     }
     let error_page = target.path().ends_with("/interaction/error")
         || target.query_pairs().any(|(k, _)| k == "error");
@@ -351,6 +317,48 @@ fn redirected(
     }
     let found = format!("HTTP {status} to {}", hide_codes(target.as_str()));
     (unrecognised(sent, &found), CallbackAnswer::Unknown)
+}
+
+/// A redirect to RomM's callback: the provider accepts it, and sent either
+/// its error for the request, or a code.
+fn at_callback(
+    flavor: &Flavor,
+    probe: &Probe,
+    target: &Url,
+    sent: &str,
+    went: &str,
+) -> (Finding, CallbackAnswer) {
+    let param = |name: &str| query_param(target, name);
+    if let Some(error) = param("error") {
+        let description = param("error_description").unwrap_or_default();
+        let f = callback_error(
+            flavor,
+            probe,
+            &error,
+            &description,
+            &format!("{sent}\n{went}"),
+        );
+        return (f, CallbackAnswer::Accepted);
+    }
+    if param("code").is_some() {
+        let f = accepted(
+            flavor,
+            probe,
+            "The provider accepted RomM's callback and request: it issued a code at once, as for a browser already signed in (the code was not used)",
+            &format!(
+                "{sent}\n{went}\nThe probe carries no cookie, so the provider signed someone in without asking (a pre-signed-in test provider, or a proxy that authenticates by network)."
+            ),
+        );
+        return (f, CallbackAnswer::Accepted);
+    }
+    let f = unrecognised(
+        sent,
+        &format!(
+            "a redirect to RomM's callback with neither code nor error: {}",
+            hide_codes(target.as_str())
+        ),
+    );
+    (f, CallbackAnswer::Unknown)
 }
 
 /// A pass, except where Pocket ID still checks the callback after sign-in.

@@ -293,20 +293,7 @@ fn without_users(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::{Inputs, Settings};
-
-    fn settings(pairs: &[(&'static str, &str)]) -> Settings {
-        Settings::resolve(Inputs {
-            flags: pairs
-                .iter()
-                .map(|(k, v)| (*k, "--test", v.to_string()))
-                .collect(),
-            environment: Vec::new(),
-            env_file: None,
-            romm_url: None,
-            secret_file: None,
-        })
-    }
+    use crate::checks::test_settings::flags as settings;
 
     fn user(name: &str, email: Option<&str>, role: &str, enabled: bool) -> Account {
         Account {

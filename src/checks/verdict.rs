@@ -155,96 +155,122 @@ pub fn judge(findings: &[Finding]) -> Verdict {
         .iter()
         .filter(|f| !IGNORED.contains(&f.id))
         .collect();
-    let status_of = |id: &str| relevant.iter().find(|f| f.id == id).map(|f| f.status);
-    let mut open = Vec::new();
-    for (i, need) in NEEDS.iter().enumerate() {
-        let members: Vec<&&Finding> = relevant
-            .iter()
-            .filter(|f| need_of(f.id) == Some(i))
-            .collect();
-        let proven_by = need
-            .proof
-            .iter()
-            .find(|set| set.iter().all(|id| status_of(id) == Some(Status::Pass)));
-        let failed: Vec<String> = members
-            .iter()
-            .filter(|f| f.status == Status::Fail)
-            .map(|f| f.id.to_string())
-            .collect();
-        if !failed.is_empty() {
-            open.push(Open {
-                status: Status::Fail,
-                what: need.what,
-                ids: failed,
-                not_run: Vec::new(),
-                how: "see the ✘ findings in the report".into(),
-            });
-            continue;
-        }
-        // With one proof passed, the other alternatives' findings are moot.
-        let moot = |id: &str| {
-            proven_by.is_some_and(|set| !set.contains(&id))
-                && need.proof.iter().any(|set| set.contains(&id))
-        };
-        let mut unproven: Vec<&Finding> = members
-            .iter()
-            .copied()
-            .copied()
-            .filter(|f| !moot(f.id))
-            .filter(|f| match f.status {
-                Status::Warn => true,
-                Status::Skip => !listed(need.may_skip, f.id),
-                _ => false,
-            })
-            .collect();
-        let mut ids: Vec<String> = unproven.iter().map(|f| f.id.to_string()).collect();
-        let mut not_run = Vec::new();
-        if proven_by.is_none()
-            && let Some(first) = need.proof.first()
-        {
-            not_run = first
+    let open: Vec<Open> = NEEDS
+        .iter()
+        .enumerate()
+        .filter_map(|(i, need)| {
+            let members: Vec<&Finding> = relevant
                 .iter()
-                .filter(|id| status_of(id).is_none())
-                .map(|id| id.to_string())
+                .copied()
+                .filter(|f| need_of(f.id) == Some(i))
                 .collect();
-            if ids.is_empty() && not_run.is_empty() {
-                // Every proof id is present yet none set passed: name them.
-                unproven = need
-                    .proof
-                    .iter()
-                    .flat_map(|set| set.iter())
-                    .filter_map(|id| relevant.iter().copied().find(|f| f.id == *id))
-                    .filter(|f| f.status != Status::Pass)
-                    .collect();
-                ids = unproven.iter().map(|f| f.id.to_string()).collect();
-            }
-        }
-        if ids.is_empty() && not_run.is_empty() {
-            continue;
-        }
-        let how = if need.how.is_empty() {
-            unproven
-                .iter()
-                .map(|f| advice(f))
-                .collect::<Vec<_>>()
-                .join("; ")
-        } else {
-            need.how.to_string()
-        };
-        open.push(Open {
-            status: Status::Warn,
+            judge_need(need, &members, &relevant)
+        })
+        .collect();
+    let (status, summary) = closing(&open);
+    Verdict {
+        status,
+        summary,
+        open,
+    }
+}
+
+/// What stays open of one need, given the findings that belong to it
+/// (`members`) and every finding that bears on the login (`relevant`).
+fn judge_need(need: &Need, members: &[&Finding], relevant: &[&Finding]) -> Option<Open> {
+    let failed: Vec<String> = members
+        .iter()
+        .filter(|f| f.status == Status::Fail)
+        .map(|f| f.id.to_string())
+        .collect();
+    if !failed.is_empty() {
+        return Some(Open {
+            status: Status::Fail,
             what: need.what,
-            ids,
-            not_run,
-            how,
+            ids: failed,
+            not_run: Vec::new(),
+            how: "see the ✘ findings in the report".into(),
         });
     }
+    let (unproven, not_run) = unproven(need, members, relevant);
+    if unproven.is_empty() && not_run.is_empty() {
+        return None;
+    }
+    let how = if need.how.is_empty() {
+        unproven
+            .iter()
+            .map(|f| advice(f))
+            .collect::<Vec<_>>()
+            .join("; ")
+    } else {
+        need.how.to_string()
+    };
+    Some(Open {
+        status: Status::Warn,
+        what: need.what,
+        ids: unproven.iter().map(|f| f.id.to_string()).collect(),
+        not_run,
+        how,
+    })
+}
+
+/// The findings that leave a need (none of whose findings failed) unproven,
+/// and the ids of its first proof that did not run at all.
+fn unproven<'a>(
+    need: &Need,
+    members: &[&'a Finding],
+    relevant: &[&'a Finding],
+) -> (Vec<&'a Finding>, Vec<String>) {
+    let status_of = |id: &str| relevant.iter().find(|f| f.id == id).map(|f| f.status);
+    let proven_by = need
+        .proof
+        .iter()
+        .find(|set| set.iter().all(|id| status_of(id) == Some(Status::Pass)));
+    // With one proof passed, the other alternatives' findings are moot.
+    let moot = |id: &str| {
+        proven_by.is_some_and(|set| !set.contains(&id))
+            && need.proof.iter().any(|set| set.contains(&id))
+    };
+    let unproven: Vec<&Finding> = members
+        .iter()
+        .copied()
+        .filter(|f| !moot(f.id))
+        .filter(|f| match f.status {
+            Status::Warn => true,
+            Status::Skip => !listed(need.may_skip, f.id),
+            _ => false,
+        })
+        .collect();
+    let (Some(first), None) = (need.proof.first(), proven_by) else {
+        return (unproven, Vec::new());
+    };
+    let not_run: Vec<String> = first
+        .iter()
+        .filter(|id| status_of(id).is_none())
+        .map(|id| id.to_string())
+        .collect();
+    if !unproven.is_empty() || !not_run.is_empty() {
+        return (unproven, not_run);
+    }
+    // Every proof id is present yet none set passed: name them.
+    let named = need
+        .proof
+        .iter()
+        .flat_map(|set| set.iter())
+        .filter_map(|id| relevant.iter().copied().find(|f| f.id == *id))
+        .filter(|f| f.status != Status::Pass)
+        .collect();
+    (named, not_run)
+}
+
+/// The verdict's status and summary from what stays open.
+fn closing(open: &[Open]) -> (Status, String) {
     let failed: Vec<&str> = open
         .iter()
         .filter(|o| o.status == Status::Fail)
         .map(|o| o.what)
         .collect();
-    let (status, summary) = if !failed.is_empty() {
+    if !failed.is_empty() {
         (
             Status::Fail,
             format!("RomM's login would fail ({})", failed.join("; ")),
@@ -263,11 +289,6 @@ pub fn judge(findings: &[Finding]) -> Verdict {
             Status::Pass,
             "Proven: RomM would accept this login (every check that bears on it passed)".into(),
         )
-    };
-    Verdict {
-        status,
-        summary,
-        open,
     }
 }
 
