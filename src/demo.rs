@@ -1,6 +1,8 @@
 //! `doctor --demo`: the whole doctor against a Pocket ID emulator and a RomM
 //! double on loopback, configured to match; then the same setup with the
-//! `/authorize` base-URL mistake, to show a failure and its fix.
+//! `/authorize` base-URL mistake, to show a failure and its fix. Built only
+//! with the `demo` cargo feature (on by default), which brings the
+//! emulator's server stack.
 
 use std::time::Duration;
 

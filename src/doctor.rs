@@ -71,9 +71,17 @@ pub fn command(args: &DoctorArgs, settings: &Settings, config: &Config) -> Resul
     Ok(Exit::checked(report.ok()))
 }
 
+#[cfg(feature = "demo")]
 fn demo(config: &Config, json: bool) -> Result<Exit> {
     let ok = crate::demo::run(config, json, report::print_stdout)?;
     Ok(Exit::checked(ok))
+}
+
+#[cfg(not(feature = "demo"))]
+fn demo(_: &Config, _: bool) -> Result<Exit> {
+    anyhow::bail!(
+        "--demo: this romm-oidc was built without the demo (the `demo` cargo feature, on by default), which brings the Pocket ID emulator and RomM double it runs against"
+    )
 }
 
 pub fn run(settings: &Settings, options: &Options<'_>, cancelled: &AtomicBool) -> Result<Report> {

@@ -31,6 +31,7 @@ macro_rules! eprint {
 mod browser;
 mod checks;
 mod cli;
+#[cfg(feature = "demo")]
 mod demo;
 mod doctor;
 mod emit;
