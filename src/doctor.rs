@@ -68,13 +68,13 @@ pub fn command(args: &DoctorArgs, settings: &Settings, config: &Config) -> Resul
     } else {
         report.to_human()
     })?;
-    Ok(Exit::checked(report.ok()))
+    Ok(Exit::checked(report.ok(), interrupt::interrupted()))
 }
 
 #[cfg(feature = "demo")]
 fn demo(config: &Config, json: bool) -> Result<Exit> {
     let ok = crate::demo::run(config, json, report::print_stdout)?;
-    Ok(Exit::checked(ok))
+    Ok(Exit::checked(ok, interrupt::interrupted()))
 }
 
 #[cfg(not(feature = "demo"))]

@@ -5,8 +5,6 @@
 
 use std::process::ExitCode;
 
-use crate::interrupt;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
     /// No check failed (warnings allowed).
@@ -20,10 +18,11 @@ pub enum Exit {
 }
 
 impl Exit {
-    /// The status of a run whose checks passed (`ok`) or not; a Ctrl-C that
-    /// a wait took (see `interrupt`) says the run was cut short, over both.
-    pub fn checked(ok: bool) -> Exit {
-        if interrupt::interrupted() {
+    /// The status of a run whose checks passed (`ok`) or not; a Ctrl-C
+    /// noted on the way (`interrupt::interrupted`) says the run was cut
+    /// short, over both.
+    pub fn checked(ok: bool, interrupted: bool) -> Exit {
+        if interrupted {
             Exit::Interrupted
         } else if ok {
             Exit::Ok
@@ -70,9 +69,9 @@ mod tests {
     fn an_error_is_a_usage_error_and_checks_decide_between_0_and_1() {
         assert_eq!(Exit::of(Err(anyhow::anyhow!("unreadable"))), Exit::Usage);
         assert_eq!(Exit::of(Ok(Exit::CheckFailed)), Exit::CheckFailed);
-        // No Ctrl-C handler in unit tests: nothing was interrupted.
-        assert_eq!(Exit::checked(true), Exit::Ok);
-        assert_eq!(Exit::checked(false), Exit::CheckFailed);
+        assert_eq!(Exit::checked(true, false), Exit::Ok);
+        assert_eq!(Exit::checked(false, false), Exit::CheckFailed);
+        assert_eq!(Exit::checked(false, true), Exit::Interrupted);
         let codes: Vec<u8> = [Exit::Ok, Exit::CheckFailed, Exit::Usage, Exit::Interrupted]
             .into_iter()
             .map(Exit::code)

@@ -32,11 +32,20 @@ static WAITING: AtomicBool = AtomicBool::new(false);
 /// Installs the one handler with `policy`; later calls change nothing.
 pub fn install(policy: Policy) {
     if POLICY.set(policy).is_ok() {
-        let _ = ctrlc::set_handler(|| match POLICY.get() {
-            Some(Policy::Quit(_)) if !WAITING.load(Ordering::SeqCst) => quit(),
-            _ => INTERRUPTED.store(true, Ordering::SeqCst),
+        let _ = ctrlc::set_handler(move || {
+            if quits(policy, WAITING.load(Ordering::SeqCst)) {
+                quit()
+            } else {
+                INTERRUPTED.store(true, Ordering::SeqCst)
+            }
         });
     }
+}
+
+/// Whether Ctrl-C ends the run at once (else it is noted for a wait or the
+/// report): only under [`Policy::Quit`], outside a [`wait`].
+fn quits(policy: Policy, waiting: bool) -> bool {
+    matches!(policy, Policy::Quit(_)) && !waiting
 }
 
 /// The flag a wait polls to end early on Ctrl-C.
@@ -70,4 +79,17 @@ pub fn quit() -> ! {
         eprintln!("\n{note}");
     }
     Exit::Interrupted.exit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Policy, quits};
+
+    #[test]
+    fn ctrl_c_quits_only_under_quit_and_outside_a_wait() {
+        assert!(quits(Policy::Quit("bye"), false));
+        assert!(!quits(Policy::Quit("bye"), true));
+        assert!(!quits(Policy::Finish, false));
+        assert!(!quits(Policy::Finish, true));
+    }
 }
