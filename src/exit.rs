@@ -66,8 +66,7 @@ mod tests {
     use super::Exit;
 
     #[test]
-    fn an_error_is_a_usage_error_and_checks_decide_between_0_and_1() {
-        assert_eq!(Exit::of(Err(anyhow::anyhow!("unreadable"))), Exit::Usage);
+    fn checks_decide_between_0_and_1_and_ctrl_c_over_both() {
         assert_eq!(Exit::of(Ok(Exit::CheckFailed)), Exit::CheckFailed);
         assert_eq!(Exit::checked(true, false), Exit::Ok);
         assert_eq!(Exit::checked(false, false), Exit::CheckFailed);
