@@ -1,9 +1,16 @@
-//! The one small HTTP layer every network check goes through. It behaves like
-//! RomM's httpx client where that matters: no redirects followed, and TLS
-//! judged as RomM's OpenSSL judges it, with RomM's trust store (`tls`). Every
-//! request is bounded by one deadline, the timeout, for the whole exchange
-//! (connect, TLS, headers and body), every body by `BODY_LIMIT`, and failures
-//! come back classified.
+//! The one HTTP client of every request the tool sends as RomM would (the
+//! checks, the login's code exchange, the Pocket ID and RomM APIs; the demo's
+//! browser stand-in plays a browser and has its own). It behaves like RomM's
+//! httpx 0.28.1 where that matters: no redirects followed; TLS judged as
+//! RomM's OpenSSL judges it, with RomM's trust store (`tls`), unless
+//! `--insecure`; names looked up with the system resolver; gzip, deflate and
+//! zstd bodies decoded; a URL httpx would refuse refused before anything is
+//! sent (`httpx_refuses`); the client secret sent as authlib encodes it
+//! (`client_secret_basic`). Every request is bounded by one deadline,
+//! `--timeout`, for the whole exchange (name lookup, connect, TLS, headers and
+//! body), every body by `BODY_LIMIT`; failures come back classified
+//! (`Failure`). `-v` traces each request and `-vv` the bodies, codes, secrets
+//! and tokens masked.
 
 use std::fmt;
 use std::io::Read;

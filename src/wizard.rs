@@ -5,9 +5,6 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use console::{Style, Term};
@@ -18,24 +15,22 @@ use serde_json::Value;
 
 use crate::checks::config::{self, CALLBACK_PATH, Purpose};
 use crate::checks::{credentials, discovery, login};
-use crate::cli::{Format, WizardArgs};
-use crate::emit;
+use crate::cli::WizardArgs;
+use crate::emit::{self, Format};
 use crate::files;
 use crate::http::{self, Http};
+use crate::interrupt::{self, Policy};
 use crate::oidc::discovery::{Discovery, Flavor};
+use crate::oidc::loopback::PORTLESS_CALLBACK;
 use crate::pocketid::callbacks::{self, Family};
-use crate::pocketid::{Api, client_update_body, parse_version, user_verified_body};
+use crate::pocketid::{Api, client_update_body, user_verified_body};
 use crate::report::{self, Finding, Report, Status, note};
+use crate::run::Config;
 use crate::settings::{
     OIDC_CLAIM_ROLES, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI, OIDC_ROLE_ADMIN,
-    OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER, OIDC_SERVER_APPLICATION_URL, OIDC_TLS_CACERTFILE, Settings,
+    OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER, OIDC_SERVER_APPLICATION_URL, OIDC_TLS_CACERTFILE, RESTART,
+    Settings,
 };
-
-const RESTART: &str = "docker compose up -d --force-recreate romm";
-
-/// Set while the login test waits, so Ctrl-C ends the wait instead of the run.
-static IN_LOGIN: AtomicBool = AtomicBool::new(false);
-static CANCELLED: AtomicBool = AtomicBool::new(false);
 
 struct Wizard<'a> {
     args: &'a WizardArgs,
@@ -59,13 +54,7 @@ const REQUIRED: &[(&str, &str)] = &[
     ),
 ];
 
-pub fn run(
-    args: &WizardArgs,
-    settings: Settings,
-    timeout: Duration,
-    verbose: u8,
-    login: login::Options,
-) -> Result<ExitCode> {
+pub fn run(args: &WizardArgs, settings: Settings, config: &Config) -> Result<()> {
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     // With an API key the wizard creates the client and its secret itself.
     let creates_client = settings.api_key.is_some();
@@ -82,33 +71,27 @@ pub fn run(
         )
         .collect();
     if !interactive && !args.yes {
-        eprintln!(
-            "romm-oidc: the wizard needs a terminal to ask its questions. Run it without prompts with --yes and every value given: --romm-url, --issuer, --client-id, --client-secret-file (then --write FILE or --format); or use `romm-oidc doctor` and `romm-oidc emit-env`."
+        bail!(
+            "the wizard needs a terminal to ask its questions. Run it without prompts with --yes and every value given: --romm-url, --issuer, --client-id, --client-secret-file (then --write FILE or --format); or use `romm-oidc doctor` and `romm-oidc emit-env`."
         );
-        return Ok(ExitCode::from(2));
     }
     if args.yes && !missing.is_empty() && !interactive {
-        eprintln!(
-            "romm-oidc: --yes without a terminal needs these values too: {}",
+        bail!(
+            "--yes without a terminal needs these values too: {}",
             missing.join(", ")
         );
-        return Ok(ExitCode::from(2));
     }
     // Ctrl-C at a prompt leaves nothing behind (every write is atomic and
     // happens last); during the login test it only ends the wait.
-    let _ = ctrlc::set_handler(|| {
-        if IN_LOGIN.load(Ordering::SeqCst) {
-            CANCELLED.store(true, Ordering::SeqCst);
-        } else {
-            cancel();
-        }
-    });
+    interrupt::install(Policy::Quit(
+        "romm-oidc: wizard cancelled; nothing was written.",
+    ));
     let ca = settings.value(OIDC_TLS_CACERTFILE).map(PathBuf::from);
     let http = Http::new(&http::Options {
-        timeout,
+        timeout: config.timeout,
         ca_file: ca.as_deref(),
         insecure: false,
-        verbose,
+        verbose: config.verbose,
     })?;
     let mut wizard = Wizard {
         args,
@@ -117,7 +100,7 @@ pub fn run(
         term: Term::stderr(),
         theme: ColorfulTheme::default(),
         http,
-        login,
+        login: config.login(&args.login),
         writes: Vec::new(),
     };
     let code = wizard.flow();
@@ -127,7 +110,7 @@ pub fn run(
         && e.downcast_ref::<dialoguer::Error>()
             .is_some_and(|dialoguer::Error::IO(io)| io.kind() == std::io::ErrorKind::Interrupted)
     {
-        cancel();
+        interrupt::quit();
     }
     if !wizard.writes.is_empty() {
         heading("Changed in Pocket ID (undo them in its admin UI if needed)");
@@ -136,18 +119,6 @@ pub fn run(
         }
     }
     code
-}
-
-/// Ctrl-C outside the login test: restore the cursor, say so, exit 130.
-/// Whichever of the signal handler and the interrupted prompt comes first
-/// reports it (the other waits); nothing has been written by then.
-fn cancel() -> ! {
-    // The second caller waits here until the first has printed and exited.
-    static ONCE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _only_one = ONCE.lock();
-    let _ = Term::stderr().show_cursor();
-    eprintln!("\nromm-oidc: wizard cancelled; nothing was written.");
-    std::process::exit(130);
 }
 
 fn heading(text: &str) {
@@ -192,7 +163,7 @@ impl Wizard<'_> {
             .interact_on(&self.term)?)
     }
 
-    fn flow(&mut self) -> Result<ExitCode> {
+    fn flow(&mut self) -> Result<()> {
         heading(
             "RomM OIDC setup — every answer is checked as you go (Ctrl-C quits; nothing is written until the end)",
         );
@@ -342,7 +313,7 @@ impl Wizard<'_> {
                 eprintln!("        Name:          RomM");
                 eprintln!("        Callback URLs: {callback}");
                 eprintln!(
-                    "                       http://127.0.0.1/callback   (only for the login test; remove it afterwards)"
+                    "                       {PORTLESS_CALLBACK}   (only for the login test; remove it afterwards)"
                 );
                 eprintln!(
                     "        Public client: off      PKCE: off   (RomM sends a secret and no PKCE)"
@@ -414,24 +385,23 @@ impl Wizard<'_> {
         // Without prompts the login test runs only when asked for (--login).
         let wanted = self.args.login.login
             || (self.interactive
-                && self.confirm("Run a real login now, to see the token RomM will get? (needs the extra callback http://127.0.0.1/callback)", true)?);
+                && self.confirm(&format!("Run a real login now, to see the token RomM will get? (needs the extra callback {PORTLESS_CALLBACK})"), true)?);
         if !wanted {
             eprintln!("  – skipped (run `romm-oidc doctor --login` any time)");
             return Ok(None);
         }
         loop {
-            CANCELLED.store(false, Ordering::SeqCst);
-            IN_LOGIN.store(true, Ordering::SeqCst);
-            let findings = login::run(
-                &self.settings,
-                &self.http,
-                Some(discovery),
-                &self.login,
-                None,
-                &CANCELLED,
-                &[],
-            );
-            IN_LOGIN.store(false, Ordering::SeqCst);
+            let findings = interrupt::wait(|cancelled| {
+                login::run(
+                    &self.settings,
+                    &self.http,
+                    Some(discovery),
+                    &self.login,
+                    None,
+                    cancelled,
+                    &[],
+                )
+            });
             for f in findings.iter().filter(|f| f.status != Status::Skip) {
                 show(f);
             }
@@ -573,7 +543,7 @@ impl Wizard<'_> {
         let http = self.http.clone();
         let api = Api::new(&http, &base, &key);
         let version = match api.me().and_then(|_| api.version()) {
-            Ok(v) => v.as_deref().and_then(parse_version),
+            Ok(v) => v.as_deref().and_then(crate::version::parse),
             Err(e) => {
                 note!("  ✘ Pocket ID's API refused the key ({e}); falling back to instructions");
                 self.provider_steps(discovery);
@@ -587,7 +557,7 @@ impl Wizard<'_> {
             .to_string();
         let mut wanted = vec![callback.clone()];
         if self.args.login.login || self.interactive {
-            wanted.push("http://127.0.0.1/callback".into());
+            wanted.push(PORTLESS_CALLBACK.into());
         }
         let existing = match self.settings.value(OIDC_CLIENT_ID) {
             Some(id) => match api.client(id) {
@@ -776,7 +746,7 @@ impl Wizard<'_> {
     }
 
     /// Step 8: preview the block, then merge it into an env file or print it.
-    fn output(&mut self) -> Result<ExitCode> {
+    fn output(&mut self) -> Result<()> {
         heading("8. RomM's env");
         let mut report = Report::default();
         report.extend(config::run(&self.settings, Purpose::Emit));
@@ -840,6 +810,6 @@ impl Wizard<'_> {
                 "\nNext: Nothing was written to a file. Put the block above into RomM's env (its .env file, or the romm service's environment: in compose.yaml), recreate RomM ({RESTART}), then confirm it picked it up:\n    romm-oidc doctor --env-file <that .env file> --romm-url {romm}"
             ),
         }
-        Ok(ExitCode::SUCCESS)
+        Ok(())
     }
 }

@@ -6,11 +6,11 @@ use url::Url;
 use super::{config::is_loopback, json_object, kind, unreachable};
 use crate::http::{Http, Response, httpx_refuses};
 use crate::oidc::discovery::{Discovery, Flavor};
-use crate::pocketid::{Version, parse_version};
 use crate::report::{Finding, Problems, is_unsafe};
 use crate::settings::{
     OIDC_CLAIM_ROLES, OIDC_SERVER_APPLICATION_URL, OIDC_SERVER_METADATA_URL, Settings,
 };
+use crate::version::{self, Version};
 
 /// Algorithms whose signatures this tool verifies (the ones authlib verifies
 /// with a public key from the JWKS).
@@ -216,7 +216,7 @@ pub fn with_pocket_id_version(findings: &mut [Finding], settings: &Settings, d: 
         .and_then(|f| f.data.as_ref())
         .and_then(|data| data.get("version"))
         .and_then(serde_json::Value::as_str)
-        .and_then(parse_version);
+        .and_then(version::parse);
     if let Some(version) = version
         && let Some(finding) = findings.iter_mut().find(|f| f.id == "discovery.metadata")
     {

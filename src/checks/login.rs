@@ -17,11 +17,12 @@ use super::redirect_uri::{self, CallbackAnswer};
 use super::romm_users::{self, Token};
 use super::unreachable;
 use crate::browser::Browser;
+use crate::cli::Loopback;
 use crate::http::Http;
 use crate::oidc::discovery::{Discovery, Flavor};
 use crate::oidc::id_token::{self, Caution, Expected, Rejection};
 use crate::oidc::jwk::KeyError;
-use crate::oidc::loopback::{Callback, Listener, Page, Refusals, Waited};
+use crate::oidc::loopback::{Callback, Listener, Page, Refusals, Waited, callback_url};
 use crate::report::{Finding, Status};
 use crate::romm_api::Account;
 use crate::settings::{
@@ -30,7 +31,7 @@ use crate::settings::{
 };
 
 pub struct Options {
-    pub listen: Option<SocketAddr>,
+    pub listen: Option<Loopback>,
     pub browser: Browser,
     pub timeout: Duration,
     pub pkce: bool,
@@ -91,13 +92,14 @@ fn callback_to_register(flavor: &Flavor, addr: SocketAddr, exact: &str) -> (Stri
         IpAddr::V6(ip) => format!("[{ip}]"),
         ip => ip.to_string(),
     };
-    let portless = format!("http://{host}/callback");
+    let portless = callback_url(&host);
     match flavor {
         Flavor::PocketIdModern => (portless, "Pocket ID 2.0+ matches it on any port".into()),
         Flavor::PocketIdLegacy => (
             portless,
             format!(
-                "Pocket ID 2.x matches it on any port; on 1.x register http://{host}:*/callback"
+                "Pocket ID 2.x matches it on any port; on 1.x register {}",
+                callback_url(format!("{host}:*"))
             ),
         ),
         Flavor::Other => (

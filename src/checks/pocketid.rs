@@ -8,9 +8,10 @@ use super::login;
 use crate::http::Http;
 use crate::oidc::discovery::{Discovery, Flavor};
 use crate::pocketid::callbacks::{self, Family};
-use crate::pocketid::{Api, ApiError, Version, parse_version};
+use crate::pocketid::{Api, ApiError};
 use crate::report::{Finding, Status};
 use crate::settings::{OIDC_CLIENT_ID, OIDC_REDIRECT_URI, Settings};
+use crate::version::{self, Version};
 
 const IDS: &[&str] = &[
     "pocketid.version",
@@ -123,7 +124,7 @@ pub fn run(
     }
     let version = match api.version() {
         Ok(Some(v)) => {
-            let parsed = parse_version(&v);
+            let parsed = version::parse(&v);
             out.push(
                 Finding::pass(
                     "pocketid.version",

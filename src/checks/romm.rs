@@ -10,10 +10,9 @@ use crate::oidc::discovery::Discovery;
 use crate::report::Finding;
 use crate::settings::{
     OIDC_CLAIM_ROLES, OIDC_CLIENT_ID, OIDC_PROVIDER, OIDC_REDIRECT_URI, OIDC_SERVER_METADATA_URL,
-    OIDC_USERNAME_ATTRIBUTE, Settings,
+    OIDC_USERNAME_ATTRIBUTE, RESTART, Settings,
 };
-
-const RESTART: &str = "docker compose up -d --force-recreate romm";
+use crate::version;
 
 /// What the two probes brought back; fetched while discovery runs.
 pub struct Answers {
@@ -70,18 +69,6 @@ pub fn judge(
         heartbeat,
         login_redirect(settings, answers, discovery, version.as_deref()),
     ]
-}
-
-fn version_tuple(v: &str) -> (u32, u32, u32) {
-    let mut parts = v
-        .trim_start_matches('v')
-        .split(['.', '-'])
-        .map(|p| p.parse::<u32>().unwrap_or(0));
-    (
-        parts.next().unwrap_or(0),
-        parts.next().unwrap_or(0),
-        parts.next().unwrap_or(0),
-    )
 }
 
 fn heartbeat(settings: &Settings, answers: &Answers) -> (Finding, Option<String>) {
@@ -178,8 +165,8 @@ fn judge_heartbeat(
 
 /// The settings a RomM release this old ignores.
 fn ignored_settings(settings: &Settings, version: &str, shown: &str) -> Vec<String> {
-    let v = version_tuple(version);
     let mut notes = Vec::new();
+    let v = version::parse(version).unwrap_or_default();
     if settings.value(OIDC_SERVER_METADATA_URL).is_some() && v < (4, 8, 0) {
         notes.push(format!(
             "RomM {shown} ignores OIDC_SERVER_METADATA_URL (needs 4.8.0)"

@@ -13,19 +13,31 @@
 //! first [`KEPT_REFUSALS`] descriptions.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use secrecy::SecretString;
 
+use crate::cli::Loopback;
 use crate::http::hide_codes;
 use crate::report::{Status, note};
 
 /// Ports tried in order when --listen is not given, so a provider that needs
 /// an exact callback URL can have it registered once.
 pub const DEFAULT_PORTS: &[u16] = &[8765, 8766, 8767, 8768, 8769];
+
+/// The path the listener takes the callback on.
+pub const CALLBACK_PATH: &str = "/callback";
+/// The login test's callback as registered at the provider: port-less on
+/// 127.0.0.1, which Pocket ID 2.x matches on any port (RFC 8252 §7.3).
+pub const PORTLESS_CALLBACK: &str = "http://127.0.0.1/callback";
+
+/// The callback URL on `authority` (`127.0.0.1:8765`, `[::1]`, `127.0.0.1:*`).
+pub fn callback_url(authority: impl std::fmt::Display) -> String {
+    format!("http://{authority}{CALLBACK_PATH}")
+}
 
 /// Open connections at most; a new one closes the oldest.
 const MAX_CONNECTIONS: usize = 32;
@@ -256,17 +268,13 @@ fn callback_of(url: &url::Url) -> Callback {
 }
 
 impl Listener {
-    /// Binds `listen` (which must be a loopback address) or the first free
-    /// default port on 127.0.0.1.
-    pub fn bind(listen: Option<SocketAddr>) -> Result<Listener> {
+    /// Binds `listen` or the first free default port on 127.0.0.1.
+    pub fn bind(listen: Option<Loopback>) -> Result<Listener> {
         let candidates: Vec<SocketAddr> = match listen {
-            Some(addr) if !addr.ip().is_loopback() => {
-                bail!("--listen {addr}: the callback listener binds loopback addresses only")
-            }
-            Some(addr) => vec![addr],
+            Some(addr) => vec![addr.addr()],
             None => DEFAULT_PORTS
                 .iter()
-                .map(|p| SocketAddr::from((Ipv4Addr::LOCALHOST, *p)))
+                .map(|p| Loopback::ipv4(*p).addr())
                 .collect(),
         };
         let mut last = String::new();
@@ -292,7 +300,7 @@ impl Listener {
     }
 
     pub fn redirect_uri(&self) -> String {
-        format!("http://{}/callback", self.addr)
+        callback_url(self.addr)
     }
 
     pub fn root_url(&self) -> String {
@@ -398,7 +406,7 @@ impl Listener {
                         log(&head, 302, "to the provider");
                         respond(stream, 302, Some(authorize_url), None);
                     }
-                    "/callback" => {
+                    CALLBACK_PATH => {
                         if let Some(why) = refusal(&head.method, &url, state) {
                             log(&head, 400, &why);
                             respond(stream, 400, None, Some(&refused_page(&why)));
@@ -448,6 +456,11 @@ mod tests {
 
     fn url(q: &str) -> url::Url {
         url::Url::parse(&format!("http://127.0.0.1:1/callback{q}")).unwrap()
+    }
+
+    #[test]
+    fn the_portless_callback_is_the_listeners_path_on_127_0_0_1() {
+        assert_eq!(super::callback_url("127.0.0.1"), super::PORTLESS_CALLBACK);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::http::{Failure, Http};
 use crate::settings::Settings;
+use crate::version::Version;
 
 /// Why an API call did not succeed.
 #[derive(Debug)]
@@ -60,15 +61,6 @@ pub struct Api<'a> {
     http: &'a Http,
     base: String,
     key: &'a SecretString,
-}
-
-/// A semantic version, `(major, minor, patch)`.
-pub type Version = (u32, u32, u32);
-
-pub fn parse_version(text: &str) -> Option<Version> {
-    let mut parts = text.trim().trim_start_matches('v').split(['.', '-']);
-    let mut next = || parts.next().and_then(|p| p.parse::<u32>().ok());
-    Some((next()?, next()?, next().unwrap_or(0)))
 }
 
 fn encode(segment: &str) -> String {
