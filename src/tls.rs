@@ -606,18 +606,12 @@ where
     fallback
 }
 
+/// A broken strict rule: OpenSSL's message, what is wrong, what to re-issue
+/// the certificate with.
 struct Rule {
     openssl: &'static str,
     why: String,
     fix: String,
-}
-
-fn rule(openssl: &'static str, why: impl Into<String>, fix: impl Into<String>) -> Rule {
-    Rule {
-        openssl,
-        why: why.into(),
-        fix: fix.into(),
-    }
 }
 
 /// OpenSSL's `X509_check_ca`: 1 for a CA by basicConstraints, 0 for none,
@@ -637,150 +631,202 @@ fn check_ca(c: &Cert<'_>) -> u8 {
     }
 }
 
-/// The RFC 5280 rules OpenSSL 3.0–3.5 apply under VERIFY_X509_STRICT to every
-/// certificate of a chain longer than one (`check_extensions` in
-/// `crypto/x509/x509_vfy.c`), in its order. `i` is the position in the
-/// chain (0 = the server's), `n` its length. (OpenSSL 4.0 drops the
-/// "marked critical" rules, openssl#30249; RomM's Alpine image has 3.5.)
+/// What OpenSSL's strict rules read from one certificate (the flags
+/// `ossl_x509v3_cache_extensions` sets), and its place in the chain.
+struct Marks {
+    /// basicConstraints says CA:TRUE.
+    ca: bool,
+    /// basicConstraints is marked critical.
+    ca_critical: bool,
+    /// basicConstraints sets a pathLenConstraint.
+    path_len: bool,
+    key_usage: bool,
+    cert_sign: bool,
+    crl_sign: bool,
+    san: bool,
+    san_critical: bool,
+    san_empty: bool,
+    issuer_empty: bool,
+    subject_empty: bool,
+    /// The signature algorithm outside and inside the signed part differ.
+    algorithms_differ: bool,
+    akid_critical: bool,
+    /// An authorityKeyIdentifier with a keyIdentifier.
+    akid_key_id: bool,
+    skid: bool,
+    skid_critical: bool,
+    v3: bool,
+    extensions: bool,
+    /// Another certificate follows it in the chain.
+    has_issuer: bool,
+}
+
+impl Marks {
+    fn read(c: &Cert<'_>, has_issuer: bool) -> Result<Marks, Rule> {
+        let x = &c.x;
+        let unreadable = |what: &str| Rule {
+            openssl: "invalid or inconsistent certificate extension",
+            why: format!("its {what} extension cannot be read"),
+            fix: format!("a well-formed {what} extension"),
+        };
+        let bc = x
+            .basic_constraints()
+            .map_err(|_| unreadable("basicConstraints"))?
+            .map(|b| (b.critical, b.value));
+        let ku = x.key_usage().map_err(|_| unreadable("keyUsage"))?;
+        let san = x
+            .subject_alternative_name()
+            .map_err(|_| unreadable("subjectAltName"))?;
+        let akid = c.akid();
+        let skid = c.skid();
+        Ok(Marks {
+            ca: bc.as_ref().is_some_and(|(_, b)| b.ca),
+            ca_critical: bc.as_ref().is_some_and(|(critical, _)| *critical),
+            path_len: bc
+                .as_ref()
+                .is_some_and(|(_, b)| b.path_len_constraint.is_some()),
+            key_usage: ku.is_some(),
+            cert_sign: ku.as_ref().is_some_and(|k| k.value.key_cert_sign()),
+            crl_sign: ku.as_ref().is_some_and(|k| k.value.crl_sign()),
+            san: san.is_some(),
+            san_critical: san.as_ref().is_some_and(|s| s.critical),
+            san_empty: san
+                .as_ref()
+                .is_some_and(|s| s.value.general_names.is_empty()),
+            issuer_empty: x.issuer().iter().next().is_none(),
+            subject_empty: x.subject().iter().next().is_none(),
+            algorithms_differ: x.signature_algorithm != x.tbs_certificate.signature,
+            akid_critical: akid.as_ref().is_some_and(|a| a.critical),
+            akid_key_id: akid.is_some_and(|a| a.key_id.is_some()),
+            skid: skid.is_some(),
+            skid_critical: skid.is_some_and(|(critical, _)| critical),
+            v3: x.version() == X509Version::V3,
+            extensions: !x.extensions().is_empty(),
+            has_issuer,
+        })
+    }
+}
+
+/// One RFC 5280 rule OpenSSL enforces under VERIFY_X509_STRICT.
+struct StrictRule {
+    /// OpenSSL's verify message.
+    openssl: &'static str,
+    /// What is wrong with the certificate, in words.
+    why: &'static str,
+    /// What to re-issue it with.
+    fix: &'static str,
+    broken: fn(&Marks) -> bool,
+}
+
+/// The rules of `check_extensions` in `crypto/x509/x509_vfy.c` (OpenSSL
+/// 3.0–3.5), in its order. (OpenSSL 4.0 drops the "marked critical" rules,
+/// openssl#30249; RomM's Alpine image has 3.5.)
+const STRICT_RULES: &[StrictRule] = &[
+    StrictRule {
+        openssl: "Path length invalid for non-CA cert",
+        why: "it sets a pathLenConstraint without being a CA",
+        fix: "basicConstraints without pathlen (RFC 5280 4.2.1.9)",
+        broken: |m| m.path_len && !m.ca,
+    },
+    StrictRule {
+        openssl: "Path length given without key usage keyCertSign",
+        why: "it sets a pathLenConstraint without the keyCertSign key usage",
+        fix: "keyUsage = critical, keyCertSign, cRLSign (RFC 5280 4.2.1.9)",
+        broken: |m| m.path_len && !m.cert_sign,
+    },
+    StrictRule {
+        openssl: "Basic Constraints of CA cert not marked critical",
+        why: "it is a CA whose basicConstraints extension is not marked critical",
+        fix: "basicConstraints = critical, CA:TRUE (RFC 5280 4.2.1.9)",
+        broken: |m| m.ca && !m.ca_critical,
+    },
+    StrictRule {
+        openssl: "CA cert does not include key usage extension",
+        why: "it is a CA without a keyUsage extension",
+        fix: "keyUsage = critical, keyCertSign, cRLSign (RFC 5280 4.2.1.3)",
+        broken: |m| m.ca && !m.key_usage,
+    },
+    StrictRule {
+        openssl: "Key usage keyCertSign invalid for non-CA cert",
+        why: "it allows keyCertSign without being a CA",
+        fix: "a keyUsage without keyCertSign (RFC 5280 4.2.1.3)",
+        broken: |m| !m.ca && m.cert_sign,
+    },
+    StrictRule {
+        openssl: "Issuer name empty",
+        why: "its issuer name is empty",
+        fix: "a non-empty issuer name (RFC 5280 4.1.2.4)",
+        broken: |m| m.issuer_empty,
+    },
+    StrictRule {
+        openssl: "Subject name empty",
+        why: "its subject name is empty",
+        fix: "a non-empty subject name (RFC 5280 4.1.2.6)",
+        broken: |m| m.subject_empty && (m.ca || m.crl_sign || !m.san),
+    },
+    StrictRule {
+        openssl: "Subject empty and Subject Alt Name extension not critical",
+        why: "its subject is empty and its subjectAltName is not marked critical",
+        fix: "a critical subjectAltName, or a subject name (RFC 5280 4.2.1.6)",
+        broken: |m| m.subject_empty && m.san && !m.san_critical,
+    },
+    StrictRule {
+        openssl: "Empty Subject Alternative Name extension",
+        why: "its subjectAltName extension is empty",
+        fix: "a subjectAltName with the server's names (RFC 5280 4.2.1.6)",
+        broken: |m| m.san_empty,
+    },
+    StrictRule {
+        openssl: "cert info signature and signature algorithm mismatch",
+        why: "its two signature algorithm fields differ",
+        fix: "one signature algorithm in both fields (RFC 5280 4.1.1.2)",
+        broken: |m| m.algorithms_differ,
+    },
+    StrictRule {
+        openssl: "Authority Key Identifier marked critical",
+        why: "its authorityKeyIdentifier is marked critical",
+        fix: "authorityKeyIdentifier = keyid, not critical (RFC 5280 4.2.1.1)",
+        broken: |m| m.akid_critical,
+    },
+    StrictRule {
+        openssl: "Subject Key Identifier marked critical",
+        why: "its subjectKeyIdentifier is marked critical",
+        fix: "subjectKeyIdentifier = hash, not critical (RFC 5280 4.2.1.2)",
+        broken: |m| m.skid_critical,
+    },
+    StrictRule {
+        openssl: "Missing Authority Key Identifier",
+        why: "it has no authorityKeyIdentifier naming the key of its issuer",
+        fix: "authorityKeyIdentifier = keyid (RFC 5280 4.2.1.1)",
+        broken: |m| m.v3 && m.has_issuer && !m.akid_key_id,
+    },
+    StrictRule {
+        openssl: "Missing Subject Key Identifier",
+        why: "it is a CA without a subjectKeyIdentifier",
+        fix: "subjectKeyIdentifier = hash (RFC 5280 4.2.1.2)",
+        broken: |m| m.v3 && m.ca && !m.skid,
+    },
+    StrictRule {
+        openssl: "Using cert extension requires at least X509v3",
+        why: "it has extensions but is not a version 3 certificate",
+        fix: "version 3 (RFC 5280 4.1.2.1)",
+        broken: |m| !m.v3 && m.extensions,
+    },
+];
+
+/// The first of [`STRICT_RULES`] that the certificate at position `i` (0 =
+/// the server's) of a chain of `n` breaks; OpenSSL applies them to every
+/// certificate of a chain longer than one.
 fn strict_rules(c: &Cert<'_>, i: usize, n: usize) -> Result<(), Rule> {
-    let x = &c.x;
-    let unreadable = |what: &str| {
-        rule(
-            "invalid or inconsistent certificate extension",
-            format!("its {what} extension cannot be read"),
-            format!("a well-formed {what} extension"),
-        )
-    };
-    let bc = x
-        .basic_constraints()
-        .map_err(|_| unreadable("basicConstraints"))?;
-    let ku = x.key_usage().map_err(|_| unreadable("keyUsage"))?;
-    let san = x
-        .subject_alternative_name()
-        .map_err(|_| unreadable("subjectAltName"))?;
-    let is_ca = bc.as_ref().is_some_and(|b| b.value.ca);
-    let cert_sign = ku.as_ref().is_some_and(|k| k.value.key_cert_sign());
-    if bc
-        .as_ref()
-        .is_some_and(|b| b.value.path_len_constraint.is_some())
-    {
-        if !is_ca {
-            return Err(rule(
-                "Path length invalid for non-CA cert",
-                "it sets a pathLenConstraint without being a CA",
-                "basicConstraints without pathlen (RFC 5280 4.2.1.9)",
-            ));
-        }
-        if !cert_sign {
-            return Err(rule(
-                "Path length given without key usage keyCertSign",
-                "it sets a pathLenConstraint without the keyCertSign key usage",
-                "keyUsage = critical, keyCertSign, cRLSign (RFC 5280 4.2.1.9)",
-            ));
-        }
+    let marks = Marks::read(c, i + 1 < n)?;
+    match STRICT_RULES.iter().find(|r| (r.broken)(&marks)) {
+        Some(r) => Err(Rule {
+            openssl: r.openssl,
+            why: r.why.into(),
+            fix: r.fix.into(),
+        }),
+        None => Ok(()),
     }
-    if let Some(b) = &bc
-        && is_ca
-        && !b.critical
-    {
-        return Err(rule(
-            "Basic Constraints of CA cert not marked critical",
-            "it is a CA whose basicConstraints extension is not marked critical",
-            "basicConstraints = critical, CA:TRUE (RFC 5280 4.2.1.9)",
-        ));
-    }
-    if is_ca && ku.is_none() {
-        return Err(rule(
-            "CA cert does not include key usage extension",
-            "it is a CA without a keyUsage extension",
-            "keyUsage = critical, keyCertSign, cRLSign (RFC 5280 4.2.1.3)",
-        ));
-    }
-    if !is_ca && cert_sign {
-        return Err(rule(
-            "Key usage keyCertSign invalid for non-CA cert",
-            "it allows keyCertSign without being a CA",
-            "a keyUsage without keyCertSign (RFC 5280 4.2.1.3)",
-        ));
-    }
-    if x.issuer().iter().next().is_none() {
-        return Err(rule(
-            "Issuer name empty",
-            "its issuer name is empty",
-            "a non-empty issuer name (RFC 5280 4.1.2.4)",
-        ));
-    }
-    let subject_empty = x.subject().iter().next().is_none();
-    let crl_sign = ku.as_ref().is_some_and(|k| k.value.crl_sign());
-    if subject_empty && (is_ca || crl_sign || san.is_none()) {
-        return Err(rule(
-            "Subject name empty",
-            "its subject name is empty",
-            "a non-empty subject name (RFC 5280 4.1.2.6)",
-        ));
-    }
-    if let Some(s) = &san {
-        if subject_empty && !s.critical {
-            return Err(rule(
-                "Subject empty and Subject Alt Name extension not critical",
-                "its subject is empty and its subjectAltName is not marked critical",
-                "a critical subjectAltName, or a subject name (RFC 5280 4.2.1.6)",
-            ));
-        }
-        if s.value.general_names.is_empty() {
-            return Err(rule(
-                "Empty Subject Alternative Name extension",
-                "its subjectAltName extension is empty",
-                "a subjectAltName with the server's names (RFC 5280 4.2.1.6)",
-            ));
-        }
-    }
-    if x.signature_algorithm != x.tbs_certificate.signature {
-        return Err(rule(
-            "cert info signature and signature algorithm mismatch",
-            "its two signature algorithm fields differ",
-            "one signature algorithm in both fields (RFC 5280 4.1.1.2)",
-        ));
-    }
-    let akid = c.akid();
-    let skid = c.skid();
-    if akid.as_ref().is_some_and(|a| a.critical) {
-        return Err(rule(
-            "Authority Key Identifier marked critical",
-            "its authorityKeyIdentifier is marked critical",
-            "authorityKeyIdentifier = keyid, not critical (RFC 5280 4.2.1.1)",
-        ));
-    }
-    if skid.is_some_and(|(critical, _)| critical) {
-        return Err(rule(
-            "Subject Key Identifier marked critical",
-            "its subjectKeyIdentifier is marked critical",
-            "subjectKeyIdentifier = hash, not critical (RFC 5280 4.2.1.2)",
-        ));
-    }
-    if x.version() == X509Version::V3 {
-        if i + 1 < n && akid.is_none_or(|a| a.key_id.is_none()) {
-            return Err(rule(
-                "Missing Authority Key Identifier",
-                "it has no authorityKeyIdentifier naming the key of its issuer",
-                "authorityKeyIdentifier = keyid (RFC 5280 4.2.1.1)",
-            ));
-        }
-        if is_ca && skid.is_none() {
-            return Err(rule(
-                "Missing Subject Key Identifier",
-                "it is a CA without a subjectKeyIdentifier",
-                "subjectKeyIdentifier = hash (RFC 5280 4.2.1.2)",
-            ));
-        }
-    } else if !x.extensions().is_empty() {
-        return Err(rule(
-            "Using cert extension requires at least X509v3",
-            "it has extensions but is not a version 3 certificate",
-            "version 3 (RFC 5280 4.1.2.1)",
-        ));
-    }
-    Ok(())
 }
 
 /// Checks a server's certificate chain as RomM's OpenSSL does.
@@ -818,8 +864,12 @@ pub fn judge(
     })
 }
 
+/// A refusal before it is dressed for the user: what kind, OpenSSL's
+/// message, which certificate and what is wrong with it.
 type Failed = (Reason, String, String);
 
+/// OpenSSL's `X509_verify_cert` in its order: build the chain, check its
+/// extensions, the host, the validity, the signatures.
 fn judge_once(
     trust: &Trust,
     end_entity: &CertificateDer<'_>,
@@ -828,10 +878,10 @@ fn judge_once(
     now: UnixTime,
 ) -> Result<(), Failed> {
     let secs = now.as_secs() as i64;
-    let other = |openssl: &str, detail: String| (Reason::Other, openssl.to_string(), detail);
     let Some(leaf) = Cert::parse(end_entity, false) else {
-        return Err(other(
-            "unable to decode the certificate",
+        return Err((
+            Reason::Other,
+            "unable to decode the certificate".into(),
             "The server's certificate cannot be parsed as X.509.".into(),
         ));
     };
@@ -844,23 +894,42 @@ fn judge_once(
         .iter()
         .filter_map(|d| Cert::parse(d, true))
         .collect();
+    let (chain, trusted) = build_chain(&leaf, &sent, &store, secs);
+    if !trusted {
+        return Err(untrusted(&chain));
+    }
+    check_extensions(&chain)?;
+    // check_id: the host of the URL.
+    check_host(&leaf, host)?;
+    // internal_verify: validity from the top down, then the signatures.
+    check_validity(&chain, secs)?;
+    if chain.len() > 1 {
+        verify_signatures(&chain, now)?;
+    }
+    Ok(())
+}
 
-    // The chain OpenSSL builds: at each step a trusted issuer first (with
-    // PARTIAL_CHAIN any trusted certificate ends the chain), else one the
-    // server sent; a self-signed certificate is replaced by its trusted copy.
-    let mut chain: Vec<&Cert<'_>> = vec![&leaf];
-    let mut trusted = false;
+/// The chain OpenSSL builds from the server's certificate up, and whether
+/// the store vouches for it: at each step a trusted issuer first (with
+/// PARTIAL_CHAIN any trusted certificate ends the chain), else one the
+/// server sent; a self-signed certificate is replaced by its trusted copy.
+fn build_chain<'c, 'a>(
+    leaf: &'c Cert<'a>,
+    sent: &'c [Cert<'a>],
+    store: &'c [Cert<'a>],
+    now: i64,
+) -> (Vec<&'c Cert<'a>>, bool) {
+    let mut chain = vec![leaf];
     while chain.len() < MAX_CHAIN {
         let top = chain[chain.len() - 1];
-        if let Some(anchor) = best_issuer(top, store.iter(), secs) {
+        if let Some(anchor) = best_issuer(top, store.iter(), now) {
             if top.self_signed() {
                 let last = chain.len() - 1;
                 chain[last] = anchor;
             } else {
                 chain.push(anchor);
             }
-            trusted = true;
-            break;
+            return (chain, true);
         }
         if top.self_signed() {
             break;
@@ -868,132 +937,158 @@ fn judge_once(
         let unused = sent
             .iter()
             .filter(|c| !chain.iter().any(|p| p.der.as_ref() == c.der.as_ref()));
-        match best_issuer(top, unused, secs) {
+        match best_issuer(top, unused, now) {
             Some(next) => chain.push(next),
             None => break,
         }
     }
     // PARTIAL_CHAIN's last resort: the server's own certificate is in the store.
-    if !trusted && store.iter().any(|c| c.der.as_ref() == end_entity.as_ref()) {
-        trusted = true;
-    }
-    let n = chain.len();
-    let role = |i: usize| {
-        let c = chain[i];
-        if i == 0 && !c.in_store {
-            format!("The server's certificate {}", c.name())
-        } else if c.in_store {
-            format!("The trusted certificate {}", c.name())
-        } else {
-            format!("The intermediate certificate {} the server sent", c.name())
-        }
-    };
-    if !trusted {
-        let top = chain[n - 1];
-        let openssl = if top.self_signed() && n == 1 {
-            "self-signed certificate"
-        } else if top.self_signed() {
-            "self-signed certificate in certificate chain"
-        } else {
-            "unable to get local issuer certificate"
-        };
-        let detail = if top.self_signed() {
-            format!(
-                "The chain ends at the self-signed {}, which is not in the trust store.",
-                top.name()
-            )
-        } else {
-            format!(
-                "Nothing vouches for {}: its issuer '{}' is neither in the trust store nor sent by the server.",
-                top.name(),
-                top.x.issuer()
-            )
-        };
-        return Err((Reason::Untrusted, openssl.into(), detail));
-    }
+    let trusted = store.iter().any(|c| c.der.as_ref() == leaf.der.as_ref());
+    (chain, trusted)
+}
 
-    // check_extensions: the CA markings, the strict rules, the purpose and
-    // the path length, certificate by certificate from the server's up.
+/// OpenSSL's words for a chain nothing in the store vouches for.
+fn untrusted(chain: &[&Cert<'_>]) -> Failed {
+    let n = chain.len();
+    let top = chain[n - 1];
+    let openssl = if top.self_signed() && n == 1 {
+        "self-signed certificate"
+    } else if top.self_signed() {
+        "self-signed certificate in certificate chain"
+    } else {
+        "unable to get local issuer certificate"
+    };
+    let detail = if top.self_signed() {
+        format!(
+            "The chain ends at the self-signed {}, which is not in the trust store.",
+            top.name()
+        )
+    } else {
+        format!(
+            "Nothing vouches for {}: its issuer '{}' is neither in the trust store nor sent by the server.",
+            top.name(),
+            top.x.issuer()
+        )
+    };
+    (Reason::Untrusted, openssl.into(), detail)
+}
+
+/// A certificate as a refusal names it: by where it is in the chain (`i`)
+/// and where it came from.
+fn role(c: &Cert<'_>, i: usize) -> String {
+    if i == 0 && !c.in_store {
+        format!("The server's certificate {}", c.name())
+    } else if c.in_store {
+        format!("The trusted certificate {}", c.name())
+    } else {
+        format!("The intermediate certificate {} the server sent", c.name())
+    }
+}
+
+/// OpenSSL's `check_extensions`: the CA markings, the strict rules, the
+/// purpose and the path length, certificate by certificate from the
+/// server's up.
+fn check_extensions(chain: &[&Cert<'_>]) -> Result<(), Failed> {
+    let n = chain.len();
+    // The CAs between the server's certificate and the one at hand, not
+    // counting self-issued ones.
     let mut path_len = 0u32;
     for (i, c) in chain.iter().enumerate() {
-        let ca = check_ca(c);
-        let bad_ca = if i == 0 { ca > 1 } else { ca != 1 };
-        if bad_ca {
-            return Err((
-                Reason::Strict {
-                    fix: "basicConstraints = critical, CA:TRUE with keyUsage = critical, keyCertSign, cRLSign".into(),
-                },
-                "invalid CA certificate".into(),
-                format!(
-                    "{} is used as a CA but is not one by RFC 5280 (no basicConstraints CA:TRUE, or a keyUsage without keyCertSign).",
-                    role(i)
-                ),
-            ));
+        check_ca_use(c, i)?;
+        if n > 1 {
+            strict_rules(c, i, n).map_err(|r| {
+                (
+                    Reason::Strict { fix: r.fix },
+                    r.openssl.into(),
+                    format!(
+                        "{}: {}. Python 3.13 verifies with VERIFY_X509_STRICT and refuses it; rustls and browsers do not check this.",
+                        role(c, i),
+                        r.why
+                    ),
+                )
+            })?;
         }
-        if n > 1
-            && let Err(r) = strict_rules(c, i, n)
-        {
-            return Err((
-                Reason::Strict { fix: r.fix },
-                r.openssl.into(),
-                format!(
-                    "{}: {}. Python 3.13 verifies with VERIFY_X509_STRICT and refuses it; rustls and browsers do not check this.",
-                    role(i),
-                    r.why
-                ),
-            ));
-        }
-        let eku = c.x.extended_key_usage().ok().flatten();
-        let ku = c.x.key_usage().ok().flatten();
-        let eku_bad = eku.is_some_and(|e| !e.value.server_auth);
-        let ku_bad = i == 0
-            && ku.is_some_and(|k| {
-                !(k.value.digital_signature()
-                    || k.value.key_encipherment()
-                    || k.value.key_agreement())
-            });
-        if eku_bad || ku_bad {
-            let what = if eku_bad {
-                "its extendedKeyUsage does not include serverAuth"
-            } else {
-                "its keyUsage allows none of digitalSignature, keyEncipherment, keyAgreement"
-            };
-            return Err((
-                Reason::Purpose,
-                "unsuitable certificate purpose".into(),
-                format!("{}: {what}, so it may not serve TLS.", role(i)),
-            ));
-        }
-        if i > 1
-            && let Some(limit) =
-                c.x.basic_constraints()
-                    .ok()
-                    .flatten()
-                    .and_then(|b| b.value.path_len_constraint)
-            && path_len > limit
-        {
-            return Err((
-                Reason::Strict {
-                    fix: format!("a pathLenConstraint of at least {path_len}"),
-                },
-                "path length constraint exceeded".into(),
-                format!(
-                    "{} allows {limit} intermediate CA(s) below it; the chain has {path_len}.",
-                    role(i)
-                ),
-            ));
-        }
+        check_purpose(c, i)?;
+        check_path_length(c, i, path_len)?;
         if i > 0 && !c.self_issued() {
             path_len += 1;
         }
     }
+    Ok(())
+}
 
-    // check_id: the host of the URL.
-    check_host(&leaf, host)?;
+/// Every certificate above the server's must be a CA by basicConstraints;
+/// the server's may not be a CA by an older convention.
+fn check_ca_use(c: &Cert<'_>, i: usize) -> Result<(), Failed> {
+    let ca = check_ca(c);
+    let bad_ca = if i == 0 { ca > 1 } else { ca != 1 };
+    if !bad_ca {
+        return Ok(());
+    }
+    Err((
+        Reason::Strict {
+            fix: "basicConstraints = critical, CA:TRUE with keyUsage = critical, keyCertSign, cRLSign".into(),
+        },
+        "invalid CA certificate".into(),
+        format!(
+            "{} is used as a CA but is not one by RFC 5280 (no basicConstraints CA:TRUE, or a keyUsage without keyCertSign).",
+            role(c, i)
+        ),
+    ))
+}
 
-    // internal_verify: validity from the top down, then the signatures.
-    for i in (0..n).rev() {
-        if let Some(why) = time_problem(chain[i], secs) {
+/// The TLS-server purpose: every certificate's extendedKeyUsage, if any,
+/// must include serverAuth; the server's keyUsage, if any, must allow a
+/// handshake.
+fn check_purpose(c: &Cert<'_>, i: usize) -> Result<(), Failed> {
+    let eku = c.x.extended_key_usage().ok().flatten();
+    let ku = c.x.key_usage().ok().flatten();
+    let eku_bad = eku.is_some_and(|e| !e.value.server_auth);
+    let ku_bad = i == 0
+        && ku.is_some_and(|k| {
+            !(k.value.digital_signature() || k.value.key_encipherment() || k.value.key_agreement())
+        });
+    if !(eku_bad || ku_bad) {
+        return Ok(());
+    }
+    let what = if eku_bad {
+        "its extendedKeyUsage does not include serverAuth"
+    } else {
+        "its keyUsage allows none of digitalSignature, keyEncipherment, keyAgreement"
+    };
+    Err((
+        Reason::Purpose,
+        "unsuitable certificate purpose".into(),
+        format!("{}: {what}, so it may not serve TLS.", role(c, i)),
+    ))
+}
+
+/// A CA's pathLenConstraint against the `below` intermediate CAs under it.
+fn check_path_length(c: &Cert<'_>, i: usize, below: u32) -> Result<(), Failed> {
+    let limit =
+        c.x.basic_constraints()
+            .ok()
+            .flatten()
+            .and_then(|b| b.value.path_len_constraint);
+    match limit {
+        Some(limit) if i > 1 && below > limit => Err((
+            Reason::Strict {
+                fix: format!("a pathLenConstraint of at least {below}"),
+            },
+            "path length constraint exceeded".into(),
+            format!(
+                "{} allows {limit} intermediate CA(s) below it; the chain has {below}.",
+                role(c, i)
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Every certificate must be valid now, checked from the top of the chain down.
+fn check_validity(chain: &[&Cert<'_>], now: i64) -> Result<(), Failed> {
+    for (i, c) in chain.iter().enumerate().rev() {
+        if let Some(why) = time_problem(c, now) {
             let openssl = if why.starts_with("expired") {
                 "certificate has expired"
             } else {
@@ -1002,12 +1097,9 @@ fn judge_once(
             return Err((
                 Reason::Validity,
                 openssl.into(),
-                format!("{} is {why}.", role(i)),
+                format!("{} is {why}.", role(c, i)),
             ));
         }
-    }
-    if n > 1 {
-        verify_signatures(&chain, now)?;
     }
     Ok(())
 }
