@@ -935,15 +935,7 @@ fn expand_escapes(text: &str) -> String {
 /// characters (letters, marks, numbers, punctuation, symbols, the ASCII
 /// space) as they are, the rest escaped.
 fn go_quote(text: &str) -> String {
-    use icu_properties::CodePointMapData;
-    use icu_properties::props::{GeneralCategory, GeneralCategoryGroup as G};
-    let printable = |c: char| {
-        let category = CodePointMapData::<GeneralCategory>::new().get(c);
-        c == ' '
-            || [G::Letter, G::Mark, G::Number, G::Punctuation, G::Symbol]
-                .iter()
-                .any(|g| g.contains(category))
-    };
+    use crate::oidc::py::printable;
     let mut out = String::from("\"");
     for c in text.chars() {
         match c {
@@ -1692,5 +1684,29 @@ mod tests {
             merged_clean += 1;
         }
         assert!(merged_clean > 500, "too few readable files: {merged_clean}");
+    }
+
+    /// Go 1.19's `fmt.Sprintf("%q", s)` for each, as run.
+    #[test]
+    fn go_quote_is_gos_percent_q() {
+        for (text, quoted) in [
+            ("plain ${A:-x}", "\"plain ${A:-x}\""),
+            ("say \"hi\" \\ back", "\"say \\\"hi\\\" \\\\ back\""),
+            (
+                "\u{7}\u{8}\u{c}\u{a}\u{d}\u{9}\u{b}",
+                "\"\\a\\b\\f\\n\\r\\t\\v\"",
+            ),
+            ("\u{0}\u{1b}\u{7f}", "\"\\x00\\x1b\\x7f\""),
+            ("\u{e9}\u{65e5}\u{672c}", "\"\u{e9}\u{65e5}\u{672c}\""),
+            ("\u{85}\u{a0}\u{ad}", "\"\\u0085\\u00a0\\u00ad\""),
+            ("\u{2028}\u{feff}", "\"\\u2028\\ufeff\""),
+            (
+                "\u{1f980}\u{e0001}\u{10ffff}",
+                "\"\u{1f980}\\U000e0001\\U0010ffff\"",
+            ),
+            ("\u{378}", "\"\\u0378\""),
+        ] {
+            assert_eq!(go_quote(text), quoted, "{text:?}");
+        }
     }
 }
