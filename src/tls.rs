@@ -36,6 +36,43 @@ const MAX_DIR_FILES: usize = 10_000;
 /// OpenSSL's default maximum chain depth (100) plus the leaf and the anchor.
 const MAX_CHAIN: usize = 102;
 
+/// The extensions OpenSSL 3.0–3.5 handle (`X509_supported_extension` in
+/// `crypto/x509/v3_purp.c`): nsCertType, keyUsage, subjectAltName,
+/// basicConstraints, certificatePolicies, cRLDistributionPoints,
+/// extendedKeyUsage, the RFC 3779 address and AS blocks, OCSP no-check,
+/// policyConstraints, proxyCertInfo, nameConstraints, policyMappings,
+/// inhibitAnyPolicy. Any other extension marked critical (the key
+/// identifiers too) makes it refuse the certificate.
+const HANDLED_EXTENSIONS: &[&str] = &[
+    "2.16.840.1.113730.1.1",
+    "2.5.29.15",
+    "2.5.29.17",
+    "2.5.29.19",
+    "2.5.29.32",
+    "2.5.29.31",
+    "2.5.29.37",
+    "1.3.6.1.5.5.7.1.7",
+    "1.3.6.1.5.5.7.1.8",
+    "1.3.6.1.5.5.7.48.1.5",
+    "2.5.29.36",
+    "1.3.6.1.5.5.7.1.14",
+    "2.5.29.30",
+    "2.5.29.33",
+    "2.5.29.54",
+];
+
+/// Extensions OpenSSL decodes to judge a chain (`ossl_x509v3_cache_extensions`)
+/// and x509-parser reads as well: basicConstraints, keyUsage,
+/// extendedKeyUsage, subjectAltName and the key identifiers.
+const DECODED_EXTENSIONS: &[(&str, &str)] = &[
+    ("2.5.29.19", "basicConstraints"),
+    ("2.5.29.15", "keyUsage"),
+    ("2.5.29.37", "extendedKeyUsage"),
+    ("2.5.29.17", "subjectAltName"),
+    ("2.5.29.14", "subjectKeyIdentifier"),
+    ("2.5.29.35", "authorityKeyIdentifier"),
+];
+
 /// The certificates RomM's OpenSSL trusts, and where they come from.
 #[derive(Clone, Debug)]
 pub struct Trust {
@@ -151,8 +188,14 @@ impl Trust {
                 continue;
             };
             let name = c.name();
-            if let Some(why) = time_problem(&c, now.as_secs() as i64) {
+            if let Some(why) = c.defect() {
+                out.push(format!("{name}: {why}, so RomM's OpenSSL never uses it"));
+            } else if let Some(why) = time_problem(&c, now.as_secs() as i64) {
                 out.push(format!("{name}: {why}"));
+            } else if let Some(oid) = c.unhandled_critical() {
+                out.push(format!(
+                    "{name}: \"unhandled critical extension\" ({oid}): RomM refuses every chain that ends at it"
+                ));
             } else if c.is_ca() {
                 let openssl = if check_ca(&c) != 1 {
                     Some("invalid CA certificate")
@@ -521,12 +564,48 @@ impl<'a> Cert<'a> {
             .is_some_and(|bc| bc.value.ca)
     }
 
-    fn skid(&self) -> Option<(bool, &'a [u8])> {
+    /// What makes OpenSSL find the certificate invalid (its
+    /// `EXFLAG_INVALID`): one of the extensions it reads to judge a chain
+    /// twice, or unreadable (as far as x509-parser tells), or an empty
+    /// keyUsage. OpenSSL then links the certificate to no issuer and,
+    /// trusted as itself, finds it fit for no purpose.
+    fn defect(&self) -> Option<String> {
+        let extensions = self.x.extensions();
+        DECODED_EXTENSIONS.iter().find_map(|&(oid, name)| {
+            let mut found = extensions.iter().filter(|e| e.oid.to_id_string() == oid);
+            match (found.next(), found.next()) {
+                (Some(_), Some(_)) => Some(format!("it has two {name} extensions")),
+                (Some(e), None) => match e.parsed_extension() {
+                    ParsedExtension::ParseError { .. } => {
+                        Some(format!("its {name} extension cannot be read"))
+                    }
+                    ParsedExtension::KeyUsage(ku) if ku.flags == 0 => {
+                        Some("its keyUsage extension allows nothing".into())
+                    }
+                    _ => None,
+                },
+                _ => None,
+            }
+        })
+    }
+
+    /// A critical extension OpenSSL does not handle (its `EXFLAG_CRITICAL`),
+    /// by its OID.
+    fn unhandled_critical(&self) -> Option<String> {
+        self.x
+            .extensions()
+            .iter()
+            .filter(|e| e.critical)
+            .map(|e| e.oid.to_id_string())
+            .find(|oid| !HANDLED_EXTENSIONS.contains(&oid.as_str()))
+    }
+
+    fn skid(&self) -> Option<&'a [u8]> {
         self.x
             .extensions()
             .iter()
             .find_map(|e| match e.parsed_extension() {
-                ParsedExtension::SubjectKeyIdentifier(id) => Some((e.critical, id.0)),
+                ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0),
                 _ => None,
             })
     }
@@ -537,7 +616,6 @@ impl<'a> Cert<'a> {
             .iter()
             .find_map(|e| match e.parsed_extension() {
                 ParsedExtension::AuthorityKeyIdentifier(a) => Some(Akid {
-                    critical: e.critical,
                     key_id: a.key_identifier.as_ref().map(|k| k.0),
                     serial: a.authority_cert_serial,
                 }),
@@ -548,7 +626,6 @@ impl<'a> Cert<'a> {
 
 /// The parts of an authorityKeyIdentifier OpenSSL looks at.
 struct Akid<'a> {
-    critical: bool,
     key_id: Option<&'a [u8]>,
     serial: Option<&'a [u8]>,
 }
@@ -558,7 +635,7 @@ fn akid_matches(child: &Cert<'_>, issuer: &Cert<'_>) -> bool {
     let Some(akid) = child.akid() else {
         return true;
     };
-    if let (Some(want), Some((_, have))) = (akid.key_id, issuer.skid())
+    if let (Some(want), Some(have)) = (akid.key_id, issuer.skid())
         && want != have
     {
         return false;
@@ -582,7 +659,8 @@ fn time_problem(c: &Cert<'_>, now: i64) -> Option<String> {
 }
 
 /// The issuer OpenSSL picks for `child` among `candidates`: same name, key
-/// identifiers agreeing, the first valid now or else the one expiring last.
+/// identifiers agreeing, the first valid now or else the one expiring last;
+/// none where either has an extension that cannot be read.
 fn best_issuer<'c, 'a>(
     child: &Cert<'_>,
     candidates: impl Iterator<Item = &'c Cert<'a>>,
@@ -591,9 +669,15 @@ fn best_issuer<'c, 'a>(
 where
     'a: 'c,
 {
+    if child.defect().is_some() {
+        return None;
+    }
     let mut fallback: Option<&Cert<'a>> = None;
     for c in candidates {
-        if c.x.subject().as_raw() != child.x.issuer().as_raw() || !akid_matches(child, c) {
+        if c.x.subject().as_raw() != child.x.issuer().as_raw()
+            || !akid_matches(child, c)
+            || c.defect().is_some()
+        {
             continue;
         }
         if valid_at(c, now) {
@@ -606,17 +690,13 @@ where
     fallback
 }
 
-/// A broken strict rule: OpenSSL's message, what is wrong, what to re-issue
-/// the certificate with.
-struct Rule {
-    openssl: &'static str,
-    why: String,
-    fix: String,
-}
-
-/// OpenSSL's `X509_check_ca`: 1 for a CA by basicConstraints, 0 for none,
-/// other values for CAs by older conventions, which strict mode refuses.
+/// OpenSSL's `X509_check_ca`: 1 for a CA by basicConstraints, 0 for none
+/// (or a certificate it cannot read), other values for CAs by older
+/// conventions, which strict mode refuses.
 fn check_ca(c: &Cert<'_>) -> u8 {
+    if c.defect().is_some() {
+        return 0;
+    }
     let ku = c.x.key_usage().ok().flatten();
     if ku.as_ref().is_some_and(|ku| !ku.value.key_cert_sign()) {
         return 0;
@@ -650,11 +730,9 @@ struct Marks {
     subject_empty: bool,
     /// The signature algorithm outside and inside the signed part differ.
     algorithms_differ: bool,
-    akid_critical: bool,
     /// An authorityKeyIdentifier with a keyIdentifier.
     akid_key_id: bool,
     skid: bool,
-    skid_critical: bool,
     v3: bool,
     extensions: bool,
     /// Another certificate follows it in the chain.
@@ -662,24 +740,18 @@ struct Marks {
 }
 
 impl Marks {
-    fn read(c: &Cert<'_>, has_issuer: bool) -> Result<Marks, Rule> {
+    /// What OpenSSL's rules see of a certificate whose extensions it can read.
+    fn read(c: &Cert<'_>, has_issuer: bool) -> Marks {
         let x = &c.x;
-        let unreadable = |what: &str| Rule {
-            openssl: "invalid or inconsistent certificate extension",
-            why: format!("its {what} extension cannot be read"),
-            fix: format!("a well-formed {what} extension"),
-        };
         let bc = x
             .basic_constraints()
-            .map_err(|_| unreadable("basicConstraints"))?
+            .ok()
+            .flatten()
             .map(|b| (b.critical, b.value));
-        let ku = x.key_usage().map_err(|_| unreadable("keyUsage"))?;
-        let san = x
-            .subject_alternative_name()
-            .map_err(|_| unreadable("subjectAltName"))?;
+        let ku = x.key_usage().ok().flatten();
+        let san = x.subject_alternative_name().ok().flatten();
         let akid = c.akid();
-        let skid = c.skid();
-        Ok(Marks {
+        Marks {
             ca: bc.as_ref().is_some_and(|(_, b)| b.ca),
             ca_critical: bc.as_ref().is_some_and(|(critical, _)| *critical),
             path_len: bc
@@ -696,14 +768,12 @@ impl Marks {
             issuer_empty: x.issuer().iter().next().is_none(),
             subject_empty: x.subject().iter().next().is_none(),
             algorithms_differ: x.signature_algorithm != x.tbs_certificate.signature,
-            akid_critical: akid.as_ref().is_some_and(|a| a.critical),
             akid_key_id: akid.is_some_and(|a| a.key_id.is_some()),
-            skid: skid.is_some(),
-            skid_critical: skid.is_some_and(|(critical, _)| critical),
+            skid: c.skid().is_some(),
             v3: x.version() == X509Version::V3,
             extensions: !x.extensions().is_empty(),
             has_issuer,
-        })
+        }
     }
 }
 
@@ -719,8 +789,10 @@ struct StrictRule {
 }
 
 /// The rules of `check_extensions` in `crypto/x509/x509_vfy.c` (OpenSSL
-/// 3.0–3.5), in its order. (OpenSSL 4.0 drops the "marked critical" rules,
-/// openssl#30249; RomM's Alpine image has 3.5.)
+/// 3.0–3.5), in its order. Its rules for key identifiers marked critical
+/// never apply: OpenSSL does not handle those extensions, so it refuses
+/// them as unhandled critical extensions first (measured on 3.0.19 and
+/// 3.5.2; 4.0 drops the rules, openssl#30249; RomM's image has 3.5).
 const STRICT_RULES: &[StrictRule] = &[
     StrictRule {
         openssl: "Path length invalid for non-CA cert",
@@ -783,18 +855,6 @@ const STRICT_RULES: &[StrictRule] = &[
         broken: |m| m.algorithms_differ,
     },
     StrictRule {
-        openssl: "Authority Key Identifier marked critical",
-        why: "its authorityKeyIdentifier is marked critical",
-        fix: "authorityKeyIdentifier = keyid, not critical (RFC 5280 4.2.1.1)",
-        broken: |m| m.akid_critical,
-    },
-    StrictRule {
-        openssl: "Subject Key Identifier marked critical",
-        why: "its subjectKeyIdentifier is marked critical",
-        fix: "subjectKeyIdentifier = hash, not critical (RFC 5280 4.2.1.2)",
-        broken: |m| m.skid_critical,
-    },
-    StrictRule {
         openssl: "Missing Authority Key Identifier",
         why: "it has no authorityKeyIdentifier naming the key of its issuer",
         fix: "authorityKeyIdentifier = keyid (RFC 5280 4.2.1.1)",
@@ -817,14 +877,10 @@ const STRICT_RULES: &[StrictRule] = &[
 /// The first of [`STRICT_RULES`] that the certificate at position `i` (0 =
 /// the server's) of a chain of `n` breaks; OpenSSL applies them to every
 /// certificate of a chain longer than one.
-fn strict_rules(c: &Cert<'_>, i: usize, n: usize) -> Result<(), Rule> {
-    let marks = Marks::read(c, i + 1 < n)?;
+fn strict_rules(c: &Cert<'_>, i: usize, n: usize) -> Result<(), &'static StrictRule> {
+    let marks = Marks::read(c, i + 1 < n);
     match STRICT_RULES.iter().find(|r| (r.broken)(&marks)) {
-        Some(r) => Err(Rule {
-            openssl: r.openssl,
-            why: r.why.into(),
-            fix: r.fix.into(),
-        }),
+        Some(rule) => Err(rule),
         None => Ok(()),
     }
 }
@@ -896,7 +952,7 @@ fn judge_once(
         .collect();
     let (chain, trusted) = build_chain(&leaf, &sent, &store, secs);
     if !trusted {
-        return Err(untrusted(&chain));
+        return Err(untrusted(&chain, &sent, &store));
     }
     check_extensions(&chain)?;
     // check_id: the host of the URL.
@@ -947,8 +1003,9 @@ fn build_chain<'c, 'a>(
     (chain, trusted)
 }
 
-/// OpenSSL's words for a chain nothing in the store vouches for.
-fn untrusted(chain: &[&Cert<'_>]) -> Failed {
+/// OpenSSL's words for a chain nothing in the store vouches for, and why:
+/// where it ends, or a certificate on the way that cannot be read.
+fn untrusted(chain: &[&Cert<'_>], sent: &[Cert<'_>], store: &[Cert<'_>]) -> Failed {
     let n = chain.len();
     let top = chain[n - 1];
     let openssl = if top.self_signed() && n == 1 {
@@ -958,9 +1015,26 @@ fn untrusted(chain: &[&Cert<'_>]) -> Failed {
     } else {
         "unable to get local issuer certificate"
     };
+    let unusable_issuer = || {
+        sent.iter()
+            .chain(store)
+            .filter(|c| c.x.subject().as_raw() == top.x.issuer().as_raw())
+            .find_map(|c| c.defect().map(|why| (c, why)))
+    };
     let detail = if top.self_signed() {
         format!(
             "The chain ends at the self-signed {}, which is not in the trust store.",
+            top.name()
+        )
+    } else if let Some(why) = top.defect() {
+        format!(
+            "{}: {why}, so OpenSSL links it to no issuer.",
+            role(top, n - 1)
+        )
+    } else if let Some((issuer, why)) = unusable_issuer() {
+        format!(
+            "OpenSSL cannot use {}, the issuer of {}: {why}.",
+            issuer.name(),
             top.name()
         )
     } else {
@@ -994,11 +1068,12 @@ fn check_extensions(chain: &[&Cert<'_>]) -> Result<(), Failed> {
     // counting self-issued ones.
     let mut path_len = 0u32;
     for (i, c) in chain.iter().enumerate() {
+        check_handled(c, i)?;
         check_ca_use(c, i)?;
         if n > 1 {
             strict_rules(c, i, n).map_err(|r| {
                 (
-                    Reason::Strict { fix: r.fix },
+                    Reason::Strict { fix: r.fix.into() },
                     r.openssl.into(),
                     format!(
                         "{}: {}. Python 3.13 verifies with VERIFY_X509_STRICT and refuses it; rustls and browsers do not check this.",
@@ -1015,6 +1090,24 @@ fn check_extensions(chain: &[&Cert<'_>]) -> Result<(), Failed> {
         }
     }
     Ok(())
+}
+
+/// OpenSSL refuses a certificate with a critical extension it does not
+/// handle, in any chain and whatever the flags.
+fn check_handled(c: &Cert<'_>, i: usize) -> Result<(), Failed> {
+    match c.unhandled_critical() {
+        None => Ok(()),
+        Some(oid) => Err((
+            Reason::Strict {
+                fix: format!("the extension {oid} not marked critical, or without it"),
+            },
+            "unhandled critical extension".into(),
+            format!(
+                "{}: its extension {oid} is marked critical, and OpenSSL does not handle that extension, so RomM refuses the certificate.",
+                role(c, i)
+            ),
+        )),
+    }
 }
 
 /// Every certificate above the server's must be a CA by basicConstraints;
@@ -1037,10 +1130,20 @@ fn check_ca_use(c: &Cert<'_>, i: usize) -> Result<(), Failed> {
     ))
 }
 
-/// The TLS-server purpose: every certificate's extendedKeyUsage, if any,
-/// must include serverAuth; the server's keyUsage, if any, must allow a
-/// handshake.
+/// The TLS-server purpose: every certificate's extensions must be
+/// readable, its extendedKeyUsage, if any, must include serverAuth, and the
+/// server's keyUsage, if any, must allow a handshake.
 fn check_purpose(c: &Cert<'_>, i: usize) -> Result<(), Failed> {
+    if let Some(why) = c.defect() {
+        return Err((
+            Reason::Purpose,
+            "unsuitable certificate purpose".into(),
+            format!(
+                "{}: {why}, so OpenSSL finds it fit for no purpose.",
+                role(c, i)
+            ),
+        ));
+    }
     let eku = c.x.extended_key_usage().ok().flatten();
     let ku = c.x.key_usage().ok().flatten();
     let eku_bad = eku.is_some_and(|e| !e.value.server_auth);
