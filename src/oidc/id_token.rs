@@ -729,8 +729,8 @@ impl IdToken<'_> {
         self.validate_iss()?;
         self.validate_sub();
         self.validate_exp()?;
-        self.validate_nbf()?;
-        self.validate_iat()?;
+        self.validate_not_ahead("nbf", |nbf, now| Rejection::NotYetValid { nbf, now })?;
+        self.validate_not_ahead("iat", |iat, now| Rejection::IssuedInFuture { iat, now })?;
         self.checked.push("exp/iat");
         self.validate_auth_time()?;
         self.validate_nonce()?;
@@ -813,43 +813,27 @@ impl IdToken<'_> {
         Ok(())
     }
 
-    fn validate_nbf(&mut self) -> Result<(), Rejection> {
+    /// `validate_nbf` and `validate_iat`: a time more than the leeway ahead
+    /// is refused; one less far ahead, but more than a minute, is a clock
+    /// worth a look.
+    fn validate_not_ahead(
+        &mut self,
+        claim: &'static str,
+        refuse: fn(f64, u64) -> Rejection,
+    ) -> Result<(), Rejection> {
         let now = self.expected.now as f64;
-        if let Some(nbf) = self.numeric("nbf")? {
-            if nbf > now + LEEWAY as f64 {
-                return Err(Rejection::NotYetValid {
-                    nbf,
-                    now: self.expected.now,
+        if let Some(at) = self.numeric(claim)? {
+            if at > now + LEEWAY as f64 {
+                return Err(refuse(at, self.expected.now));
+            }
+            if at > now + SKEW_WARNING {
+                self.cautions.push(Caution::ClockAhead {
+                    claim,
+                    ahead: at - now,
                 });
             }
-            self.clock_ahead("nbf", nbf, now);
         }
         Ok(())
-    }
-
-    fn validate_iat(&mut self) -> Result<(), Rejection> {
-        let now = self.expected.now as f64;
-        if let Some(iat) = self.numeric("iat")? {
-            if iat > now + LEEWAY as f64 {
-                return Err(Rejection::IssuedInFuture {
-                    iat,
-                    now: self.expected.now,
-                });
-            }
-            self.clock_ahead("iat", iat, now);
-        }
-        Ok(())
-    }
-
-    /// A time in the future that authlib still accepts, but by a margin
-    /// worth a warning.
-    fn clock_ahead(&mut self, claim: &'static str, at: f64, now: f64) {
-        if at > now + SKEW_WARNING {
-            self.cautions.push(Caution::ClockAhead {
-                claim,
-                ahead: at - now,
-            });
-        }
     }
 
     /// A truthy `auth_time` must be a number.
