@@ -1270,26 +1270,40 @@ fn check_host(leaf: &Cert<'_>, host: &ServerName<'_>) -> Result<(), Failed> {
         .flatten()
         .map(|s| s.value.general_names.clone())
         .unwrap_or_default();
-    let has_dns = names.iter().any(|n| matches!(n, GeneralName::DNSName(_)));
+    let dns_names: Vec<&str> = names
+        .iter()
+        .filter_map(|n| match n {
+            GeneralName::DNSName(d) => Some(*d),
+            _ => None,
+        })
+        .collect();
     let common_names: Vec<String> = leaf
         .x
         .subject()
         .iter_common_name()
         .filter_map(|cn| cn.as_str().ok().map(str::to_string))
         .collect();
-    let by_san = webpki::EndEntityCert::try_from(leaf.der)
-        .is_ok_and(|ee| ee.verify_is_valid_for_subject_name(host).is_ok());
     let (shown, matched, kind) = match host {
         ServerName::DnsName(d) => {
             let d = d.as_ref();
-            let by_cn = !has_dns && common_names.iter().any(|cn| cn_matches(cn, d));
-            (d.to_string(), by_san || by_cn, "Hostname")
+            let matched = if dns_names.is_empty() {
+                common_names.iter().any(|cn| name_matches(cn, d))
+            } else {
+                dns_names.iter().any(|name| name_matches(name, d))
+            };
+            (d.to_string(), matched, "Hostname")
         }
-        ServerName::IpAddress(ip) => (
-            std::net::IpAddr::from(*ip).to_string(),
-            by_san,
-            "IP address",
-        ),
+        ServerName::IpAddress(ip) => {
+            let ip = std::net::IpAddr::from(*ip);
+            let octets = match ip {
+                std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
+                std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
+            };
+            let matched = names
+                .iter()
+                .any(|n| matches!(n, GeneralName::IPAddress(b) if *b == octets.as_slice()));
+            (ip.to_string(), matched, "IP address")
+        }
         _ => (String::new(), false, "Hostname"),
     };
     if matched {
@@ -1304,7 +1318,7 @@ fn check_host(leaf: &Cert<'_>, host: &ServerName<'_>) -> Result<(), Failed> {
         })
         .collect();
     // With no DNS name, OpenSSL reads the common name (for a host name).
-    if !has_dns {
+    if dns_names.is_empty() {
         covered.extend(common_names.iter().map(|cn| format!("{cn} (common name)")));
     }
     Err((
@@ -1333,20 +1347,47 @@ fn ip_text(bytes: &[u8]) -> Option<String> {
     }
 }
 
-/// A common name against a host, with OpenSSL's wildcard rule (`*` alone as
-/// the leftmost label, at least two labels after it).
-fn cn_matches(cn: &str, host: &str) -> bool {
-    let cn = cn.trim_end_matches('.').to_ascii_lowercase();
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    if cn == host {
+/// A DNS name of the certificate (a subjectAltName entry or a common name)
+/// against the host, as OpenSSL 3 compares them for Python (`equal_wildcard`
+/// with `X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS`): equal but for ASCII case,
+/// or a wildcard pattern whose `*` stands for one non-empty label of
+/// letters, digits and hyphens. A trailing dot is compared as written.
+fn name_matches(name: &str, host: &str) -> bool {
+    if name.eq_ignore_ascii_case(host) {
         return true;
     }
-    match (cn.strip_prefix("*."), host.split_once('.')) {
-        (Some(rest), Some((first, tail))) => {
-            rest.contains('.') && !first.is_empty() && tail == rest
-        }
-        _ => false,
-    }
+    let Some(suffix) = wildcard_suffix(name) else {
+        return false;
+    };
+    let Some(label) = host
+        .len()
+        .checked_sub(suffix.len())
+        .and_then(|at| host.get(..at))
+    else {
+        return false;
+    };
+    !label.is_empty()
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && host[label.len()..].eq_ignore_ascii_case(suffix)
+}
+
+/// What follows the `*` of a name OpenSSL takes as a wildcard pattern
+/// (`valid_star`): `*` the whole first label, then two or more labels of
+/// letters, digits and inner hyphens. Any other name is compared as it is.
+fn wildcard_suffix(name: &str) -> Option<&str> {
+    let suffix = name.strip_prefix('*')?;
+    let labels: Vec<&str> = suffix.strip_prefix('.')?.split('.').collect();
+    let valid = |label: &str| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    (labels.len() >= 2 && labels.iter().all(|l| valid(l))).then_some(suffix)
 }
 
 /// rustls' own verdict with the same store, to tell where it and RomM differ.

@@ -982,3 +982,49 @@ fn mozillas_roots_are_usable_as_openssl_reads_them() {
         );
     }
 }
+
+/// A certificate's names against hosts, as Python 3.13's `ssl` on OpenSSL
+/// 3.0.19 judged them in real handshakes, each name as the certificate's
+/// only common name and (for the wildcards) as its only subjectAltName.
+#[test]
+fn names_match_hosts_as_openssl_matches_them() {
+    for (name, host, matches) in [
+        ("*.example.com", "a.example.com", true),
+        ("*.example.com", "A.Example.COM", true),
+        ("*.example.com", "xn--bcher-kva.example.com", true),
+        ("*.example.com", "example.com", false),
+        ("*.example.com", "a.b.example.com", false),
+        ("*.example.com", "a_b.example.com", false),
+        ("*.com", "a.com", false),
+        ("f*.example.com", "foo.example.com", false),
+        ("f*.example.com", "f.example.com", false),
+        ("a.*.example.com", "a.b.example.com", false),
+        ("*", "localhost", false),
+        ("EXAMPLE.com", "example.com", true),
+        ("example.com.", "example.com", false),
+        ("example.com.", "example.com.", true),
+        ("*.xn--bcher-kva.example", "a.xn--bcher-kva.example", true),
+    ] {
+        assert_eq!(name_matches(name, host), matches, "{name} vs {host}");
+    }
+    // The subjectAltName follows the same rule (webpki's would let `_` through).
+    let root = make_ca("names root", None, |_| {});
+    let wildcard = make_leaf(&root, |p| {
+        p.subject_alt_names = vec![rcgen::SanType::DnsName(
+            "*.example.com".try_into().expect("name"),
+        )];
+    });
+    let host = ServerName::try_from("a_b.example.com").expect("host");
+    let refusal = judge(
+        &store(&[&root.der]),
+        &der(&wildcard),
+        &[],
+        &host,
+        UnixTime::now(),
+    )
+    .expect_err("a mismatch");
+    assert_eq!(
+        refusal.openssl,
+        "Hostname mismatch, certificate is not valid for 'a_b.example.com'."
+    );
+}
