@@ -1259,68 +1259,19 @@ fn verify_signatures(chain: &[&Cert<'_>], now: UnixTime) -> Result<(), Failed> {
     .map_err(fail)
 }
 
-/// OpenSSL's host check as Python sets it up: a DNS name against the
-/// subjectAltName DNS entries, or the subject's common names when there are
-/// none; an IP address against the subjectAltName IP entries only.
+/// The host of the URL against the server's certificate (OpenSSL's
+/// `check_id`).
 fn check_host(leaf: &Cert<'_>, host: &ServerName<'_>) -> Result<(), Failed> {
-    let names: Vec<GeneralName<'_>> = leaf
-        .x
-        .subject_alternative_name()
-        .ok()
-        .flatten()
-        .map(|s| s.value.general_names.clone())
-        .unwrap_or_default();
-    let dns_names: Vec<&str> = names
-        .iter()
-        .filter_map(|n| match n {
-            GeneralName::DNSName(d) => Some(*d),
-            _ => None,
-        })
-        .collect();
-    let common_names: Vec<String> = leaf
-        .x
-        .subject()
-        .iter_common_name()
-        .filter_map(|cn| cn.as_str().ok().map(str::to_string))
-        .collect();
-    let (shown, matched, kind) = match host {
-        ServerName::DnsName(d) => {
-            let d = d.as_ref();
-            let matched = if dns_names.is_empty() {
-                common_names.iter().any(|cn| name_matches(cn, d))
-            } else {
-                dns_names.iter().any(|name| name_matches(name, d))
-            };
-            (d.to_string(), matched, "Hostname")
-        }
-        ServerName::IpAddress(ip) => {
-            let ip = std::net::IpAddr::from(*ip);
-            let octets = match ip {
-                std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
-                std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
-            };
-            let matched = names
-                .iter()
-                .any(|n| matches!(n, GeneralName::IPAddress(b) if *b == octets.as_slice()));
-            (ip.to_string(), matched, "IP address")
-        }
-        _ => (String::new(), false, "Hostname"),
+    let names = HostNames::read(leaf);
+    let (shown, kind) = match host {
+        ServerName::IpAddress(ip) => (std::net::IpAddr::from(*ip).to_string(), "IP address"),
+        ServerName::DnsName(d) => (d.as_ref().to_string(), "Hostname"),
+        _ => (String::new(), "Hostname"),
     };
-    if matched {
+    if names.cover(host) {
         return Ok(());
     }
-    let mut covered: Vec<String> = names
-        .iter()
-        .filter_map(|n| match n {
-            GeneralName::DNSName(d) => Some(d.to_string()),
-            GeneralName::IPAddress(b) => ip_text(b),
-            _ => None,
-        })
-        .collect();
-    // With no DNS name, OpenSSL reads the common name (for a host name).
-    if dns_names.is_empty() {
-        covered.extend(common_names.iter().map(|cn| format!("{cn} (common name)")));
-    }
+    let covered = names.shown();
     Err((
         Reason::Name {
             host: shown.clone(),
@@ -1337,6 +1288,80 @@ fn check_host(leaf: &Cert<'_>, host: &ServerName<'_>) -> Result<(), Failed> {
             )
         },
     ))
+}
+
+/// The names a server's certificate holds for OpenSSL's host check.
+struct HostNames<'a> {
+    /// The subjectAltName entries, in order.
+    alt: Vec<GeneralName<'a>>,
+    common: Vec<String>,
+}
+
+impl<'a> HostNames<'a> {
+    fn read(leaf: &Cert<'a>) -> HostNames<'a> {
+        HostNames {
+            alt: leaf
+                .x
+                .subject_alternative_name()
+                .ok()
+                .flatten()
+                .map(|s| s.value.general_names.clone())
+                .unwrap_or_default(),
+            common: leaf
+                .x
+                .subject()
+                .iter_common_name()
+                .filter_map(|cn| cn.as_str().ok().map(str::to_string))
+                .collect(),
+        }
+    }
+
+    fn dns(&self) -> impl Iterator<Item = &str> {
+        self.alt.iter().filter_map(|n| match n {
+            GeneralName::DNSName(d) => Some(*d),
+            _ => None,
+        })
+    }
+
+    /// As Python sets OpenSSL up: a DNS name against the subjectAltName DNS
+    /// entries, or the common names when there are none; an IP address
+    /// against the subjectAltName IP entries only.
+    fn cover(&self, host: &ServerName<'_>) -> bool {
+        match host {
+            ServerName::DnsName(d) if self.dns().next().is_none() => {
+                self.common.iter().any(|cn| name_matches(cn, d.as_ref()))
+            }
+            ServerName::DnsName(d) => self.dns().any(|name| name_matches(name, d.as_ref())),
+            ServerName::IpAddress(ip) => {
+                let octets = match std::net::IpAddr::from(*ip) {
+                    std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
+                    std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
+                };
+                self.alt
+                    .iter()
+                    .any(|n| matches!(n, GeneralName::IPAddress(b) if *b == octets.as_slice()))
+            }
+            _ => false,
+        }
+    }
+
+    /// What the certificate covers, for a refusal: its DNS names and
+    /// addresses, and its common names where OpenSSL reads them.
+    fn shown(&self) -> Vec<String> {
+        let mut covered: Vec<String> = self
+            .alt
+            .iter()
+            .filter_map(|n| match n {
+                GeneralName::DNSName(d) => Some(d.to_string()),
+                GeneralName::IPAddress(b) => ip_text(b),
+                _ => None,
+            })
+            .collect();
+        if self.dns().next().is_none() {
+            covered.extend(self.common.iter().map(|cn| format!("{cn} (common name)")));
+        }
+        covered
+    }
 }
 
 fn ip_text(bytes: &[u8]) -> Option<String> {
