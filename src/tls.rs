@@ -12,8 +12,8 @@
 //! accepts, so this verifier rebuilds the chain OpenSSL builds (trusted issuer
 //! first, then the certificates the server sent, then the server's own
 //! certificate if it is in the store) and applies OpenSSL's rules to it, in
-//! OpenSSL's order; webpki checks the signatures and the names. A refusal
-//! says why in OpenSSL's words, so a finding can quote RomM's log.
+//! OpenSSL's order, host names included; webpki checks the signatures. A
+//! refusal says why in OpenSSL's words, so a finding can quote RomM's log.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -504,7 +504,8 @@ pub struct Refusal {
 pub enum Reason {
     /// No certificate of the store vouches for the chain.
     Untrusted,
-    /// A certificate breaks an RFC 5280 rule OpenSSL enforces in strict mode;
+    /// A certificate breaks a rule OpenSSL enforces on its extensions (RFC
+    /// 5280's in strict mode, a critical extension it does not handle);
     /// `fix` names what to re-issue it with.
     Strict { fix: String },
     /// A certificate's key usage does not allow a TLS server.
