@@ -139,7 +139,9 @@ pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Re
                 accounts,
                 cancelled,
                 &report.checks,
-            );
+                &crate::progress::Stderr::default(),
+            )
+            .findings;
             report.extend(findings);
         }
         None => {

@@ -422,7 +422,7 @@ impl Wizard<'_> {
         loop {
             CANCELLED.store(false, Ordering::SeqCst);
             IN_LOGIN.store(true, Ordering::SeqCst);
-            let findings = login::run(
+            let login::Login { findings, claims } = login::run(
                 &self.settings,
                 &self.http,
                 Some(discovery),
@@ -430,18 +430,12 @@ impl Wizard<'_> {
                 None,
                 &CANCELLED,
                 &[],
+                &crate::progress::Stderr::default(),
             );
             IN_LOGIN.store(false, Ordering::SeqCst);
             for f in findings.iter().filter(|f| f.status != Status::Skip) {
                 show(f);
             }
-            let claims = findings
-                .iter()
-                .find(|f| f.id == "login.id-token")
-                .and_then(|f| f.data.as_ref())
-                .and_then(|d| d.get("claims"))
-                .and_then(Value::as_object)
-                .cloned();
             if let Some(c) = &claims {
                 let pick = |k: &str| {
                     c.get(k)
