@@ -1263,4 +1263,382 @@ mod tests {
         assert_eq!(f.status, Status::Fail, "{f:?}");
         assert!(!f.summary.contains("callback"), "{f:?}");
     }
+
+    fn claims(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().expect("an object")
+    }
+
+    fn discovery(doc: Value) -> Discovery {
+        Discovery { doc: claims(doc) }
+    }
+
+    /// A Pocket ID 2.10+ document, `email_verified` advertised or not.
+    fn pocket_id(advertised: bool) -> Discovery {
+        let mut doc = serde_json::json!({
+            "authorization_endpoint": "https://id.example.com/authorize",
+            "token_endpoint": "https://id.example.com/api/oidc/token",
+            "jwks_uri": "https://id.example.com/.well-known/jwks.json",
+            "request_parameter_supported": true,
+        });
+        if advertised {
+            doc["claims_supported"] = serde_json::json!(["email", "email_verified"]);
+        }
+        discovery(doc)
+    }
+
+    fn settings(pairs: &[(&'static str, &str)]) -> Settings {
+        pairs
+            .iter()
+            .fold(Settings::default(), |s, (k, v)| s.with(k, v.to_string()))
+    }
+
+    fn alice() -> Map<String, Value> {
+        claims(serde_json::json!({
+            "sub": "1",
+            "email": "Alice@Example.com",
+            "email_verified": true,
+            "preferred_username": "alice",
+        }))
+    }
+
+    fn by_id<'a>(findings: &'a [Finding], id: &str) -> &'a Finding {
+        findings
+            .iter()
+            .find(|f| f.id == id)
+            .unwrap_or_else(|| panic!("no {id} in {findings:?}"))
+    }
+
+    #[test]
+    fn skips_fill_the_missing_ids_by_id_in_report_order() {
+        let token = Finding::fail("login.token", "refused");
+        let userinfo = Finding::warn("login.userinfo", "HTTP 500");
+        let callback = Finding::pass("login.callback", "code");
+        let all = with_skips(vec![userinfo, token, callback], "why");
+        let ids: Vec<&str> = all.iter().map(|f| f.id).collect();
+        assert_eq!(ids, IDS);
+        let statuses: Vec<Status> = all.iter().map(|f| f.status).collect();
+        assert_eq!(
+            &statuses[..4],
+            [Status::Pass, Status::Fail, Status::Skip, Status::Warn]
+        );
+        assert!(
+            all[2..]
+                .iter()
+                .all(|f| f.status != Status::Skip || f.summary == "why")
+        );
+        assert!(all[4..].iter().all(|f| f.status == Status::Skip));
+    }
+
+    #[test]
+    fn a_callback_error_gets_the_fix_its_words_point_to() {
+        let error = |error: &str, description: &str| Callback::ProviderError {
+            error: error.into(),
+            description: description.into(),
+        };
+        let fix = |c: &Callback, flavor: &Flavor| {
+            let f = callback_verdict(c, flavor, "http://127.0.0.1/callback");
+            assert_eq!(f.status, Status::Fail, "{f:?}");
+            f.fix
+        };
+        let pkce = error("invalid_request", "PKCE is required");
+        assert!(fix(&pkce, &Flavor::PocketIdModern).contains("Untick PKCE"));
+        assert!(fix(&pkce, &Flavor::Other).contains("turn off the PKCE requirement"));
+        assert!(fix(&error("invalid_scope", ""), &Flavor::Other).contains("OIDC_CLAIM_ROLES"));
+        assert!(fix(&error("access_denied", ""), &Flavor::Other).contains("Allowed user groups"));
+        let redirect = error("invalid_request", "redirect_uri not registered");
+        assert!(
+            fix(&redirect, &Flavor::Other)
+                .contains("Register http://127.0.0.1/callback as a callback URL")
+        );
+        let f = callback_verdict(&redirect, &Flavor::Other, "r");
+        assert_eq!(
+            f.found.as_deref(),
+            Some("?error=invalid_request: redirect_uri not registered")
+        );
+        assert_eq!(
+            callback_verdict(&Callback::NoCode, &Flavor::Other, "r").status,
+            Status::Fail
+        );
+        let code = Callback::Code("c0de".to_string().into());
+        assert_eq!(
+            callback_verdict(&code, &Flavor::Other, "r").status,
+            Status::Pass
+        );
+    }
+
+    #[test]
+    fn a_refused_exchange_is_named_by_the_providers_error() {
+        let refused = |status: u16, error: &str, description: &str| {
+            Err(ExchangeError::Refused {
+                status,
+                error: error.into(),
+                description: description.into(),
+                head: "{\"error\":\"…\"}".into(),
+            })
+        };
+        let url = "https://id.example.com/token";
+        let f = token_verdict(&refused(400, "invalid_client", ""), "secret", url);
+        assert_eq!(
+            f.summary,
+            "The provider refused the client secret (HTTP 400)"
+        );
+        assert!(f.fix.contains("Copy OIDC_CLIENT_SECRET again"), "{f:?}");
+        let f = token_verdict(&refused(401, "", ""), "sécret", url);
+        assert!(f.summary.contains("client secret"), "{f:?}");
+        assert_eq!(
+            f.fix,
+            credentials::ASCII_SECRET_FIX,
+            "a non-ASCII secret is named"
+        );
+        assert!(
+            f.detail.ends_with("{\"error\":\"…\"}"),
+            "no words: the body: {f:?}"
+        );
+        let f = token_verdict(
+            &refused(400, "invalid_grant", "code verifier mismatch"),
+            "s",
+            url,
+        );
+        assert_eq!(f.summary, "The provider demands PKCE (HTTP 400)");
+        let f = token_verdict(&refused(400, "invalid_grant", "expired"), "s", url);
+        assert!(
+            f.summary
+                .starts_with("The provider refused the authorization code")
+        );
+        assert_eq!(f.found.as_deref(), Some("400 invalid_grant expired"));
+        let f = token_verdict(&refused(500, "server_error", ""), "s", url);
+        assert_eq!(f.summary, "The token request failed (HTTP 500)");
+        let none = Err(ExchangeError::NoIdToken { head: "{}".into() });
+        let f = token_verdict(&none, "s", url);
+        assert_eq!(
+            (f.status, f.detail.as_str()),
+            (Status::Fail, "Body starts: {}")
+        );
+        let gone = Err(ExchangeError::Unreachable(crate::http::Failure::Refused));
+        assert!(
+            token_verdict(&gone, "s", url)
+                .summary
+                .contains("connection refused")
+        );
+        let tokens = Ok(Tokens {
+            id_token: "t".to_string().into(),
+            access_token: None,
+        });
+        assert_eq!(token_verdict(&tokens, "s", url).status, Status::Pass);
+    }
+
+    #[test]
+    fn the_id_token_verdict_carries_the_claims_and_counts_only_warnings() {
+        let verified = |cautions| {
+            Ok(Verified {
+                alg: "RS256".into(),
+                kid: Some("k1".into()),
+                claims: alice(),
+                checked: vec!["iss", "nonce"],
+                cautions,
+            })
+        };
+        let f = id_token_verdict(&verified(vec![Caution::NoAtHash]), &Flavor::Other);
+        assert_eq!(f.status, Status::Pass, "a note is no caution: {f:?}");
+        assert!(
+            f.summary.ends_with("RS256 signature (kid k1), iss, nonce"),
+            "{f:?}"
+        );
+        assert!(f.detail.starts_with("note: "), "{f:?}");
+        assert_eq!(f.data, Some(serde_json::json!({ "claims": alice() })));
+        let f = id_token_verdict(
+            &verified(vec![Caution::Unsigned, Caution::NoAtHash]),
+            &Flavor::Other,
+        );
+        assert_eq!(f.status, Status::Warn, "{f:?}");
+        assert!(f.summary.contains("with 1 caution:"), "{f:?}");
+        assert!(
+            f.detail.starts_with("⚠ ") && f.detail.contains("\nnote: "),
+            "{f:?}"
+        );
+        assert_eq!(f.fix, caution_fix(&Caution::Unsigned));
+        let f = id_token_verdict(&Err(Rejection::NonceMissing), &Flavor::Other);
+        assert_eq!(f.status, Status::Fail);
+        let exception = Rejection::NonceMissing.exception();
+        assert!(
+            f.summary.ends_with(&exception) && f.detail.ends_with(&exception),
+            "{f:?}"
+        );
+        assert!(f.data.is_none(), "no claims from a refused token");
+    }
+
+    #[test]
+    fn userinfo_is_shown_and_never_fails() {
+        let url = "https://id.example.com/userinfo";
+        let f = userinfo_verdict(&Ok(alice()), url);
+        assert_eq!(f.status, Status::Pass);
+        assert_eq!(f.data, Some(serde_json::json!({ "claims": alice() })));
+        let answers = [
+            Err(UserinfoError::Status {
+                status: 500,
+                head: "oops".into(),
+            }),
+            Err(UserinfoError::NotObject { head: "[]".into() }),
+            Err(UserinfoError::Unreachable(crate::http::Failure::Timeout)),
+        ];
+        for answer in answers {
+            let f = userinfo_verdict(&answer, url);
+            assert_eq!(f.status, Status::Warn, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn a_good_token_passes_romms_rules() {
+        let s = settings(&[]);
+        let found = judge(
+            &s,
+            &pocket_id(true),
+            &alice(),
+            None,
+            Some("alice@example.COM"),
+        );
+        let ids: Vec<&str> = found.iter().map(|f| f.id).collect();
+        assert_eq!(ids, &IDS[4..9], "RomM's order");
+        let statuses: Vec<Status> = found.iter().map(|f| f.status).collect();
+        assert_eq!(
+            statuses,
+            [
+                Status::Pass,
+                Status::Pass,
+                Status::Pass,
+                Status::Skip,
+                Status::Pass
+            ]
+        );
+        let skipped = judge(&s, &pocket_id(true), &alice(), None, None);
+        assert_eq!(by_id(&skipped, "login.email-match").status, Status::Skip);
+    }
+
+    #[test]
+    fn a_claim_only_on_userinfo_gets_the_providers_id_token_fix() {
+        let s = settings(&[(OIDC_PROVIDER, "Authelia")]);
+        let token = claims(serde_json::json!({"sub": "1"}));
+        let userinfo = alice();
+        let found = judge(
+            &s,
+            &discovery(serde_json::json!({})),
+            &token,
+            Some(&userinfo),
+            None,
+        );
+        for id in ["login.email", "login.username"] {
+            let f = by_id(&found, id);
+            assert_eq!(f.status, Status::Fail, "{f:?}");
+            assert!(
+                f.detail.contains("is on userinfo but not in the ID token"),
+                "{f:?}"
+            );
+            assert!(f.fix.starts_with("Authelia 4.39+"), "{f:?}");
+        }
+        // Not advertised and absent: RomM lets it through.
+        assert_eq!(by_id(&found, "login.email-verified").status, Status::Pass);
+        let f = by_id(&found, "login.email-match");
+        assert_eq!(f.status, Status::Skip);
+        let found = judge(&s, &pocket_id(false), &token, None, Some("a@example.com"));
+        let f = by_id(&found, "login.email");
+        assert_eq!(f.detail, "The ID token has no email claim.");
+        assert!(
+            f.fix.starts_with("Pocket ID: give the user an email"),
+            "{f:?}"
+        );
+        let f = by_id(&found, "login.email-match");
+        assert_eq!(f.found.as_deref(), Some("(no email)"), "{f:?}");
+    }
+
+    #[test]
+    fn email_verified_is_judged_by_whether_the_provider_advertises_it() {
+        let s = settings(&[]);
+        let with = |value: Value| {
+            let mut c = alice();
+            c.insert("email_verified".into(), value);
+            c
+        };
+        let mut absent = alice();
+        absent.remove("email_verified");
+        let cases = [
+            (&absent, true, Status::Fail),
+            (&absent, false, Status::Pass),
+            (&with(Value::Bool(false)), false, Status::Fail),
+            (&with("true".into()), true, Status::Fail),
+            (&with("true".into()), false, Status::Pass),
+            (&with(Value::Bool(true)), true, Status::Pass),
+        ];
+        for (c, advertised, want) in cases {
+            let rules = Rules {
+                provider: String::new(),
+                flavor: Flavor::PocketIdModern,
+                userinfo: None,
+            };
+            let f = rules.email_verified(c, advertised);
+            assert_eq!(f.status, want, "{c:?} advertised {advertised}: {f:?}");
+        }
+        let found = judge(&s, &pocket_id(true), &with("true".into()), None, None);
+        let f = by_id(&found, "login.email-verified");
+        assert_eq!(f.found.as_deref(), Some("\"true\" (a string)"));
+        assert!(f.fix.contains("Mark as verified"), "{f:?}");
+    }
+
+    #[test]
+    fn the_username_is_the_configured_claim() {
+        let mut token = alice();
+        token.remove("preferred_username");
+        let found = judge(&settings(&[]), &pocket_id(false), &token, None, None);
+        let f = by_id(&found, "login.username");
+        assert_eq!(
+            f.summary,
+            "RomM: \"'preferred_username' attribute is missing from token.\" (400)"
+        );
+        assert!(f.fix.starts_with("Set OIDC_USERNAME_ATTRIBUTE"), "{f:?}");
+        let by_email = settings(&[(crate::settings::OIDC_USERNAME_ATTRIBUTE, "email")]);
+        let found = judge(&by_email, &pocket_id(false), &token, None, None);
+        assert_eq!(by_id(&found, "login.username").status, Status::Pass);
+    }
+
+    #[test]
+    fn roles_are_granted_as_romm_maps_them() {
+        let s = settings(&[
+            (OIDC_CLAIM_ROLES, "groups"),
+            (OIDC_ROLE_ADMIN, "romm-admins"),
+            (OIDC_ROLE_VIEWER, "romm-users"),
+        ]);
+        let with_groups = |groups: Value| {
+            let mut c = alice();
+            c.insert("groups".into(), groups);
+            c
+        };
+        let f = roles(&s, &with_groups(serde_json::json!(["romm-admins"])), None);
+        assert_eq!(
+            (f.status, f.summary.ends_with("RomM grants Admin")),
+            (Status::Pass, true)
+        );
+        let f = roles(&s, &with_groups(serde_json::json!(["romm-users"])), None);
+        assert!(f.summary.ends_with("RomM grants User"), "{f:?}");
+        let f = roles(&s, &with_groups("all-romm-users".into()), None);
+        assert_eq!(
+            f.status,
+            Status::Warn,
+            "a string matches by substring: {f:?}"
+        );
+        let f = roles(&s, &with_groups(serde_json::json!(["other"])), None);
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.summary.contains("(403)"), "{f:?}");
+        assert_eq!(
+            f.expected.as_deref(),
+            Some("OIDC_ROLE_ADMIN=romm-admins, OIDC_ROLE_VIEWER=romm-users")
+        );
+        let userinfo = with_groups(serde_json::json!(["romm-users"]));
+        let f = roles(&s, &alice(), Some(&userinfo));
+        assert_eq!(f.status, Status::Warn);
+        assert_eq!(
+            f.detail,
+            "groups is on userinfo only; RomM reads the ID token."
+        );
+        let f = roles(&settings(&[]), &alice(), None);
+        assert_eq!(f.status, Status::Skip, "no mapping: {f:?}");
+    }
 }
