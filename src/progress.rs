@@ -62,12 +62,13 @@ impl Sink for Stderr {
     }
 
     fn waiting(&self, what: &str, deadline: Instant) {
-        *self.spinner.borrow_mut() = spinner(what, deadline);
+        // One spinner at a time: the last one is cleared before the next shows.
+        self.waited();
+        self.spinner.replace(spinner(what, deadline));
     }
 
     fn waited(&self) {
-        let shown = self.spinner.borrow_mut().take();
-        drop(shown);
+        drop(self.spinner.take());
     }
 }
 
