@@ -339,9 +339,12 @@ impl Flow<'_> {
             self.request
                 .verify(self.http, self.discovery, self.client_id, &tokens, &code);
         findings.push(id_token_verdict(&verified, &self.flavor));
-        let userinfo = tokens.access_token.as_ref().map(|t| self.userinfo(t));
-        let (userinfo_finding, userinfo) = userinfo.unzip();
-        findings.extend(userinfo_finding);
+        // Without an access token there is no userinfo to compare with.
+        let userinfo = tokens.access_token.as_ref().and_then(|t| {
+            let (finding, claims) = self.userinfo(t);
+            findings.push(finding);
+            claims
+        });
         let Ok(Verified { claims, .. }) = verified else {
             return Login::stopped(
                 findings,
@@ -353,7 +356,7 @@ impl Flow<'_> {
             self.settings,
             self.discovery,
             &claims,
-            userinfo.flatten().as_ref(),
+            userinfo.as_ref(),
             email,
         ));
         findings.push(romm_users::account(
@@ -381,6 +384,7 @@ impl Flow<'_> {
         (userinfo_verdict(&answer, url), answer.ok())
     }
 
+    /// Once nothing failed, the extra callback is no longer needed.
     fn done(&self, login: &Login, sink: &dyn Sink) {
         if login.findings.iter().all(|f| f.status != Status::Fail) {
             sink.note(&format!(
