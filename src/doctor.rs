@@ -143,7 +143,9 @@ pub fn run(settings: &Settings, options: &Options<'_>, cancelled: &AtomicBool) -
                 accounts,
                 cancelled,
                 &report.checks,
-            );
+                &crate::progress::Stderr::default(),
+            )
+            .findings;
             report.extend(findings);
         }
         None => {

@@ -391,7 +391,7 @@ impl Wizard<'_> {
             return Ok(None);
         }
         loop {
-            let findings = interrupt::wait(|cancelled| {
+            let login::Login { findings, claims } = interrupt::wait(|cancelled| {
                 login::run(
                     &self.settings,
                     &self.http,
@@ -400,18 +400,12 @@ impl Wizard<'_> {
                     None,
                     cancelled,
                     &[],
+                    &crate::progress::Stderr::default(),
                 )
             });
             for f in findings.iter().filter(|f| f.status != Status::Skip) {
                 show(f);
             }
-            let claims = findings
-                .iter()
-                .find(|f| f.id == "login.id-token")
-                .and_then(|f| f.data.as_ref())
-                .and_then(|d| d.get("claims"))
-                .and_then(Value::as_object)
-                .cloned();
             if let Some(c) = &claims {
                 let pick = |k: &str| {
                     c.get(k)

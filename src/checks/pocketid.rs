@@ -396,8 +396,7 @@ fn preview_finding(
         return Finding::warn(ID, "The preview has no idToken claims").detail(preview.to_string());
     };
     let userinfo = preview.get("userInfo").and_then(Value::as_object);
-    let mut verdicts = Vec::new();
-    login::judge(&mut verdicts, settings, discovery, claims, userinfo, email);
+    let verdicts = login::judge(settings, discovery, claims, userinfo, email);
     let failed: Vec<&Finding> = verdicts
         .iter()
         .filter(|f| f.status == Status::Fail)

@@ -15,6 +15,7 @@ use super::config::is_loopback;
 use super::romm;
 use super::{query_param, unreachable};
 use crate::http::{Http, Response, excerpt, hide_codes};
+use crate::oidc::authcode::Grant;
 use crate::oidc::discovery::{Discovery, Flavor};
 use crate::report::Finding;
 use crate::settings::{OIDC_CLIENT_ID, OIDC_PROVIDER, OIDC_REDIRECT_URI, Settings};
@@ -144,7 +145,7 @@ fn request(
             "Needs the discovery document's authorization_endpoint, or RomM's own login redirect (--romm-url)",
         ));
     };
-    let Ok(mut url) = Url::parse(endpoint) else {
+    let Ok(endpoint) = Url::parse(endpoint) else {
         return Err(Finding::skip(
             ID,
             "The authorization endpoint is not a URL (see discovery.metadata)",
@@ -157,19 +158,14 @@ fn request(
         ));
     };
     let redirect_uri = settings.value(OIDC_REDIRECT_URI).map(str::to_string);
-    // authlib `prepare_grant_uri`: this order, form-encoded, appended to any
-    // query the endpoint already has; no redirect_uri when RomM has none.
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("response_type", "code")
-            .append_pair("client_id", client_id);
-        if let Some(r) = &redirect_uri {
-            q.append_pair("redirect_uri", r);
-        }
-        q.append_pair("scope", &super::login::romm_scope(settings))
-            .append_pair("state", &probe_token(30))
-            .append_pair("nonce", &probe_token(20));
+    let url = Grant {
+        client_id,
+        redirect_uri: redirect_uri.as_deref(),
+        scope: &super::login::romm_scope(settings),
+        state: &probe_token(30),
+        nonce: &probe_token(20),
     }
+    .url(&endpoint);
     Ok(Probe {
         url,
         redirect_uri,

@@ -22,7 +22,7 @@ use secrecy::SecretString;
 
 use crate::cli::Loopback;
 use crate::http::hide_codes;
-use crate::report::{Status, note};
+use crate::report::Status;
 
 /// Ports tried in order when --listen is not given, so a provider that needs
 /// an exact callback URL can have it registered once.
@@ -322,121 +322,181 @@ impl Listener {
     /// `authorize_url`. `handle` runs inside the callback request (the code
     /// exchange happens there, the port already closed) and returns the
     /// value and the page to show. The refused requests to /callback come
-    /// back however the wait ended. `verbose` logs each request, codes
-    /// hidden.
+    /// back however the wait ended. `log`, when given, takes a line for
+    /// each request answered, codes hidden.
     pub fn wait<T>(
         self,
         authorize_url: &str,
         state: &str,
         deadline: Instant,
         cancelled: &AtomicBool,
-        verbose: bool,
+        log: Option<&dyn Fn(&str)>,
         handle: impl FnOnce(Callback) -> (T, Page),
     ) -> (Waited<T>, Refusals) {
-        let mut opened = false;
-        let mut refusals = Refusals::default();
-        let mut connections: Vec<Connection> = Vec::new();
-        let log = |head: &Head, status: u16, why: &str| {
-            if verbose {
-                note!(
-                    "listener: {} {} → {status} ({why})",
-                    head.method,
-                    hide_codes(&head.target)
-                );
-            }
+        let mut serving = Serving {
+            listener: &self,
+            authorize_url,
+            state,
+            log,
+            opened: false,
+            refusals: Refusals::default(),
+            connections: Vec::new(),
         };
+        let ended = serving.serve(deadline, cancelled);
+        let Serving {
+            opened,
+            refusals,
+            connections,
+            ..
+        } = serving;
+        // One callback only: the port closes before the exchange, so
+        // nothing else reaches the listener.
+        drop(connections);
+        drop(self);
+        match ended {
+            Ended::Callback(stream, url) => {
+                let (value, page) = handle(callback_of(&url));
+                respond(stream, 200, None, Some(&page));
+                (Waited::Done(value), refusals)
+            }
+            Ended::TimedOut => (Waited::TimedOut { opened }, refusals),
+            Ended::Cancelled => (Waited::Cancelled, refusals),
+        }
+    }
+}
+
+/// How serving ended: with this run's callback (its connection, answered
+/// after the exchange, and its URL), or without one.
+enum Ended {
+    Callback(TcpStream, url::Url),
+    TimedOut,
+    Cancelled,
+}
+
+/// The listener while it serves: its open connections, and what it has seen.
+struct Serving<'a> {
+    listener: &'a Listener,
+    authorize_url: &'a str,
+    state: &'a str,
+    log: Option<&'a dyn Fn(&str)>,
+    /// The root was requested: a browser went to the provider.
+    opened: bool,
+    refusals: Refusals,
+    connections: Vec<Connection>,
+}
+
+impl Serving<'_> {
+    fn serve(&mut self, deadline: Instant, cancelled: &AtomicBool) -> Ended {
         loop {
             if cancelled.load(Ordering::SeqCst) {
-                return (Waited::Cancelled, refusals);
+                return Ended::Cancelled;
             }
             if Instant::now() >= deadline {
-                return (Waited::TimedOut { opened }, refusals);
+                return Ended::TimedOut;
             }
-            let mut busy = false;
-            while let Ok((stream, _)) = self.socket.accept() {
-                busy = true;
-                if stream.set_nonblocking(true).is_err() {
-                    continue;
-                }
-                if connections.len() >= MAX_CONNECTIONS {
-                    // The oldest is the likeliest to be idle.
-                    connections.remove(0);
-                }
-                connections.push(Connection {
-                    stream,
-                    head: Vec::new(),
-                    opened: Instant::now(),
-                });
-            }
+            let mut busy = self.accept();
             let mut i = 0;
-            while i < connections.len() {
-                let head = match connections[i].poll() {
+            while i < self.connections.len() {
+                let head = match self.connections[i].poll() {
                     Polled::Pending => {
                         i += 1;
                         continue;
                     }
                     Polled::Gone => {
-                        connections.remove(i);
+                        self.connections.remove(i);
                         continue;
                     }
                     Polled::Bad(status) => {
                         busy = true;
-                        respond(connections.remove(i).stream, status, None, None);
+                        respond(self.connections.remove(i).stream, status, None, None);
                         continue;
                     }
                     Polled::Head(head) => head,
                 };
                 busy = true;
-                let stream = connections.remove(i).stream;
-                if !self.host_ok(head.host.as_deref()) {
-                    log(&head, 421, "another host name");
-                    respond(stream, 421, None, None);
-                    continue;
-                }
-                let Ok(url) =
-                    url::Url::parse("http://listener/").and_then(|b| b.join(&head.target))
-                else {
-                    log(&head, 400, "not a URL");
-                    respond(stream, 400, None, None);
-                    continue;
-                };
-                match url.path() {
-                    "/" if head.method == "GET" => {
-                        opened = true;
-                        log(&head, 302, "to the provider");
-                        respond(stream, 302, Some(authorize_url), None);
-                    }
-                    CALLBACK_PATH => {
-                        if let Some(why) = refusal(&head.method, &url, state) {
-                            log(&head, 400, &why);
-                            respond(stream, 400, None, Some(&refused_page(&why)));
-                            refusals.add(why);
-                            continue;
-                        }
-                        log(&head, 200, "this run's callback");
-                        // One callback only: the port closes before the
-                        // exchange, so nothing else reaches the listener.
-                        drop(connections);
-                        drop(self.socket);
-                        let (value, page) = handle(callback_of(&url));
-                        respond(stream, 200, None, Some(&page));
-                        return (Waited::Done(value), refusals);
-                    }
-                    _ => {
-                        log(&head, 404, "not / or /callback");
-                        let page = Page {
-                            status: Status::Fail,
-                            title: "Not here".into(),
-                            text: "This listener only answers GET / and GET /callback.".into(),
-                        };
-                        respond(stream, 404, None, Some(&page));
-                    }
+                let stream = self.connections.remove(i).stream;
+                if let Some((stream, url)) = self.answer(stream, &head) {
+                    return Ended::Callback(stream, url);
                 }
             }
             if !busy {
                 std::thread::sleep(IDLE);
             }
         }
+    }
+
+    /// Takes every waiting connection; whether there was any.
+    fn accept(&mut self) -> bool {
+        let mut any = false;
+        while let Ok((stream, _)) = self.listener.socket.accept() {
+            any = true;
+            if stream.set_nonblocking(true).is_err() {
+                continue;
+            }
+            if self.connections.len() >= MAX_CONNECTIONS {
+                // The oldest is the likeliest to be idle.
+                self.connections.remove(0);
+            }
+            self.connections.push(Connection {
+                stream,
+                head: Vec::new(),
+                opened: Instant::now(),
+            });
+        }
+        any
+    }
+
+    fn log(&self, head: &Head, status: u16, why: &str) {
+        if let Some(log) = self.log {
+            log(&format!(
+                "listener: {} {} → {status} ({why})",
+                head.method,
+                hide_codes(&head.target)
+            ));
+        }
+    }
+
+    /// Answers one request, unless it is this run's callback: that one
+    /// comes back with its URL, unanswered.
+    fn answer(&mut self, stream: TcpStream, head: &Head) -> Option<(TcpStream, url::Url)> {
+        if !self.listener.host_ok(head.host.as_deref()) {
+            self.log(head, 421, "another host name");
+            respond(stream, 421, None, None);
+            return None;
+        }
+        let Ok(url) = url::Url::parse("http://listener/").and_then(|b| b.join(&head.target)) else {
+            self.log(head, 400, "not a URL");
+            respond(stream, 400, None, None);
+            return None;
+        };
+        match url.path() {
+            "/" if head.method == "GET" => {
+                self.opened = true;
+                self.log(head, 302, "to the provider");
+                respond(stream, 302, Some(self.authorize_url), None);
+            }
+            CALLBACK_PATH => match refusal(&head.method, &url, self.state) {
+                Some(why) => {
+                    self.log(head, 400, &why);
+                    respond(stream, 400, None, Some(&refused_page(&why)));
+                    self.refusals.add(why);
+                }
+                None => {
+                    self.log(head, 200, "this run's callback");
+                    return Some((stream, url));
+                }
+            },
+            _ => {
+                self.log(head, 404, "not / or /callback");
+                let page = Page {
+                    status: Status::Fail,
+                    title: "Not here".into(),
+                    text: "This listener only answers GET / and GET /callback.".into(),
+                };
+                respond(stream, 404, None, Some(&page));
+            }
+        }
+        None
     }
 }
 
