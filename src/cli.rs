@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use secrecy::SecretString;
 
+use crate::container::Engine;
 use crate::emit::Format;
 use crate::settings::VARS;
 
@@ -190,6 +191,49 @@ pub struct DoctorArgs {
 
     #[command(flatten)]
     pub romm: RommAccessArgs,
+
+    #[command(flatten)]
+    pub container: ContainerArgs,
+}
+
+/// RomM's own side: its environment, network and code, seen from inside its container.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "RomM's container (optional)")]
+pub struct ContainerArgs {
+    /// Check from inside RomM's container NAME too: its environment becomes the lowest settings source, and a probe piped to its python3 makes RomM's own OIDC requests there (nothing is written into the container; the client secret never leaves it)
+    #[arg(long, value_name = "NAME", conflicts_with = "exec")]
+    pub container: Option<String>,
+
+    /// The engine that runs --container [default: the first on PATH of docker, podman, nerdctl]
+    #[arg(long, value_enum, value_name = "ENGINE", requires = "container")]
+    pub engine: Option<Engine>,
+
+    /// Instead of --container: the command that runs a program in RomM's container, given the program after it, e.g. 'kubectl exec -i -n media deploy/romm --' (stdin must reach the program)
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<CommandPrefix>,
+}
+
+/// The words of a command that runs a program given after them (`--exec`), split as
+/// a POSIX shell splits them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommandPrefix(Vec<String>);
+
+impl CommandPrefix {
+    pub fn words(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl FromStr for CommandPrefix {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<CommandPrefix, String> {
+        match shell_words::split(text) {
+            Ok(words) if !words.is_empty() => Ok(CommandPrefix(words)),
+            Ok(_) => Err("give the command, e.g. 'kubectl exec -i -n media deploy/romm --'".into()),
+            Err(e) => Err(format!("cannot split it as a shell would: {e}")),
+        }
+    }
 }
 
 /// Read-only access to RomM's users, to judge the token's email as RomM will.

@@ -57,6 +57,7 @@ pub fn run(config: &run::Config, json: bool, print: impl Fn(&str) -> Result<()>)
         login,
         email: None,
         romm_access: None,
+        container: None,
     };
     let first = doctor::run(
         &settings(&issuer, &romm),
@@ -126,6 +127,7 @@ fn settings(issuer: &str, romm: &RommEmulator) -> Settings {
         env_file: None,
         romm_url: Some(base),
         secret_file: None,
+        container: None,
     })
 }
 

@@ -8,10 +8,11 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Result;
 
 use crate::checks::{
-    config, credentials, discovery, jwks, login, pocketid, redirect_uri, romm, romm_users, tls,
-    verdict,
+    config, container, credentials, discovery, jwks, login, pocketid, redirect_uri, romm,
+    romm_users, tls, verdict,
 };
 use crate::cli::DoctorArgs;
+use crate::container::Container;
 use crate::exit::Exit;
 use crate::http::{self, Http};
 use crate::interrupt::{self, Policy};
@@ -30,12 +31,19 @@ pub struct Options<'a> {
     pub email: Option<String>,
     /// Read-only access to RomM's users (`romm.users`, `romm.account`).
     pub romm_access: Option<crate::romm_api::Access>,
+    /// RomM's container, whose view is set beside this one's.
+    pub container: Option<&'a Container>,
 }
 
 /// `romm-oidc doctor`: the report on stdout. With `--login`, Ctrl-C ends the
 /// login wait; the report of what ran still prints, and the status says the
 /// run was cut short.
-pub fn command(args: &DoctorArgs, settings: &Settings, config: &Config) -> Result<Exit> {
+pub fn command(
+    args: &DoctorArgs,
+    settings: &Settings,
+    config: &Config,
+    container: Option<&Container>,
+) -> Result<Exit> {
     if args.demo {
         return demo(config, args.json);
     }
@@ -61,6 +69,7 @@ pub fn command(args: &DoctorArgs, settings: &Settings, config: &Config) -> Resul
         login,
         email: args.login.email.clone(),
         romm_access,
+        container,
     };
     let report = run(settings, &options, interrupt::flag())?;
     report::print_stdout(&if args.json {
@@ -87,6 +96,7 @@ fn demo(_: &Config, _: bool) -> Result<Exit> {
 pub fn run(settings: &Settings, options: &Options<'_>, cancelled: &AtomicBool) -> Result<Report> {
     let mut report = Report::default();
     report.extend(config::run(settings, config::Purpose::Diagnose));
+    report.extend(options.container.map(container::env));
     let ca = tls::ca_file(settings);
     let ca_setting = settings.value(OIDC_TLS_CACERTFILE).map(Path::new);
     let ca_usable = ca.status == crate::report::Status::Pass;
@@ -112,7 +122,8 @@ pub fn run(settings: &Settings, options: &Options<'_>, cancelled: &AtomicBool) -
         )?,
         _ => Http::new(&http_options)?,
     };
-    let (provider, romm_findings, doc, users) = std::thread::scope(|s| {
+    let (mut provider, romm_findings, doc, users, inside) = std::thread::scope(|s| {
+        let inside = options.container.map(|c| s.spawn(move || (c, c.probe())));
         let romm_probes = s.spawn(|| romm::fetch(settings, &http));
         let users = s.spawn(|| romm_users::fetch(settings, &http, options.romm_access.as_ref()));
         let (mut findings, doc) = discovery::run(settings, &http);
@@ -127,8 +138,23 @@ pub fn run(settings: &Settings, options: &Options<'_>, cancelled: &AtomicBool) -
         let users = users
             .join()
             .unwrap_or_else(|_| romm_users::Users::crashed());
-        (findings, romm_findings, doc, users)
+        let inside = inside.map(|probe| probe.join());
+        (findings, romm_findings, doc, users, inside)
     });
+    match inside {
+        Some(Ok((c, answers))) => {
+            if let Ok(answers) = &answers {
+                let views = container::views(settings, answers, &provider);
+                beside(&mut provider, views);
+            }
+            beside(&mut report.checks, vec![container::client(c, &answers)]);
+        }
+        Some(Err(_)) => report.extend([Finding::fail(
+            "container.probe",
+            "This check crashed; please report it",
+        )]),
+        None => {}
+    }
     report.extend(provider);
     report.extend(romm_findings);
     report.extend([users.finding]);
@@ -233,6 +259,24 @@ fn without_discovery(
         skip("pocketid.preview"),
     ]);
     answers
+}
+
+/// Puts each finding right after the last one of the same id (after the last of the
+/// same family for a new id, e.g. `container.probe` after `container.env`), else last.
+fn beside(findings: &mut Vec<Finding>, added: Vec<Finding>) {
+    for finding in added {
+        let family = |id: &str| id.split('.').next().unwrap_or(id).to_string();
+        let at = findings
+            .iter()
+            .rposition(|f| f.id == finding.id)
+            .or_else(|| {
+                findings
+                    .iter()
+                    .rposition(|f| family(f.id) == family(finding.id))
+            })
+            .map_or(findings.len(), |i| i + 1);
+        findings.insert(at, finding);
+    }
 }
 
 /// A check thread's finding; a panic becomes a failing finding, not a crash.

@@ -31,6 +31,7 @@ macro_rules! eprint {
 mod browser;
 mod checks;
 mod cli;
+mod container;
 #[cfg(feature = "demo")]
 mod demo;
 mod doctor;
@@ -58,6 +59,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use cli::{Command, SettingsArgs};
+use container::Container;
 use exit::Exit;
 use settings::Settings;
 
@@ -69,14 +71,18 @@ fn main() -> ExitCode {
 
 fn dispatch(command: &Command, config: &run::Config) -> Result<Exit> {
     match command {
-        Command::Doctor(args) => doctor::command(args, &settings(&args.settings, config)?, config),
+        Command::Doctor(args) => {
+            let container = Container::open(&args.container, config.timeout)?;
+            let settings = settings(&args.settings, container.as_ref(), config)?;
+            doctor::command(args, &settings, config, container.as_ref())
+        }
         Command::EmitEnv(args) => {
             emit::check_target(&args.output)?;
-            emit::command(args, &settings(&args.settings, config)?)
+            emit::command(args, &settings(&args.settings, None, config)?)
         }
         Command::Wizard(args) => {
             emit::check_target(&args.output)?;
-            wizard::run(args, settings(&args.settings, config)?, config)?;
+            wizard::run(args, settings(&args.settings, None, config)?, config)?;
             Ok(Exit::Ok)
         }
         Command::Generate(args) => {
@@ -92,8 +98,13 @@ fn dispatch(command: &Command, config: &run::Config) -> Result<Exit> {
 }
 
 /// The settings, read once from every source the command line names.
-fn settings(args: &SettingsArgs, config: &run::Config) -> Result<Settings> {
-    let settings = settings::load(args)?;
+fn settings(
+    args: &SettingsArgs,
+    container: Option<&Container>,
+    config: &run::Config,
+) -> Result<Settings> {
+    let romm_env = container.and_then(|c| c.env.as_ref().ok());
+    let settings = settings::load(args, romm_env)?;
     if config.verbose > 0 {
         settings::trace(&settings);
     }

@@ -128,6 +128,7 @@ fn settings_hide_the_client_secret_the_api_key_and_the_env_files_values() {
             env_file: Some(env_file.clone()),
             romm_url: Some("https://romm.example.com".into()),
             secret_file,
+            container: None,
         });
         settings.api_key = Some(SecretString::from(API_KEY));
         assert_eq!(settings.value(OIDC_CLIENT_SECRET), Some(CLIENT_SECRET));

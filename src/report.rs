@@ -37,6 +37,17 @@ pub struct Finding {
     /// Structured extras for `--json`; `claims` is also shown in the human view.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
+    /// Where the check ran when not here: `container`, from inside RomM's container.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub view: Option<View>,
+}
+
+/// Where a finding was seen from, when not from where the tool runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum View {
+    /// From inside RomM's container (`--container`, `--exec`).
+    Container,
 }
 
 impl Finding {
@@ -50,6 +61,7 @@ impl Finding {
             expected: None,
             found: None,
             data: None,
+            view: None,
         }
     }
 
@@ -91,6 +103,18 @@ impl Finding {
     pub fn data(mut self, data: Value) -> Finding {
         self.data = Some(data);
         self
+    }
+    pub fn view(mut self, view: View) -> Finding {
+        self.view = Some(view);
+        self
+    }
+
+    /// The id as the human report shows it: with its view, when not from here.
+    fn shown_id(&self) -> Cow<'static, str> {
+        match self.view {
+            None => Cow::Borrowed(self.id),
+            Some(View::Container) => Cow::Owned(format!("{} (container)", self.id)),
+        }
     }
 }
 
@@ -259,7 +283,12 @@ impl Report {
     /// The human report: a line per check, then detail, both sides and fix for
     /// anything not passing, then the totals.
     pub fn to_human(&self) -> String {
-        let width = self.checks.iter().map(|f| f.id.len()).max().unwrap_or(0);
+        let width = self
+            .checks
+            .iter()
+            .map(|f| f.shown_id().len())
+            .max()
+            .unwrap_or(0);
         let dim = Style::new().dim();
         let mut out = String::new();
         for f in &self.checks {
@@ -268,7 +297,7 @@ impl Report {
                 out,
                 "{} {:width$}  {}",
                 style.apply_to(mark),
-                f.id,
+                f.shown_id(),
                 clean(&f.summary)
             );
             let explain = f.status != Status::Pass;

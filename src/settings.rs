@@ -3,8 +3,9 @@
 //!
 //! Values come from, highest first: command-line flags, the process
 //! environment (RomM's own names, so the tool works inside RomM's container as
-//! is), then `--env-file`. They are kept exactly as written; `value()` gives
-//! them as RomM reads them (see `romm_value`).
+//! is), then `--env-file`, then RomM's container (`--container`/`--exec`: its
+//! server's environment, the client secret only sealed). They are kept exactly
+//! as written; `value()` gives them as RomM reads them (see `romm_value`).
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::cli::{RommAccessArgs, SettingsArgs};
+use crate::container::{RommEnv, Sealed};
 use crate::envfile::EnvFile;
 use crate::files::{self, FileError};
 use crate::romm_api::Access;
@@ -370,10 +372,15 @@ pub fn romm_bool(raw: &str) -> bool {
 pub enum Source {
     Flag(&'static str),
     Environment,
-    EnvFile { path: PathBuf, line: usize },
+    EnvFile {
+        path: PathBuf,
+        line: usize,
+    },
     SecretFile(PathBuf),
     Derived(&'static str),
     Default,
+    /// RomM's server environment, read in its container.
+    Container,
 }
 
 impl fmt::Display for Source {
@@ -385,6 +392,7 @@ impl fmt::Display for Source {
             Source::SecretFile(path) => write!(f, "{}", path.display()),
             Source::Derived(from) => write!(f, "derived from {from}"),
             Source::Default => f.write_str("romm-oidc's default"),
+            Source::Container => f.write_str("RomM's container"),
         }
     }
 }
@@ -441,6 +449,17 @@ pub struct Settings {
     pub api_key: Option<SecretString>,
     /// Variables whose value in the environment is not UTF-8.
     pub not_utf8: Vec<String>,
+    /// RomM's container's environment, when read (its values are in `values`).
+    pub container: Option<ContainerEnv>,
+}
+
+/// What RomM's container runs with: its values, and its client secret sealed (it
+/// never leaves the container).
+#[derive(Clone, Debug)]
+pub struct ContainerEnv {
+    /// Its values of RomM's variables, as written there.
+    pub values: BTreeMap<String, String>,
+    pub secret: Option<Sealed>,
 }
 
 /// Where settings are read from; `environment` is the process environment.
@@ -450,6 +469,8 @@ pub struct Inputs<'a> {
     pub env_file: Option<EnvFile>,
     pub romm_url: Option<String>,
     pub secret_file: Option<(&'a Path, String)>,
+    /// RomM's container's environment (`--container`, `--exec`).
+    pub container: Option<&'a RommEnv>,
 }
 
 impl Settings {
@@ -459,6 +480,15 @@ impl Settings {
             ..Settings::default()
         };
         // Lowest precedence first; later sources overwrite.
+        if let Some(env) = inputs.container {
+            for (key, value) in &env.values {
+                settings.take(key, value, Source::Container);
+            }
+            settings.container = Some(ContainerEnv {
+                values: env.values.clone(),
+                secret: env.sealed(OIDC_CLIENT_SECRET),
+            });
+        }
         if let Some(file) = &inputs.env_file {
             for entry in &file.entries {
                 let source = Source::EnvFile {
@@ -566,9 +596,18 @@ impl Settings {
         }
     }
 
-    /// Whether any value came from an env file or the environment.
+    /// Whether any value came from an env file, the environment or RomM's container.
     pub fn reads_romm_env(&self) -> bool {
-        self.env_file.is_some() || !self.romm_env.is_empty()
+        self.env_file.is_some() || self.container.is_some() || !self.romm_env.is_empty()
+    }
+
+    /// RomM's container's client secret, sealed, when no other source gives one:
+    /// it is set, but only the container's probe can send it.
+    pub fn sealed_secret(&self) -> Option<&Sealed> {
+        match self.get(OIDC_CLIENT_SECRET) {
+            Some(_) => None,
+            None => self.container.as_ref()?.secret.as_ref(),
+        }
     }
 
     /// What RomM's own env (env file and environment) sets, in table order,
@@ -603,7 +642,7 @@ impl Settings {
 /// Reads every source named on the command line, once. Unreadable files are
 /// input errors (exit 2); a malformed env file is read as far as it goes and
 /// its problems become findings.
-pub fn load(args: &SettingsArgs) -> anyhow::Result<Settings> {
+pub fn load(args: &SettingsArgs, container: Option<&RommEnv>) -> anyhow::Result<Settings> {
     use anyhow::Context;
     let env_file = match &args.env_file {
         Some(path) => Some(EnvFile::load(path).context("cannot use --env-file")?),
@@ -672,6 +711,7 @@ pub fn load(args: &SettingsArgs) -> anyhow::Result<Settings> {
         env_file,
         romm_url: args.romm_url.clone(),
         secret_file,
+        container,
     });
     settings.api_key = api_key;
     settings.not_utf8 = not_utf8;
@@ -853,6 +893,7 @@ mod tests {
                 env_file: None,
                 romm_url: None,
                 secret_file: None,
+                container: None,
             })
         };
         let blank = settings(" \t");
@@ -929,6 +970,7 @@ mod tests {
             env_file: None,
             romm_url: None,
             secret_file: None,
+            container: None,
         });
         assert_eq!(settings.username_attribute(), "email");
         assert!(settings.flag(OIDC_ENABLED));

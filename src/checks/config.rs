@@ -2,6 +2,7 @@
 
 use url::Url;
 
+use crate::container::Sealed;
 use crate::envfile::{Entry, EnvFile, Lookup, Origin, Problem};
 use crate::report::{Finding, Problems};
 use crate::settings::{
@@ -592,6 +593,9 @@ pub fn client(settings: &Settings) -> Finding {
         return problem;
     }
     let Some(secret) = settings.value(OIDC_CLIENT_SECRET) else {
+        if let Some(sealed) = settings.sealed_secret() {
+            return sealed_secret(id, sealed);
+        }
         return Finding::fail(ID, "OIDC_CLIENT_SECRET is not set")
             .detail("With no secret authlib switches to public-client authentication (no secret, and still no PKCE); a confidential client such as the one RomM's guide creates answers invalid_client, and a public Pocket ID client demands PKCE, which RomM never sends.")
             .fix("Set OIDC_CLIENT_SECRET to the client's secret (Pocket ID shows it once, when the client is created; create a new one under the client if it is lost), or pass --client-secret-file.");
@@ -645,6 +649,139 @@ pub fn client(settings: &Settings) -> Finding {
         ID,
         format!("Client id {id}, secret {}", settings::mask(secret)),
     )
+}
+
+/// `config.client` for a secret that only RomM's container holds: what the probe
+/// could tell of it without letting it out.
+fn sealed_secret(id: &str, sealed: &Sealed) -> Finding {
+    const ID: &str = "config.client";
+    if sealed.quoted {
+        return Finding::fail(ID, "OIDC_CLIENT_SECRET in RomM's container begins with a literal quote")
+            .detail("RomM sends the quotes as part of the secret, and the provider answers invalid_client.")
+            .fix("Remove the quotes around OIDC_CLIENT_SECRET where RomM's container gets it (in a compose list: `- OIDC_CLIENT_SECRET=value`), then restart RomM.");
+    }
+    Finding::pass(
+        ID,
+        format!(
+            "Client id {id}, secret in RomM's container ({} chars; it never leaves it)",
+            sealed.length
+        ),
+    )
+}
+
+/// What RomM's container runs with, against what the doctor was given: a value the
+/// env file changed since the container started (a forgotten restart), or one given
+/// here that the container does not have.
+fn container_drift(settings: &Settings, problems: &mut Problems) {
+    let Some(container) = &settings.container else {
+        return;
+    };
+    for var in VARS {
+        let there = Held::container(container, var);
+        if let Some(file) = &settings.env_file
+            && let Some(entry) = file.last(var.name)
+        {
+            let here = Held::value(var, &entry.value);
+            if here != there {
+                let place = format!("{}:{}", file.path.display(), entry.line);
+                problems.fail(
+                    format!(
+                        "{}: {place} sets {}, but the container runs with the old value: {}",
+                        var.name,
+                        here.shown(),
+                        there.shown()
+                    ),
+                    format!(
+                        "Restart RomM so that it reads the env file again: {}{}",
+                        settings::RESTART,
+                        if there == Held::Unset {
+                            format!(" (if {} is still missing then, the compose file does not hand it to RomM: add the file under env_file:)", var.name)
+                        } else {
+                            String::new()
+                        }
+                    ),
+                );
+            }
+        }
+        let Some(setting) = settings.get(var.name) else {
+            continue;
+        };
+        if matches!(
+            setting.source,
+            Source::Flag(_) | Source::Environment | Source::SecretFile(_)
+        ) && Held::value(var, setting.raw()) != there
+        {
+            problems.warn(
+                format!(
+                    "{} ({}) is {}, but RomM's container runs with {}: the checks from here use the value given, RomM uses its own",
+                    var.name,
+                    setting.source,
+                    Held::value(var, setting.raw()).shown(),
+                    there.shown()
+                ),
+                format!(
+                    "To check what RomM runs with, leave {} out; to change it, set it where RomM's container gets it and restart RomM ({})",
+                    setting.source,
+                    settings::RESTART
+                ),
+            );
+        }
+    }
+}
+
+/// A variable's value as RomM reads it; RomM's container's secret only sealed.
+#[derive(Debug)]
+enum Held<'a> {
+    Unset,
+    Text(&'a str),
+    Secret(&'a str),
+    Sealed(&'a Sealed),
+}
+
+impl<'a> Held<'a> {
+    fn value(var: &Var, raw: &'a str) -> Held<'a> {
+        match settings::romm_value(raw) {
+            None => Held::Unset,
+            Some(v) if var.kind == Kind::Secret => Held::Secret(v),
+            Some(v) => Held::Text(v),
+        }
+    }
+
+    fn container(container: &'a settings::ContainerEnv, var: &Var) -> Held<'a> {
+        if var.kind == Kind::Secret {
+            return container.secret.as_ref().map_or(Held::Unset, Held::Sealed);
+        }
+        match container
+            .values
+            .get(var.name)
+            .and_then(|raw| settings::romm_value(raw))
+        {
+            Some(v) => Held::Text(v),
+            None => Held::Unset,
+        }
+    }
+
+    /// For a message that says the two differ.
+    fn shown(&self) -> String {
+        match self {
+            Held::Unset => "it unset".into(),
+            Held::Text(v) => format!("`{v}`"),
+            Held::Secret(v) => format!("a secret of {} characters", v.chars().count()),
+            Held::Sealed(s) => format!("another secret of {} characters", s.length),
+        }
+    }
+}
+
+impl PartialEq for Held<'_> {
+    fn eq(&self, other: &Held<'_>) -> bool {
+        match (self, other) {
+            (Held::Unset, Held::Unset) => true,
+            (Held::Text(a), Held::Text(b)) => a == b,
+            (Held::Secret(value), Held::Sealed(sealed))
+            | (Held::Sealed(sealed), Held::Secret(value)) => sealed.matches(value),
+            _ => false,
+        }
+    }
 }
 
 /// Words people write for "true" that RomM reads as false.
@@ -718,6 +855,7 @@ pub fn env_file(settings: &Settings, purpose: Purpose) -> Finding {
     }
     unknown_names(settings, &mut problems);
     not_utf8(settings, &mut problems);
+    container_drift(settings, &mut problems);
     for (var, setting) in settings.iter() {
         literal_value(settings, var, setting, &mut problems);
     }
@@ -725,15 +863,26 @@ pub fn env_file(settings: &Settings, purpose: Purpose) -> Finding {
     if settings.enabled() && purpose == Purpose::Diagnose {
         required(settings, &mut problems);
     }
-    let place = settings
+    let mut places: Vec<String> = settings
         .env_file
-        .as_ref()
+        .iter()
         .map(|f| f.path.display().to_string())
-        .unwrap_or_else(|| "the environment".into());
+        .chain(
+            settings
+                .container
+                .as_ref()
+                .map(|_| "RomM's container".into()),
+        )
+        .collect();
+    if places.is_empty() {
+        places.push("the environment".into());
+    }
+    let place = places.join(" and ");
     problems
         .finding(ID, problems.counted(&place))
         .unwrap_or_else(|| {
-            let read = settings.romm_env().count();
+            let read =
+                settings.romm_env().count() + usize::from(settings.sealed_secret().is_some());
             Finding::pass(
                 ID,
                 format!("{read} RomM variables read from {place}, all well-formed"),
@@ -922,10 +1071,14 @@ fn oidc_enabled(settings: &Settings, purpose: Purpose, problems: &mut Problems) 
         .find(|(v, _)| v.name == OIDC_ENABLED)
         .map(|(_, s)| s);
     match written {
-        None if settings.env_file.is_some() && purpose == Purpose::Diagnose => problems.fail(
-            "OIDC_ENABLED is missing; RomM defaults it to false and answers \"OAuth disabled\"",
-            "Add OIDC_ENABLED=true",
-        ),
+        None if (settings.env_file.is_some() || settings.container.is_some())
+            && purpose == Purpose::Diagnose =>
+        {
+            problems.fail(
+                "OIDC_ENABLED is missing; RomM defaults it to false and answers \"OAuth disabled\"",
+                "Add OIDC_ENABLED=true",
+            )
+        }
         Some(s) if !romm_bool(s.raw()) && !looks_true(s.raw()) => problems.fail(
             format!(
                 "OIDC_ENABLED={} ({}): OIDC login is switched off{}",
@@ -944,7 +1097,12 @@ fn oidc_enabled(settings: &Settings, purpose: Purpose, problems: &mut Problems) 
 /// What RomM's login needs in RomM's own env, not only given here.
 fn required(settings: &Settings, problems: &mut Problems) {
     for name in [OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI] {
-        if settings.romm_env_value(name).is_none() {
+        let sealed = name == OIDC_CLIENT_SECRET
+            && settings
+                .container
+                .as_ref()
+                .is_some_and(|c| c.secret.is_some());
+        if settings.romm_env_value(name).is_none() && !sealed {
             problems.fail(
                 format!("{name} is not set in RomM's env"),
                 format!("Add {name}=… to the env file RomM reads"),

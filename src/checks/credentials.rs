@@ -104,6 +104,12 @@ pub fn probe(settings: &Settings, http: &Http, discovery: &Discovery) -> Finding
         settings.value(OIDC_CLIENT_ID),
         settings.value(OIDC_CLIENT_SECRET),
     ) else {
+        if settings.sealed_secret().is_some() {
+            return Finding::skip(
+                ID,
+                "The client secret is only in RomM's container, which checks it (client.credentials from RomM's container)",
+            );
+        }
         return Finding::skip(
             ID,
             "Needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET (see config.client)",
@@ -130,8 +136,9 @@ pub fn probe(settings: &Settings, http: &Http, discovery: &Discovery) -> Finding
 const PROBE_NOTE: &str = "This was a probe with a made-up authorization code, not a login: it proves the credentials only. `doctor --login` runs a real one.";
 
 /// The token endpoint's answer to the probe: `invalid_grant` means the
-/// credentials passed and only the code was refused.
-fn judge_probe(id: &'static str, url: &str, response: &Response, secret: &str) -> Finding {
+/// credentials passed and only the code was refused. `secret` names a likely cause
+/// (its non-ASCII characters) when known.
+pub fn judge_probe(id: &'static str, url: &str, response: &Response, secret: &str) -> Finding {
     let body = response.json();
     let field = |name: &str| {
         body.as_ref()

@@ -86,7 +86,9 @@ fn source_var(settings: &Settings) -> &'static str {
     }
 }
 
-fn judge_fetch(url: &str, response: &Response) -> Result<(Finding, Discovery), Finding> {
+/// The discovery document `url` answered, judged: `discovery.fetch`, and the
+/// document when there is one.
+pub fn judge_fetch(url: &str, response: &Response) -> Result<(Finding, Discovery), Finding> {
     const ID: &str = "discovery.fetch";
     if (300..400).contains(&response.status) {
         let to = response

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::{json_object, unreachable};
-use crate::http::Http;
+use crate::http::{Http, Response};
 use crate::oidc::discovery::Discovery;
 use crate::oidc::id_token::REGISTERED_ALGS;
 use crate::oidc::{jwk, py};
@@ -19,14 +19,8 @@ const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "k"];
 const REPAIR: &str = "Remove or repair the keys RomM cannot verify with.";
 
 pub fn run(http: &Http, discovery: &Discovery) -> Finding {
-    // authlib's fetch_jwk_set takes the discovery document's own key set
-    // first and fetches jwks_uri only when a token fails with a ValueError.
-    if let Some(inline) = discovery.doc.get("jwks").filter(|j| py::truthy(j)) {
-        let remark = (
-            "the discovery document carries its own jwks member, which RomM verifies with instead of jwks_uri (it fetches jwks_uri only after a token fails); jwks_uri is not checked here",
-            "Drop the jwks member from the discovery document and publish the keys at jwks_uri only.",
-        );
-        return judge(inline, discovery, Some(remark));
+    if let Some(finding) = inline(discovery) {
+        return finding;
     }
     let Some(url) = discovery.str("jwks_uri") else {
         return Finding::skip(
@@ -34,10 +28,26 @@ pub fn run(http: &Http, discovery: &Discovery) -> Finding {
             "The discovery document has no jwks_uri (see discovery.metadata)",
         );
     };
-    let response = match http.get(url) {
-        Ok(r) => r,
-        Err(failure) => return unreachable(ID, "Fetching the key set", url, &failure),
-    };
+    match http.get(url) {
+        Ok(response) => answer(url, &response, discovery),
+        Err(failure) => unreachable(ID, "Fetching the key set", url, &failure),
+    }
+}
+
+/// The discovery document's own key set, judged, when it carries one: authlib's
+/// fetch_jwk_set takes it first and fetches jwks_uri only when a token fails with a
+/// ValueError.
+pub fn inline(discovery: &Discovery) -> Option<Finding> {
+    let inline = discovery.doc.get("jwks").filter(|j| py::truthy(j))?;
+    let remark = (
+        "the discovery document carries its own jwks member, which RomM verifies with instead of jwks_uri (it fetches jwks_uri only after a token fails); jwks_uri is not checked here",
+        "Drop the jwks member from the discovery document and publish the keys at jwks_uri only.",
+    );
+    Some(judge(inline, discovery, Some(remark)))
+}
+
+/// The key set `url` answered, judged.
+pub fn answer(url: &str, response: &Response, discovery: &Discovery) -> Finding {
     if !(200..300).contains(&response.status) {
         return Finding::fail(ID, format!("The key set answers HTTP {}", response.status))
             .detail(format!("{url}: {}", response.head()))
@@ -47,7 +57,7 @@ pub fn run(http: &Http, discovery: &Discovery) -> Finding {
     let set = match response.json() {
         // authlib takes a bare list of keys as the set.
         Some(list @ Value::Array(_)) => list,
-        _ => match json_object(ID, "The key set", &response) {
+        _ => match json_object(ID, "The key set", response) {
             Ok(doc) => Value::Object(doc),
             Err(f) => return f.or_fix("Point jwks_uri at the provider's JSON Web Key Set."),
         },

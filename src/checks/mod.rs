@@ -2,6 +2,7 @@
 //! the order and concurrency of a run in `doctor`.
 
 pub mod config;
+pub mod container;
 pub mod credentials;
 pub mod discovery;
 pub mod jwks;
@@ -158,6 +159,7 @@ pub mod test_settings {
             env_file: None,
             romm_url: None,
             secret_file: None,
+            container: None,
         })
     }
 
@@ -174,6 +176,7 @@ pub mod test_settings {
             env_file: Some(file),
             romm_url: None,
             secret_file: None,
+            container: None,
         })
     }
 }

@@ -34,7 +34,7 @@ const ROMM_URL: &str = "give --romm-url with the address users open RomM at";
 const NEEDS: &[Need] = &[
     Need {
         what: "RomM's own env was read",
-        ids: &["config.env-file"],
+        ids: &["config.env-file", "container.env"],
         proof: &[&["config.env-file"]],
         may_skip: &[],
         how: "give --env-file with the file RomM's container reads (or run the doctor inside RomM's container)",
@@ -221,7 +221,15 @@ fn unproven<'a>(
     members: &[&'a Finding],
     relevant: &[&'a Finding],
 ) -> (Vec<&'a Finding>, Vec<String>) {
-    let status_of = |id: &str| relevant.iter().find(|f| f.id == id).map(|f| f.status);
+    // Seen from here and from RomM's container, a check proves its part when either
+    // view passed (a failure of either already failed the need).
+    let status_of = |id: &str| {
+        relevant
+            .iter()
+            .filter(|f| f.id == id)
+            .map(|f| f.status)
+            .min()
+    };
     let proven_by = need
         .proof
         .iter()
@@ -391,6 +399,30 @@ mod tests {
             let v = judge(&with(proven(), changed.clone()));
             assert_eq!(v.status, Status::Warn, "{}: {v:?}", changed.id);
         }
+    }
+
+    #[test]
+    fn a_check_seen_from_romms_container_too_proves_by_either_view_and_fails_by_either() {
+        use crate::report::View;
+        let inside = |f: Finding| f.view(View::Container);
+        // Only RomM's container holds the secret: its probe proves the credentials.
+        let mut findings = with(
+            proven(),
+            Finding::skip(
+                "client.credentials",
+                "The secret is only in RomM's container",
+            ),
+        );
+        findings.push(inside(Finding::pass("client.credentials", "accepted")));
+        findings.push(inside(Finding::pass("container.env", "read")));
+        let v = judge(&findings);
+        assert_eq!(v.status, Status::Pass, "{v:?}");
+        // A failure from RomM's container fails the need, whatever passed here.
+        let mut findings = proven();
+        findings.push(inside(Finding::fail("discovery.fetch", "cannot resolve")));
+        let v = judge(&findings);
+        assert_eq!(v.status, Status::Fail, "{v:?}");
+        assert_eq!(v.open[0].ids, ["discovery.fetch"], "{v:?}");
     }
 
     #[test]
