@@ -18,6 +18,7 @@ use console::Style;
 use serde_json::Value;
 
 use crate::checks::config::{self, CALLBACK_PATH, Purpose};
+use crate::checks::id;
 use crate::checks::{credentials, discovery, login};
 use crate::cli::WizardArgs;
 use crate::emit::{self, Format};
@@ -143,7 +144,7 @@ fn show(finding: &Finding) {
 /// Step 1's verdict on RomM's public URL `base`: what is odd about it, then
 /// the callback it gives, or what is wrong with it.
 fn romm_url_findings(base: &str) -> Vec<Finding> {
-    const ID: &str = "config.redirect-uri";
+    const ID: &str = id::CONFIG_REDIRECT_URI;
     let url = url::Url::parse(base)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
@@ -185,7 +186,7 @@ fn romm_url_findings(base: &str) -> Vec<Finding> {
 /// Step 6's verdict: the RomM user's `email` (empty: not given) against the
 /// one the ID token carries.
 fn email_finding(email: &str, token: Option<&str>) -> Finding {
-    const ID: &str = "login.email-match";
+    const ID: &str = id::LOGIN_EMAIL_MATCH;
     match (email.is_empty(), token) {
         (true, _) => Finding::skip(
             ID,
@@ -209,7 +210,7 @@ fn email_finding(email: &str, token: Option<&str>) -> Finding {
 
 /// Step 7 when nothing is asked: the role mapping as given.
 fn roles_given(settings: &Settings) -> Finding {
-    const ID: &str = "config.roles";
+    const ID: &str = id::CONFIG_ROLES;
     let given: Vec<String> = [
         OIDC_CLAIM_ROLES,
         OIDC_ROLE_ADMIN,
@@ -426,7 +427,7 @@ impl Wizard<'_> {
         let wanted = self.args.login.login || self.prompt.yes_no(&question, true)? == Some(true);
         if !wanted {
             show(&Finding::skip(
-                "login.callback",
+                id::LOGIN_CALLBACK,
                 "skipped (run `romm-oidc doctor --login` any time)",
             ));
             return Ok(None);

@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::login;
+use crate::checks::id;
 use crate::http::Http;
 use crate::oidc::discovery::{Discovery, Flavor};
 use crate::pocketid::plan::{Callback, Change, client_plan, covering};
@@ -13,16 +14,11 @@ use crate::report::{Finding, Status};
 use crate::settings::{OIDC_CLIENT_ID, OIDC_REDIRECT_URI, Settings};
 use crate::version::{self, Version};
 
-const IDS: &[&str] = &[
-    "pocketid.version",
-    "pocketid.client",
-    "pocketid.callbacks",
-    "pocketid.users",
-    "pocketid.preview",
-];
-
 fn skip_all(why: &str) -> Vec<Finding> {
-    IDS.iter().map(|id| Finding::skip(id, why)).collect()
+    id::POCKET_ID
+        .iter()
+        .map(|id| Finding::skip(id, why))
+        .collect()
 }
 
 fn api_failure(id: &'static str, what: &str, error: &ApiError) -> Finding {
@@ -123,7 +119,7 @@ pub fn run(
 
 /// `out`, then a skip for every check it does not have yet.
 fn skip_rest(mut out: Vec<Finding>, why: &str) -> Vec<Finding> {
-    let rest: Vec<Finding> = IDS
+    let rest: Vec<Finding> = id::POCKET_ID
         .iter()
         .filter(|id| !out.iter().any(|f| f.id == **id))
         .map(|id| Finding::skip(id, why))
@@ -135,7 +131,7 @@ fn skip_rest(mut out: Vec<Finding>, why: &str) -> Vec<Finding> {
 /// `pocketid.version`: the key works, its owner is an admin, and the
 /// server's version; or the failure, and why the other checks cannot run.
 fn server_version(api: &Api<'_>) -> Result<(Finding, Option<Version>), (Finding, &'static str)> {
-    const ID: &str = "pocketid.version";
+    const ID: &str = id::POCKETID_VERSION;
     let me = api.me().map_err(|e| {
         (
             api_failure(ID, "Pocket ID's API", &e),
@@ -175,10 +171,10 @@ fn server_version(api: &Api<'_>) -> Result<(Finding, Option<Version>), (Finding,
 fn read_client(api: &Api<'_>, client_id: &str) -> Result<Value, Finding> {
     api.client(client_id).map_err(|e| {
         if e.status() == Some(404) {
-            Finding::fail("pocketid.client", format!("Pocket ID has no client {client_id}"))
+            Finding::fail(id::POCKETID_CLIENT, format!("Pocket ID has no client {client_id}"))
                 .fix("Copy the Client ID from Settings → Admin → OIDC Clients, or let `romm-oidc wizard --pocket-id-api-key …` create the client.")
         } else {
-            api_failure("pocketid.client", "Reading the client", &e)
+            api_failure(id::POCKETID_CLIENT, "Reading the client", &e)
         }
     })
 }
@@ -198,7 +194,7 @@ fn group_names(groups: Option<&Value>) -> Vec<String> {
 /// `pocketid.client`: the client's flags as the plan judges them, then
 /// whether its group restriction lets the RomM user in.
 fn client_finding(client: &Value, user: Option<&Value>, version: Option<Version>) -> Finding {
-    const ID: &str = "pocketid.client";
+    const ID: &str = id::POCKETID_CLIENT;
     let name = client.get("name").and_then(Value::as_str).unwrap_or("?");
     let plan = client_plan(Some(client), &[], version);
     if let Some(refused) = plan.changes.iter().find_map(|c| flag_finding(name, c)) {
@@ -228,7 +224,7 @@ fn client_finding(client: &Value, user: Option<&Value>, version: Option<Version>
 /// Why Pocket ID refuses RomM's login through a client that needs `change`
 /// (`None` for a callback: `pocketid.callbacks` judges those).
 fn flag_finding(name: &str, change: &Change) -> Option<Finding> {
-    const ID: &str = "pocketid.client";
+    const ID: &str = id::POCKETID_CLIENT;
     Some(match change {
         Change::Public => Finding::fail(ID, format!("Client \"{name}\" is public"))
             .detail("RomM authenticates with a client secret and sends no PKCE; a public client has no secret and demands PKCE.")
@@ -247,7 +243,7 @@ fn flag_finding(name: &str, change: &Change) -> Option<Finding> {
 
 /// A group-restricted client: who it keeps out (`None`: the user is in).
 fn groups_finding(name: &str, groups: &[String], user: Option<&Value>) -> Option<Finding> {
-    const ID: &str = "pocketid.client";
+    const ID: &str = id::POCKETID_CLIENT;
     if groups.is_empty() {
         return Some(Finding::fail(ID, format!("Client \"{name}\" is restricted to user groups, but lists none: nobody can log in"))
             .fix("Pocket ID → OIDC Clients → RomM → Allowed user groups: add the RomM users' group, or lift the restriction."));
@@ -286,7 +282,7 @@ fn callbacks_finding(
     version: Option<Version>,
     flavor: &Flavor,
 ) -> Finding {
-    const ID: &str = "pocketid.callbacks";
+    const ID: &str = id::POCKETID_CALLBACKS;
     let Some(redirect) = settings.value(OIDC_REDIRECT_URI) else {
         return Finding::skip(ID, "No OIDC_REDIRECT_URI to match");
     };
@@ -318,7 +314,7 @@ fn callbacks_finding(
 /// A client without callback URLs: refused on 2.10+, adopted by whoever logs
 /// in first before.
 fn no_callbacks(redirect: &str, version: Option<Version>, flavor: &Flavor) -> Finding {
-    const ID: &str = "pocketid.callbacks";
+    const ID: &str = id::POCKETID_CALLBACKS;
     let modern = match version {
         Some(v) => v >= (2, 10, 0),
         None => *flavor == Flavor::PocketIdModern,
@@ -341,7 +337,7 @@ fn users_finding(
     user: Option<&Result<Option<Value>, ApiError>>,
     version: Option<Version>,
 ) -> Finding {
-    const ID: &str = "pocketid.users";
+    const ID: &str = id::POCKETID_USERS;
     let (Some(email), Some(found)) = (email, user) else {
         return Finding::skip(
             ID,
@@ -383,7 +379,7 @@ fn preview_finding(
     user: Option<&Result<Option<Value>, ApiError>>,
     email: Option<&str>,
 ) -> Finding {
-    const ID: &str = "pocketid.preview";
+    const ID: &str = id::POCKETID_PREVIEW;
     let Some(Ok(Some(user))) = user else {
         return Finding::skip(ID, "Needs the RomM user (--email) to preview their claims");
     };

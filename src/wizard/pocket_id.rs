@@ -9,6 +9,7 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use super::{Wizard, heading, show};
+use crate::checks::id;
 use crate::oidc::discovery::Discovery;
 use crate::pocketid::plan::{Callback, client_plan};
 use crate::pocketid::{Api, api_base, user_verified_body};
@@ -27,7 +28,7 @@ fn text(record: &Value, field: &str) -> String {
 
 /// What the wizard says of the RomM user's `emailVerified` flag.
 fn verified_finding(who: &str, verified: Option<bool>) -> Finding {
-    const ID: &str = "pocketid.users";
+    const ID: &str = id::POCKETID_USERS;
     match verified {
         Some(true) => Finding::pass(ID, format!("{who}'s email is verified in Pocket ID")),
         None => Finding::skip(
@@ -54,7 +55,7 @@ impl Wizard<'_> {
             Ok(v) => v.as_deref().and_then(version::parse),
             Err(e) => {
                 show(&Finding::fail(
-                    "pocketid.version",
+                    id::POCKETID_VERSION,
                     format!("Pocket ID's API refused the key ({e}); falling back to instructions"),
                 ));
                 self.provider_steps(discovery);
@@ -92,7 +93,7 @@ impl Wizard<'_> {
             Ok(client) => Ok(Some(client)),
             Err(e) if e.status() == Some(404) => {
                 show(&Finding::fail(
-                    "pocketid.client",
+                    id::POCKETID_CLIENT,
                     format!("Pocket ID has no client {id}"),
                 ));
                 Ok(None)
@@ -114,7 +115,7 @@ impl Wizard<'_> {
         let plan = client_plan(Some(client), wanted, version);
         if plan.changes.is_empty() {
             show(&Finding::pass(
-                "pocketid.client",
+                id::POCKETID_CLIENT,
                 format!("client {id} is confidential, PKCE off, and has RomM's callback"),
             ));
             return Ok(id);
@@ -128,7 +129,7 @@ impl Wizard<'_> {
         )? {
             api.update_client(&id, &plan.body)
                 .map_err(|e| anyhow!("Pocket ID refused the update: {e}"))?;
-            show(&Finding::pass("pocketid.client", "client updated"));
+            show(&Finding::pass(id::POCKETID_CLIENT, "client updated"));
             self.writes.push(format!("client {id}: {changes}"));
         }
         Ok(id)
@@ -161,7 +162,7 @@ impl Wizard<'_> {
             .map_err(|e| anyhow!("Pocket ID refused to create the client: {e}"))?;
         let id = text(&created, "id");
         show(&Finding::pass(
-            "pocketid.client",
+            id::POCKETID_CLIENT,
             format!("created client {id}"),
         ));
         self.writes.push(format!("client {id} \"RomM\" created"));
@@ -188,7 +189,7 @@ impl Wizard<'_> {
             .create_secret(id, version)
             .map_err(|e| anyhow!("Pocket ID refused to create a secret: {e}"))?;
         show(&Finding::pass(
-            "pocketid.client",
+            id::POCKETID_CLIENT,
             "secret created and kept for the env block (not shown)",
         ));
         self.writes.push(format!(
@@ -219,7 +220,7 @@ impl Wizard<'_> {
             Ok(Some(u)) => u,
             Ok(None) => {
                 show(&Finding::fail(
-                    "pocketid.users",
+                    id::POCKETID_USERS,
                     format!(
                         "no Pocket ID user has the email {email}: set it on the user who logs in to RomM"
                     ),
@@ -228,7 +229,7 @@ impl Wizard<'_> {
             }
             Err(e) => {
                 show(&Finding::warn(
-                    "pocketid.users",
+                    id::POCKETID_USERS,
                     format!("could not search Pocket ID's users: {e}"),
                 ));
                 return Ok(());
@@ -248,12 +249,12 @@ impl Wizard<'_> {
         }
         match api.update_user(&text(&user, "id"), &user_verified_body(&user)) {
             Ok(_) => {
-                show(&Finding::pass("pocketid.users", "marked verified"));
+                show(&Finding::pass(id::POCKETID_USERS, "marked verified"));
                 self.writes
                     .push(format!("user {who} <{email}>: emailVerified set to true"));
             }
             Err(e) => show(&Finding::fail(
-                "pocketid.users",
+                id::POCKETID_USERS,
                 format!("Pocket ID refused: {e}"),
             )),
         }
