@@ -201,10 +201,15 @@ fn email_finding(email: &str, token: Option<&str>) -> Finding {
                 "the token carries {t}, the RomM user has {email}: make them equal (RomM would create a new account instead)"
             ),
         ),
-        (false, None) => Finding::pass(
+        // No token seen: the provider's email for this user is unproven.
+        (false, None) => Finding::warn(
             ID,
-            format!("make sure the provider's user has the email {email}"),
-        ),
+            format!("unproven: no login test showed the provider's email for {email}"),
+        )
+        .detail("RomM logs in the account whose email equals the ID token's (ignoring case); without a token the wizard cannot see the provider's side.")
+        .fix(format!(
+            "Give the provider's user the email {email}, then prove it: romm-oidc doctor --login --email {email}"
+        )),
     }
 }
 

@@ -130,7 +130,11 @@ fn skip_rest(mut out: Vec<Finding>, why: &str) -> Vec<Finding> {
 
 /// `pocketid.version`: the key works, its owner is an admin, and the
 /// server's version; or the failure, and why the other checks cannot run.
-fn server_version(api: &Api<'_>) -> Result<(Finding, Option<Version>), (Finding, &'static str)> {
+/// `pocketid.version`: the key works and is an admin's, and the server's
+/// version; or the refusal with why the other checks cannot run.
+pub fn server_version(
+    api: &Api<'_>,
+) -> Result<(Finding, Option<Version>), (Finding, &'static str)> {
     const ID: &str = id::POCKETID_VERSION;
     let me = api.me().map_err(|e| {
         (

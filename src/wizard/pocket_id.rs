@@ -9,13 +9,13 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use super::{Wizard, heading, show};
-use crate::checks::id;
+use crate::checks::{id, pocketid};
 use crate::oidc::discovery::Discovery;
 use crate::pocketid::plan::{Callback, client_plan};
 use crate::pocketid::{Api, api_base, user_verified_body};
 use crate::report::{self, Finding, note};
 use crate::settings::{OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI};
-use crate::version::{self, Version};
+use crate::version::Version;
 
 /// A record's `field` as text, empty when absent.
 fn text(record: &Value, field: &str) -> String {
@@ -51,13 +51,12 @@ impl Wizard<'_> {
         let base = api_base(&self.settings).unwrap_or_default();
         let http = self.http.clone();
         let api = Api::new(&http, &base, &key);
-        let version = match api.me().and_then(|_| api.version()) {
-            Ok(v) => v.as_deref().and_then(version::parse),
-            Err(e) => {
-                show(&Finding::fail(
-                    id::POCKETID_VERSION,
-                    format!("Pocket ID's API refused the key ({e}); falling back to instructions"),
-                ));
+        // The doctor's own judgement of the key: it works and is an admin's.
+        let version = match pocketid::server_version(&api) {
+            Ok((_, version)) => version,
+            Err((refused, _)) => {
+                show(&refused);
+                note!("  Falling back to the steps to follow by hand.");
                 self.provider_steps(discovery);
                 return Ok(());
             }

@@ -182,6 +182,16 @@ fn email_is_compared_with_the_token_case_insensitively() {
         email_finding("", Some("alice@example.com")).status,
         Status::Skip
     );
+    // Without a token nothing is proven: a warning with the way to prove it.
+    let unseen = email_finding("bob@example.com", None);
+    assert_eq!(unseen.status, Status::Warn, "{}", unseen.summary);
+    assert!(
+        unseen
+            .fix
+            .contains("doctor --login --email bob@example.com"),
+        "{}",
+        unseen.fix
+    );
 }
 
 #[test]
@@ -295,4 +305,41 @@ fn the_block_goes_where_the_person_picks_or_where_the_flags_say() {
     let mut w = wizard(&write, Settings::default(), prompt);
     assert_eq!(w.destination().unwrap().0, Some("x.env".into()));
     assert!(asked.borrow().is_empty());
+}
+
+#[test]
+fn an_api_key_that_is_not_an_admins_is_refused_before_any_write() {
+    use pocket_id_emulator::{ApiKey, Config, Emulator, User};
+    use secrecy::SecretString;
+
+    let mut config = Config::default();
+    config.users.push(User::new("bob", Some("bob@example.com")));
+    config.api_keys = vec![ApiKey::new("bob-key-0123456789abcdef", "bob")];
+    let e = Emulator::start(config).expect("the Pocket ID emulator");
+    let mut settings = Settings::default()
+        .with(crate::settings::OIDC_SERVER_APPLICATION_URL, e.issuer())
+        .with(
+            OIDC_REDIRECT_URI,
+            "https://romm.example.com/api/oauth/openid".into(),
+        );
+    settings.api_key = Some(SecretString::from("bob-key-0123456789abcdef"));
+    let args = args(&[]);
+    let mut w = wizard(&args, settings, Box::new(Unattended));
+    let discovery = Discovery {
+        doc: serde_json::Map::new(),
+    };
+    w.pocket_id_client(&discovery)
+        .expect("falls back to instructions");
+    assert!(w.writes.is_empty(), "{:?}", w.writes);
+    let writes: Vec<String> = e
+        .requests()
+        .into_iter()
+        .filter(|q| q.method != "GET")
+        .map(|q| format!("{} {}", q.method, q.path))
+        .collect();
+    assert!(writes.is_empty(), "a non-admin's key wrote {writes:?}");
+    assert!(
+        w.settings.value(crate::settings::OIDC_CLIENT_ID).is_none(),
+        "no client was made"
+    );
 }
