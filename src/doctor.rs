@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::Result;
 
+use crate::checks::id;
 use crate::checks::{
     config, container, credentials, discovery, jwks, login, pocketid, redirect_uri, romm,
     romm_users, tls, verdict,
@@ -122,7 +123,7 @@ pub fn run(settings: &Settings, options: &Options<'_>, cancelled: &AtomicBool) -
         )?,
         _ => Http::new(&http_options)?,
     };
-    let (mut provider, romm_findings, doc, users, inside) = std::thread::scope(|s| {
+    let (provider, romm_findings, doc, users, inside) = std::thread::scope(|s| {
         let inside = options.container.map(|c| s.spawn(move || (c, c.probe())));
         let romm_probes = s.spawn(|| romm::fetch(settings, &http));
         let users = s.spawn(|| romm_users::fetch(settings, &http, options.romm_access.as_ref()));
@@ -141,21 +142,18 @@ pub fn run(settings: &Settings, options: &Options<'_>, cancelled: &AtomicBool) -
         let inside = inside.map(|probe| probe.join());
         (findings, romm_findings, doc, users, inside)
     });
-    match inside {
-        Some(Ok((c, answers))) => {
-            if let Ok(answers) = &answers {
-                let views = container::views(settings, answers, &provider);
-                beside(&mut provider, views);
-            }
-            beside(&mut report.checks, vec![container::client(c, &answers)]);
-        }
-        Some(Err(_)) => report.extend([Finding::fail(
-            "container.probe",
-            "This check crashed; please report it",
-        )]),
-        None => {}
-    }
+    // RomM's container's view, each after the finding from here (the sort below
+    // keeps that order within an id).
+    let views = match &inside {
+        Some(Ok((_, Ok(answers)))) => container::views(settings, answers, &provider),
+        _ => Vec::new(),
+    };
     report.extend(provider);
+    report.extend(views);
+    report.extend(inside.map(|probe| match probe {
+        Ok((c, answers)) => container::client(c, &answers),
+        Err(_) => Finding::fail(id::CONTAINER_PROBE, "This check crashed; please report it"),
+    }));
     report.extend(romm_findings);
     report.extend([users.finding]);
     let accounts = users.accounts.as_deref();
@@ -181,6 +179,8 @@ pub fn run(settings: &Settings, options: &Options<'_>, cancelled: &AtomicBool) -
             report.extend([account]);
         }
     }
+    // Threads finish in any order; the report lists the checks in one.
+    report.checks.sort_by_key(|f| id::rank(f.id));
     report.verdict = Some(verdict::judge(&report.checks));
     Ok(report)
 }
@@ -203,20 +203,20 @@ fn provider_checks(
             let finding = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 redirect_uri::run(settings, http, Some(doc), answers.as_ref())
             }));
-            (answers, joined(finding, "client.redirect-uri"))
+            (answers, joined(finding, id::CLIENT_REDIRECT_URI))
         });
         let jwks = inner.spawn(|| jwks::run(http, doc));
         let exists = inner.spawn(|| credentials::exists(settings, http, doc));
         let admin = inner.spawn(|| pocketid::run(settings, http, doc, options.email.as_deref()));
         let probe = credentials::probe(settings, http, doc);
-        findings.push(joined(jwks.join(), "jwks.keys"));
-        findings.push(joined(exists.join(), "client.exists"));
+        findings.push(joined(jwks.join(), id::JWKS_KEYS));
+        findings.push(joined(exists.join(), id::CLIENT_EXISTS));
         findings.push(probe);
         let (answers, callback) = callback.join().unwrap_or_else(|_| {
             (
                 None,
                 Finding::fail(
-                    "client.redirect-uri",
+                    id::CLIENT_REDIRECT_URI,
                     "This check crashed; please report it",
                 ),
             )
@@ -228,7 +228,7 @@ fn provider_checks(
                 discovery::with_pocket_id_version(findings, settings, doc);
             }
             Err(_) => findings.push(Finding::fail(
-                "pocketid.version",
+                id::POCKETID_VERSION,
                 "The Pocket ID checks crashed; please report it",
             )),
         }
@@ -246,37 +246,13 @@ fn without_discovery(
 ) -> Option<romm::Answers> {
     let skip = |id| Finding::skip(id, "Needs the discovery document");
     findings.extend([
-        skip("jwks.keys"),
-        skip("client.exists"),
-        skip("client.credentials"),
+        skip(id::JWKS_KEYS),
+        skip(id::CLIENT_EXISTS),
+        skip(id::CLIENT_CREDENTIALS),
     ]);
     findings.push(redirect_uri::run(settings, http, None, answers.as_ref()));
-    findings.extend([
-        skip("pocketid.version"),
-        skip("pocketid.client"),
-        skip("pocketid.callbacks"),
-        skip("pocketid.users"),
-        skip("pocketid.preview"),
-    ]);
+    findings.extend(id::POCKET_ID.iter().map(|&id| skip(id)));
     answers
-}
-
-/// Puts each finding right after the last one of the same id (after the last of the
-/// same family for a new id, e.g. `container.probe` after `container.env`), else last.
-fn beside(findings: &mut Vec<Finding>, added: Vec<Finding>) {
-    for finding in added {
-        let family = |id: &str| id.split('.').next().unwrap_or(id).to_string();
-        let at = findings
-            .iter()
-            .rposition(|f| f.id == finding.id)
-            .or_else(|| {
-                findings
-                    .iter()
-                    .rposition(|f| family(f.id) == family(finding.id))
-            })
-            .map_or(findings.len(), |i| i + 1);
-        findings.insert(at, finding);
-    }
 }
 
 /// A check thread's finding; a panic becomes a failing finding, not a crash.

@@ -2,6 +2,7 @@
 
 use url::Url;
 
+use crate::checks::id;
 use crate::container::Sealed;
 use crate::envfile::{Entry, EnvFile, Lookup, Origin, Problem};
 use crate::report::{Finding, Problems};
@@ -63,12 +64,12 @@ pub fn run(settings: &Settings, purpose: Purpose) -> Vec<Finding> {
 /// that came from the env file through `$` interpolation.
 fn with_interpolation(settings: &Settings, f: Finding) -> Finding {
     let judged: &[&str] = match f.id {
-        "config.issuer-url" => &[OIDC_SERVER_APPLICATION_URL],
-        "config.metadata-url" => &[OIDC_SERVER_METADATA_URL],
-        "config.redirect-uri" => &[OIDC_REDIRECT_URI],
-        "config.client" => &[OIDC_CLIENT_ID, OIDC_CLIENT_SECRET],
-        "config.provider-name" => &[OIDC_PROVIDER],
-        "config.roles" => &[
+        id::CONFIG_ISSUER_URL => &[OIDC_SERVER_APPLICATION_URL],
+        id::CONFIG_METADATA_URL => &[OIDC_SERVER_METADATA_URL],
+        id::CONFIG_REDIRECT_URI => &[OIDC_REDIRECT_URI],
+        id::CONFIG_CLIENT => &[OIDC_CLIENT_ID, OIDC_CLIENT_SECRET],
+        id::CONFIG_PROVIDER_NAME => &[OIDC_PROVIDER],
+        id::CONFIG_ROLES => &[
             OIDC_CLAIM_ROLES,
             OIDC_ROLE_ADMIN,
             OIDC_ROLE_EDITOR,
@@ -299,7 +300,7 @@ fn endpoint_mistake(url: &Url) -> Option<(&'static str, String)> {
 }
 
 pub fn issuer_url(settings: &Settings) -> Finding {
-    const ID: &str = "config.issuer-url";
+    const ID: &str = id::CONFIG_ISSUER_URL;
     let Some(value) = settings.value(OIDC_SERVER_APPLICATION_URL) else {
         return issuer_unset(ID, settings);
     };
@@ -424,7 +425,7 @@ fn endpoint_instead_of_issuer(
 }
 
 pub fn metadata_url(settings: &Settings) -> Finding {
-    const ID: &str = "config.metadata-url";
+    const ID: &str = id::CONFIG_METADATA_URL;
     let name = OIDC_SERVER_METADATA_URL;
     let Some(value) = settings.value(name) else {
         return Finding::skip(
@@ -443,7 +444,7 @@ pub fn metadata_url(settings: &Settings) -> Finding {
 }
 
 pub fn redirect_uri(settings: &Settings) -> Finding {
-    const ID: &str = "config.redirect-uri";
+    const ID: &str = id::CONFIG_REDIRECT_URI;
     let name = OIDC_REDIRECT_URI;
     let romm = settings.romm_url.as_deref().map(str::trim);
     let romm_url = romm.and_then(|r| Url::parse(r).ok());
@@ -506,7 +507,7 @@ pub fn redirect_uri(settings: &Settings) -> Finding {
 /// started (where users open RomM), and a `Secure` cookie needs an origin
 /// browsers treat as secure.
 pub fn session_cookie(settings: &Settings) -> Finding {
-    const ID: &str = "config.session-cookie";
+    const ID: &str = id::CONFIG_SESSION_COOKIE;
     const MISMATCH: &str =
         "mismatching_state: CSRF Warning! State not equal in request and response.";
     let name = OIDC_REDIRECT_URI;
@@ -580,7 +581,7 @@ pub fn session_cookie(settings: &Settings) -> Finding {
 }
 
 pub fn client(settings: &Settings) -> Finding {
-    const ID: &str = "config.client";
+    const ID: &str = id::CONFIG_CLIENT;
     if !settings.enabled() && settings.value(OIDC_CLIENT_ID).is_none() {
         return Finding::skip(ID, "No client id and OIDC is off");
     }
@@ -653,8 +654,8 @@ pub fn client(settings: &Settings) -> Finding {
 
 /// `config.client` for a secret that only RomM's container holds: what the probe
 /// could tell of it without letting it out.
-fn sealed_secret(id: &str, sealed: &Sealed) -> Finding {
-    const ID: &str = "config.client";
+fn sealed_secret(client_id: &str, sealed: &Sealed) -> Finding {
+    const ID: &str = id::CONFIG_CLIENT;
     if sealed.quoted {
         return Finding::fail(ID, "OIDC_CLIENT_SECRET in RomM's container begins with a literal quote")
             .detail("RomM sends the quotes as part of the secret, and the provider answers invalid_client.")
@@ -663,7 +664,7 @@ fn sealed_secret(id: &str, sealed: &Sealed) -> Finding {
     Finding::pass(
         ID,
         format!(
-            "Client id {id}, secret in RomM's container ({} chars; it never leaves it)",
+            "Client id {client_id}, secret in RomM's container ({} chars; it never leaves it)",
             sealed.length
         ),
     )
@@ -840,7 +841,7 @@ fn did_you_mean(name: &str) -> Option<&'static str> {
 }
 
 pub fn env_file(settings: &Settings, purpose: Purpose) -> Finding {
-    const ID: &str = "config.env-file";
+    const ID: &str = id::CONFIG_ENV_FILE;
     if !settings.reads_romm_env() {
         return Finding::skip(
             ID,
@@ -1121,7 +1122,7 @@ fn required(settings: &Settings, problems: &mut Problems) {
 }
 
 pub fn provider_name(settings: &Settings) -> Finding {
-    const ID: &str = "config.provider-name";
+    const ID: &str = id::CONFIG_PROVIDER_NAME;
     let value = settings.value(OIDC_PROVIDER).unwrap_or("");
     let icon = value.to_lowercase().replace(' ', "-");
     if BUNDLED_ICONS.contains(&icon.as_str()) {
@@ -1156,7 +1157,7 @@ pub fn provider_name(settings: &Settings) -> Finding {
 }
 
 pub fn roles(settings: &Settings) -> Finding {
-    const ID: &str = "config.roles";
+    const ID: &str = id::CONFIG_ROLES;
     let claim = settings.value(OIDC_CLAIM_ROLES);
     let roles: Vec<(&str, &str)> = [OIDC_ROLE_ADMIN, OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER]
         .into_iter()
@@ -1299,13 +1300,16 @@ mod tests {
 
     #[test]
     fn helpers_label_their_findings_with_the_checks_id() {
-        let quoted = literal_problem("config.client", OIDC_CLIENT_ID, "'romm'").unwrap();
-        assert_eq!((quoted.id, quoted.status), ("config.client", Status::Fail));
-        let spaced = literal_problem("config.client", OIDC_CLIENT_ID, "ro mm").unwrap();
+        let quoted = literal_problem(id::CONFIG_CLIENT, OIDC_CLIENT_ID, "'romm'").unwrap();
+        assert_eq!(
+            (quoted.id, quoted.status),
+            (id::CONFIG_CLIENT, Status::Fail)
+        );
+        let spaced = literal_problem(id::CONFIG_CLIENT, OIDC_CLIENT_ID, "ro mm").unwrap();
         assert_eq!(spaced.found.as_deref(), Some("ro mm"));
-        let not_url = http_url("config.metadata-url", "X", "ftp://x").unwrap_err();
-        assert_eq!(not_url.id, "config.metadata-url");
-        assert!(http_url("config.metadata-url", "X", "https://x").is_ok());
+        let not_url = http_url(id::CONFIG_METADATA_URL, "X", "ftp://x").unwrap_err();
+        assert_eq!(not_url.id, id::CONFIG_METADATA_URL);
+        assert!(http_url(id::CONFIG_METADATA_URL, "X", "https://x").is_ok());
     }
 
     #[test]
@@ -1350,7 +1354,7 @@ mod tests {
         ] {
             let f = issuer(value, provider);
             assert_eq!((f.status, f.summary.as_str()), (status, summary), "{f:?}");
-            assert_eq!(f.id, "config.issuer-url");
+            assert_eq!(f.id, id::CONFIG_ISSUER_URL);
             assert!(
                 f.detail.ends_with(&format!(
                     "RomM will fetch discovery from {}",

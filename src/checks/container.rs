@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use super::{credentials, discovery, jwks};
+use super::{credentials, discovery, id, jwks};
 use crate::container::{Answers, Container, Step, Unavailable};
 use crate::http::Response;
 use crate::oidc::discovery::Discovery;
@@ -16,7 +16,7 @@ use crate::settings::{self, OIDC_SERVER_METADATA_URL, OIDC_TLS_CACERTFILE, Setti
 
 /// `container.env`: RomM's server environment, read in its container.
 pub fn env(container: &Container) -> Finding {
-    const ID: &str = "container.env";
+    const ID: &str = id::CONTAINER_ENV;
     let env = match &container.env {
         Ok(env) => env,
         Err(why) => return unavailable(ID, why),
@@ -47,7 +47,7 @@ pub fn env(container: &Container) -> Finding {
 /// `container.probe`: whether RomM's own client made the requests, or the same
 /// requests were rebuilt (RomM's modules did not import there).
 pub fn client(container: &Container, answers: &Result<Answers, Unavailable>) -> Finding {
-    const ID: &str = "container.probe";
+    const ID: &str = id::CONTAINER_PROBE;
     if container.env.is_err() {
         return Finding::skip(
             ID,
@@ -124,17 +124,17 @@ pub fn views(settings: &Settings, answers: &Answers, here: &[Finding]) -> Vec<Fi
         Some(doc) => {
             views.push(match &steps.jwks {
                 Some(step) if step.inline => {
-                    jwks::inline(&doc).unwrap_or_else(|| needs("jwks.keys"))
+                    jwks::inline(&doc).unwrap_or_else(|| needs(id::JWKS_KEYS))
                 }
                 Some(step) => with_step(jwks_view(settings, step, &doc), step),
-                None => needs("jwks.keys"),
+                None => needs(id::JWKS_KEYS),
             });
             views.push(match &steps.token {
                 Some(step) => with_step(credentials_view(settings, step), step),
-                None => needs("client.credentials"),
+                None => needs(id::CLIENT_CREDENTIALS),
             });
         }
-        None => views.extend([needs("jwks.keys"), needs("client.credentials")]),
+        None => views.extend([needs(id::JWKS_KEYS), needs(id::CLIENT_CREDENTIALS)]),
     }
     views
         .into_iter()
@@ -143,7 +143,7 @@ pub fn views(settings: &Settings, answers: &Answers, here: &[Finding]) -> Vec<Fi
 }
 
 fn discovery_view(settings: &Settings, step: &Step) -> (Finding, Option<Discovery>) {
-    const ID: &str = "discovery.fetch";
+    const ID: &str = id::DISCOVERY_FETCH;
     let url = step.url.as_deref().unwrap_or_default();
     match step.response() {
         Some(response) => match discovery::judge_fetch(url, &response) {
@@ -158,12 +158,12 @@ fn jwks_view(settings: &Settings, step: &Step, doc: &Discovery) -> Finding {
     let url = step.url.as_deref().unwrap_or_default();
     match step.response() {
         Some(response) => raised(jwks::answer(url, &response, doc), step),
-        None => network("jwks.keys", settings, step, Stage::Keys),
+        None => network(id::JWKS_KEYS, settings, step, Stage::Keys),
     }
 }
 
 fn credentials_view(settings: &Settings, step: &Step) -> Finding {
-    const ID: &str = "client.credentials";
+    const ID: &str = id::CLIENT_CREDENTIALS;
     let url = step.url.as_deref().unwrap_or_default();
     match step.response() {
         // RomM's authlib raises OAuthError for any refusal, invalid_grant included:

@@ -5,6 +5,7 @@ pub mod config;
 pub mod container;
 pub mod credentials;
 pub mod discovery;
+pub mod id;
 pub mod jwks;
 pub mod login;
 pub mod pocketid;
