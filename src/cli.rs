@@ -302,6 +302,9 @@ pub struct WizardArgs {
     pub settings: SettingsArgs,
 
     #[command(flatten)]
+    pub container: ContainerArgs,
+
+    #[command(flatten)]
     pub output: OutputArgs,
 
     #[command(flatten)]

@@ -234,14 +234,21 @@ impl Container {
     /// RomM's three OIDC requests from inside the container, by the probe: within
     /// 4 × `--timeout` (the start-up with RomM's imports, then each request). Not
     /// tried when RomM's environment could not be read there: that error again.
-    pub fn probe(&self) -> Result<Answers, Unavailable> {
+    /// `overrides` replace values of RomM's environment for this probe only (the
+    /// wizard's answers; never a secret).
+    pub fn probe(&self, overrides: &[(&str, &str)]) -> Result<Answers, Unavailable> {
         if let Err(why) = &self.env {
             return Err(why.clone());
         }
+        let overrides: serde_json::Map<String, serde_json::Value> = overrides
+            .iter()
+            .map(|(name, value)| (name.to_string(), (*value).into()))
+            .collect();
         let config = serde_json::json!({
             "mode": "probe",
             "code": crate::checks::credentials::PROBE_CODE,
             "body_limit": http::BODY_LIMIT,
+            "overrides": overrides,
         });
         let answer = self
             .python(config, 4, "The probe")

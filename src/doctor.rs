@@ -124,7 +124,9 @@ pub fn run(settings: &Settings, options: &Options<'_>, cancelled: &AtomicBool) -
         _ => Http::new(&http_options)?,
     };
     let (provider, romm_findings, doc, users, inside) = std::thread::scope(|s| {
-        let inside = options.container.map(|c| s.spawn(move || (c, c.probe())));
+        let inside = options
+            .container
+            .map(|c| s.spawn(move || (c, c.probe(&[]))));
         let romm_probes = s.spawn(|| romm::fetch(settings, &http));
         let users = s.spawn(|| romm_users::fetch(settings, &http, options.romm_access.as_ref()));
         let (mut findings, doc) = discovery::run(settings, &http);

@@ -82,7 +82,9 @@ fn dispatch(command: &Command, config: &run::Config) -> Result<Exit> {
         }
         Command::Wizard(args) => {
             emit::check_target(&args.output)?;
-            wizard::run(args, settings(&args.settings, None, config)?, config)?;
+            let container = Container::open(&args.container, config.timeout)?;
+            let settings = settings(&args.settings, container.as_ref(), config)?;
+            wizard::run(args, settings, config, container.as_ref())?;
             Ok(Exit::Ok)
         }
         Command::Generate(args) => {

@@ -19,8 +19,9 @@ use serde_json::Value;
 
 use crate::checks::config::{self, CALLBACK_PATH, Purpose};
 use crate::checks::id;
-use crate::checks::{credentials, discovery, login};
+use crate::checks::{container, credentials, discovery, login};
 use crate::cli::WizardArgs;
+use crate::container::Container;
 use crate::emit::{self, Format};
 use crate::files;
 use crate::http::{self, Http};
@@ -31,8 +32,8 @@ use crate::report::{self, Finding, Report, Status, note};
 use crate::run::Config;
 use crate::settings::{
     OIDC_CLAIM_ROLES, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI, OIDC_ROLE_ADMIN,
-    OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER, OIDC_SERVER_APPLICATION_URL, OIDC_TLS_CACERTFILE, RESTART,
-    Settings,
+    OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER, OIDC_SERVER_APPLICATION_URL, OIDC_SERVER_METADATA_URL,
+    OIDC_TLS_CACERTFILE, RESTART, Settings,
 };
 use prompt::{Prompt, Terminal, Unattended};
 
@@ -49,6 +50,8 @@ struct Wizard<'a> {
     login: login::Options,
     /// Everything changed in Pocket ID, listed at the end so it can be undone.
     writes: Vec<String>,
+    /// RomM's container (`--container`, `--exec`), which must reach the provider too.
+    container: Option<&'a Container>,
 }
 
 /// What `--yes` needs, and which flag gives it.
@@ -61,7 +64,12 @@ const REQUIRED: &[(&str, &str)] = &[
     ),
 ];
 
-pub fn run(args: &WizardArgs, settings: Settings, config: &Config) -> Result<()> {
+pub fn run(
+    args: &WizardArgs,
+    settings: Settings,
+    config: &Config,
+    container: Option<&Container>,
+) -> Result<()> {
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     // With an API key the wizard creates the client and its secret itself.
     let creates_client = settings.api_key.is_some();
@@ -114,6 +122,7 @@ pub fn run(args: &WizardArgs, settings: Settings, config: &Config) -> Result<()>
         http,
         login: config.login(&args.login),
         writes: Vec::new(),
+        container,
     };
     let code = wizard.flow();
     // A prompt in raw mode sees Ctrl-C as a key and fails with Interrupted,
@@ -244,6 +253,9 @@ impl Wizard<'_> {
         heading(
             "RomM OIDC setup — every answer is checked as you go (Ctrl-C quits; nothing is written until the end)",
         );
+        if let Some(c) = self.container {
+            show(&container::env(c));
+        }
         self.romm_url()?;
         let discovery = self.provider()?;
         if self.settings.api_key.is_some() && discovery.flavor().is_pocket_id() {
@@ -328,11 +340,51 @@ impl Wizard<'_> {
                 show(f);
             }
             match doc {
-                Some(doc) => return Ok(doc),
+                Some(doc) if self.reached_from_romm(&findings)? => return Ok(doc),
+                Some(_) => {}
                 None => self.prompt.again(
                     Some("Let's try another URL."),
                     "the provider's discovery document could not be read".into(),
                 )?,
+            }
+        }
+    }
+
+    /// Whether RomM's container (`--container`, `--exec`) reaches the provider too:
+    /// the probe fetches discovery and the key set there, with the URL and CA file
+    /// answered here. `false`: ask for another URL.
+    fn reached_from_romm(&mut self, here: &[Finding]) -> Result<bool> {
+        let Some(c) = self.container.filter(|c| c.env.is_ok()) else {
+            return Ok(true);
+        };
+        note!("  Fetching it from RomM's container ({}) …", c.label);
+        let answers: Vec<(&str, &str)> = [
+            OIDC_SERVER_APPLICATION_URL,
+            OIDC_SERVER_METADATA_URL,
+            OIDC_TLS_CACERTFILE,
+        ]
+        .into_iter()
+        .map(|name| (name, self.settings.value(name).unwrap_or("")))
+        .collect();
+        let found = c.probe(&answers);
+        let views = match &found {
+            Ok(found) => container::views(&self.settings, found, here),
+            Err(_) => vec![container::client(c, &found)],
+        };
+        // RomM's credentials there may be the old ones: the client step checks them.
+        let views: Vec<&Finding> = views
+            .iter()
+            .filter(|f| [id::DISCOVERY_FETCH, id::JWKS_KEYS, id::CONTAINER_PROBE].contains(&f.id))
+            .collect();
+        views.iter().for_each(|f| show(f));
+        match views.iter().find(|f| f.status == Status::Fail) {
+            None => Ok(true),
+            Some(failed) => {
+                self.prompt.again(
+                    Some("Let's try a URL RomM's container reaches (e.g. the provider's internal URL)."),
+                    format!("from RomM's container: {}", failed.summary),
+                )?;
+                Ok(false)
             }
         }
     }

@@ -91,8 +91,13 @@ impl Stand {
 
     /// `romm-oidc doctor ARGS` (`--timeout 5` unless given) with the stand-in on PATH.
     fn run(&self, args: &[&str]) -> (Run, Duration) {
+        self.command("doctor", args)
+    }
+
+    /// `romm-oidc SUBCOMMAND ARGS` (`--timeout 5` unless given).
+    fn command(&self, subcommand: &str, args: &[&str]) -> (Run, Duration) {
         let mut c = self.sb.cmd();
-        c.arg("doctor");
+        c.arg(subcommand);
         if !args.contains(&"--timeout") {
             c.args(["--timeout", "5"]);
         }
@@ -602,6 +607,64 @@ fn an_exec_that_fails_or_hangs_is_a_finding_within_its_bound() {
     assert!(
         !Path::new(&format!("/proc/{}", pid.trim())).exists(),
         "the hung exec {pid} was left running"
+    );
+}
+
+#[test]
+fn the_wizard_makes_sure_romms_container_reaches_the_provider() {
+    let e = emulator();
+    let issuer = e.issuer();
+    let wizard = |stand: &Stand| {
+        let secret = stand.sb.file("secret.txt", DEFAULT_CLIENT_SECRET);
+        let args = [
+            "--yes",
+            "--container",
+            "romm",
+            "--romm-url",
+            "https://romm.example.com",
+            "--issuer",
+            issuer.as_str(),
+            "--client-id",
+            DEFAULT_CLIENT_ID,
+            "--client-secret-file",
+            secret.to_str().unwrap(),
+        ];
+        stand.command("wizard", &args).0
+    };
+    // RomM's container (with its old, unreachable provider URL) cannot reach the new one either.
+    let old = changed(
+        &romm_env(&e),
+        "OIDC_SERVER_APPLICATION_URL",
+        "http://127.0.0.1:9",
+    );
+    let run = wizard(&Stand::new(&pairs(&old)).own_network());
+    assert_eq!(run.code, 2, "{}", run.show());
+    assert!(
+        run.stderr
+            .contains("RomM's environment read in container romm (docker)"),
+        "{}",
+        run.show()
+    );
+    assert!(
+        run.stderr.contains("from RomM's container: Passes from here but fails from RomM's container: `httpx.ConnectError: All connection attempts failed`"),
+        "{}",
+        run.show()
+    );
+    assert!(run.stdout.is_empty(), "{}", run.show());
+    // On the host's network, the answer given here is fetched there too.
+    let run = wizard(&Stand::new(&pairs(&old)));
+    assert_eq!(run.code, 0, "{}", run.show());
+    assert!(
+        run.stderr
+            .contains("From RomM's container too: Discovery read from"),
+        "{}",
+        run.show()
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("OIDC_SERVER_APPLICATION_URL='{issuer}'")),
+        "{}",
+        run.show()
     );
 }
 

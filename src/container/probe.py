@@ -156,7 +156,9 @@ def fingerprint(secret, key):
 
 
 def probe(env, config):
-    # RomM's process environment, for RomM's modules and for httpx (proxies, CA).
+    # RomM's process environment, for RomM's modules and for httpx (proxies, CA),
+    # with the caller's answers in place of RomM's values (the wizard's; no secret).
+    env.update(config.get("overrides", {}))
     os.environ.clear()
     os.environ.update(env)
     record_responses()

@@ -109,6 +109,7 @@ fn wizard<'a>(args: &'a WizardArgs, settings: Settings, prompt: Box<dyn Prompt>)
             verbose: false,
         },
         writes: Vec::new(),
+        container: None,
     }
 }
 
