@@ -147,6 +147,40 @@ impl RommEnv {
     }
 }
 
+#[cfg(test)]
+impl RommEnv {
+    /// What the probe reports for a container running with `values` (a secret among
+    /// them sealed, as the probe seals it).
+    pub fn of(values: &[(&str, &str)]) -> RommEnv {
+        let key = [7u8; 16];
+        let (secrets, plain): (Vec<_>, Vec<_>) = values
+            .iter()
+            .partition(|(name, _)| *name == crate::settings::OIDC_CLIENT_SECRET);
+        let sealed = secrets
+            .iter()
+            .map(|(name, value)| {
+                let value = crate::settings::python_strip(value);
+                let print = Fingerprint {
+                    length: value.chars().count(),
+                    hmac: keyed_hash(&key, value),
+                    quoted: value.starts_with(['"', '\'']),
+                };
+                (name.to_string(), print)
+            })
+            .collect();
+        RommEnv {
+            source: "/proc/57/environ (gunicorn)".into(),
+            values: plain
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            sealed,
+            not_utf8: Vec::new(),
+            key,
+        }
+    }
+}
+
 /// The first 16 hex digits of HMAC-SHA256 (the probe's `fingerprint`).
 fn keyed_hash(key: &[u8], value: &str) -> String {
     use aws_lc_rs::hmac;

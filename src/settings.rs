@@ -906,6 +906,38 @@ mod tests {
     }
 
     #[test]
+    fn romms_container_is_the_lowest_source_and_its_secret_stays_sealed() {
+        let romm = RommEnv::of(&[
+            (OIDC_SERVER_APPLICATION_URL, "https://container.example.com"),
+            (OIDC_CLIENT_ID, "from-container"),
+            (OIDC_PROVIDER, "authelia"),
+            (OIDC_CLIENT_SECRET, "s3cret"),
+        ]);
+        let file = EnvFile::parse_with(
+            Path::new("romm.env"),
+            "OIDC_CLIENT_ID=from-file\nOIDC_PROVIDER=keycloak\n".into(),
+            &|_| None,
+        );
+        let settings = Settings::resolve(Inputs {
+            flags: vec![(OIDC_CLIENT_ID, "--client-id", "from-flag".into())],
+            environment: vec![(OIDC_PROVIDER.into(), "zitadel".into())],
+            env_file: Some(file),
+            romm_url: None,
+            secret_file: None,
+            container: Some(&romm),
+        });
+        let source = |name| settings.get(name).unwrap().source.to_string();
+        assert_eq!(source(OIDC_SERVER_APPLICATION_URL), "RomM's container");
+        assert_eq!(source(OIDC_CLIENT_ID), "--client-id");
+        assert_eq!(source(OIDC_PROVIDER), "the environment");
+        assert_eq!(settings.value(OIDC_CLIENT_SECRET), None);
+        let sealed = settings.sealed_secret().expect("the container's secret");
+        assert_eq!(sealed.length, 6);
+        assert!(sealed.matches("s3cret") && !sealed.matches("s3cret "));
+        assert!(settings.reads_romm_env());
+    }
+
+    #[test]
     fn well_known_strips_every_trailing_slash_only() {
         assert_eq!(
             well_known_url("https://id.example.com//"),

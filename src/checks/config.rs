@@ -1212,6 +1212,106 @@ mod tests {
         env_file(&env(text, environment), Purpose::Diagnose)
     }
 
+    /// `romm.env` as `COMPLETE`, with RomM's container running with `container`.
+    fn against_container(file: &str, container: &[(&str, &str)]) -> Finding {
+        let romm = crate::container::RommEnv::of(container);
+        let settings = crate::checks::test_settings::sources(&[], &[], Some(file), Some(&romm));
+        env_file(&settings, Purpose::Diagnose)
+    }
+
+    fn complete_pairs() -> Vec<(&'static str, &'static str)> {
+        COMPLETE.lines().filter_map(|l| l.split_once('=')).collect()
+    }
+
+    #[test]
+    fn a_container_running_with_the_files_values_as_romm_reads_them_passes() {
+        let mut container = complete_pairs();
+        // RomM strips every value: these are the same to it.
+        container.retain(|(k, _)| *k != OIDC_CLIENT_ID && *k != OIDC_CLIENT_SECRET);
+        container.extend([(OIDC_CLIENT_ID, " romm\t"), (OIDC_CLIENT_SECRET, "s3cret ")]);
+        let f = against_container(COMPLETE, &container);
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        assert_eq!(
+            f.summary,
+            "5 RomM variables read from romm.env and RomM's container, all well-formed"
+        );
+    }
+
+    #[test]
+    fn a_value_changed_in_the_file_since_the_container_started_is_a_forgotten_restart() {
+        let mut container = complete_pairs();
+        container.retain(|(k, _)| *k != OIDC_CLIENT_SECRET && *k != OIDC_ENABLED);
+        container.push((OIDC_CLIENT_SECRET, "0ld-secret"));
+        container.push(("OIDC_SERVER_METADATA_URL", "https://old.example.com/x"));
+        let f = against_container(COMPLETE, &container);
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        let lines: Vec<&str> = f.detail.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "✘ OIDC_ENABLED: romm.env:1 sets `true`, but the container runs with the old value: it unset",
+                "✘ OIDC_CLIENT_SECRET: romm.env:3 sets a secret of 6 characters, but the container runs with the old value: another secret of 10 characters",
+            ]
+        );
+        assert!(!format!("{f:?}").contains("s3cret") && !format!("{f:?}").contains("0ld-secret"));
+        let fixes: Vec<&str> = f.fix.lines().collect();
+        assert_eq!(fixes.len(), 2, "{fixes:?}");
+        assert!(fixes.iter().all(|fix| fix.starts_with(&format!(
+            "Restart RomM so that it reads the env file again: {}",
+            settings::RESTART
+        ))));
+        assert!(
+            fixes[0].contains("add the file under env_file:"),
+            "{fixes:?}"
+        );
+        // A value the container has and the file does not set is not the file's business.
+        assert!(!f.detail.contains("OIDC_SERVER_METADATA_URL"), "{f:?}");
+    }
+
+    #[test]
+    fn a_value_given_here_that_the_container_does_not_run_with_is_a_warning() {
+        let romm = crate::container::RommEnv::of(&complete_pairs());
+        let settings = crate::checks::test_settings::sources(
+            &[(OIDC_CLIENT_SECRET, "n3w"), (OIDC_CLIENT_ID, "romm")],
+            &[("OIDC_PROVIDER", "authelia")],
+            None,
+            Some(&romm),
+        );
+        let f = env_file(&settings, Purpose::Diagnose);
+        assert_eq!(f.status, Status::Warn, "{f:?}");
+        assert_eq!(
+            f.detail.lines().collect::<Vec<_>>(),
+            [
+                "⚠ OIDC_PROVIDER (the environment) is `authelia`, but RomM's container runs with it unset: the checks from here use the value given, RomM uses its own",
+                "⚠ OIDC_CLIENT_SECRET (--test) is a secret of 3 characters, but RomM's container runs with another secret of 6 characters: the checks from here use the value given, RomM uses its own",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_secret_only_in_the_container_is_set_for_romm_and_judged_by_what_left_it() {
+        let settings = |secret: &'static str| {
+            let mut pairs = complete_pairs();
+            pairs.retain(|(k, _)| *k != OIDC_CLIENT_SECRET);
+            pairs.push((OIDC_CLIENT_SECRET, secret));
+            let romm = crate::container::RommEnv::of(&pairs);
+            crate::checks::test_settings::sources(&[], &[], None, Some(&romm))
+        };
+        let f = client(&settings("s3cret"));
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        assert_eq!(
+            f.summary,
+            "Client id romm, secret in RomM's container (6 chars; it never leaves it)"
+        );
+        assert_eq!(
+            env_file(&settings("s3cret"), Purpose::Diagnose).status,
+            Status::Pass
+        );
+        let quoted = client(&settings("'s3cret'"));
+        assert_eq!(quoted.status, Status::Fail, "{quoted:?}");
+        assert!(quoted.summary.contains("literal quote"), "{quoted:?}");
+    }
+
     #[test]
     fn a_complete_env_file_passes() {
         let f = env_file_of(COMPLETE, &[]);

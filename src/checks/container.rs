@@ -443,3 +443,252 @@ fn capitalized(text: &str) -> String {
         .map(|c| c.to_uppercase().chain(chars).collect())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::test_settings::flags;
+    use crate::settings::OIDC_SERVER_APPLICATION_URL;
+
+    const ISSUER: &str = "https://id.example.com";
+
+    fn discovery_body() -> String {
+        json!({
+            "issuer": ISSUER,
+            "authorization_endpoint": format!("{ISSUER}/authorize"),
+            "token_endpoint": format!("{ISSUER}/token"),
+            "jwks_uri": format!("{ISSUER}/jwks"),
+        })
+        .to_string()
+    }
+
+    /// The probe's answer with these steps (JSON as the probe prints it).
+    fn answers(steps: Value) -> Answers {
+        serde_json::from_value(json!({
+            "python": "3.13.1",
+            "libraries": {"authlib": "1.6.12", "httpx": "0.28.1"},
+            "client": {"romm": true},
+            "proxies": {},
+            "steps": steps,
+        }))
+        .expect("the probe's shape")
+    }
+
+    fn ok(url: &str, body: &str) -> Value {
+        json!({"url": url, "status": 200, "content_type": "application/json", "body": body,
+               "dns": {"host": "id.example.com", "answers": ["10.0.0.5"]}, "tls": "verified with RomM's default trust store"})
+    }
+
+    fn failed(logged: &str, extra: Value) -> Value {
+        let mut step = json!({"url": format!("{ISSUER}/.well-known/openid-configuration"),
+            "dns": {"host": "id.example.com", "error": "[Errno -2] Name does not resolve"},
+            "error": {"class": logged.split(':').next().unwrap(), "logged": logged}});
+        for (k, v) in extra.as_object().unwrap() {
+            step[k] = v.clone();
+        }
+        step
+    }
+
+    fn here(status: Status) -> Vec<Finding> {
+        let make = match status {
+            Status::Pass => Finding::pass,
+            Status::Warn => Finding::warn,
+            Status::Fail => Finding::fail,
+            Status::Skip => Finding::skip,
+        };
+        [id::DISCOVERY_FETCH, id::JWKS_KEYS, id::CLIENT_CREDENTIALS]
+            .map(|id| make(id, "from here"))
+            .to_vec()
+    }
+
+    fn views_of(settings: &Settings, steps: Value, status: Status) -> Vec<Finding> {
+        views(settings, &answers(steps), &here(status))
+    }
+
+    #[test]
+    fn the_same_answers_pass_with_the_doctors_judges_and_say_so() {
+        let steps = json!({
+            "discovery": ok(&format!("{ISSUER}/.well-known/openid-configuration"), &discovery_body()),
+            "token": {"url": format!("{ISSUER}/token"), "status": 400, "content_type": "application/json",
+                      "body": "{\"error\":\"invalid_grant\"}",
+                      "error": {"class": "authlib.integrations.base_client.errors.OAuthError", "logged": "authlib.integrations.base_client.errors.OAuthError: invalid_grant: "}},
+            "jwks": {"url": format!("{ISSUER}/jwks"), "status": 200, "content_type": "application/json", "body": "{\"keys\": []}"},
+        });
+        let v = views_of(&flags(&[]), steps, Status::Pass);
+        let got: Vec<(&str, Status, Option<View>)> =
+            v.iter().map(|f| (f.id, f.status, f.view)).collect();
+        assert_eq!(
+            got,
+            [
+                (id::DISCOVERY_FETCH, Status::Pass, Some(View::Container)),
+                // jwks::answer's verdict on an empty set, as from here.
+                (id::JWKS_KEYS, Status::Fail, Some(View::Container)),
+                (id::CLIENT_CREDENTIALS, Status::Pass, Some(View::Container)),
+            ]
+        );
+        assert!(
+            v[0].summary
+                .starts_with("From RomM's container too: Discovery read from"),
+            "{:?}",
+            v[0]
+        );
+        assert_eq!(
+            v[1].summary,
+            "Passes from here but fails from RomM's container: The key set is empty"
+        );
+        assert!(v[0].detail.starts_with("From RomM's container: https://id.example.com/.well-known/openid-configuration\n  DNS: id.example.com → 10.0.0.5\n  proxy: none\n  TLS: verified with RomM's default trust store\n  answer: 200 application/json: {"), "{}", v[0].detail);
+        assert_eq!(v[0].data.as_ref().unwrap()["status"], 200);
+    }
+
+    #[test]
+    fn a_name_romms_container_cannot_resolve_says_so_with_the_exception_as_romm_logs_it() {
+        let logged = "httpx.ConnectError: [Errno -2] Name does not resolve";
+        let v = views_of(
+            &flags(&[]),
+            json!({"discovery": failed(logged, json!({}))}),
+            Status::Pass,
+        );
+        assert_eq!(
+            v[0].summary,
+            "Passes from here but fails from RomM's container: `httpx.ConnectError: [Errno -2] Name does not resolve` for id.example.com — RomM's container cannot resolve the name"
+        );
+        assert!(
+            v[0].fix.starts_with("Add id.example.com to RomM's network"),
+            "{}",
+            v[0].fix
+        );
+        assert!(
+            v[0].fix.contains("OIDC_SERVER_APPLICATION_URL"),
+            "{}",
+            v[0].fix
+        );
+        assert!(
+            v[0].detail
+                .contains("  DNS: id.example.com: [Errno -2] Name does not resolve")
+        );
+        // The later requests need the document RomM's container did not get.
+        assert_eq!((v[1].status, v[2].status), (Status::Skip, Status::Skip));
+        assert!(
+            v[1].summary.contains("which RomM's container did not get"),
+            "{:?}",
+            v[1]
+        );
+    }
+
+    #[test]
+    fn each_kind_of_failure_gets_its_cause_and_fix() {
+        let ca_flag = crate::checks::test_settings::sources(
+            &[(OIDC_TLS_CACERTFILE, "/etc/ca.pem")],
+            &[],
+            None,
+            None,
+        );
+        for (settings, logged, extra, cause, fix) in [
+            (
+                flags(&[]),
+                "httpx.ConnectError: [Errno -3] Temporary failure in name resolution",
+                json!({}),
+                "no name server answered",
+                "resolv.conf",
+            ),
+            (
+                flags(&[]),
+                "httpx.ConnectError: All connection attempts failed",
+                json!({"proxy": "http://u:***@proxy:3128"}),
+                "goes through the proxy http://u:***@proxy:3128",
+                "add id.example.com to NO_PROXY",
+            ),
+            (
+                flags(&[]),
+                "httpx.ConnectError: All connection attempts failed",
+                json!({}),
+                "nothing answers at id.example.com",
+                "connect RomM's container to the provider's network",
+            ),
+            (
+                ca_flag,
+                "httpx.ConnectError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1020)",
+                json!({}),
+                "does not trust the provider's certificate (unable to get local issuer certificate)",
+                "This run trusts it through --test",
+            ),
+            (
+                flags(&[]),
+                "httpx.ConnectError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate is not valid for 'id.example.com'. (_ssl.c:1020)",
+                json!({}),
+                "the certificate does not cover id.example.com",
+                "Use the name on the provider's certificate",
+            ),
+            (
+                flags(&[]),
+                "FileNotFoundError: [Errno 2] No such file or directory",
+                json!({}),
+                "names no file in RomM's container",
+                "Mount the CA file",
+            ),
+            (
+                flags(&[]),
+                "httpx.UnsupportedProtocol: Request URL is missing an 'http://' or 'https://' protocol.",
+                json!({}),
+                "refuses the URL itself",
+                "without quotes",
+            ),
+            (
+                flags(&[]),
+                "httpx.ConnectTimeout",
+                json!({}),
+                "no answer reached RomM's container in time",
+                "Give RomM a URL it reaches",
+            ),
+            (
+                flags(&[]),
+                "httpx.ConnectError: [SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1020)",
+                json!({}),
+                "the scheme does not match",
+                "Match the scheme and port",
+            ),
+        ] {
+            let v = views_of(
+                &settings,
+                json!({"discovery": failed(logged, extra)}),
+                Status::Pass,
+            );
+            assert_eq!(v[0].status, Status::Fail, "{logged}");
+            assert!(v[0].summary.contains(cause), "{logged}: {}", v[0].summary);
+            assert!(v[0].fix.contains(fix), "{logged}: {}", v[0].fix);
+        }
+        // Our own time limit, not RomM's.
+        let timeout = json!({"discovery": {"url": format!("{ISSUER}/x"), "error": {"class": "timeout", "logged": null}}});
+        let v = views_of(
+            &flags(&[(OIDC_SERVER_APPLICATION_URL, ISSUER)]),
+            timeout,
+            Status::Pass,
+        );
+        assert!(v[0].summary.starts_with("Passes from here but fails from RomM's container: `no answer within the time limit (--timeout)`"), "{}", v[0].summary);
+    }
+
+    #[test]
+    fn an_answer_romms_client_raised_on_fails_though_the_judge_found_nothing() {
+        let mut step = ok(
+            &format!("{ISSUER}/.well-known/openid-configuration"),
+            &discovery_body(),
+        );
+        step["error"] =
+            json!({"class": "ValueError", "logged": "ValueError: something only RomM sees"});
+        let v = views_of(&flags(&[]), json!({"discovery": step}), Status::Pass);
+        assert_eq!(v[0].status, Status::Fail, "{:?}", v[0]);
+        assert_eq!(
+            v[0].summary,
+            "Passes from here but fails from RomM's container: RomM's client refused the answer: `ValueError: something only RomM sees`"
+        );
+    }
+
+    #[test]
+    fn an_answer_too_large_to_judge_is_a_warning_not_a_pass() {
+        let mut step = ok(&format!("{ISSUER}/.well-known/openid-configuration"), "{");
+        step["body_truncated"] = json!(true);
+        let v = views_of(&flags(&[]), json!({"discovery": step}), Status::Fail);
+        assert_eq!(v[0].status, Status::Warn, "{:?}", v[0]);
+        assert!(v[0].summary.starts_with("Fails from here but warns from RomM's container: RomM's container got an answer too large"), "{}", v[0].summary);
+    }
+}

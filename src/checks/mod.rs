@@ -146,38 +146,44 @@ pub fn kind(value: &serde_json::Value) -> &'static str {
 pub mod test_settings {
     use std::path::Path;
 
+    use crate::container::RommEnv;
     use crate::envfile::EnvFile;
     use crate::settings::{Inputs, Settings};
 
     /// Each pair given as if by its flag (`--test`).
     pub fn flags(pairs: &[(&'static str, &str)]) -> Settings {
-        Settings::resolve(Inputs {
-            flags: pairs
-                .iter()
-                .map(|(k, v)| (*k, "--test", v.to_string()))
-                .collect(),
-            environment: Vec::new(),
-            env_file: None,
-            romm_url: None,
-            secret_file: None,
-            container: None,
-        })
+        sources(pairs, &[], None, None)
     }
 
     /// RomM's env file `text` (read as `romm.env`, in an empty environment)
     /// and the process environment `environment`.
     pub fn env(text: &str, environment: &[(&str, &str)]) -> Settings {
-        let file = EnvFile::parse_with(Path::new("romm.env"), text.to_string(), &|_| None);
+        sources(&[], environment, Some(text), None)
+    }
+
+    /// Every source at once: flags (as `--test`), the process environment, an
+    /// env file `romm.env`, RomM's container.
+    pub fn sources(
+        flags: &[(&'static str, &str)],
+        environment: &[(&str, &str)],
+        env_file: Option<&str>,
+        container: Option<&RommEnv>,
+    ) -> Settings {
         Settings::resolve(Inputs {
-            flags: Vec::new(),
+            flags: flags
+                .iter()
+                .map(|(k, v)| (*k, "--test", v.to_string()))
+                .collect(),
             environment: environment
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-            env_file: Some(file),
+            env_file: env_file.map(|text| {
+                EnvFile::parse_with(Path::new("romm.env"), text.to_string(), &|_| None)
+            }),
             romm_url: None,
             secret_file: None,
-            container: None,
+            container,
         })
     }
 }
