@@ -69,7 +69,7 @@ _romm__oidc() {
             return 0
             ;;
         romm__oidc__subcmd__doctor)
-            opts="-v -h --json --demo --insecure --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --pocket-id-api-key --pocket-id-api-key-file --login --listen --browser-command --no-browser --login-timeout --pkce --email --romm-username --romm-password-file --romm-token-file --timeout --color --verbose --help"
+            opts="-v -h --json --demo --insecure --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --pocket-id-api-key --pocket-id-api-key-file --login --listen --browser-command --no-browser --login-timeout --pkce --email --romm-username --romm-password-file --romm-token-file --container --engine --exec --timeout --color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -168,6 +168,18 @@ _romm__oidc() {
                     return 0
                     ;;
                 --romm-token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --container)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --engine)
+                    COMPREPLY=($(compgen -W "docker podman nerdctl" -- "${cur}"))
+                    return 0
+                    ;;
+                --exec)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -355,7 +367,7 @@ _romm__oidc() {
             return 0
             ;;
         romm__oidc__subcmd__wizard)
-            opts="-y -v -h --yes --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --pocket-id-api-key --pocket-id-api-key-file --format --write --write-read-only --login --listen --browser-command --no-browser --login-timeout --pkce --email --timeout --color --verbose --help"
+            opts="-y -v -h --yes --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --pocket-id-api-key --pocket-id-api-key-file --container --engine --exec --format --write --write-read-only --login --listen --browser-command --no-browser --login-timeout --pkce --email --timeout --color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -426,6 +438,18 @@ _romm__oidc() {
                     return 0
                     ;;
                 --pocket-id-api-key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --container)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --engine)
+                    COMPREPLY=($(compgen -W "docker podman nerdctl" -- "${cur}"))
+                    return 0
+                    ;;
+                --exec)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -59,6 +59,11 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l email -d 
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-username -d 'A RomM admin\'s username: read RomM\'s users with a token limited to the users.read scope, never writing; the password comes from --romm-password-file, ROMM_PASSWORD, or a hidden prompt on a terminal' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-password-file -d 'Read the RomM password from this file (the line breaks that end it are ignored)' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-token-file -d 'Read a RomM client API token (rmm_…, RomM 4.8+, made with only the users.read scope) from this file, instead of a username and password' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l container -d 'Check from inside RomM\'s container NAME too: its environment becomes the lowest settings source, and a probe piped to its python3 makes RomM\'s own OIDC requests there (nothing is written into the container; the client secret never leaves it)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l engine -d 'The engine that runs --container [default: the first on PATH of docker, podman, nerdctl]' -r -f -a "docker\t''
+podman\t''
+nerdctl\t''"
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l exec -d 'Instead of --container: the command that runs a program in RomM\'s container, given the program after it, e.g. \'kubectl exec -i -n media deploy/romm --\' (stdin must reach the program)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l timeout -d 'Seconds allowed for each network step' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l color -d 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb' -r -f -a "auto\t''
 always\t''
@@ -88,6 +93,11 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l role-edit
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l role-viewer -d 'The roles-claim value that grants Viewer/User access; * for anyone with the claim (OIDC_ROLE_VIEWER)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l pocket-id-api-key -d 'A Pocket ID admin API key, to read the client and users instead of guessing (optional)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l pocket-id-api-key-file -d 'Read the Pocket ID admin API key from this file, or stdin for -' -r -F
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l container -d 'Check from inside RomM\'s container NAME too: its environment becomes the lowest settings source, and a probe piped to its python3 makes RomM\'s own OIDC requests there (nothing is written into the container; the client secret never leaves it)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l engine -d 'The engine that runs --container [default: the first on PATH of docker, podman, nerdctl]' -r -f -a "docker\t''
+podman\t''
+nerdctl\t''"
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l exec -d 'Instead of --container: the command that runs a program in RomM\'s container, given the program after it, e.g. \'kubectl exec -i -n media deploy/romm --\' (stdin must reach the program)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l format -d 'Output format' -r -f -a "dotenv\t'KEY=\'value\' lines for a .env file (docker compose and POSIX sh read them alike)'
 compose\t'An `environment:` mapping to paste under the RomM service in compose.yaml'
 shell\t'`export KEY=\'value\'` lines for a POSIX shell'

@@ -11,176 +11,17 @@
 mod cli;
 #[path = "support/romm_double.rs"]
 mod romm_double;
+#[path = "support/standin.rs"]
+mod standin;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use cli::{Run, Sandbox, check};
+use cli::check;
 use pocket_id_emulator::{Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator};
 use serde_json::Value;
-
-const CALLBACK: &str = "https://romm.example.com/api/oauth/openid";
-const RESTART: &str = "docker compose up -d --force-recreate romm";
-const WRONG_SECRET: &str = "an-old-secret-that-was-rotated-4711";
-
-/// A sandbox with the engine stand-in on PATH and the "container's" environment.
-struct Stand {
-    sb: Sandbox,
-    bin: PathBuf,
-    env: Vec<(String, String)>,
-    extra: Vec<(String, String)>,
-}
-
-impl Stand {
-    /// RomM's container running with `container` (KEY=VALUE), a RomM 5.2 look-alike:
-    /// the probe's stand-in for RomM's modules is on its PYTHONPATH.
-    fn new(container: &[(&str, &str)]) -> Stand {
-        namespaces_work();
-        let sb = Sandbox::new();
-        let bin = sb.path().join("bin");
-        std::fs::create_dir(&bin).unwrap();
-        let engine = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/container/engine");
-        for name in ["docker", "podman", "kubectl"] {
-            std::fs::copy(&engine, bin.join(name)).unwrap();
-        }
-        let shim = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probe/romm_shim");
-        let mut lines: Vec<String> = container.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        if !container.iter().any(|(k, _)| *k == "PYTHONPATH") {
-            lines.push(format!("PYTHONPATH={}", shim.display()));
-        }
-        let env_file = sb.file("container.env", lines.join("\n") + "\n");
-        let path = format!(
-            "{}:{}",
-            bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let env = vec![
-            ("PATH".into(), path),
-            ("NO_PROXY".into(), "127.0.0.1,localhost".into()),
-            ("STANDIN_NAME".into(), "romm".into()),
-            ("STANDIN_ENV".into(), env_file.display().to_string()),
-            (
-                "STANDIN_PYTHON".into(),
-                romm_double::pinned_python().display().to_string(),
-            ),
-            (
-                "STANDIN_PIDFILE".into(),
-                sb.path().join("standin.pid").display().to_string(),
-            ),
-        ];
-        Stand {
-            sb,
-            bin,
-            env,
-            extra: Vec::new(),
-        }
-    }
-
-    /// The container in a network namespace of its own: loopback is not the host's.
-    fn own_network(mut self) -> Stand {
-        self.extra.push(("STANDIN_NETNS".into(), "1".into()));
-        self
-    }
-
-    fn with(mut self, name: &str, value: &str) -> Stand {
-        self.extra.retain(|(k, _)| k != name);
-        self.extra.push((name.into(), value.into()));
-        self
-    }
-
-    /// `romm-oidc doctor ARGS` (`--timeout 5` unless given) with the stand-in on PATH.
-    fn run(&self, args: &[&str]) -> (Run, Duration) {
-        self.command("doctor", args)
-    }
-
-    /// `romm-oidc SUBCOMMAND ARGS` (`--timeout 5` unless given).
-    fn command(&self, subcommand: &str, args: &[&str]) -> (Run, Duration) {
-        let mut c = self.sb.cmd();
-        c.arg(subcommand);
-        if !args.contains(&"--timeout") {
-            c.args(["--timeout", "5"]);
-        }
-        c.args(args);
-        for (k, v) in self.env.iter().chain(&self.extra) {
-            c.env(k, v);
-        }
-        let started = Instant::now();
-        let run = Run::from(c.output().expect("run romm-oidc"));
-        (run, started.elapsed())
-    }
-
-    /// `doctor --json --container romm ARGS`: the report, checked for exit code 0 or 1.
-    fn doctor(&self, args: &[&str]) -> (Value, Run) {
-        let mut all = vec!["--json", "--container", "romm"];
-        all.extend_from_slice(args);
-        let (run, _) = self.run(&all);
-        let report: Value = serde_json::from_str(&run.stdout)
-            .unwrap_or_else(|e| panic!("no JSON report ({e}):\n{}", run.show()));
-        assert!(run.code == 0 || run.code == 1, "{}", run.show());
-        (report, run)
-    }
-}
-
-/// The stand-in needs `unshare` and the right to make namespaces (root). Never
-/// skipped: without them the container cases cannot be told apart, so they fail here.
-fn namespaces_work() {
-    let status = Command::new("unshare")
-        .args(["--pid", "--fork", "--mount-proc", "--net", "true"])
-        .stdin(Stdio::null())
-        .status();
-    assert!(
-        status.as_ref().is_ok_and(|s| s.success()),
-        "the container tests need `unshare` (util-linux) and root to make PID and network namespaces for the engine stand-in (CI runs as root; .ci/run installs util-linux): {status:?}"
-    );
-}
-
-fn emulator() -> Emulator {
-    Emulator::start(Config::default()).expect("start the Pocket ID emulator")
-}
-
-/// RomM's working environment for the emulator's client.
-fn romm_env(e: &Emulator) -> Vec<(&'static str, String)> {
-    vec![
-        ("OIDC_ENABLED", "true".into()),
-        ("OIDC_CLIENT_ID", DEFAULT_CLIENT_ID.into()),
-        ("OIDC_CLIENT_SECRET", DEFAULT_CLIENT_SECRET.into()),
-        ("OIDC_REDIRECT_URI", CALLBACK.into()),
-        ("OIDC_SERVER_APPLICATION_URL", e.issuer()),
-    ]
-}
-
-fn pairs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
-fn changed(
-    env: &[(&'static str, String)],
-    name: &'static str,
-    value: &str,
-) -> Vec<(&'static str, String)> {
-    let mut env: Vec<_> = env.iter().filter(|(k, _)| *k != name).cloned().collect();
-    env.push((name, value.into()));
-    env
-}
-
-/// The finding of `id` from here (`container` false) or from RomM's container.
-fn view<'a>(report: &'a Value, id: &str, container: bool) -> &'a Value {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id && (c.get("view") == Some(&Value::from("container"))) == container)
-        .unwrap_or_else(|| panic!("no {id} (container: {container}) in {report:#}"))
-}
-
-fn status(c: &Value) -> &str {
-    c["status"].as_str().unwrap()
-}
-
-fn text(c: &Value) -> String {
-    cli::text(c)
-}
+use standin::*;
 
 #[test]
 fn a_forgotten_restart_shows_as_the_container_running_the_old_value() {
@@ -240,14 +81,16 @@ fn a_forgotten_restart_shows_as_the_container_running_the_old_value() {
 #[test]
 fn a_provider_reachable_from_here_only_fails_from_romms_container() {
     let e = emulator();
-    let env = romm_env(&e);
+    // A name, which RomM's container looks up too (localhost: from its hosts file).
+    let by_name = e.issuer().replace("127.0.0.1", "localhost");
+    let env = changed(&romm_env(&e), "OIDC_SERVER_APPLICATION_URL", &by_name);
     let (report, run) = Stand::new(&pairs(&env)).own_network().doctor(&[]);
     assert_eq!(status(view(&report, "discovery.fetch", false)), "pass");
     let inside = view(&report, "discovery.fetch", true);
     assert_eq!(status(inside), "fail", "{inside:#}");
     let summary = inside["summary"].as_str().unwrap();
     assert!(
-        summary.starts_with("Passes from here but fails from RomM's container: `httpx.ConnectError: All connection attempts failed` for 127.0.0.1 — nothing answers at 127.0.0.1 from RomM's network"),
+        summary.starts_with("Passes from here but fails from RomM's container: `httpx.ConnectError: All connection attempts failed` for localhost — nothing answers at localhost from RomM's network"),
         "{summary}"
     );
     assert!(
@@ -261,7 +104,8 @@ fn a_provider_reachable_from_here_only_fails_from_romms_container() {
         inside["data"]["exception"],
         "httpx.ConnectError: All connection attempts failed"
     );
-    assert_eq!(inside["data"]["dns"], "127.0.0.1 → 127.0.0.1");
+    let dns = inside["data"]["dns"].as_str().unwrap();
+    assert!(dns.starts_with("localhost → ") && dns.contains("127.0.0.1"), "{dns}");
     assert_eq!(status(view(&report, "jwks.keys", true)), "skip");
     assert_eq!(report["verdict"]["status"], "fail", "{}", run.show());
     // The settings came from the container alone, each shown as from there.

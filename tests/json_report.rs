@@ -4,8 +4,9 @@
 //! and so does a line for a field no run has any more.
 //!
 //! The runs: `doctor --demo --json` (a working setup with a real login, then a
-//! broken one), and a doctor with a real login, the Pocket ID API key and
-//! RomM's users, so that every documented `data` shape appears.
+//! broken one), a doctor with a real login, the Pocket ID API key and RomM's
+//! users, and one with `--container` (the engine stand-in), so that every
+//! documented `data` shape appears.
 
 #[path = "support/cli.rs"]
 mod cli;
@@ -13,6 +14,10 @@ mod cli;
 mod everything;
 #[path = "support/peer.rs"]
 mod peer;
+#[path = "support/romm_double.rs"]
+mod romm_double;
+#[path = "support/standin.rs"]
+mod standin;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -137,6 +142,10 @@ fn json_fields_and_data_keys_are_exactly_the_documented_ones() {
         &e.doctor(sb.path()),
         &Everything::env(),
     ));
+
+    let e = standin::emulator();
+    let (inside, _) = standin::Stand::new(&standin::pairs(&standin::romm_env(&e))).doctor(&[]);
+    reports.push(inside);
 
     let (want_fields, want_data) = documented();
     let mut seen = BTreeSet::new();

@@ -1,6 +1,13 @@
 //! The README stays true: it names every variable RomM reads and every check
 //! the doctor runs, and its set-up command works.
 
+#[path = "support/cli.rs"]
+mod cli;
+#[path = "support/romm_double.rs"]
+mod romm_double;
+#[path = "support/standin.rs"]
+mod standin;
+
 use std::collections::BTreeSet;
 
 use assert_cmd::Command;
@@ -93,4 +100,62 @@ fn readme_names_exactly_the_emulators_flags() {
         named, want,
         "README.md's emulator flags (left) differ from its usage (right)"
     );
+}
+
+/// The README's "Check from RomM's side" transcript is this binary's output, run as it
+/// says: Pocket ID on the host's loopback, RomM's container on a network of its own
+/// with an old client secret, and a `.env` with the new one. The port and Python's
+/// version are the run's; every other character is compared, `…` standing for lines
+/// left out.
+#[test]
+fn readme_transcript_from_romms_side_is_the_binarys_output() {
+    let text = readme();
+    let start = text
+        .find("<!-- transcript: romm-side -->")
+        .expect("README.md has the romm-side transcript");
+    let block: Vec<&str> = text[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| *l != "```")
+        .collect();
+    let (command, expected) = block.split_first().expect("a command line");
+    let args: Vec<&str> = command
+        .strip_prefix("$ romm-oidc doctor ")
+        .expect("a doctor run")
+        .split_whitespace()
+        .collect();
+    let e = standin::emulator();
+    let old = standin::changed(
+        &standin::romm_env(&e),
+        "OIDC_CLIENT_SECRET",
+        standin::WRONG_SECRET,
+    );
+    let stand = standin::Stand::new(&standin::pairs(&old)).own_network();
+    let dotenv: String = standin::romm_env(&e)
+        .iter()
+        .map(|(k, v)| format!("{k}={v}\n"))
+        .collect();
+    stand.sb.file(".env", &dotenv);
+    let (run, _) = stand.run(&args);
+    let port = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
+    let python = regex::Regex::new(r"Python \d+\.\d+\.\d+").unwrap();
+    let out = python
+        .replace_all(
+            &port.replace_all(&run.stdout, "127.0.0.1:1411"),
+            "Python 3.13.0",
+        )
+        .into_owned();
+    let lines: Vec<&str> = out.lines().collect();
+    let mut from = 0;
+    for chunk in expected.split(|l| *l == "…") {
+        let found = (from..=lines.len().saturating_sub(chunk.len()))
+            .find(|&i| lines[i..i + chunk.len()] == *chunk)
+            .unwrap_or_else(|| {
+                panic!(
+                    "README.md's transcript lines\n{}\nare not in the output (after line {from}):\n{out}",
+                    chunk.join("\n")
+                )
+            });
+        from = found + chunk.len();
+    }
 }

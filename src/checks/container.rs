@@ -356,10 +356,16 @@ fn error_class(step: &Step) -> &str {
 /// The request's facts (DNS, proxy, TLS, answer, exception) in the finding's detail
 /// and data.
 fn with_step(finding: Finding, step: &Step) -> Finding {
-    let dns = step.dns.as_ref().map(|d| match (&d.answers, &d.error) {
-        (Some(answers), _) => format!("{} → {}", d.host, answers.join(", ")),
-        (None, error) => format!("{}: {}", d.host, error.as_deref().unwrap_or("?")),
-    });
+    // An address looks itself up: nothing to tell.
+    let named = |d: &&crate::container::Dns| d.host.parse::<std::net::IpAddr>().is_err();
+    let dns = step
+        .dns
+        .as_ref()
+        .filter(named)
+        .map(|d| match (&d.answers, &d.error) {
+            (Some(answers), _) => format!("{} → {}", d.host, answers.join(", ")),
+            (None, error) => format!("{}: {}", d.host, error.as_deref().unwrap_or("?")),
+        });
     let answer = step.response().map(|r: Response| {
         format!(
             "{} {}: {}",
