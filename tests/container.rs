@@ -105,7 +105,10 @@ fn a_provider_reachable_from_here_only_fails_from_romms_container() {
         "httpx.ConnectError: All connection attempts failed"
     );
     let dns = inside["data"]["dns"].as_str().unwrap();
-    assert!(dns.starts_with("localhost → ") && dns.contains("127.0.0.1"), "{dns}");
+    assert!(
+        dns.starts_with("localhost → ") && dns.contains("127.0.0.1"),
+        "{dns}"
+    );
     assert_eq!(status(view(&report, "jwks.keys", true)), "skip");
     assert_eq!(report["verdict"]["status"], "fail", "{}", run.show());
     // The settings came from the container alone, each shown as from there.

@@ -2,8 +2,8 @@
 container (it is never written there) with one JSON argument, and reads one JSON
 document from its stdout.
 
-mode "env":   RomM's server environment: the variables named in the argument and every
-              OIDC_* one, the client secret only as its length and a keyed hash.
+mode "env":   RomM's server environment: the variables named in the argument, the client
+              secret only as its length and a keyed hash, and the names of other OIDC_* ones.
 mode "probe": RomM's three OIDC requests, made by RomM's own registered authlib client
               when RomM's modules import (its image puts /backend on PYTHONPATH), else
               rebuilt from the same environment with authlib and httpx as RomM 5.2
@@ -125,7 +125,11 @@ def text(value):
 def described(env, source, config):
     values, secrets, not_utf8 = {}, {}, []
     for name, value in sorted(env.items()):
-        if name not in config["names"] and not name.startswith("OIDC_"):
+        if name not in config["names"]:
+            # Another OIDC_* name is a misspelling to report, maybe of the secret:
+            # its name leaves the container, never its value.
+            if name.startswith("OIDC_"):
+                values[name] = ""
             continue
         shown, utf8 = text(value)
         if not utf8:

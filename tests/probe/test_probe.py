@@ -121,7 +121,7 @@ class ProbeTests(unittest.TestCase):
         config = {
             "mode": mode,
             "key": KEY,
-            "names": ["OIDC_ENABLED", "OIDC_CLIENT_ID", SECRET_NAME, "OIDC_SERVER_APPLICATION_URL"],
+            "names": ["OIDC_ENABLED", "OIDC_PROVIDER", "OIDC_CLIENT_ID", SECRET_NAME, "OIDC_REDIRECT_URI", "OIDC_SERVER_APPLICATION_URL"],
             "timeout": timeout,
             "budget": 30,
             "body_limit": 1024,
@@ -148,15 +148,22 @@ class ProbeTests(unittest.TestCase):
 
     def test_the_server_process_environment_is_read_and_the_secret_never_leaves(self):
         self.process(1, ["/sbin/docker-init", "--", "/init"], {"OIDC_CLIENT_ID": "from-pid-1"})
-        self.process(57, ["/src/.venv/bin/python3", "/src/.venv/bin/gunicorn", "main:app"], self.romm_env(DB_PASSWD="hunter2"))
+        self.process(57, ["/src/.venv/bin/python3", "/src/.venv/bin/gunicorn", "main:app"], self.romm_env(DB_PASSWD="hunter2", OIDC_CLIENT_SECERT="typo-secret"))
         self.process(58, ["/src/.venv/bin/python3", "/src/.venv/bin/gunicorn", "main:app"], {"OIDC_CLIENT_ID": "worker"})
         doc, _ = self.run_probe("env")
         self.assertEqual(doc["source"], "/proc/57/environ (python3)")
         self.assertEqual(doc["values"]["OIDC_CLIENT_ID"], CLIENT_ID)
-        # Named variables and every OIDC_* one; nothing else (no database password).
+        # The named variables, and only the names of other OIDC_* ones (a misspelt
+        # secret's value stays); nothing else (no database password).
         self.assertEqual(
-            sorted(doc["values"]),
-            ["OIDC_CLIENT_ID", "OIDC_ENABLED", "OIDC_REDIRECT_URI", "OIDC_SERVER_APPLICATION_URL"],
+            doc["values"],
+            {
+                "OIDC_CLIENT_ID": CLIENT_ID,
+                "OIDC_CLIENT_SECERT": "",
+                "OIDC_ENABLED": "true",
+                "OIDC_REDIRECT_URI": "https://romm.example.com/api/oauth/openid",
+                "OIDC_SERVER_APPLICATION_URL": self.base,
+            },
         )
         print_ = doc["secrets"][SECRET_NAME]
         want = hmac.new(bytes.fromhex(KEY), SECRET.encode(), hashlib.sha256).hexdigest()[:16]
@@ -204,7 +211,8 @@ class ProbeTests(unittest.TestCase):
         doc = json.loads(done.stdout)
         self.assertIn("the exec's own environment", doc["source"])
         self.assertEqual(doc["secrets"][SECRET_NAME]["length"], len(SECRET))
-        self.assertEqual(doc["values"]["OIDC_CLIENT_SECRET_FILE"], str(secret_file))
+        # A name RomM reads only through its entrypoint: the name alone.
+        self.assertEqual(doc["values"]["OIDC_CLIENT_SECRET_FILE"], "")
 
     # ------------------------------------------------------------------ the probe
 
