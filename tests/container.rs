@@ -455,6 +455,26 @@ fn an_exec_that_fails_or_hangs_is_a_finding_within_its_bound() {
         !Path::new(&format!("/proc/{}", pid.trim())).exists(),
         "the hung exec {pid} was left running"
     );
+
+    // The environment read, the probe hanging: the report comes all the same.
+    let stand = Stand::new(&pairs(&romm_env(&e))).with("STANDIN_EXEC", "hang-probe");
+    let (run, elapsed) = stand.run(&["--json", "--container", "romm", "--timeout", "1"]);
+    let report: Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.show()));
+    assert_eq!(status(check(&report, "container.env")), "pass");
+    let probe = check(&report, "container.probe");
+    assert_eq!(
+        probe["summary"],
+        "The probe did not end within 4 s in container romm (docker)"
+    );
+    assert_eq!(status(check(&report, "discovery.fetch")), "pass");
+    // The environment's read, the probe's 4 × --timeout, the runner's grace, start-up.
+    assert!(elapsed < Duration::from_secs(6), "{elapsed:?}");
+    let pid = std::fs::read_to_string(stand.sb.path().join("standin.pid")).unwrap();
+    assert!(
+        !Path::new(&format!("/proc/{}", pid.trim())).exists(),
+        "{pid} left running"
+    );
 }
 
 #[test]
