@@ -176,7 +176,7 @@ pub struct DoctorArgs {
     pub json: bool,
 
     /// Run against a built-in Pocket ID emulator and RomM double on loopback: a working setup, then a broken one
-    #[arg(long, conflicts_with_all = ["insecure", "login"])]
+    #[arg(long, conflicts_with_all = ["insecure", "login", "container", "exec"])]
     pub demo: bool,
 
     /// DANGER: do not verify TLS certificates (RomM always verifies; a pass then proves less)

@@ -68,7 +68,7 @@ impl Engine {
 }
 
 /// Why something in the container could not be run or read, as a finding states it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Unavailable {
     pub summary: String,
     pub detail: String,
@@ -235,11 +235,7 @@ impl Container {
             exec,
             key,
             timeout,
-            env: Err(Unavailable {
-                summary: String::new(),
-                detail: String::new(),
-                fix: String::new(),
-            }),
+            env: Err(Unavailable::default()), // read next
         };
         container.env = container.read_env()?;
         Ok(Some(container))

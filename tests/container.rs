@@ -393,6 +393,7 @@ fn what_the_user_names_wrong_is_exit_2_and_what_the_machine_lacks_a_finding() {
         &["--container", "romm", "--exec", "kubectl exec -i x --"][..],
         &["--engine", "docker"][..],
         &["--exec", "'unbalanced"][..],
+        &["--demo", "--container", "romm"][..],
     ] {
         let (run, _) = stand.run(args);
         assert_eq!(run.code, 2, "{args:?}: {}", run.show());
