@@ -237,6 +237,10 @@ impl Container {
             timeout,
             env: Err(Unavailable::default()), // read next
         };
+        crate::progress::line(&format!(
+            "romm-oidc: reading RomM's environment in {}…",
+            container.label
+        ));
         container.env = container.read_env()?;
         Ok(Some(container))
     }
