@@ -4,6 +4,10 @@
 //! same flags): both gave the verdict and message of every case below.
 
 #[path = "../../tests/support/certs.rs"]
+#[expect(
+    dead_code,
+    reason = "the integration tests' PKI: these tests need no PEM or key"
+)]
 mod certs;
 
 use certs::{CaSpec, LeafSpec, Validity, intermediate, leaf, root};

@@ -7,8 +7,6 @@
 //! explicit extensions, so that each can be left out or made non-critical on
 //! its own; rcgen would otherwise always write both, and always critical.
 
-#![allow(dead_code)]
-
 use rcgen::{
     CertificateParams, CustomExtension, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod,
     KeyPair, KeyUsagePurpose, SanType,

@@ -4,16 +4,14 @@
 //! with an admin's password or a `users.read` client token. With `--login` the
 //! run also gets an authorization code, an ID token and an access token.
 
-#![allow(dead_code)]
-
 use pocket_id_emulator::{
     Client, Config, Emulator, RommClientToken, RommConfig, RommEmulator, RommUser,
 };
 
 use std::path::Path;
 
-use super::cli::Args;
 use super::peer::{browser_driver, browser_script};
+use super::sandbox::Args;
 
 pub const CLIENT_ID: &str = "romm";
 pub const CLIENT_SECRET: &str = "Cs-4hV9qLz2WmX7pRt3K-everything";

@@ -19,8 +19,6 @@
 //! [`browser_driver`] is a command line for `--browser-command` / `$BROWSER` that plays a
 //! browser (follows redirects with a cookie jar and fills in the login/consent forms).
 
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader, ErrorKind};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -147,15 +145,6 @@ impl Peer {
     /// `<issuer>/.well-known/openid-configuration`.
     pub fn discovery_url(&self) -> String {
         self.url("/.well-known/openid-configuration")
-    }
-
-    /// The port the provider listens on.
-    pub fn port(&self) -> u16 {
-        self.issuer
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("issuer ends with :<port>")
     }
 
     /// Everything the provider wrote to stderr so far (warnings, `peer: grant.error: ...`

@@ -13,8 +13,6 @@
 //! [`pinned_python`] is the interpreter of that set, for any test or probe that needs
 //! RomM's libraries.
 
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -7,9 +7,7 @@
 //! (no OIDC_* variable), TERM=xterm and NO_COLOR=1, and `--listen 127.0.0.1:0`, so the
 //! tests run in parallel. Network: 127.0.0.1 only.
 
-#[path = "support/peer.rs"]
-mod peer;
-
+use crate::support::peer;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

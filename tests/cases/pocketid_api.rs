@@ -3,15 +3,11 @@
 //! through the real binary against the in-process Pocket ID emulator with its
 //! admin REST API (pocketid-admin-api.md), on 127.0.0.1 only.
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/peer.rs"]
-mod peer;
-
+use crate::support::peer;
 use std::path::Path;
 use std::time::Duration;
 
-use cli::{Args, Run, Sandbox, check, doctor_json, expect_status, run};
+use crate::support::sandbox::{Args, Run, Sandbox, check, doctor_json, expect_status, run};
 use pocket_id_emulator::{
     ApiKey, Client, Config, DEFAULT_CALLBACK, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
     DEFAULT_USER_ID, Emulator, Faults, RawResponse, RecordedRequest, SigningAlg, User,

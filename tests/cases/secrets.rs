@@ -4,15 +4,11 @@
 //! the env-file lint knowing RomM's own variables. Against the Pocket ID
 //! emulator and panva's oidc-provider, both ways.
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/peer.rs"]
-mod peer;
-
+use crate::support::sandbox;
 use std::time::Duration;
 
-use cli::{Args, Run, Sandbox, check, expect_status, text};
-use peer::Peer;
+use crate::support::peer::Peer;
+use crate::support::sandbox::{Args, Run, Sandbox, check, expect_status, text};
 use pocket_id_emulator::{Client, Config, DEFAULT_CALLBACK, Emulator};
 use serde_json::{Value, json};
 
@@ -45,7 +41,7 @@ fn doctor(sb: &Sandbox, issuer: &str, secret: &str) -> (Value, Run) {
         .set("--client-id", "romm")
         .set("--client-secret", secret)
         .set("--redirect-uri", ROMM_CALLBACK);
-    let r = cli::run(
+    let r = sandbox::run(
         sb,
         &["doctor", "--json", "--timeout", "5"],
         &args,
@@ -177,7 +173,7 @@ fn the_login_test_refuses_a_secret_authlib_cannot_encode_before_any_browser() {
         .flag("--no-browser")
         .flag("--login");
     let started = std::time::Instant::now();
-    let r = cli::run(
+    let r = sandbox::run(
         &sb,
         &["doctor", "--json", "--timeout", "5"],
         &args,
@@ -201,7 +197,7 @@ fn emit_env_refuses_a_secret_romm_cannot_send_and_says_why() {
     let sb = Sandbox::new();
     let base = Args::valid();
     for secret in [" Xk93-pQ7z", "Xk93-pQ7z\t", "Xk93-pQ7z "] {
-        let r = cli::run(
+        let r = sandbox::run(
             &sb,
             &["emit-env"],
             &base.clone().set("--client-secret", secret),
@@ -215,7 +211,7 @@ fn emit_env_refuses_a_secret_romm_cannot_send_and_says_why() {
             r.show()
         );
     }
-    let r = cli::run(
+    let r = sandbox::run(
         &sb,
         &["emit-env"],
         &base.clone().set("--client-secret", "Xk93-pQ7z"),
@@ -223,7 +219,7 @@ fn emit_env_refuses_a_secret_romm_cannot_send_and_says_why() {
     );
     assert_eq!(r.code, 0, "{}", r.show());
     // Nor a secret RomM's authlib cannot encode.
-    let r = cli::run(
+    let r = sandbox::run(
         &sb,
         &["emit-env"],
         &base.set("--client-secret", BEYOND),
@@ -251,7 +247,7 @@ fn a_secret_file_loses_only_its_final_line_breaks() {
         let args = base
             .clone()
             .set("--client-secret-file", &path.display().to_string());
-        let r = cli::run(&sb, &["emit-env"], &args, &[]);
+        let r = sandbox::run(&sb, &["emit-env"], &args, &[]);
         if ok {
             assert_eq!(r.code, 0, "{name}: {}", r.show());
             assert!(
@@ -281,18 +277,18 @@ fn doctor_fails_config_client_for_white_space_from_any_source() {
         .unset("--client-secret")
         .unset("--client-id")
         .set("--env-file", &env.display().to_string());
-    let (v, _) = cli::doctor_json(&sb, &args, &[]);
+    let (v, _) = sandbox::doctor_json(&sb, &args, &[]);
     let t = has(&v, "config.client", "fail", &["RomM strips", "romm.env:3"]);
     assert!(!t.contains("Xk93"), "secret shown: {t}");
 
-    let (v, _) = cli::doctor_json(
+    let (v, _) = sandbox::doctor_json(
         &sb,
         &Args::valid().unset("--client-secret"),
         &[("OIDC_CLIENT_SECRET", "Xk93-pQ7z")],
     );
     expect_status(&v, "config.client", &["pass"]);
     // No-break space: Python's str.strip removes it too.
-    let (v, _) = cli::doctor_json(
+    let (v, _) = sandbox::doctor_json(
         &sb,
         &Args::valid().unset("--client-secret"),
         &[("OIDC_CLIENT_SECRET", "Xk93-pQ7z\u{a0}")],
@@ -311,7 +307,7 @@ fn wizard_blames_the_white_space_not_the_provider() {
         .set("--client-secret", &format!("{ASCII} "))
         .flag("--yes")
         .flag("--no-browser");
-    let r = cli::run(
+    let r = sandbox::run(
         &sb,
         &["wizard"],
         &args,
@@ -344,7 +340,7 @@ fn the_env_lint_knows_every_variable_romm_reads() {
         .unset("--client-secret")
         .unset("--client-id")
         .set("--env-file", &env.display().to_string());
-    let (v, _) = cli::doctor_json(&sb, &args, &[]);
+    let (v, _) = sandbox::doctor_json(&sb, &args, &[]);
     let c = check(&v, "config.env-file");
     assert_eq!(c["status"], "pass", "{c:#}");
 
@@ -356,7 +352,7 @@ fn the_env_lint_knows_every_variable_romm_reads() {
          OIDC_REDIRECT_URI=https://romm.example.com/api/oauth/openid\n\
          ODIC_CLIENT_ID=romm\nOIDC_CLIENT_SECRT=x\n",
     );
-    let (v, _) = cli::doctor_json(
+    let (v, _) = sandbox::doctor_json(
         &sb,
         &args.set("--env-file", &env.display().to_string()),
         &[],

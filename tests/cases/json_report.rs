@@ -7,17 +7,11 @@
 //! broken one), and a doctor with a real login, the Pocket ID API key and
 //! RomM's users, so that every documented `data` shape appears.
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/everything.rs"]
-mod everything;
-#[path = "support/peer.rs"]
-mod peer;
-
+use crate::support::sandbox;
 use std::collections::{BTreeMap, BTreeSet};
 
-use cli::Sandbox;
-use everything::Everything;
+use crate::support::everything::Everything;
+use crate::support::sandbox::Sandbox;
 use serde_json::Value;
 
 fn readme() -> String {
@@ -106,8 +100,8 @@ fn fields(report: &Value, into: &mut BTreeSet<String>, data: &mut Vec<(String, V
     }
 }
 
-fn run_json(sb: &Sandbox, sub: &[&str], args: &cli::Args, env: &[(&str, &str)]) -> Value {
-    let run = cli::run(sb, sub, args, env);
+fn run_json(sb: &Sandbox, sub: &[&str], args: &sandbox::Args, env: &[(&str, &str)]) -> Value {
+    let run = sandbox::run(sb, sub, args, env);
     serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("{sub:?} printed no JSON ({e}):\n{}", run.show()))
 }
@@ -119,7 +113,7 @@ fn json_fields_and_data_keys_are_exactly_the_documented_ones() {
     let demo = run_json(
         &sb,
         &["doctor", "--demo", "--json"],
-        &cli::Args::new(),
+        &sandbox::Args::new(),
         &[("NO_PROXY", "127.0.0.1,localhost")],
     );
     let halves: BTreeSet<&String> = demo.as_object().expect("an object").keys().collect();

@@ -3,16 +3,12 @@
 //! with the token's email from `--email`, Pocket ID's claims preview or a real
 //! login (Pocket ID emulator and oidc-provider).
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/peer.rs"]
-mod peer;
-
+use crate::support::sandbox;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use cli::{Args, Run, Sandbox, check, expect_status, text};
-use peer::{Peer, browser_driver};
+use crate::support::peer::{Peer, browser_driver};
+use crate::support::sandbox::{Args, Run, Sandbox, check, expect_status, text};
 use pocket_id_emulator::{
     Client, Config, DEFAULT_CALLBACK, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator,
     RommClientToken, RommConfig, RommEmulator, RommUser,
@@ -78,7 +74,7 @@ fn doctor(a: &Args, env: &[(&str, &str)]) -> (Value, Run) {
     let sb = Sandbox::new();
     let mut all = vec![("NO_PROXY", NO_PROXY)];
     all.extend_from_slice(env);
-    let r = cli::run(&sb, &["doctor", "--json", "--timeout", "5"], a, &all);
+    let r = sandbox::run(&sb, &["doctor", "--json", "--timeout", "5"], a, &all);
     let v: Value = serde_json::from_str(&r.stdout)
         .unwrap_or_else(|e| panic!("doctor --json did not print JSON ({e}):\n{}", r.show()));
     hidden(&r);
@@ -145,7 +141,7 @@ fn traces_mask_the_password_and_romms_token() {
     let (e, r) = (pocket_id(), romm(users()));
     let sb = Sandbox::new();
     let a = admin(args(&e, &r)).set("--email", "alice@example.com");
-    let run = cli::run(
+    let run = sandbox::run(
         &sb,
         &["doctor", "-vv", "--timeout", "5"],
         &a,
@@ -225,7 +221,7 @@ fn the_password_comes_from_a_file_the_environment_or_a_terminal_only() {
     // No password and no terminal (or --json): exit 2 naming what to give.
     let a = admin(args(&e, &r));
     for sub in [&["doctor", "--json"][..], &["doctor"][..]] {
-        let run = cli::run(&sb, sub, &a, &[("NO_PROXY", NO_PROXY)]);
+        let run = sandbox::run(&sb, sub, &a, &[("NO_PROXY", NO_PROXY)]);
         assert_eq!(run.code, 2, "{}", run.show());
         assert!(
             run.stderr.contains("--romm-password-file") && run.stderr.contains("ROMM_PASSWORD"),
@@ -235,7 +231,7 @@ fn the_password_comes_from_a_file_the_environment_or_a_terminal_only() {
         assert!(run.stdout.is_empty(), "{}", run.show());
     }
     // RomM access needs RomM's URL.
-    let run = cli::run(
+    let run = sandbox::run(
         &sb,
         &["doctor"],
         &Args::valid()

@@ -3,13 +3,8 @@
 //! standards-following provider answers before any sign-in. The Pocket ID
 //! cases (both profiles) are in tests/network_checks.rs.
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/peer.rs"]
-mod peer;
-
-use cli::{Args, Sandbox, expect_status, run};
-use peer::Peer;
+use crate::support::peer::Peer;
+use crate::support::sandbox::{Args, Sandbox, expect_status, run};
 use serde_json::{Value, json};
 
 const SECRET: &str = "s3cret-Xk93pQ7zLm20Wd55-abcdefgh";

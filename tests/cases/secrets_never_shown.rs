@@ -8,15 +8,12 @@
 //! A secret counts as shown when any 8 of its characters in a row are (a mask
 //! shows 4 at most, and only of a secret of 20 or more).
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/everything.rs"]
-mod everything;
-#[path = "support/peer.rs"]
-mod peer;
-
-use cli::{Args, Run, Sandbox};
-use everything::{API_KEY, CLIENT_SECRET, Everything, GIVEN, ROMM_PASSWORD, ROMM_TOKEN};
+use crate::support::everything;
+use crate::support::everything::{
+    API_KEY, CLIENT_SECRET, Everything, GIVEN, ROMM_PASSWORD, ROMM_TOKEN,
+};
+use crate::support::sandbox;
+use crate::support::sandbox::{Args, Run, Sandbox};
 
 /// The first 8-character piece of `secret` found in `text`.
 fn piece_of(secret: &str, text: &str) -> Option<String> {
@@ -54,7 +51,7 @@ fn nothing_shown(what: &str, run: &Run, secrets: &[String]) {
 fn doctor(sb: &Sandbox, e: &Everything, args: &Args, mode: &[&str]) -> Run {
     let mut sub = vec!["doctor", "--timeout", "5"];
     sub.extend_from_slice(mode);
-    let run = cli::run(sb, &sub, args, &Everything::env());
+    let run = sandbox::run(sb, &sub, args, &Everything::env());
     assert!(
         run.code == 0 || run.code == 1,
         "doctor {mode:?}:\n{}",
@@ -144,7 +141,7 @@ fn doctor_shows_no_secret_read_from_files_stdin_or_the_environment() {
             sub.extend_from_slice(mode);
             let mut all_env = Everything::env();
             all_env.extend(env.iter().copied());
-            let run = cli::run(&sb, &sub, &args, &all_env);
+            let run = sandbox::run(&sb, &sub, &args, &all_env);
             assert!(run.code == 0 || run.code == 1, "{what}:\n{}", run.show());
             assert!(
                 run.stdout.contains("romm.users") && run.stdout.contains("login.token"),
@@ -219,13 +216,13 @@ fn emit_env_prints_the_secret_only_as_the_blocks_value() {
         for verbose in [None, Some("-v"), Some("-vv")] {
             let mut sub = vec!["emit-env", "--format", format];
             sub.extend(verbose);
-            let run = cli::run(&sb, &sub, &args, &Everything::env());
+            let run = sandbox::run(&sb, &sub, &args, &Everything::env());
             secret_only_in_the_block(&format!("emit-env {sub:?}"), &run, format);
         }
     }
     // Written to a file: nothing on the terminal.
     let written = sb.path().join("romm.env");
-    let run = cli::run(
+    let run = sandbox::run(
         &sb,
         &["emit-env", "-vv"],
         &args.clone().set("--write", &written.to_string_lossy()),
@@ -253,7 +250,7 @@ fn wizard_yes_shows_no_secret_but_in_the_printed_block() {
         let _ = std::fs::remove_file(&written);
         let mut sub = vec!["wizard"];
         sub.extend(verbose);
-        let run = cli::run(
+        let run = sandbox::run(
             &sb,
             &sub,
             &args.clone().set("--write", &written.to_string_lossy()),
@@ -266,7 +263,7 @@ fn wizard_yes_shows_no_secret_but_in_the_printed_block() {
                 .unwrap()
                 .contains(CLIENT_SECRET)
         );
-        let run = cli::run(
+        let run = sandbox::run(
             &sb,
             &sub,
             &args.clone().set("--format", "dotenv"),
@@ -277,7 +274,7 @@ fn wizard_yes_shows_no_secret_but_in_the_printed_block() {
     // With the API key the wizard repairs the client and creates a secret:
     // neither the key nor the new secret is shown.
     let written = sb.path().join("created.env");
-    let run = cli::run(
+    let run = sandbox::run(
         &sb,
         &["wizard", "-vv"],
         &e.settings()
@@ -322,7 +319,7 @@ fn wizard_preview_hides_a_secret_that_the_block_quotes_differently() {
         .set("--client-secret-file", &secret_file.to_string_lossy())
         .set("--redirect-uri", everything::REDIRECT_URI)
         .flag("--yes");
-    let run = cli::run(&sb, &["wizard"], &args, &Everything::env());
+    let run = sandbox::run(&sb, &["wizard"], &args, &Everything::env());
     assert_eq!(run.code, 0, "{}", run.show());
     assert!(
         run.stdout
@@ -366,7 +363,7 @@ fn a_token_answer_without_an_id_token_shows_no_access_token() {
     for mode in [&[][..], &["--json"], &["-vv"]] {
         let mut sub = vec!["doctor", "--timeout", "5"];
         sub.extend_from_slice(mode);
-        let run = cli::run(&sb, &sub, &args, &Everything::env());
+        let run = sandbox::run(&sb, &sub, &args, &Everything::env());
         assert!(
             run.stdout.contains("no id_token"),
             "{mode:?}: the token answer was not judged:\n{}",

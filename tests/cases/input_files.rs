@@ -8,15 +8,12 @@
 //! symlink to /dev/zero or /dev/urandom is only ever read through, never
 //! written.
 
-#[path = "support/cli.rs"]
-mod cli;
-
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use cli::*;
+use crate::support::sandbox::*;
 
 const SECRET: &str = "Xk93-pQ7z-Lm20-Wd55";
 

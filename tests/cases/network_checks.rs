@@ -2,14 +2,12 @@
 //! against the in-process Pocket ID emulator and RomM double (both on
 //! 127.0.0.1:0), asserting check ids, statuses, key words and exit codes.
 
-#[path = "support/cli.rs"]
-mod cli;
-
+use crate::support::sandbox;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+use crate::support::sandbox::{Args, Run, Sandbox, check, checks, expect_status, text};
 use base64::Engine;
-use cli::{Args, Run, Sandbox, check, checks, expect_status, text};
 use pocket_id_emulator::{
     Client, Config, DEFAULT_CALLBACK, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, Faults,
     Profile, RawResponse, RommConfig, RommEmulator,
@@ -71,7 +69,7 @@ fn settings(e: &Emulator) -> Args {
 fn run_doctor(sb: &Sandbox, args: &Args, timeout: &str, extra_env: &[(&str, &str)]) -> Run {
     let mut env = vec![("NO_PROXY", NO_PROXY)];
     env.extend_from_slice(extra_env);
-    cli::run(sb, &["doctor", "--timeout", timeout], args, &env)
+    sandbox::run(sb, &["doctor", "--timeout", timeout], args, &env)
 }
 
 /// `doctor --json` (timeout 5 s); returns the report and the run.
@@ -1206,7 +1204,7 @@ fn bad_timeout_is_a_usage_error() {
     let e = modern();
     let sb = Sandbox::new();
     for bad in ["0", "abc"] {
-        let run = cli::run(
+        let run = sandbox::run(
             &sb,
             &["doctor", "--json", "--timeout", bad],
             &settings(&e),

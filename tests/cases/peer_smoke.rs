@@ -1,9 +1,6 @@
 //! Smoke tests of the OIDC test-peer harness itself (not of the CLI): the real
 //! `oidc-provider` peer (tests/peer) and the browser stand-in (tests/support/browser.mjs).
 
-#[path = "support/peer.rs"]
-mod peer;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::process::Command;
@@ -11,7 +8,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use peer::{Peer, browser_driver};
+use crate::support::peer::{Peer, browser_driver};
 use serde_json::{Value, json};
 
 const SECRET: &str = "s3cret-for-tests";

@@ -8,9 +8,6 @@
 //! on CI (device nodes and other owners need it); a few steps that need root
 //! say so and are skipped without it.
 
-#[path = "support/cli.rs"]
-mod cli;
-
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -18,7 +15,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use cli::*;
+use crate::support::sandbox::*;
 
 const SECRET: &str = "Xk93-pQ7z-Lm20-Wd55";
 /// The uid/gid the unprivileged runs use.

@@ -3,12 +3,10 @@
 //! run ends in time with an exit status of 0, 1 or 2, never a panic (101) or
 //! a signal (a stack overflow aborts).
 
-#[path = "support/cli.rs"]
-mod cli;
-
+use crate::support::sandbox;
 use std::time::{Duration, Instant};
 
-use cli::{Args, Run, Sandbox, doctor_json, run};
+use crate::support::sandbox::{Args, Run, Sandbox, doctor_json, run};
 use pocket_id_emulator::{Client, Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator};
 
 const KEY: &str = "pidKey-hostile-input-0123456789";
@@ -80,7 +78,7 @@ fn hostile_callback_patterns_are_judged_in_time() {
         let took = started.elapsed();
         assert_clean_exit(&r, &[0, 1]);
         assert!(took < Duration::from_secs(20), "took {took:?}");
-        let callbacks = cli::check(&report, "pocketid.callbacks");
+        let callbacks = sandbox::check(&report, "pocketid.callbacks");
         assert_eq!(callbacks["status"], "fail", "{callbacks:#}");
     }
 }

@@ -5,10 +5,7 @@
 //! later, so apart from tests where the exit code is the point these tests look at
 //! individual check ids in `--json` output.
 
-#[path = "support/cli.rs"]
-mod cli;
-
-use cli::*;
+use crate::support::sandbox::*;
 use serde_json::Value;
 
 const WELL_KNOWN: &str = "/.well-known/openid-configuration";

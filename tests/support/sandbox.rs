@@ -1,7 +1,5 @@
 //! Shared helpers for the black-box tests of the `romm-oidc` binary.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;

@@ -5,18 +5,15 @@
 //! compressed answers) are named. Every case runs the real binary against the
 //! Pocket ID emulator or a raw socket on 127.0.0.1.
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/peer.rs"]
-mod peer;
-
+use crate::support::peer;
+use crate::support::sandbox;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::sandbox::{check, expect_status};
 use base64::Engine;
-use cli::{check, expect_status};
 use pocket_id_emulator::{
     ApiKey, Client, Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, Faults,
     RawResponse, User, UserGroup,
@@ -220,7 +217,7 @@ fn hostile_names_and_errors_from_provider_and_admin_api_are_escaped() {
     );
     let exists = expect_status(&report, "client.exists", &["pass"]);
     assert!(exists.contains(&format!("RomM{HOSTILE}")), "{exists}");
-    let client = cli::text(check(&report, "pocketid.client"));
+    let client = sandbox::text(check(&report, "pocketid.client"));
     assert!(client.contains(&format!("admins{HOSTILE}")), "{client}");
     assert!(human.contains(r"bad client\x1b[2J"), "{human}");
     assert!(human.contains(r"RomM\x1b[2J"), "{human}");
@@ -456,7 +453,7 @@ fn judge_set(algs: &'static [&'static str], set: Value) -> Value {
 #[track_caller]
 fn expect_keys(algs: &'static [&'static str], keys: Value, status: &str, words: &[&str]) {
     let finding = judge_set(algs, json!({ "keys": keys }));
-    let all = cli::text(&finding);
+    let all = sandbox::text(&finding);
     assert_eq!(finding["status"], status, "keys {keys:#}\n→ {finding:#}");
     for word in words {
         assert!(
@@ -655,13 +652,13 @@ fn a_key_set_authlib_reads_is_never_failed() {
     let finding = judge_set(&["RS256"], json!([rsa_key("r1")]));
     assert_eq!(finding["status"], "warn", "{finding:#}");
     assert!(
-        cli::text(&finding).contains("bare JSON list"),
+        sandbox::text(&finding).contains("bare JSON list"),
         "{finding:#}"
     );
     // "keys": "" is an empty set to authlib: no key, every login fails.
     let finding = judge_set(&["RS256"], json!({"keys": ""}));
     assert_eq!(finding["status"], "fail", "{finding:#}");
-    assert!(cli::text(&finding).contains("empty"), "{finding:#}");
+    assert!(sandbox::text(&finding).contains("empty"), "{finding:#}");
     // A key whose alg does not fit its kty: authlib ignores the alg.
     let mut declared = ec_key("e1", false);
     declared["alg"] = json!("RS256");
@@ -687,7 +684,7 @@ fn the_discovery_documents_own_jwks_is_the_set_romm_uses() {
     });
     let finding = check(&doctor_json(&issuer, &[]).0, "jwks.keys").clone();
     assert_eq!(finding["status"], "warn", "{finding:#}");
-    let text = cli::text(&finding);
+    let text = sandbox::text(&finding);
     assert!(
         text.contains("1 usable for RS256") && text.contains("own jwks member"),
         "{finding:#}"
@@ -739,7 +736,7 @@ fn login_picks_and_reads_the_key_as_authlib_does() {
     let token = login(json!([padded]));
     assert_eq!(token["status"], "warn", "{token:#}");
     assert!(
-        cli::text(&token).contains("authlib ignores a key's alg"),
+        sandbox::text(&token).contains("authlib ignores a key's alg"),
         "{token:#}"
     );
     // A key for encryption under the token's kid: authlib raises InvalidUseError.
@@ -747,11 +744,14 @@ fn login_picks_and_reads_the_key_as_authlib_does() {
     enc["use"] = json!("enc");
     let token = login(json!([enc]));
     assert_eq!(token["status"], "fail", "{token:#}");
-    assert!(cli::text(&token).contains("InvalidUseError"), "{token:#}");
+    assert!(
+        sandbox::text(&token).contains("InvalidUseError"),
+        "{token:#}"
+    );
     // One key authlib cannot import breaks the set, whatever the kid.
     let token = login(json!([real.clone(), {"kty": "XYZ", "kid": "other"}]));
     assert_eq!(token["status"], "fail", "{token:#}");
-    assert!(cli::text(&token).contains("cannot import"), "{token:#}");
+    assert!(sandbox::text(&token).contains("cannot import"), "{token:#}");
     // Duplicate kids: authlib takes the first, so a stale key first fails.
     let token = login(json!([stale_copy(&real), real.clone()]));
     assert_eq!(token["status"], "fail", "{token:#}");

@@ -3,14 +3,11 @@
 //! does not read is ignored, one it reads becomes a finding or an input error
 //! that names it, and a non-UTF-8 path works like any other.
 
-#[path = "support/cli.rs"]
-mod cli;
-
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::Path;
 
-use cli::*;
+use crate::support::sandbox::*;
 use pocket_id_emulator::{Config, Emulator};
 
 /// "café" in Latin-1: not UTF-8.

@@ -3,9 +3,7 @@
 //! on Ctrl-C; nothing of it reaches a pipe. The terminal runs are real
 //! pseudo-terminals (`rexpect`), read raw, escape sequences included.
 
-#[path = "support/peer.rs"]
-mod peer;
-
+use crate::support::peer;
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;

@@ -6,11 +6,6 @@
 //! Every run gets its own `--listen 127.0.0.1:<free port>`, so the tests can run in
 //! parallel; none of them touches the default ports 8765–8769. Network: 127.0.0.1 only.
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/peer.rs"]
-mod peer;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -18,8 +13,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use cli::{check, expect_status, text};
-use peer::{Peer, browser_driver};
+use crate::support::peer::{Peer, browser_driver};
+use crate::support::sandbox::{check, expect_status, text};
 use pocket_id_emulator::{
     Client, Config, Emulator, Faults, Profile, RecordedRequest, RommConfig, RommEmulator,
     SigningAlg, TokenFault, User, WRONG_TOKEN_AUDIENCE, WRONG_TOKEN_ISSUER,

@@ -5,18 +5,13 @@
 //! re-measures the cases with RomM's own httpx (the RomM double's pinned set)
 //! against the same servers.
 
-#[path = "support/certs.rs"]
-mod certs;
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/romm_double.rs"]
-mod romm_double;
-
+use crate::support::romm_double;
+use crate::support::sandbox;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use certs::{Ca, CaSpec, Leaf, LeafSpec, Validity, intermediate, leaf, root};
-use cli::{Args, Sandbox, check, expect_status, text};
+use crate::support::certs::{Ca, CaSpec, Leaf, LeafSpec, Validity, intermediate, leaf, root};
+use crate::support::sandbox::{Args, Sandbox, check, expect_status, text};
 use pocket_id_emulator::{
     Config, DEFAULT_CALLBACK, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, TlsChain,
 };
@@ -56,7 +51,7 @@ fn pem(certs: &[&str]) -> String {
 fn doctor(sb: &Sandbox, args: &Args, env: &[(&str, &str)]) -> Value {
     let mut all = vec![("NO_PROXY", "127.0.0.1,localhost")];
     all.extend_from_slice(env);
-    let run = cli::run(sb, &["doctor", "--json", "--timeout", "5"], args, &all);
+    let run = sandbox::run(sb, &["doctor", "--json", "--timeout", "5"], args, &all);
     serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("doctor --json did not print JSON ({e}):\n{}", run.show()))
 }
@@ -299,6 +294,24 @@ fn an_expired_ca_in_the_file_fails_and_an_expired_server_certificate_too() {
     fetch(
         &with_ca(&sb, &e, "root.pem", &p.root.pem),
         Err(&["certificate has expired"]),
+    );
+}
+
+#[test]
+fn a_server_certificate_not_yet_valid_fails() {
+    let p = pki();
+    let early = leaf(
+        Some(&p.root),
+        &LeafSpec {
+            validity: Validity::NotYetValid,
+            ..LeafSpec::default()
+        },
+    );
+    let e = serve(&[&early.der], &early, false);
+    let sb = Sandbox::new();
+    fetch(
+        &with_ca(&sb, &e, "root.pem", &p.root.pem),
+        Err(&["certificate is not yet valid"]),
     );
 }
 

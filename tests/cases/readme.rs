@@ -68,7 +68,7 @@ fn readme_set_up_command_runs_and_names_every_check() {
 
 #[test]
 fn readme_names_exactly_the_emulators_flags() {
-    let usage = include_str!("../emulator/src/bin/pocket-id-emulator.rs");
+    let usage = include_str!("../../emulator/src/bin/pocket-id-emulator.rs");
     let usage = &usage[usage.find("const USAGE").expect("USAGE")..];
     let usage = &usage[..usage.find("\";").expect("end of USAGE")];
     let flags = |text: &str| -> BTreeSet<String> {

@@ -14,13 +14,8 @@
 //! logins through it alone (RomM's user table rules, its session cookie, the env block
 //! `emit-env` writes read as docker compose reads it).
 
-#[path = "support/compose_dotenv.rs"]
-mod compose_dotenv;
-#[path = "support/peer.rs"]
-mod peer;
-#[path = "support/romm_double.rs"]
-mod romm_double;
-
+use crate::support::compose_dotenv;
+use crate::support::romm_double;
 use std::fmt;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
@@ -28,9 +23,9 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use peer::{Peer, browser_driver};
+use crate::support::peer::{Peer, browser_driver};
+use crate::support::romm_double::{RommDouble, free_port, pinned_python};
 use pocket_id_emulator::{Client, Config, Emulator, Profile, SigningAlg, TokenFault, User};
-use romm_double::{RommDouble, free_port, pinned_python};
 use serde_json::{Value, json};
 
 const CLIENT_ID: &str = "romm";

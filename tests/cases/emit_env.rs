@@ -3,17 +3,13 @@
 //! independent docker-compose `.env` reader (tests/support/compose_dotenv.rs), and
 //! `--write` merging into an existing env file.
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/compose_dotenv.rs"]
-mod compose_dotenv;
-
+use crate::support::compose_dotenv;
 use std::collections::HashMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use cli::*;
-use compose_dotenv::{parse, parse_map, read_compose_environment};
+use crate::support::compose_dotenv::{parse, parse_map, read_compose_environment};
+use crate::support::sandbox::*;
 use serde_json::Value;
 
 const SECRET: &str = "Xk93-pQ7z-Lm20-Wd55";
