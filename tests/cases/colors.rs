@@ -4,32 +4,26 @@
 //! never` off. Without a terminal only `--color always` colours.
 
 use std::process::Command;
+use std::time::Duration;
 
-use rexpect::session::Options;
+use crate::support::bin::{self, Env};
+use crate::support::pty::{Escapes, Pty};
 
-const BIN: &str = env!("CARGO_BIN_EXE_romm-oidc");
 /// ANSI's Control Sequence Introducer, which every colour starts with.
 const CSI: &str = "\u{1b}[";
 
 /// `romm-oidc doctor` on static settings (the network fails at once through a
 /// dead proxy); `env` on top of a clean environment, `None` removing a variable.
 fn doctor(color: &str, env: &[(&str, Option<&str>)]) -> Command {
-    let dir = std::env::temp_dir();
-    let mut c = Command::new(BIN);
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &dir)
-        .env("HTTP_PROXY", "http://127.0.0.1:9")
-        .env("HTTPS_PROXY", "http://127.0.0.1:9")
-        .current_dir(&dir)
-        .args([
-            "doctor",
-            "--timeout=2",
-            "--issuer=https://id.example.com",
-            "--client-id=romm",
-            "--redirect-uri=https://romm.example.com/api/oauth/openid",
-            &format!("--color={color}"),
-        ]);
+    let mut c = bin::command(&std::env::temp_dir());
+    c.offline().args([
+        "doctor",
+        "--timeout=2",
+        "--issuer=https://id.example.com",
+        "--client-id=romm",
+        "--redirect-uri=https://romm.example.com/api/oauth/openid",
+        &format!("--color={color}"),
+    ]);
     for (name, value) in env {
         match value {
             Some(v) => c.env(name, v),
@@ -41,11 +35,9 @@ fn doctor(color: &str, env: &[(&str, Option<&str>)]) -> Command {
 
 /// Everything the run printed on its terminal (stdout and stderr).
 fn on_a_terminal(c: Command) -> String {
-    let options = Options::new()
-        .timeout_ms(Some(60_000))
-        .strip_ansi_escape_codes(false);
-    let mut session = rexpect::spawn_with_options(c, options).expect("spawn in a pty");
-    let out = session.exp_eof().expect("the doctor ends");
+    let mut pty = Pty::spawn(c, Duration::from_secs(60), Escapes::Kept);
+    pty.finish();
+    let out = pty.transcript();
     assert!(out.contains("config.issuer-url"), "no report:\n{out}");
     out
 }

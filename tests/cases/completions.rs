@@ -9,9 +9,11 @@
 //! installs all three); it is never skipped.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
-use assert_cmd::Command;
+use crate::support::bin::Env;
+use crate::support::process;
 
 fn completions() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("completions")
@@ -34,25 +36,19 @@ fn shell(name: &str) -> PathBuf {
 /// Runs `program args` with a clean environment and HOME in a temp dir; returns
 /// stdout lines.
 fn run(program: &Path, args: &[&str], dir: &Path) -> Vec<String> {
-    let out = Command::new(program)
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    let mut c = Command::new(program);
+    process::clean(c.args(args))
         .env("HOME", dir)
-        .env("TERM", "xterm")
-        .current_dir(dir)
-        .timeout(Duration::from_secs(30))
-        .output()
-        .expect("run the shell");
+        .xterm()
+        .current_dir(dir);
+    let out = process::run(&mut c, Duration::from_secs(30));
     assert!(
-        out.status.success(),
-        "{} {args:?} failed ({}):\n{}\n{}",
+        out.code == 0,
+        "{} {args:?} failed:\n{}",
         program.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        out.show()
     );
-    String::from_utf8_lossy(&out.stdout)
+    out.stdout
         .lines()
         .map(|l| l.trim_end().to_string())
         .filter(|l| !l.is_empty())

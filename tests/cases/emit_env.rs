@@ -9,7 +9,9 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use crate::support::compose_dotenv::{parse, parse_map, read_compose_environment};
-use crate::support::sandbox::*;
+use crate::support::process::Run;
+use crate::support::report::{checks, occurs_not_followed_by, status};
+use crate::support::sandbox::{Args, Sandbox, doctor_json, run, sh, sh_read};
 use serde_json::Value;
 
 const SECRET: &str = "Xk93-pQ7z-Lm20-Wd55";

@@ -3,7 +3,9 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
+use crate::support::bin;
+use crate::support::process;
+use crate::support::sandbox::RUN_LIMIT;
 
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<(String, Vec<u8>)> = fs::read_dir(dir)
@@ -21,12 +23,10 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn completions_and_man_pages_are_fresh() {
     let fresh = tempfile::tempdir().unwrap();
-    Command::cargo_bin("romm-oidc")
-        .unwrap()
-        .args(["generate", "--out-dir"])
-        .arg(fresh.path())
-        .assert()
-        .success();
+    let mut c = bin::command(fresh.path());
+    c.args(["generate", "--out-dir"]).arg(fresh.path());
+    let run = process::run(&mut c, RUN_LIMIT);
+    assert_eq!(run.code, 0, "{}", run.show());
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for dir in ["completions", "man"] {
         let committed = files(&root.join(dir));

@@ -3,11 +3,16 @@
 //! run ends in time with an exit status of 0, 1 or 2, never a panic (101) or
 //! a signal (a stack overflow aborts).
 
-use crate::support::sandbox;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::sandbox::{Args, Run, Sandbox, doctor_json, run};
-use pocket_id_emulator::{Client, Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator};
+use pocket_id_emulator::{Client, Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+
+use crate::support::bin;
+use crate::support::emulator;
+use crate::support::process::{self, Run};
+use crate::support::report::check;
+use crate::support::sandbox::{Args, Sandbox, doctor_json, run};
 
 const KEY: &str = "pidKey-hostile-input-0123456789";
 
@@ -27,7 +32,7 @@ fn assert_clean_exit(r: &Run, codes: &[i32]) {
 /// panic when the deadline is computed.
 #[test]
 fn an_enormous_login_timeout_is_refused() {
-    let provider = Emulator::start(Config::default()).expect("emulator");
+    let provider = emulator::pocket_id(Config::default());
     let sb = Sandbox::new();
     let args = Args::new()
         .set("--issuer", &provider.issuer())
@@ -65,7 +70,7 @@ fn hostile_callback_patterns_are_judged_in_time() {
             name: "RomM".into(),
             ..Client::confidential(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, &[&pattern])
         }];
-        let provider = Emulator::start(config).expect("emulator");
+        let provider = emulator::pocket_id(config);
         let sb = Sandbox::new();
         let args = Args::new()
             .set("--issuer", &provider.issuer())
@@ -78,7 +83,7 @@ fn hostile_callback_patterns_are_judged_in_time() {
         let took = started.elapsed();
         assert_clean_exit(&r, &[0, 1]);
         assert!(took < Duration::from_secs(20), "took {took:?}");
-        let callbacks = sandbox::check(&report, "pocketid.callbacks");
+        let callbacks = check(&report, "pocketid.callbacks");
         assert_eq!(callbacks["status"], "fail", "{callbacks:#}");
     }
 }
@@ -88,17 +93,16 @@ fn hostile_callback_patterns_are_judged_in_time() {
 fn with_stderr_closed(sb: &Sandbox, argv: &[String]) -> Run {
     let (reader, writer) = std::io::pipe().expect("pipe");
     drop(reader);
-    let bin: &std::path::Path = assert_cmd::cargo::cargo_bin!("romm-oidc");
-    let out = std::process::Command::new(bin)
-        .args(argv)
-        .env_clear()
+    let mut c = Command::new(bin::path());
+    process::clean(&mut c)
         .env("HTTP_PROXY", "http://127.0.0.1:9")
         .current_dir(sb.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(writer)
-        .output()
-        .expect("run romm-oidc");
-    Run::from(out)
+        .args(argv)
+        .stdout(Stdio::piped())
+        .stderr(writer);
+    let started = Instant::now();
+    let out = c.output().expect("run romm-oidc");
+    Run::from_output(out, started.elapsed())
 }
 
 /// A note that cannot be written is dropped: the run keeps its exit status

@@ -8,22 +8,17 @@
 //! symlink to /dev/zero or /dev/urandom is only ever read through, never
 //! written.
 
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::sandbox::*;
+use crate::support::bin;
+use crate::support::nodes::fifo;
+use crate::support::process::{self, Run};
+use crate::support::report::expect_status;
+use crate::support::sandbox::{Args, RUN_LIMIT, Sandbox, doctor_json, run};
 
 const SECRET: &str = "Xk93-pQ7z-Lm20-Wd55";
-
-fn fifo(dir: &Path, name: &str) -> PathBuf {
-    let path = dir.join(name);
-    let c = CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: a valid C string.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
-    path
-}
 
 fn symlink_to(dir: &Path, name: &str, to: &str) -> PathBuf {
     let path = dir.join(name);
@@ -131,14 +126,9 @@ fn client_secret_file_dash_reads_stdin() {
     let args = Args::valid()
         .unset("--client-secret")
         .set("--client-secret-file", "-");
-    let out = sb
-        .cmd()
-        .arg("emit-env")
-        .args(args.to_vec())
-        .write_stdin(format!("{SECRET}\n"))
-        .output()
-        .unwrap();
-    let r = Run::from(out);
+    let mut c = sb.cmd();
+    c.arg("emit-env").args(args.to_vec());
+    let r = process::run_with_input(&mut c, format!("{SECRET}\n").as_bytes(), RUN_LIMIT);
     assert_eq!(r.code, 0, "{}", r.show());
     assert!(
         r.stdout.contains(&format!("OIDC_CLIENT_SECRET='{SECRET}'")),
@@ -147,29 +137,21 @@ fn client_secret_file_dash_reads_stdin() {
     );
     // Endless stdin is capped like a file.
     let started = Instant::now();
-    let bin: &Path = assert_cmd::cargo::cargo_bin!("romm-oidc");
-    let out = std::process::Command::new(bin)
+    let mut c = Command::new(bin::path());
+    process::clean(&mut c)
         .arg("emit-env")
         .args(args.to_vec())
-        .env_clear()
         .current_dir(sb.path())
-        .stdin(std::fs::File::open("/dev/zero").unwrap())
-        .output()
-        .unwrap();
-    let r = Run::from(out);
+        .stdin(std::fs::File::open("/dev/zero").unwrap());
+    let r = Run::from_output(c.output().unwrap(), started.elapsed());
     assert_eq!(r.code, 2, "{}", r.show());
     assert!(r.stderr.contains("stdin is larger than"), "{}", r.show());
     assert!(started.elapsed() < Duration::from_secs(10));
     // Both secrets from one stdin cannot be.
     let both = args.set("--pocket-id-api-key-file", "-");
-    let r = Run::from(
-        sb.cmd()
-            .arg("emit-env")
-            .args(both.to_vec())
-            .write_stdin("x\n")
-            .output()
-            .unwrap(),
-    );
+    let mut c = sb.cmd();
+    c.arg("emit-env").args(both.to_vec());
+    let r = process::run_with_input(&mut c, b"x\n", RUN_LIMIT);
     assert_eq!(r.code, 2, "{}", r.show());
     assert!(r.stderr.contains("cannot both read stdin"), "{}", r.show());
 }

@@ -7,11 +7,10 @@
 //! broken one), and a doctor with a real login, the Pocket ID API key and
 //! RomM's users, so that every documented `data` shape appears.
 
-use crate::support::sandbox;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::support::everything::Everything;
-use crate::support::sandbox::Sandbox;
+use crate::support::sandbox::{self, Sandbox};
 use serde_json::Value;
 
 fn readme() -> String {

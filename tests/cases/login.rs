@@ -6,20 +6,26 @@
 //! Every run gets its own `--listen 127.0.0.1:<free port>`, so the tests can run in
 //! parallel; none of them touches the default ports 8765–8769. Network: 127.0.0.1 only.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::ops::Deref;
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::support::peer::{Peer, browser_driver};
-use crate::support::sandbox::{check, expect_status, text};
 use pocket_id_emulator::{
-    Client, Config, Emulator, Faults, Profile, RecordedRequest, RommConfig, RommEmulator,
-    SigningAlg, TokenFault, User, WRONG_TOKEN_AUDIENCE, WRONG_TOKEN_ISSUER,
+    Client, Config, Emulator, Faults, Profile, RecordedRequest, RommConfig, SigningAlg, TokenFault,
+    User, WRONG_TOKEN_AUDIENCE, WRONG_TOKEN_ISSUER,
 };
 use serde_json::{Value, json};
+
+use crate::support::bin::{self, Env};
+use crate::support::browser;
+use crate::support::emulator;
+use crate::support::peer::Peer;
+use crate::support::ports::{free_port, free_port_on};
+use crate::support::process::{Run, Spawned};
+use crate::support::report::{check, expect_status, text};
 
 const SECRET: &str = "s3cret-Xk93pQ7zLm20Wd55-abcdefgh";
 const ROMM_CALLBACK: &str = "https://romm.example.com/api/oauth/openid";
@@ -43,43 +49,9 @@ const LOGIN_IDS: &[&str] = &[
 
 // ====================================================================== helpers
 
-/// A free port for the callback listener, taken below the kernel's ephemeral range
-/// (32768+ by default, where the emulator's and the peer's `bind(0)` land), so no
-/// provider started meanwhile can take it before the binary binds it. Each call
-/// gives another port; the start depends on the process id, so two test binaries
-/// running at once do not walk the same ports. Never 8765-8769 (the defaults).
-fn free_port() -> u16 {
-    free_port_on(std::net::Ipv4Addr::LOCALHOST.into())
-}
-
-/// [`free_port`] on another loopback address (`::1`).
-fn free_port_on(ip: std::net::IpAddr) -> u16 {
-    use std::sync::atomic::{AtomicU16, Ordering};
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let base = 20_000 + (std::process::id() % 400) as u16 * 25;
-    for _ in 0..2_000 {
-        let offset = NEXT.fetch_add(1, Ordering::SeqCst) % 10_000;
-        let port = base + offset;
-        if (8765..=8769).contains(&port) || port >= 32_768 {
-            continue;
-        }
-        if TcpListener::bind((ip, port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port below the ephemeral range");
-}
-
+/// The emulator's default user, alice (verified, signed in).
 fn alice() -> User {
-    User {
-        id: "5f0c6f0e-8d1b-4c63-9a4e-2b7c1d9e3a51".into(),
-        username: "alice".into(),
-        email: Some("alice@example.com".into()),
-        email_verified: true,
-        first_name: "Alice".into(),
-        last_name: "Example".into(),
-        groups: vec![],
-    }
+    Config::default().users.remove(0)
 }
 
 /// The RomM client as a self-hoster registers it for the login test: confidential,
@@ -88,17 +60,12 @@ fn romm_client() -> Client {
     Client::confidential("romm", SECRET, &[ROMM_CALLBACK, LOOPBACK_CALLBACK])
 }
 
+/// The RomM client and alice, signed in.
 fn emulator_config() -> Config {
     Config {
         clients: vec![romm_client()],
-        users: vec![alice()],
-        session_user: Some("alice".into()),
         ..Config::default()
     }
-}
-
-fn start(config: Config) -> Emulator {
-    Emulator::start(config).expect("start the Pocket ID emulator")
 }
 
 /// One run of `romm-oidc doctor --json --login ...`.
@@ -130,7 +97,7 @@ impl Login {
             listen: None,
             login_timeout: 20,
             redirect: ROMM_CALLBACK.into(),
-            browser: Some(browser_driver()),
+            browser: Some(browser::driver()),
             args: Vec::new(),
             env: Vec::new(),
             stdin: None,
@@ -183,15 +150,10 @@ impl Login {
     }
 
     fn command(&self) -> Command {
-        let home = std::env::temp_dir();
-        let mut c = Command::new(env!("CARGO_BIN_EXE_romm-oidc"));
-        c.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &home)
-            .env("NO_COLOR", "1")
-            // The peers are on loopback; never send anything through a proxy.
-            .env("NO_PROXY", "127.0.0.1,localhost")
-            .current_dir(&home)
+        let mut c = bin::command(&std::env::temp_dir());
+        // The peers are on loopback; never send anything through a proxy.
+        c.plain()
+            .loopback()
             .args(["doctor", "--json", "--timeout", "5", "--login"])
             .arg(format!(
                 "--listen={}",
@@ -212,17 +174,8 @@ impl Login {
             Some(command) => c.arg(format!("--browser-command={command}")),
             None => c.arg("--no-browser"),
         };
-        c.args(&self.args);
-        for (k, v) in &self.env {
-            c.env(k, v);
-        }
-        c.stdin(if self.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        c.args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         c
     }
 
@@ -232,71 +185,24 @@ impl Login {
     }
 
     fn spawn(&self) -> Running {
-        let started = Instant::now();
-        let mut child = self.command().spawn().expect("spawn romm-oidc");
-        if let (Some(input), Some(mut stdin)) = (&self.stdin, child.stdin.take()) {
-            stdin.write_all(input.as_bytes()).expect("write stdin");
-        }
-        let mut stdout = child.stdout.take().expect("stdout piped");
-        let stderr = child.stderr.take().expect("stderr piped");
-        let (out_tx, out_rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stdout.read_to_string(&mut s);
-            let _ = out_tx.send(s);
-        });
-        let (line_tx, line_rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut reader = BufReader::new(stderr);
-            let mut line = String::new();
-            while matches!(reader.read_line(&mut line), Ok(n) if n > 0) {
-                let _ = line_tx.send(line.clone());
-                line.clear();
-            }
-        });
+        let input = self.stdin.as_ref().map(|s| s.as_bytes());
         Running {
-            child,
-            started,
-            out_rx,
-            line_rx,
-            stderr: String::new(),
+            process: Spawned::start(&mut self.command(), input),
             port: self.port,
         }
     }
 }
 
+/// A login run under way.
 struct Running {
-    child: Child,
-    started: Instant,
-    out_rx: mpsc::Receiver<String>,
-    line_rx: mpsc::Receiver<String>,
-    stderr: String,
+    process: Spawned,
     port: u16,
 }
 
 impl Running {
     /// Waits for a stderr line containing `needle` and returns it.
     fn wait_for_line(&mut self, needle: &str, within: Duration) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.line_rx.recv_timeout(left) {
-                Ok(line) => {
-                    self.stderr.push_str(&line);
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(_) => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    panic!(
-                        "no stderr line with {needle:?} within {within:?}; stderr so far:\n{}",
-                        self.stderr
-                    );
-                }
-            }
-        }
+        self.process.wait_for_line(needle, within)
     }
 
     /// Waits for the listener to be up; returns the port printed in the login URL.
@@ -316,63 +222,37 @@ impl Running {
         format!("{}?{}", url.path(), url.query().unwrap_or(""))
     }
 
-    fn finish(mut self) -> Outcome {
-        let deadline = self.started + RUN_LIMIT;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                while let Ok(line) = self.line_rx.try_recv() {
-                    self.stderr.push_str(&line);
-                }
-                panic!(
-                    "romm-oidc still running after {RUN_LIMIT:?}; stderr:\n{}",
-                    self.stderr
-                );
-            }
-            thread::sleep(Duration::from_millis(20));
-        };
-        let elapsed = self.started.elapsed();
-        let stdout = self
-            .out_rx
-            .recv_timeout(Duration::from_secs(10))
-            .unwrap_or_default();
-        // The browser stand-in inherits stderr and may outlive the binary briefly.
-        while let Ok(line) = self.line_rx.recv_timeout(Duration::from_millis(300)) {
-            self.stderr.push_str(&line);
-        }
-        let report = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    fn finish(self) -> Outcome {
+        let run = self.process.finish(RUN_LIMIT);
+        assert!(
+            !run.timed_out,
+            "romm-oidc still running after {RUN_LIMIT:?}; stderr:\n{}",
+            run.stderr
+        );
+        let report = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
         Outcome {
-            code: status.code().unwrap_or(-1),
-            stdout,
-            stderr: self.stderr,
+            run,
             report,
-            elapsed,
             port: self.port,
         }
     }
 }
 
+/// How a login run ended: the run, its report, and its listener's port.
 struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
+    run: Run,
     report: Value,
-    elapsed: Duration,
     port: u16,
 }
 
-impl Outcome {
-    fn show(&self) -> String {
-        format!(
-            "exit {} after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.elapsed, self.stdout, self.stderr
-        )
+impl Deref for Outcome {
+    type Target = Run;
+    fn deref(&self) -> &Run {
+        &self.run
     }
+}
 
+impl Outcome {
     /// The report; panics with the whole run when stdout is not JSON.
     fn report(&self) -> &Value {
         assert!(
@@ -548,7 +428,7 @@ fn raw_get(port: u16, path_and_query: &str) -> Result<(u16, String), String> {
 
 #[test]
 fn emulator_good_login_passes_and_never_prints_tokens() {
-    let e = start(Config {
+    let e = emulator::pocket_id(Config {
         // No session: the browser goes through the emulator's sign-in step as alice.
         session_user: None,
         ..emulator_config()
@@ -658,7 +538,7 @@ fn emulator_every_rsa_and_ec_alg_verifies() {
         SigningAlg::ES384,
         SigningAlg::ES512,
     ] {
-        let e = start(Config {
+        let e = emulator::pocket_id(Config {
             alg,
             ..emulator_config()
         });
@@ -673,7 +553,7 @@ fn emulator_every_rsa_and_ec_alg_verifies() {
 
 #[test]
 fn emulator_eddsa_signature_verifies_but_at_hash_is_sha256() {
-    let e = start(Config {
+    let e = emulator::pocket_id(Config {
         alg: SigningAlg::EdDSA,
         ..emulator_config()
     });
@@ -701,7 +581,7 @@ fn emulator_eddsa_signature_verifies_but_at_hash_is_sha256() {
 
 #[test]
 fn emulator_legacy_profile_login_passes() {
-    let e = start(Config {
+    let e = emulator::pocket_id(Config {
         profile: Profile::Legacy,
         ..emulator_config()
     });
@@ -734,7 +614,7 @@ fn emulator_legacy_profile_login_passes() {
 
 #[test]
 fn emulator_unverified_email_is_refused_with_pocket_id_fix() {
-    let e = start(emulator_config());
+    let e = emulator::pocket_id(emulator_config());
     e.set_user_email_verified("alice", false);
     let out = Login::new(&e.issuer()).run();
     let t = out.expect("login.email-verified", &["fail"]);
@@ -749,7 +629,7 @@ fn emulator_unverified_email_is_refused_with_pocket_id_fix() {
 fn emulator_user_without_email_is_refused() {
     let mut bob = User::new("bob", None);
     bob.email_verified = true;
-    let e = start(Config {
+    let e = emulator::pocket_id(Config {
         users: vec![alice(), bob],
         session_user: Some("bob".into()),
         ..emulator_config()
@@ -763,7 +643,7 @@ fn emulator_user_without_email_is_refused() {
 
 #[test]
 fn emulator_wrong_secret_fails_the_token_request() {
-    let e = start(emulator_config());
+    let e = emulator::pocket_id(emulator_config());
     let out = Login::new(&e.issuer())
         .client("romm", "not-the-secret-0123456789")
         .run();
@@ -791,7 +671,7 @@ fn emulator_wrong_secret_fails_the_token_request() {
 fn emulator_pkce_client_fails_with_untick_fix_and_passes_with_pkce_flag() {
     let mut client = romm_client();
     client.pkce_enabled = true;
-    let e = start(Config {
+    let e = emulator::pocket_id(Config {
         clients: vec![client],
         ..emulator_config()
     });
@@ -841,7 +721,7 @@ fn emulator_pkce_client_fails_with_untick_fix_and_passes_with_pkce_flag() {
 fn emulator_unregistered_loopback_callback_is_a_warning_at_once() {
     // RomM's callback is registered, the login test's own is not: RomM signs in,
     // the login test cannot. The provider is asked before any browser opens.
-    let e = start(Config {
+    let e = emulator::pocket_id(Config {
         clients: vec![Client::confidential("romm", SECRET, &[ROMM_CALLBACK])],
         ..emulator_config()
     });
@@ -904,7 +784,7 @@ fn emulator_legacy_unregistered_loopback_times_out_naming_the_likely_cause() {
             clients: vec![Client::confidential("romm", SECRET, &[ROMM_CALLBACK])],
             ..emulator_config()
         };
-        let e = start(if with_key {
+        let e = emulator::pocket_id(if with_key {
             config.with_admin_api_key(KEY)
         } else {
             config
@@ -946,7 +826,7 @@ fn emulator_legacy_unregistered_loopback_times_out_naming_the_likely_cause() {
 fn emulator_roles_admin_granted_and_viewer_refused() {
     let mut admin = alice();
     admin.groups = vec!["romm-admins".into(), "family".into()];
-    let e = start(Config {
+    let e = emulator::pocket_id(Config {
         users: vec![admin],
         ..emulator_config()
     });
@@ -976,7 +856,7 @@ fn emulator_roles_admin_granted_and_viewer_refused() {
 
 #[test]
 fn emulator_missing_username_attribute() {
-    let e = start(emulator_config());
+    let e = emulator::pocket_id(emulator_config());
     let out = Login::new(&e.issuer())
         .arg("--username-attribute=nickname")
         .run();
@@ -990,7 +870,7 @@ fn emulator_missing_username_attribute() {
 
 #[test]
 fn emulator_email_match_and_registration() {
-    let e = start(emulator_config());
+    let e = emulator::pocket_id(emulator_config());
 
     // RomM matches case-insensitively.
     let out = Login::new(&e.issuer())
@@ -1106,7 +986,7 @@ fn romm_verdict(fault: TokenFault) -> (&'static str, &'static [&'static str]) {
 /// Logs in through an emulator whose ID tokens carry `fault` and checks the
 /// verdict against [`romm_verdict`].
 fn judge_fault(fault: TokenFault, alg: SigningAlg, profile: Profile, want: (&str, &[&str])) {
-    let e = start(Config {
+    let e = emulator::pocket_id(Config {
         alg,
         profile,
         faults: Faults {
@@ -1336,7 +1216,7 @@ fn peer_claims_only_on_userinfo_are_named() {
 
 #[test]
 fn listen_on_all_interfaces_is_refused() {
-    let e = start(emulator_config());
+    let e = emulator::pocket_id(emulator_config());
     let port = free_port();
     let out = Login::new(&e.issuer())
         .no_browser()
@@ -1367,7 +1247,7 @@ fn listen_on_ipv6_loopback_works_end_to_end() {
     let port = free_port_on(std::net::Ipv6Addr::LOCALHOST.into());
     let exact = format!("http://[::1]:{port}/callback");
     // Pocket ID 2.x matches the port-less [::1] form on any port.
-    let e = start(Config {
+    let e = emulator::pocket_id(Config {
         clients: vec![Client::confidential(
             "romm",
             SECRET,
@@ -1422,7 +1302,7 @@ fn listen_on_ipv6_loopback_works_end_to_end() {
     assert_eq!(out.code, 0, "{}", out.show());
 
     // Unregistered, the hint names the [::1] form to register.
-    let e = start(Config {
+    let e = emulator::pocket_id(Config {
         clients: vec![Client::confidential("romm", SECRET, &[ROMM_CALLBACK])],
         ..emulator_config()
     });
@@ -1436,7 +1316,7 @@ fn listen_on_ipv6_loopback_works_end_to_end() {
 
 #[test]
 fn listen_localhost_means_127_0_0_1() {
-    let e = start(emulator_config());
+    let e = emulator::pocket_id(emulator_config());
     let login = Login::new(&e.issuer());
     let listen = format!("localhost:{}", login.port);
     let out = login.listen(&listen).run();
@@ -1487,7 +1367,7 @@ fn login_timeout_zero_and_bad_listen_values_are_usage_errors() {
 
 #[test]
 fn login_works_with_the_secret_on_stdin() {
-    let e = start(emulator_config());
+    let e = emulator::pocket_id(emulator_config());
     let out = Login::new(&e.issuer()).secret_on_stdin().run();
     for id in ["login.callback", "login.token", "login.id-token"] {
         out.expect(id, &["pass"]);
@@ -1508,12 +1388,12 @@ fn login_works_with_the_secret_on_stdin() {
 
 #[test]
 fn vv_hides_the_code_the_tokens_and_the_secret() {
-    let e = start(emulator_config());
+    let e = emulator::pocket_id(emulator_config());
     // The browser stand-in logs the URLs it visits: keep its stderr out of the binary's.
     let log = tempfile::NamedTempFile::new().expect("browser log");
     let browser = format!(
         "sh -c 'exec {} \"$0\" 2>>{}'",
-        browser_driver(),
+        browser::driver(),
         log.path().display()
     );
     let out = Login::new(&e.issuer())
@@ -1596,7 +1476,7 @@ fn proc_tcp_sockets() -> Vec<(String, u16, String)> {
 
 #[test]
 fn bad_callbacks_are_refused_and_counted_and_the_real_one_still_signs_in() {
-    let e = start(emulator_config());
+    let e = emulator::pocket_id(emulator_config());
     let login = Login::new(&e.issuer())
         .env("BROWSER_MODE", "stop-at-callback")
         .login_timeout(60);
@@ -1749,14 +1629,14 @@ fn rss_kb(pid: u32) -> u64 {
 #[test]
 fn a_flood_idle_connections_and_a_slow_loris_do_not_hold_the_listener() {
     const FLOOD: usize = 2_000;
-    let e = start(emulator_config());
+    let e = emulator::pocket_id(emulator_config());
     let login = Login::new(&e.issuer())
         .env("BROWSER_MODE", "stop-at-callback")
         .login_timeout(90);
     let mut running = login.spawn();
     let real = running.real_callback();
     let port = login.port;
-    let pid = running.child.id();
+    let pid = running.process.id();
     let rss_before = rss_kb(pid);
 
     // Connections that never send a byte (browser preconnects), more than the
@@ -1835,7 +1715,7 @@ fn a_flood_idle_connections_and_a_slow_loris_do_not_hold_the_listener() {
 
 #[test]
 fn a_preconnected_idle_connection_does_not_delay_the_callback() {
-    let e = start(emulator_config());
+    let e = emulator::pocket_id(emulator_config());
     let login = Login::new(&e.issuer())
         .env("BROWSER_MODE", "stop-at-callback")
         .login_timeout(60);
@@ -1865,7 +1745,7 @@ fn a_preconnected_idle_connection_does_not_delay_the_callback() {
 
 #[test]
 fn provider_error_with_the_right_state_is_reported_with_its_description() {
-    let e = start(emulator_config());
+    let e = emulator::pocket_id(emulator_config());
     let login = Login::new(&e.issuer())
         .env("BROWSER_MODE", "stop-at-callback")
         .login_timeout(60);
@@ -1907,7 +1787,7 @@ fn provider_error_with_the_right_state_is_reported_with_its_description() {
 #[test]
 fn listener_takes_one_callback_and_stops_listening_during_the_exchange() {
     // Slow provider: the code exchange inside the callback takes a while.
-    let e = start(Config {
+    let e = emulator::pocket_id(Config {
         faults: Faults {
             latency: Duration::from_millis(300),
             ..Faults::default()
@@ -2014,7 +1894,7 @@ fn page_reads_proven_only_when_everything_romm_needs_is_proven() {
                 .callback_urls
                 .push("http://127.0.0.1:*/api/oauth/openid".into());
         }
-        let e = start(Config {
+        let e = emulator::pocket_id(Config {
             clients: vec![client],
             ..emulator_config()
         });
@@ -2029,14 +1909,13 @@ fn page_reads_proven_only_when_everything_romm_needs_is_proven() {
                 "{romm_base_url}/api/oauth/openid".to_string(),
             ),
         ];
-        let romm = RommEmulator::start(RommConfig {
+        let romm = emulator::romm(RommConfig {
             env: env
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect(),
             ..RommConfig::default()
-        })
-        .expect("the RomM double");
+        });
         let callback = format!("{}/api/oauth/openid", romm.base_url());
         // The doctor run as inside RomM's container: RomM's env, RomM's URL.
         let mut login = Login::new(&e.issuer())

@@ -17,19 +17,22 @@
 //! one line per case with the measured figures; `MALFORMED_DUMP=1` adds the
 //! judged check in full.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use pocket_id_emulator::{
     Config, DEFAULT_CALLBACK, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, Faults,
     RawResponse,
 };
 use serde_json::{Value, json};
+
+use crate::support::bin::{self, Env};
+use crate::support::emulator;
+use crate::support::process::{self, Spawned};
+use crate::support::wire::{Listener, drip, hold};
 
 /// The doctor's own HTTP timeout for each request.
 const TIMEOUT_SECS: &str = "5";
@@ -140,37 +143,6 @@ impl Case {
     fn https(mut self) -> Case {
         self.https = true;
         self
-    }
-}
-
-/// Keeps a connection open without writing until the reader hangs up (or
-/// `KILL_AFTER`, a safety stop).
-fn hold(s: &mut TcpStream) {
-    let _ = s.set_read_timeout(Some(Duration::from_millis(100)));
-    let started = Instant::now();
-    let mut buf = [0u8; 64];
-    while started.elapsed() < KILL_AFTER {
-        match s.read(&mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(_) => break,
-        }
-    }
-}
-
-/// Writes `piece` every `every` until the reader hangs up (or `KILL_AFTER`).
-fn drip(s: &mut TcpStream, piece: &[u8], every: Duration) {
-    let started = Instant::now();
-    while started.elapsed() < KILL_AFTER {
-        if s.write_all(piece).and_then(|()| s.flush()).is_err() {
-            break;
-        }
-        std::thread::sleep(every);
     }
 }
 
@@ -519,72 +491,39 @@ fn doctor(issuer: &str) -> Outcome {
 
 /// [`doctor`] with another `--timeout` and more arguments.
 fn doctor_with(issuer: &str, timeout: &str, extra: &[&str]) -> Outcome {
-    let bin: &Path = assert_cmd::cargo::cargo_bin!("romm-oidc");
     let dir = tempfile::tempdir().expect("tempdir");
     let rss_file = dir.path().join("peak-rss");
     // MALFORMED_POLL_RSS=1 forces the /proc fallback (to test it here).
     let timed = Path::new(GNU_TIME).exists() && std::env::var_os("MALFORMED_POLL_RSS").is_none();
     let mut cmd = if timed {
         let mut c = Command::new(GNU_TIME);
-        c.arg("-o").arg(&rss_file).args(["-f", "%M"]).arg(bin);
+        c.arg("-o")
+            .arg(&rss_file)
+            .args(["-f", "%M"])
+            .arg(bin::path());
         c
     } else {
-        Command::new(bin)
+        Command::new(bin::path())
     };
-    cmd.args(["doctor", "--json", "--timeout", timeout])
+    bin::in_home(&mut cmd, dir.path())
+        .plain()
+        .loopback()
+        .args(["doctor", "--json", "--timeout", timeout])
         .args(["--issuer", issuer])
         .args(extra)
         .args(["--client-id", DEFAULT_CLIENT_ID])
         .args(["--client-secret", DEFAULT_CLIENT_SECRET])
-        .args(["--redirect-uri", DEFAULT_CALLBACK])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir.path())
-        .env("NO_COLOR", "1")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .args(["--redirect-uri", DEFAULT_CALLBACK]);
+    // Its own process group: killed at the limit with the wrapper.
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let started = Instant::now();
-    let mut child = cmd.spawn().expect("spawn romm-oidc");
-    let pid = child.id();
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
     let mut polled_hwm = 0;
-    let status = loop {
+    let run = Spawned::start(&mut cmd, None).finish_sampling(KILL_AFTER, |pid| {
         if !timed && let Some(kib) = vm_hwm_kib(pid) {
             polled_hwm = polled_hwm.max(kib);
         }
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > KILL_AFTER {
-            // The whole process group we created (the wrapper and the binary).
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{pid}")])
-                .status();
-            break child.wait().expect("wait after kill");
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    let elapsed = started.elapsed();
-    let stdout = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
-    let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
-    use std::os::unix::process::ExitStatusExt;
-    let mut code = status.code();
-    let mut signal = status.signal().map(|s| format!("signal {s}"));
+    });
+    let mut code = (run.signal.is_none()).then_some(run.code);
+    let mut signal = run.signal.map(|s| format!("signal {s}"));
     let (peak_rss_kib, rss_method) = if timed {
         // GNU time: "Command exited with non-zero status N" or "Command
         // terminated by signal N", then the %M line.
@@ -604,9 +543,9 @@ fn doctor_with(issuer: &str, timeout: &str, extra: &[&str]) -> Outcome {
     Outcome {
         code,
         signal,
-        stdout,
-        stderr,
-        elapsed,
+        stdout: run.stdout,
+        stderr: run.stderr,
+        elapsed: run.elapsed,
         peak_rss_kib,
         rss_method,
     }
@@ -635,71 +574,14 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// A loopback listener that answers every connection with `answer` after
-/// reading the request head; stops when dropped.
-struct WireServer {
-    port: u16,
-    stop: Arc<AtomicBool>,
-}
-
-impl WireServer {
-    /// `read_head`: read the request head first (plain HTTP); a TLS client
-    /// sends no head, so its server answers at once.
-    fn start(answer: fn(&mut TcpStream), read_head: bool) -> WireServer {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        listener.set_nonblocking(true).expect("nonblocking");
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        std::thread::spawn(move || {
-            while !flag.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((mut stream, _)) => {
-                        std::thread::spawn(move || {
-                            let _ = stream.set_nonblocking(false);
-                            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                            let mut head = Vec::new();
-                            let mut byte = [0u8; 1];
-                            while read_head
-                                && !head.ends_with(b"\r\n\r\n")
-                                && head.len() < 64 * 1024
-                            {
-                                match stream.read(&mut byte) {
-                                    Ok(1) => head.push(byte[0]),
-                                    _ => break,
-                                }
-                            }
-                            answer(&mut stream);
-                            let _ = stream.flush();
-                        });
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        WireServer { port, stop }
-    }
-
-    fn url(&self, scheme: &str) -> String {
-        format!("{scheme}://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for WireServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-    }
-}
-
 fn start(overrides: Overrides) -> Emulator {
-    Emulator::start(Config {
+    emulator::pocket_id(Config {
         faults: Faults {
             overrides,
             ..Faults::default()
         },
         ..Config::default()
     })
-    .expect("start the emulator")
 }
 
 fn find<'a>(report: &'a Value, id: &str) -> Option<&'a Value> {
@@ -738,7 +620,7 @@ fn run_case(name: &str) {
     let peer_issuer = peer.as_ref().map(Emulator::issuer).unwrap_or_default();
     let (paths, out) = match case.wire {
         Some(answer) => {
-            let server = WireServer::start(answer, !case.https);
+            let server = Listener::start(|_| move |_: &str, s: &mut TcpStream| answer(s));
             let scheme = if case.https { "https" } else { "http" };
             (
                 vec![format!("(raw socket, {scheme})")],
@@ -965,7 +847,7 @@ fn whole_run_ends_within_the_stated_bound_when_every_answer_is_slow() {
     let timeout = Duration::from_secs(3);
     let latency = timeout * 4 / 5;
     let key = "slow-admin-key";
-    let provider = Emulator::start(
+    let provider = emulator::pocket_id(
         Config {
             faults: Faults {
                 latency,
@@ -974,15 +856,13 @@ fn whole_run_ends_within_the_stated_bound_when_every_answer_is_slow() {
             ..Config::default()
         }
         .with_admin_api_key(key),
-    )
-    .expect("start the emulator");
-    let romm = WireServer::start(
-        |s| {
+    );
+    let romm = Listener::start(|_| {
+        |_: &str, s: &mut TcpStream| {
             let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
             drip(s, b" ", Duration::from_millis(500));
-        },
-        true,
-    );
+        }
+    });
     let romm_url = romm.url("http");
     let out = doctor_with(
         &provider.issuer(),
@@ -1062,11 +942,11 @@ echo "$(( ($(date +%s%N) - start) / 1000000 ))"
 kill $! 2>/dev/null
 exit $status
 "#;
-    let bin: &Path = assert_cmd::cargo::cargo_bin!("romm-oidc");
     let timeout = Duration::from_secs(2);
-    let out = Command::new("unshare")
+    let mut c = Command::new("unshare");
+    let out = process::clean(&mut c)
         .args(["-n", "sh", "-c", script, "sh", &ns])
-        .arg(bin)
+        .arg(bin::path())
         .args(["doctor", "--json", "--timeout", "2"])
         .args(["--issuer", "http://never-answered.example.com"])
         .args(["--romm-url", "http://never-answered-too.example.com"])
@@ -1076,8 +956,6 @@ exit $status
             "--client-secret",
             DEFAULT_CLIENT_SECRET,
         ])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .output()
         .expect("run unshare");
     let code = out.status.code();

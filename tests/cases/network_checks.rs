@@ -2,11 +2,15 @@
 //! against the in-process Pocket ID emulator and RomM double (both on
 //! 127.0.0.1:0), asserting check ids, statuses, key words and exit codes.
 
-use crate::support::sandbox;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use crate::support::sandbox::{Args, Run, Sandbox, check, checks, expect_status, text};
+use crate::support::emulator::{self, settings};
+use crate::support::http::get_json;
+use crate::support::process::Run;
+use crate::support::report::{check, checks, expect_status, text};
+use crate::support::sandbox::{self, Args, Sandbox};
+use crate::support::wire;
 use base64::Engine;
 use pocket_id_emulator::{
     Client, Config, DEFAULT_CALLBACK, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, Faults,
@@ -31,7 +35,7 @@ fn start(mut config: Config) -> Emulator {
     for client in &mut config.clients {
         client.callback_urls.push(ROMM_DOUBLE_CALLBACK.into());
     }
-    Emulator::start(config).expect("start the Pocket ID emulator")
+    emulator::pocket_id(config)
 }
 
 fn modern() -> Emulator {
@@ -54,15 +58,6 @@ fn overriding(path: &str, status: u16, content_type: &str, body: impl Into<Vec<u
         )],
         ..Faults::default()
     })
-}
-
-/// Settings that match the emulator's default client.
-fn settings(e: &Emulator) -> Args {
-    Args::new()
-        .set("--issuer", &e.issuer())
-        .set("--client-id", DEFAULT_CLIENT_ID)
-        .set("--client-secret", DEFAULT_CLIENT_SECRET)
-        .set("--redirect-uri", DEFAULT_CALLBACK)
 }
 
 /// `romm-oidc doctor --timeout <t> <args>` with loopback exempt from the dead proxy.
@@ -125,24 +120,6 @@ fn field<'a>(report: &'a Value, id: &str, name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{id} has no string {name}:\n{:#}", check(report, id)))
 }
 
-fn http() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("reqwest client")
-}
-
-fn get_json(url: &str) -> Value {
-    let resp = http()
-        .get(url)
-        .send()
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    assert_eq!(resp.status(), 200, "GET {url}");
-    serde_json::from_str(&resp.text().expect("body")).expect("JSON body")
-}
-
 /// The discovery document of a working emulator, to be altered and served by another.
 fn discovery_of(e: &Emulator) -> Value {
     get_json(&format!("{}{DISCOVERY}", e.internal_url()))
@@ -187,11 +164,10 @@ fn romm_env(issuer: &str, client_id: &str) -> Vec<(String, String)> {
 fn romm(issuer: &str, edit: &[(&str, &str)]) -> RommEmulator {
     let mut env = romm_env(issuer, DEFAULT_CLIENT_ID);
     env.extend(edit.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    RommEmulator::start(RommConfig {
+    emulator::romm(RommConfig {
         env,
         ..RommConfig::default()
     })
-    .expect("start the RomM double")
 }
 
 /// Settings for the emulator plus `--romm-url` (the callback is derived from it).
@@ -352,14 +328,8 @@ fn discovery_connection_refused_fails() {
 #[test]
 fn discovery_timeout_fails_within_the_limit() {
     // Accepts connections and never answers.
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in listener.incoming().flatten() {
-            held.push(s);
-        }
-    });
+    let silent = wire::silent();
+    let port = silent.port();
     let sb = Sandbox::new();
     let args = Args::new()
         .set("--issuer", &format!("http://127.0.0.1:{port}"))
@@ -1268,11 +1238,10 @@ fn other_failures<'a>(v: &'a Value, except: &str) -> Vec<&'a str> {
 #[test]
 fn unregistered_romm_callback_fails_where_everything_else_passes() {
     // Only RomM's documented callback is registered, not the one RomM uses.
-    let e = Emulator::start(Config {
+    let e = emulator::pocket_id(Config {
         session_user: None,
         ..Config::default()
-    })
-    .unwrap();
+    });
     let sb = Sandbox::new();
     let callback = "https://games.example.org/api/oauth/openid";
     let (v, run) = doctor(&sb, &settings(&e).set("--redirect-uri", callback));
@@ -1339,7 +1308,7 @@ fn unregistered_romm_callback_fails_where_everything_else_passes() {
 #[test]
 fn unregistered_callback_of_the_running_romm_fails_with_its_own_request() {
     // The RomM double's own callback (its random port) is not registered.
-    let e = Emulator::start(Config::default()).unwrap();
+    let e = emulator::pocket_id(Config::default());
     let r = romm(&e.issuer(), &[("OIDC_CLAIM_ROLES", "groups")]);
     let sb = Sandbox::new();
     let (v, _) = doctor(&sb, &with_romm(&e, &r).set("--claim-roles", "groups"));
@@ -1468,7 +1437,7 @@ fn client_refusals_before_sign_in_fail_with_the_exact_fix() {
 #[test]
 fn legacy_pocket_id_cannot_tell_and_adopts_nothing() {
     // A 2.9 client with no callback at all: the trust-on-first-use trap.
-    let e = Emulator::start(Config {
+    let e = emulator::pocket_id(Config {
         profile: Profile::Legacy,
         clients: vec![Client::confidential(
             DEFAULT_CLIENT_ID,
@@ -1476,8 +1445,7 @@ fn legacy_pocket_id_cannot_tell_and_adopts_nothing() {
             &[],
         )],
         ..Config::default()
-    })
-    .unwrap();
+    });
     let sb = Sandbox::new();
     let (v, _) = doctor(&sb, &settings(&e));
     expect(
@@ -1550,7 +1518,7 @@ fn secure_cookie_on_a_loopback_romm_passes_and_on_plain_http_fails() {
         ],
     );
     // RomM before 5.1 does not read the variable: no Secure cookie, no problem.
-    let old = RommEmulator::start(RommConfig {
+    let old = emulator::romm(RommConfig {
         version: "5.0.0".into(),
         env: {
             let mut env = romm_env(&e.issuer(), DEFAULT_CLIENT_ID);
@@ -1562,8 +1530,7 @@ fn secure_cookie_on_a_loopback_romm_passes_and_on_plain_http_fails() {
             env
         },
         ..RommConfig::default()
-    })
-    .unwrap();
+    });
     let (v, _) = doctor(&sb, &with_romm(&e, &old));
     let t = expect_status(&v, "romm.login-redirect", &["fail"]);
     assert!(!t.contains("Secure"), "RomM 5.0 sets no Secure cookie: {t}");

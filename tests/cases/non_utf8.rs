@@ -7,8 +7,11 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::Path;
 
-use crate::support::sandbox::*;
-use pocket_id_emulator::{Config, Emulator};
+use crate::support::emulator;
+use crate::support::process::{self, Run};
+use crate::support::report::expect_status;
+use crate::support::sandbox::{Args, RUN_LIMIT, Sandbox};
+use pocket_id_emulator::Config;
 
 /// "café" in Latin-1: not UTF-8.
 fn latin1() -> OsString {
@@ -74,11 +77,8 @@ fn every_subcommand(sb: &Sandbox) -> Vec<(String, Vec<OsString>)> {
 
 fn run_os(sb: &Sandbox, argv: &[OsString], env: &[(OsString, OsString)]) -> Run {
     let mut c = sb.cmd();
-    c.args(argv);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    Run::from(c.output().expect("run romm-oidc"))
+    c.args(argv).envs(env.iter().map(|(k, v)| (k, v)));
+    process::run(&mut c, RUN_LIMIT)
 }
 
 #[track_caller]
@@ -222,7 +222,7 @@ fn a_non_utf8_browser_variable_is_said_and_the_url_printed() {
     config.clients[0]
         .callback_urls
         .push("http://127.0.0.1/callback".into());
-    let provider = Emulator::start(config).expect("emulator");
+    let provider = emulator::pocket_id(config);
     let sb = Sandbox::new();
     let argv: Vec<OsString> = [
         "doctor",
@@ -249,7 +249,7 @@ fn a_non_utf8_browser_variable_is_said_and_the_url_printed() {
     c.args(&argv)
         .env("BROWSER", latin1())
         .env("NO_PROXY", "127.0.0.1");
-    let r = Run::from(c.output().unwrap());
+    let r = process::run(&mut c, RUN_LIMIT);
     assert_no_panic("doctor --login", &r);
     assert!(r.stderr.contains("$BROWSER is not UTF-8"), "{}", r.show());
     assert!(r.stderr.contains("http://127.0.0.1:"), "{}", r.show());

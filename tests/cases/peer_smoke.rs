@@ -1,35 +1,19 @@
 //! Smoke tests of the OIDC test-peer harness itself (not of the CLI): the real
 //! `oidc-provider` peer (tests/peer) and the browser stand-in (tests/support/browser.mjs).
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::process::Command;
-use std::sync::mpsc;
-use std::thread;
+use std::net::TcpStream;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use crate::support::peer::{Peer, browser_driver};
+use base64::Engine;
 use serde_json::{Value, json};
 
+use crate::support::browser;
+use crate::support::http::{client as http, get_json};
+use crate::support::peer::Peer;
+use crate::support::wire::{self, Listener};
+
 const SECRET: &str = "s3cret-for-tests";
-
-fn http() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("reqwest client")
-}
-
-fn get_json(url: &str) -> Value {
-    let resp = http()
-        .get(url)
-        .send()
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    assert_eq!(resp.status(), 200, "GET {url}");
-    serde_json::from_str(&resp.text().expect("body")).expect("JSON body")
-}
 
 fn client(client_id: &str, redirect_uri: &str, alg: Option<&str>) -> Value {
     let mut c = json!({
@@ -56,31 +40,16 @@ fn romm_auth_url(peer: &Peer, client_id: &str, redirect_uri: &str, scope: &str) 
     format!("{}?{query}", peer.url("/auth"))
 }
 
-/// Runs the browser driver exactly as the CLI would (`<browser_driver()> <url>`).
+/// Runs the browser stand-in as the CLI would (`<browser::driver()> <url>`).
 /// Returns (exit success, all stderr, the JSON summary line).
 fn run_browser(url: &str, env: &[(&str, &str)]) -> (bool, String, Value) {
-    let cmdline = browser_driver();
-    let mut words = cmdline.split_whitespace();
-    let mut cmd = Command::new(words.next().expect("program"));
-    cmd.args(words).arg(url);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run browser driver");
+    let visit = browser::visit(url, env);
     assert!(
-        out.stdout.is_empty(),
+        visit.run.stdout.is_empty(),
         "browser driver wrote to stdout: {:?}",
-        String::from_utf8_lossy(&out.stdout)
+        visit.run.stdout
     );
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let last = stderr
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("");
-    let summary: Value = serde_json::from_str(last)
-        .unwrap_or_else(|e| panic!("summary line is not JSON ({e}): {stderr}"));
-    (out.status.success(), stderr, summary)
+    (visit.ok, visit.run.stderr, visit.summary)
 }
 
 /// Logs in as `login` with BROWSER_MODE=stop-at-callback; returns the callback URL.
@@ -158,34 +127,15 @@ fn token_request(
     )
 }
 
-fn b64url_decode(s: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'-' => 62,
-            b'_' => 63,
-            _ => panic!("not base64url: {s}"),
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    out
-}
-
 /// (header, payload) of a compact JWS, unverified.
 fn jwt(token: &str) -> (Value, Value) {
     let mut parts = token.split('.');
     let mut part = || {
-        serde_json::from_slice(&b64url_decode(parts.next().expect("JWT part"))).expect("JWT JSON")
+        let part = parts.next().expect("JWT part");
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap_or_else(|e| panic!("not base64url ({e}): {part}"));
+        serde_json::from_slice(&bytes).expect("JWT JSON")
     };
     (part(), part())
 }
@@ -280,32 +230,17 @@ fn token_endpoint_rejects_wrong_secret_and_bogus_code() {
 #[test]
 fn browser_driver_completes_login_against_a_real_redirect_listener() {
     // The test plays the CLI's loopback redirect-URI listener.
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind listener");
-    let redirect = format!(
-        "http://127.0.0.1:{}/callback",
-        listener.local_addr().unwrap().port()
-    );
     let (tx, rx) = mpsc::channel::<String>();
-    thread::spawn(move || {
-        let (mut stream, _) = listener.accept().expect("accept");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut request_line = String::new();
-        reader.read_line(&mut request_line).unwrap();
-        let mut header = String::new();
-        while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-            header.clear();
+    let tx = Mutex::new(tx);
+    let listener = Listener::start(|_| {
+        move |head: &str, stream: &mut TcpStream| {
+            let body = "<html><body>Login finished, you can close this window.</body></html>";
+            wire::respond(stream, "200 OK\r\nContent-Type: text/html", body.as_bytes());
+            let request_line = head.lines().next().unwrap_or_default();
+            let _ = tx.lock().unwrap().send(request_line.to_string());
         }
-        let body = "<html><body>Login finished, you can close this window.</body></html>";
-        let _ = write!(
-            stream,
-            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        let _ = tx.send(request_line.trim_end().to_string());
     });
+    let redirect = format!("{}/callback", listener.url("http"));
 
     let peer = Peer::start(json!({ "clients": [client("romm", &redirect, None)] }));
     let auth = romm_auth_url(&peer, "romm", &redirect, "openid profile email");

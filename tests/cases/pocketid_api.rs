@@ -3,11 +3,14 @@
 //! through the real binary against the in-process Pocket ID emulator with its
 //! admin REST API (pocketid-admin-api.md), on 127.0.0.1 only.
 
-use crate::support::peer;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::support::sandbox::{Args, Run, Sandbox, check, doctor_json, expect_status, run};
+use crate::support::browser;
+use crate::support::emulator::{self, settings};
+use crate::support::process::Run;
+use crate::support::report::{check, expect_status, piece_of};
+use crate::support::sandbox::{Args, Sandbox, doctor_json, run};
 use pocket_id_emulator::{
     ApiKey, Client, Config, DEFAULT_CALLBACK, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
     DEFAULT_USER_ID, Emulator, Faults, RawResponse, RecordedRequest, SigningAlg, User,
@@ -42,7 +45,7 @@ const REST: [&str; 6] = [
 
 /// The emulator plus an admin user `admin` owning [`KEY`].
 fn start(config: Config) -> Emulator {
-    Emulator::start(config.with_admin_api_key(KEY)).expect("start the Pocket ID emulator")
+    emulator::pocket_id(config.with_admin_api_key(KEY))
 }
 
 /// The default setup: client `romm` (confidential, RomM's callback), alice verified.
@@ -50,18 +53,9 @@ fn modern() -> Emulator {
     start(Config::default())
 }
 
-/// Settings for the emulator's default client, without an API key.
-fn settings(e: &Emulator) -> Args {
-    Args::new()
-        .set("--issuer", &e.issuer())
-        .set("--client-id", DEFAULT_CLIENT_ID)
-        .set("--client-secret", DEFAULT_CLIENT_SECRET)
-        .set("--redirect-uri", DEFAULT_CALLBACK)
-}
-
-/// [`settings`] plus the admin key and the RomM user's email.
+/// [`emulator::settings`] plus the admin key and the RomM user's email.
 fn keyed(e: &Emulator) -> Args {
-    settings(e)
+    emulator::settings(e)
         .set("--pocket-id-api-key", KEY)
         .set("--email", EMAIL)
 }
@@ -69,11 +63,8 @@ fn keyed(e: &Emulator) -> Args {
 /// Fails when any 8 consecutive characters of `secret` appear in `hay`.
 #[track_caller]
 fn assert_hidden(hay: &str, secret: &str, what: &str, run: &Run) {
-    let chars: Vec<char> = secret.chars().collect();
-    for window in chars.windows(8) {
-        let piece: String = window.iter().collect();
-        assert!(
-            !hay.contains(&piece),
+    if let Some(piece) = piece_of(secret, hay) {
+        panic!(
             "{what} ({piece:?} of it) appears in the output:\n{}",
             run.show()
         );
@@ -423,7 +414,7 @@ fn unverified_user_fails_users_and_preview_with_the_same_verdict_as_login() {
         .flag("--login")
         .set("--listen", "127.0.0.1:0")
         .set("--login-timeout", "20")
-        .set("--browser-command", &peer::browser_driver());
+        .set("--browser-command", &browser::driver());
     let (report, r) = doctor(&args);
     let users = expect_status(&report, "pocketid.users", &["fail"]);
     assert!(users.contains("Mark as verified"), "{users}");
@@ -799,19 +790,16 @@ fn wizard_marks_an_unverified_user_verified_with_a_full_put() {
 
 mod pty {
     use super::*;
-    use rexpect::session::{Options, PtySession};
+    use crate::support::bin::{self, Env};
+    use crate::support::pty::{Escapes, Pty};
 
     const STEP: Duration = Duration::from_secs(15);
 
-    fn spawn(e: &Emulator, dir: &Path, env_file: &Path, extra: &[&str]) -> PtySession {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_romm-oidc"));
-        c.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", dir)
-            .env("TERM", "xterm")
-            .env("NO_COLOR", "1")
-            .env("NO_PROXY", NO_PROXY)
-            .current_dir(dir)
+    fn spawn(e: &Emulator, dir: &Path, env_file: &Path, extra: &[&str]) -> Pty {
+        let mut c = bin::command(dir);
+        c.plain()
+            .loopback()
+            .xterm()
             .arg("wizard")
             .arg(format!("--romm-url={ROMM_URL}"))
             .arg(format!("--issuer={}", e.issuer()))
@@ -819,34 +807,7 @@ mod pty {
             .arg(format!("--email={EMAIL}"))
             .arg(format!("--write={}", env_file.display()))
             .args(extra);
-        let options = Options::new()
-            .timeout_ms(Some(STEP.as_millis() as u64))
-            .strip_ansi_escape_codes(true);
-        rexpect::spawn_with_options(c, options).expect("spawn romm-oidc in a pty")
-    }
-
-    /// rexpect hands the terminal's bytes over as Latin-1 `char`s: back to UTF-8.
-    fn utf8(latin1: &str) -> String {
-        let bytes: Vec<u8> = latin1.chars().map(|c| c as u32 as u8).collect();
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-
-    #[track_caller]
-    fn expect(s: &mut PtySession, needle: &str, seen: &mut String) {
-        match s.exp_string(needle) {
-            Ok(before) => {
-                seen.push_str(&utf8(&before));
-                seen.push_str(needle);
-            }
-            Err(err) => {
-                panic!("the wizard did not print {needle:?}: {err}\n--- so far ---\n{seen}")
-            }
-        }
-    }
-
-    fn key(s: &mut PtySession, k: &str) {
-        s.send(k).expect("write to the pty");
-        s.flush().expect("flush the pty");
+        Pty::spawn(c, STEP, Escapes::Stripped)
     }
 
     #[test]
@@ -855,18 +816,18 @@ mod pty {
         let dir = tempfile::tempdir().unwrap();
         let env_file = dir.path().join(".env");
         let mut s = spawn(&e, dir.path(), &env_file, &[]);
-        let mut seen = String::new();
-        expect(&mut s, "Create it in Pocket ID?", &mut seen);
-        key(&mut s, "n");
+        s.expect("Create it in Pocket ID?");
+        s.send("n");
         // The manual steps follow, then the client id is asked for.
-        expect(&mut s, "Add OIDC Client", &mut seen);
-        expect(&mut s, "Client ID", &mut seen);
+        s.expect("Add OIDC Client");
+        s.expect("Client ID");
         assert!(
             e.admin_writes().is_empty(),
             "wrote to Pocket ID after a no: {:?}",
             e.admin_writes()
         );
-        s.process_mut().exit().expect("stop the wizard");
+        s.stop();
+        let seen = s.transcript();
         assert!(e.admin_writes().is_empty());
         assert!(!env_file.exists());
         assert!(!seen.contains(KEY), "{seen}");
@@ -879,22 +840,19 @@ mod pty {
         let dir = tempfile::tempdir().unwrap();
         let env_file = dir.path().join(".env");
         let mut s = spawn(&e, dir.path(), &env_file, extra);
-        let mut seen = String::new();
-        expect(&mut s, "Create it in Pocket ID?", &mut seen);
-        key(&mut s, "y");
-        expect(&mut s, "Create a client secret now?", &mut seen);
-        key(&mut s, "y");
-        expect(&mut s, "Client id and secret accepted", &mut seen);
-        expect(&mut s, "Run a real login now", &mut seen);
-        key(&mut s, "n");
-        expect(&mut s, "Map RomM roles from a group claim?", &mut seen);
-        key(&mut s, "n");
-        expect(&mut s, "wrote 6 RomM variables", &mut seen);
-        expect(&mut s, "Changed in Pocket ID", &mut seen);
-        match s.exp_eof() {
-            Ok(rest) => seen.push_str(&utf8(&rest)),
-            Err(err) => panic!("the wizard did not end: {err}\n{seen}"),
-        }
+        s.expect("Create it in Pocket ID?");
+        s.send("y");
+        s.expect("Create a client secret now?");
+        s.send("y");
+        s.expect("Client id and secret accepted");
+        s.expect("Run a real login now");
+        s.send("n");
+        s.expect("Map RomM roles from a group claim?");
+        s.send("n");
+        s.expect("wrote 6 RomM variables");
+        s.expect("Changed in Pocket ID");
+        s.finish();
+        let seen = s.transcript();
         let created = writes_to(&e, "POST", "/api/oidc/clients");
         assert_eq!(created.len(), 1, "{version}: {:?}", e.admin_writes());
         let body = created[0].json().unwrap();
@@ -916,11 +874,10 @@ mod pty {
         );
         let secret = env_value(&env_file, "OIDC_CLIENT_SECRET").expect("secret written");
         assert!(e.secret_is_valid(&id, &secret));
-        let chars: Vec<char> = secret.chars().collect();
-        for w in chars.windows(8) {
-            let piece: String = w.iter().collect();
-            assert!(!seen.contains(&piece), "the secret was shown:\n{seen}");
-        }
+        assert!(
+            piece_of(&secret, &seen).is_none(),
+            "the secret was shown:\n{seen}"
+        );
         assert!(!seen.contains(KEY), "{seen}");
         if extra.contains(&"-vv") {
             // The check is not vacuous: the secret's response was logged, masked.

@@ -2,8 +2,11 @@
 //! the doctor runs, and its set-up command works.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
-use assert_cmd::Command;
+use crate::support::bin::{self, Env};
+use crate::support::process;
+use crate::support::sandbox::Sandbox;
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md")
@@ -11,12 +14,10 @@ fn readme() -> String {
 
 #[test]
 fn readme_names_every_variable_of_the_help_table() {
-    let help = Command::cargo_bin("romm-oidc")
-        .unwrap()
-        .args(["emit-env", "--help"])
-        .output()
-        .unwrap();
-    let help = String::from_utf8(help.stdout).unwrap();
+    let sb = Sandbox::new();
+    let mut c = sb.cmd();
+    c.args(["emit-env", "--help"]);
+    let help = process::run(&mut c, Duration::from_secs(60)).stdout;
     let names: BTreeSet<&str> = help
         .split_whitespace()
         .filter(|w| w.starts_with("OIDC_") || *w == "DISABLE_USERPASS_LOGIN")
@@ -36,20 +37,12 @@ fn readme_set_up_command_runs_and_names_every_check() {
     let text = readme();
     assert!(text.contains("cargo run --release -- doctor --demo"));
     assert!(text.contains("cargo test --workspace"));
-    let out = Command::cargo_bin("romm-oidc")
-        .unwrap()
-        .args(["doctor", "--demo", "--json"])
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sb = Sandbox::new();
+    let mut c = bin::command(sb.path());
+    c.loopback().args(["doctor", "--demo", "--json"]);
+    let out = process::run(&mut c, Duration::from_secs(60));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let ids: BTreeSet<String> = ["working", "broken"]
         .iter()
         .flat_map(|half| report[half]["checks"].as_array().unwrap().clone())

@@ -4,7 +4,8 @@
 //! cases (both profiles) are in tests/network_checks.rs.
 
 use crate::support::peer::Peer;
-use crate::support::sandbox::{Args, Sandbox, expect_status, run};
+use crate::support::report::expect_status;
+use crate::support::sandbox::{Args, Sandbox, run};
 use serde_json::{Value, json};
 
 const SECRET: &str = "s3cret-Xk93pQ7zLm20Wd55-abcdefgh";

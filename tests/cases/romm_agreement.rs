@@ -14,19 +14,24 @@
 //! logins through it alone (RomM's user table rules, its session cookie, the env block
 //! `emit-env` writes read as docker compose reads it).
 
-use crate::support::compose_dotenv;
-use crate::support::romm_double;
 use std::fmt;
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
+use std::process::Command;
 use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::support::peer::{Peer, browser_driver};
-use crate::support::romm_double::{RommDouble, free_port, pinned_python};
 use pocket_id_emulator::{Client, Config, Emulator, Profile, SigningAlg, TokenFault, User};
 use serde_json::{Value, json};
+
+use crate::support::bin::{self, Env};
+use crate::support::browser;
+use crate::support::compose_dotenv;
+use crate::support::emulator;
+use crate::support::peer::Peer;
+use crate::support::ports::free_port;
+use crate::support::process;
+use crate::support::romm_double::{self, RommDouble, pinned_python};
 
 const CLIENT_ID: &str = "romm";
 const SECRET: &str = "s3cret-Xk93pQ7zLm20Wd55-abcdefgh";
@@ -639,7 +644,7 @@ fn start_provider(provider: &Provider, callbacks: &[String]) -> Running {
             for client in &mut config.clients {
                 client.callback_urls = callbacks.to_vec();
             }
-            Running::Emulator(Emulator::start(config).expect("start the Pocket ID emulator"))
+            Running::Emulator(emulator::pocket_id(config))
         }
         Provider::Peer(config) => {
             let mut config = config.clone();
@@ -660,57 +665,27 @@ fn run_doctor(
     email: Option<&str>,
     login: &str,
 ) -> Value {
-    let home = std::env::temp_dir();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_romm-oidc"));
+    let mut command = bin::command(&std::env::temp_dir());
     command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &home)
-        .env("NO_COLOR", "1")
+        .plain()
         .env("BROWSER_LOGIN", login)
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .current_dir(&home)
         .args(["doctor", "--json", "--timeout", "5", "--login"])
         .arg(format!("--listen=127.0.0.1:{listen}"))
         .arg(format!("--login-timeout={login_timeout}"))
-        .arg(format!("--browser-command={}", browser_driver()))
+        .arg(format!("--browser-command={}", browser::driver()))
         .arg(format!("--romm-url={romm_url}"));
     if let Some(email) = email {
         command.arg(format!("--email={email}"));
     }
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let started = Instant::now();
-    let mut child = command.spawn().expect("spawn romm-oidc");
-    let mut stdout = child.stdout.take().expect("stdout is piped");
-    let mut stderr = child.stderr.take().expect("stderr is piped");
-    let out = thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err = thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if started.elapsed() > RUN_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("romm-oidc still running after {RUN_LIMIT:?}");
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
+    let run = process::run(&mut command, RUN_LIMIT);
+    assert!(
+        !run.timed_out,
+        "romm-oidc still running after {RUN_LIMIT:?}"
+    );
+    let (stdout, stderr, status) = (run.stdout, run.stderr, run.code);
     serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!("doctor printed no JSON report ({e}; {status}):\n{stdout}\n--- stderr ---\n{stderr}")
+        panic!("doctor printed no JSON report ({e}; exit {status}):\n{stdout}\n--- stderr ---\n{stderr}")
     })
 }
 
@@ -898,15 +873,13 @@ fn doctor_and_romm_double_agree_on_every_login_scenario() {
 #[test]
 fn romm_double_unit_tests_pass_on_romms_pinned_libraries() {
     let python = pinned_python();
-    let output = Command::new(&python)
-        .args(["-m", "unittest", "discover", "-s", ".", "-p", "test_*.py"])
+    let mut c = Command::new(&python);
+    c.args(["-m", "unittest", "discover", "-s", ".", "-p", "test_*.py"])
         .current_dir(romm_double::double_dir())
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run the double's unit tests");
-    let text = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{}:\n{text}", python.display());
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let output = process::run(&mut c, Duration::from_secs(180));
+    let text = &output.stderr;
+    assert!(output.code == 0, "{}:\n{text}", python.display());
     let ran: usize = text
         .lines()
         .find_map(|l| l.strip_prefix("Ran ")?.split(' ').next()?.parse().ok())
@@ -922,11 +895,10 @@ fn double_login(
     callback: impl Fn(u16) -> String,
 ) -> (romm_double::DoubleLogin, RommDouble) {
     let port = free_port();
-    let e = Emulator::start(Config {
+    let e = emulator::pocket_id(Config {
         clients: vec![Client::confidential(CLIENT_ID, SECRET, &[&callback(port)])],
         ..emulator_config()
-    })
-    .expect("start the Pocket ID emulator");
+    });
     let mut block: Vec<(String, String)> = vec![
         ("OIDC_ENABLED".into(), "true".into()),
         ("OIDC_CLIENT_ID".into(), CLIENT_ID.into()),
@@ -1005,31 +977,23 @@ fn romm_double_signs_in_with_the_env_file_emit_env_writes_as_compose_reads_it() 
     // A secret with every character a quoting mistake would change.
     let secret = r#"Xk9$3"p Q'7\z-{a}#b"#;
     let port = free_port();
-    let e = Emulator::start(Config {
+    let e = emulator::pocket_id(Config {
         clients: vec![Client::confidential(
             CLIENT_ID,
             secret,
             &[&RommDouble::callback_url(port)],
         )],
         ..emulator_config()
-    })
-    .expect("start the Pocket ID emulator");
-    let home = std::env::temp_dir();
-    let output = Command::new(env!("CARGO_BIN_EXE_romm-oidc"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &home)
-        .current_dir(&home)
-        .arg("emit-env")
+    });
+    let mut c = bin::command(&std::env::temp_dir());
+    c.arg("emit-env")
         .arg(format!("--issuer={}", e.issuer()))
         .arg(format!("--client-id={CLIENT_ID}"))
         .arg(format!("--client-secret={secret}"))
-        .arg(format!("--redirect-uri={}", RommDouble::callback_url(port)))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run romm-oidc emit-env");
-    assert!(output.status.success(), "{output:?}");
-    let file = String::from_utf8(output.stdout).expect("UTF-8 env block");
+        .arg(format!("--redirect-uri={}", RommDouble::callback_url(port)));
+    let output = process::run(&mut c, RUN_LIMIT);
+    assert!(output.code == 0, "{}", output.show());
+    let file = output.stdout;
     let env: Vec<(String, String)> = compose_dotenv::parse(&file)
         .unwrap_or_else(|err| panic!("compose cannot read the block ({err}):\n{file}"))
         .into_iter()

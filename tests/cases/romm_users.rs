@@ -3,17 +3,22 @@
 //! with the token's email from `--email`, Pocket ID's claims preview or a real
 //! login (Pocket ID emulator and oidc-provider).
 
-use crate::support::sandbox;
-use std::net::TcpListener;
 use std::time::Duration;
 
-use crate::support::peer::{Peer, browser_driver};
-use crate::support::sandbox::{Args, Run, Sandbox, check, expect_status, text};
 use pocket_id_emulator::{
-    Client, Config, DEFAULT_CALLBACK, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator,
-    RommClientToken, RommConfig, RommEmulator, RommUser,
+    Client, Config, Emulator, RommClientToken, RommConfig, RommEmulator, RommUser,
 };
 use serde_json::{Value, json};
+
+use crate::support::bin::{self, Env};
+use crate::support::browser;
+use crate::support::emulator;
+use crate::support::peer::Peer;
+use crate::support::ports::free_port;
+use crate::support::process::Run;
+use crate::support::pty::{Escapes, Pty};
+use crate::support::report::{check, expect_status, has, text};
+use crate::support::sandbox::{self, Args, Sandbox};
 
 const NO_PROXY: &str = "127.0.0.1,localhost";
 const ADMIN_PW: &str = "adm1n-Pa55-word-Zq7x";
@@ -33,7 +38,7 @@ fn users() -> Vec<RommUser> {
 }
 
 fn romm(users: Vec<RommUser>) -> RommEmulator {
-    RommEmulator::start(RommConfig {
+    emulator::romm(RommConfig {
         users,
         client_tokens: vec![
             RommClientToken {
@@ -49,21 +54,15 @@ fn romm(users: Vec<RommUser>) -> RommEmulator {
         ],
         ..RommConfig::default()
     })
-    .expect("start the RomM double")
 }
 
 fn pocket_id() -> Emulator {
-    Emulator::start(Config::default().with_admin_api_key(KEY)).expect("start the emulator")
+    emulator::pocket_id(Config::default().with_admin_api_key(KEY))
 }
 
 /// Settings for the emulator's default client, RomM at `r`.
 fn args(e: &Emulator, r: &RommEmulator) -> Args {
-    Args::new()
-        .set("--issuer", &e.issuer())
-        .set("--client-id", DEFAULT_CLIENT_ID)
-        .set("--client-secret", DEFAULT_CLIENT_SECRET)
-        .set("--redirect-uri", DEFAULT_CALLBACK)
-        .set("--romm-url", &r.base_url())
+    emulator::settings(e).set("--romm-url", &r.base_url())
 }
 
 fn admin(a: Args) -> Args {
@@ -91,15 +90,6 @@ fn hidden(r: &Run) {
             r.show()
         );
     }
-}
-
-#[track_caller]
-fn has(v: &Value, id: &str, status: &str, words: &[&str]) -> String {
-    let t = expect_status(v, id, &[status]);
-    for w in words {
-        assert!(t.contains(w), "{id}: no {w:?} in:\n{:#}", check(v, id));
-    }
-    t
 }
 
 // ====================================================================== access
@@ -246,14 +236,10 @@ fn the_password_comes_from_a_file_the_environment_or_a_terminal_only() {
 fn the_password_prompt_is_hidden_and_on_a_terminal_only() {
     let (e, r) = (pocket_id(), romm(users()));
     let dir = tempfile::tempdir().unwrap();
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_romm-oidc"));
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir.path())
-        .env("TERM", "xterm")
-        .env("NO_COLOR", "1")
-        .env("NO_PROXY", NO_PROXY)
-        .current_dir(dir.path())
+    let mut c = bin::command(dir.path());
+    c.plain()
+        .loopback()
+        .xterm()
         .arg("doctor")
         .arg("--timeout=5")
         .args(
@@ -261,15 +247,10 @@ fn the_password_prompt_is_hidden_and_on_a_terminal_only() {
                 .set("--email", "alice@example.com")
                 .to_vec(),
         );
-    let mut p =
-        rexpect::spawn_with_options(c, rexpect::session::Options::new().timeout_ms(Some(30_000)))
-            .expect("spawn in a pty");
-    p.exp_string("RomM password for admin (hidden)")
-        .expect("the prompt");
-    // The prompt turns echo off with TCSAFLUSH, which drops earlier input.
-    std::thread::sleep(Duration::from_millis(500));
-    p.send_line(ADMIN_PW).expect("type the password");
-    let rest = p.exp_eof().expect("the report");
+    let mut p = Pty::spawn(c, Duration::from_secs(30), Escapes::Kept);
+    p.hidden("RomM password for admin (hidden)", ADMIN_PW);
+    p.finish();
+    let rest = p.unread();
     assert!(rest.contains("romm.users"), "{rest}");
     assert!(rest.contains("Read RomM's 3 users"), "{rest}");
     assert!(!rest.contains(ADMIN_PW), "echoed: {rest}");
@@ -401,14 +382,6 @@ fn a_new_account_whose_username_is_taken_fails_and_a_role_change_is_noted() {
 
 // ====================================================================== real logins
 
-/// A free port below the ephemeral range, for oidc-provider's exact callback.
-fn free_port() -> u16 {
-    let base = 21_000 + (std::process::id() % 300) as u16 * 20;
-    (base..base + 2_000)
-        .find(|p| !(8765..=8769).contains(p) && TcpListener::bind(("127.0.0.1", *p)).is_ok())
-        .expect("a free port")
-}
-
 fn login(
     issuer: &str,
     port: u16,
@@ -427,7 +400,7 @@ fn login(
         .set("--romm-url", &r.base_url())
         .set("--listen", &format!("127.0.0.1:{port}"))
         .set("--login-timeout", "20")
-        .set("--browser-command", &browser_driver())
+        .set("--browser-command", &browser::driver())
         .flag("--login");
     for (k, v) in extra {
         a = a.set(k, v);
@@ -444,7 +417,7 @@ fn login(
 #[test]
 fn login_registration_off_emulator_and_oidc_provider_both_ways() {
     const SECRET: &str = "s3cret-Xk93pQ7zLm20Wd55-abcdefgh";
-    let e = Emulator::start(Config {
+    let e = emulator::pocket_id(Config {
         clients: vec![Client::confidential(
             "romm",
             SECRET,
@@ -454,8 +427,7 @@ fn login_registration_off_emulator_and_oidc_provider_both_ways() {
             ],
         )],
         ..Config::default()
-    })
-    .expect("emulator");
+    });
     let port = free_port();
     let p = Peer::start(json!({ "clients": [{
         "client_id": "romm",

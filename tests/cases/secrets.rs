@@ -4,13 +4,16 @@
 //! the env-file lint knowing RomM's own variables. Against the Pocket ID
 //! emulator and panva's oidc-provider, both ways.
 
-use crate::support::sandbox;
 use std::time::Duration;
 
-use crate::support::peer::Peer;
-use crate::support::sandbox::{Args, Run, Sandbox, check, expect_status, text};
 use pocket_id_emulator::{Client, Config, DEFAULT_CALLBACK, Emulator};
 use serde_json::{Value, json};
+
+use crate::support::emulator;
+use crate::support::peer::Peer;
+use crate::support::process::Run;
+use crate::support::report::{check, expect_status, has, text};
+use crate::support::sandbox::{self, Args, Sandbox};
 
 const ROMM_CALLBACK: &str = "https://romm.example.com/api/oauth/openid";
 const ASCII: &str = "s3cret-Xk93pQ7zLm20Wd55";
@@ -20,11 +23,10 @@ const LATIN1: &str = "s3cret-caf\u{e9}-Xk93pQ7z";
 const BEYOND: &str = "s3cret-\u{20ac}\u{1f980}-Xk93pQ7z";
 
 fn emulator(secret: &str) -> Emulator {
-    Emulator::start(Config {
+    emulator::pocket_id(Config {
         clients: vec![Client::confidential("romm", secret, &[DEFAULT_CALLBACK])],
         ..Config::default()
     })
-    .expect("start the Pocket ID emulator")
 }
 
 fn peer(secret: &str) -> Peer {
@@ -50,15 +52,6 @@ fn doctor(sb: &Sandbox, issuer: &str, secret: &str) -> (Value, Run) {
     let v: Value = serde_json::from_str(&r.stdout)
         .unwrap_or_else(|e| panic!("doctor --json did not print JSON ({e}):\n{}", r.show()));
     (v, r)
-}
-
-#[track_caller]
-fn has(report: &Value, id: &str, status: &str, words: &[&str]) -> String {
-    let t = expect_status(report, id, &[status]);
-    for w in words {
-        assert!(t.contains(w), "{id}: no {w:?} in:\n{:#}", check(report, id));
-    }
-    t
 }
 
 fn token_requests(e: &Emulator) -> usize {

@@ -8,21 +8,13 @@
 //! A secret counts as shown when any 8 of its characters in a row are (a mask
 //! shows 4 at most, and only of a secret of 20 or more).
 
-use crate::support::everything;
+use crate::support::emulator;
 use crate::support::everything::{
-    API_KEY, CLIENT_SECRET, Everything, GIVEN, ROMM_PASSWORD, ROMM_TOKEN,
+    self, API_KEY, CLIENT_SECRET, Everything, GIVEN, ROMM_PASSWORD, ROMM_TOKEN,
 };
-use crate::support::sandbox;
-use crate::support::sandbox::{Args, Run, Sandbox};
-
-/// The first 8-character piece of `secret` found in `text`.
-fn piece_of(secret: &str, text: &str) -> Option<String> {
-    let chars: Vec<char> = secret.chars().collect();
-    chars
-        .windows(8)
-        .map(|w| w.iter().collect::<String>())
-        .find(|piece| text.contains(piece.as_str()))
-}
+use crate::support::process::{self, Run};
+use crate::support::report::piece_of;
+use crate::support::sandbox::{self, Args, RUN_LIMIT, Sandbox};
 
 #[track_caller]
 fn hidden(what: &str, text: &str, secrets: &[String]) {
@@ -162,9 +154,8 @@ fn doctor_shows_no_secret_read_from_files_stdin_or_the_environment() {
                 .set("--client-secret-file", "-")
                 .to_vec(),
         )
-        .envs(Everything::env())
-        .write_stdin(format!("{CLIENT_SECRET}\n"));
-    let run = Run::from(c.output().unwrap());
+        .envs(Everything::env());
+    let run = process::run_with_input(&mut c, format!("{CLIENT_SECRET}\n").as_bytes(), RUN_LIMIT);
     assert!(run.stdout.contains("login.token"), "{}", run.show());
     nothing_shown("secret on stdin", &run, &given());
 }
@@ -302,15 +293,14 @@ fn wizard_yes_shows_no_secret_but_in_the_printed_block() {
 fn wizard_preview_hides_a_secret_that_the_block_quotes_differently() {
     // In the block this secret is written "…\$…" (double quotes, `$` escaped).
     const QUOTED: &str = "Qs-9'kLm$Wx2vB7nR4tZ";
-    let e = pocket_id_emulator::Emulator::start(pocket_id_emulator::Config {
+    let e = emulator::pocket_id(pocket_id_emulator::Config {
         clients: vec![pocket_id_emulator::Client::confidential(
             everything::CLIENT_ID,
             QUOTED,
             &[everything::REDIRECT_URI],
         )],
         ..pocket_id_emulator::Config::default()
-    })
-    .expect("start the Pocket ID emulator");
+    });
     let sb = Sandbox::new();
     let secret_file = sb.file("client-secret", QUOTED);
     let args = Args::new()
@@ -354,7 +344,7 @@ fn a_token_answer_without_an_id_token_shows_no_access_token() {
         ..pocket_id_emulator::Config::default()
     };
     config.faults.overrides = vec![("/api/oidc/token".into(), answer)];
-    let p = pocket_id_emulator::Emulator::start(config).expect("start the Pocket ID emulator");
+    let p = emulator::pocket_id(config);
     let sb = Sandbox::new();
     let args = e
         .doctor(sb.path())

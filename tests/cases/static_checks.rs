@@ -5,9 +5,22 @@
 //! later, so apart from tests where the exit code is the point these tests look at
 //! individual check ids in `--json` output.
 
-use crate::support::sandbox::*;
+use crate::support::process::{self, Run};
+use crate::support::report::{check, checks, expect_status, occurs_not_followed_by, status};
+use crate::support::sandbox::{Args, RUN_LIMIT, Sandbox, doctor_json, run};
 use serde_json::Value;
 
+/// The static check ids the specification requires.
+const STATIC_IDS: &[&str] = &[
+    "config.issuer-url",
+    "config.redirect-uri",
+    "config.session-cookie",
+    "config.env-file",
+    "config.provider-name",
+    "config.metadata-url",
+    "config.client",
+    "config.roles",
+];
 const WELL_KNOWN: &str = "/.well-known/openid-configuration";
 
 // ------------------------------------------------------------------------------------
@@ -1429,7 +1442,7 @@ fn colour_only_with_color_always() {
     c.env_remove("NO_COLOR")
         .args(["doctor", "--timeout", "2", "--color", "always"])
         .args(args.to_vec());
-    let r = Run::from(c.output().unwrap());
+    let r = process::run(&mut c, RUN_LIMIT);
     assert!(
         r.stdout.contains("\u{1b}["),
         "--color always must colour:\n{}",
@@ -1448,7 +1461,7 @@ fn colour_only_with_color_always() {
         }
         c.args(["doctor", "--timeout", "2", "--color", color])
             .args(args.to_vec());
-        let r = Run::from(c.output().unwrap());
+        let r = process::run(&mut c, RUN_LIMIT);
         assert!(
             !r.stdout.contains('\u{1b}') && !r.stderr.contains('\u{1b}'),
             "--color {color} NO_COLOR={no_color} must not colour:\n{}",
@@ -1460,7 +1473,7 @@ fn colour_only_with_color_always() {
     c.env_remove("NO_COLOR")
         .args(["doctor", "--json", "--timeout", "2", "--color", "always"])
         .args(args.to_vec());
-    let r = Run::from(c.output().unwrap());
+    let r = process::run(&mut c, RUN_LIMIT);
     serde_json::from_str::<Value>(&r.stdout)
         .unwrap_or_else(|e| panic!("--json --color always is not JSON ({e}):\n{}", r.show()));
 }

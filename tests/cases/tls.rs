@@ -6,15 +6,14 @@
 //! against the same servers.
 
 use crate::support::romm_double;
-use crate::support::sandbox;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::certs::{Ca, CaSpec, Leaf, LeafSpec, Validity, intermediate, leaf, root};
-use crate::support::sandbox::{Args, Sandbox, check, expect_status, text};
-use pocket_id_emulator::{
-    Config, DEFAULT_CALLBACK, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, TlsChain,
-};
+use crate::support::emulator::{self, settings};
+use crate::support::report::{check, expect_status, text};
+use crate::support::sandbox::{self, Args, Sandbox};
+use pocket_id_emulator::{Config, Emulator, TlsChain};
 use serde_json::Value;
 
 /// OpenSSL's subject hash of `CN=romm-oidc test root CA` (`openssl x509 -hash`),
@@ -24,7 +23,7 @@ const ROOT_HASH: &str = "ade6b206";
 /// An emulator serving `chain` (leaf first); `by_name` makes its issuer
 /// `https://localhost:<port>` instead of `https://127.0.0.1:<port>`.
 fn serve(chain: &[&[u8]], key: &Leaf, by_name: bool) -> Emulator {
-    Emulator::start(Config {
+    emulator::pocket_id(Config {
         tls_chain: Some(TlsChain {
             certs: chain.iter().map(|c| c.to_vec()).collect(),
             key: key.key_der.clone(),
@@ -32,15 +31,6 @@ fn serve(chain: &[&[u8]], key: &Leaf, by_name: bool) -> Emulator {
         split_internal_url: by_name,
         ..Config::default()
     })
-    .expect("start the emulator")
-}
-
-fn settings(e: &Emulator) -> Args {
-    Args::new()
-        .set("--issuer", &e.issuer())
-        .set("--client-id", DEFAULT_CLIENT_ID)
-        .set("--client-secret", DEFAULT_CLIENT_SECRET)
-        .set("--redirect-uri", DEFAULT_CALLBACK)
 }
 
 fn pem(certs: &[&str]) -> String {

@@ -5,20 +5,25 @@
 //! compressed answers) are named. Every case runs the real binary against the
 //! Pocket ID emulator or a raw socket on 127.0.0.1.
 
-use crate::support::peer;
-use crate::support::sandbox;
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::process::{Command, Output, Stdio};
+use std::io::Write;
+use std::net::TcpStream;
+use std::process::{Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::sandbox::{check, expect_status};
 use base64::Engine;
 use pocket_id_emulator::{
-    ApiKey, Client, Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, Faults,
-    RawResponse, User, UserGroup,
+    ApiKey, Client, Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Faults, RawResponse, User,
+    UserGroup,
 };
 use serde_json::{Value, json};
+
+use crate::support::bin::{self, Env};
+use crate::support::browser;
+use crate::support::emulator;
+use crate::support::http::get_json;
+use crate::support::report::{self, check, expect_status};
+use crate::support::wire::{self, Listener};
 
 const TOKEN: &str = "/api/oidc/token";
 const JSON: &str = "application/json; charset=utf-8";
@@ -65,21 +70,13 @@ fn login_client() -> Client {
     )
 }
 
-fn start(config: Config) -> Emulator {
-    Emulator::start(config).expect("start the Pocket ID emulator")
-}
-
 /// `romm-oidc <args>` with a clean environment; proxies off for loopback.
 fn run(args: &[&str]) -> (Output, Duration) {
     let home = tempfile::tempdir().expect("tempdir");
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_romm-oidc"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("NO_COLOR", "1")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .current_dir(home.path())
+    let out = bin::command(home.path())
+        .plain()
+        .loopback()
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -136,7 +133,7 @@ fn doctor_both_ways(args: &[String]) -> (Value, String) {
 fn hostile_issuer_is_invalid_escaped_on_the_terminal_and_exact_in_json() {
     // Port 9 refuses at once: the checks that call the issuer fail fast.
     let published = format!("http://127.0.0.1:9/{HOSTILE}");
-    let emulator = start(Config {
+    let emulator = emulator::pocket_id(Config {
         faults: Faults {
             wrong_issuer: Some(published.clone()),
             ..Faults::default()
@@ -170,7 +167,7 @@ fn hostile_issuer_is_invalid_escaped_on_the_terminal_and_exact_in_json() {
 #[test]
 fn hostile_names_and_errors_from_provider_and_admin_api_are_escaped() {
     let description = format!("bad client{HOSTILE}");
-    let emulator = start(Config {
+    let emulator = emulator::pocket_id(Config {
         clients: vec![Client {
             name: format!("RomM{HOSTILE}"),
             is_group_restricted: true,
@@ -217,7 +214,7 @@ fn hostile_names_and_errors_from_provider_and_admin_api_are_escaped() {
     );
     let exists = expect_status(&report, "client.exists", &["pass"]);
     assert!(exists.contains(&format!("RomM{HOSTILE}")), "{exists}");
-    let client = sandbox::text(check(&report, "pocketid.client"));
+    let client = report::text(check(&report, "pocketid.client"));
     assert!(client.contains(&format!("admins{HOSTILE}")), "{client}");
     assert!(human.contains(r"bad client\x1b[2J"), "{human}");
     assert!(human.contains(r"RomM\x1b[2J"), "{human}");
@@ -225,7 +222,7 @@ fn hostile_names_and_errors_from_provider_and_admin_api_are_escaped() {
 
 #[test]
 fn hostile_claims_are_escaped_in_the_login_report_and_exact_in_json() {
-    let emulator = start(Config {
+    let emulator = emulator::pocket_id(Config {
         clients: vec![login_client()],
         users: vec![User {
             first_name: format!("Alice{HOSTILE}"),
@@ -269,7 +266,7 @@ fn wizard_notes_escape_what_pocket_id_sends() {
     // --yes with an API key: the wizard reads the client and the user from
     // Pocket ID's admin API, marks the user verified and lists that write;
     // the user's name is hostile and must show escaped on stderr.
-    let emulator = start(Config {
+    let emulator = emulator::pocket_id(Config {
         clients: vec![Client {
             name: format!("RomM{HOSTILE}"),
             ..Client::confidential(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, &[ROMM_CALLBACK])
@@ -318,59 +315,34 @@ fn wizard_notes_escape_what_pocket_id_sends() {
 
 // ====================================================================== raw server
 
-/// A one-thread HTTP server on 127.0.0.1 answering each request from
+/// An HTTP server on 127.0.0.1 answering each request from
 /// `answer(request head) -> (status line and headers, body)` with
 /// `Connection: close`; `build` gets the server's base URL. Bytes that are
 /// not an HTTP request (a TLS handshake) get a 400 at once, as real servers
-/// answer. Lives as long as the test.
-fn serve<F>(build: impl FnOnce(&str) -> F) -> String
+/// answer.
+fn serve<F>(build: impl FnOnce(&str) -> F) -> Listener
 where
-    F: Fn(&str) -> Option<(String, Vec<u8>)> + Send + 'static,
+    F: Fn(&str) -> Option<(String, Vec<u8>)> + Send + Sync + 'static,
 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base = format!(
-        "http://127.0.0.1:{}",
-        listener.local_addr().expect("addr").port()
-    );
-    let answer = build(&base);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut head = Vec::new();
-            let mut byte = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") && head.len() < 65536 {
-                match stream.read(&mut byte) {
-                    Ok(1) if head.is_empty() && !byte[0].is_ascii_uppercase() => break,
-                    Ok(1) => head.push(byte[0]),
-                    _ => break,
-                }
-            }
-            let head = String::from_utf8_lossy(&head);
+    Listener::start(|base| {
+        let answer = build(base);
+        move |head: &str, stream: &mut TcpStream| {
             let (status_and_headers, body) = if head.is_empty() {
                 (
                     "400 Bad Request\r\nContent-Type: text/plain".into(),
                     b"not HTTP".to_vec(),
                 )
             } else {
-                answer(&head).unwrap_or_else(|| {
+                answer(head).unwrap_or_else(|| {
                     (
                         "404 Not Found\r\nContent-Type: text/plain".into(),
                         b"no".to_vec(),
                     )
                 })
             };
-            let _ = stream.write_all(
-                format!(
-                    "HTTP/1.1 {status_and_headers}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                )
-                .as_bytes(),
-            );
-            let _ = stream.write_all(&body);
+            wire::respond(stream, &status_and_headers, &body);
         }
-    });
-    base
+    })
 }
 
 /// The path of a request head.
@@ -399,7 +371,7 @@ fn discovery_doc(base: &str, algs: &[&str]) -> Value {
 
 /// A discovery document for `base` advertising `algs`, with `jwks` served
 /// as its key set.
-fn provider_with_keys(algs: &'static [&'static str], jwks: Value) -> String {
+fn provider_with_keys(algs: &'static [&'static str], jwks: Value) -> Listener {
     serve(move |base| {
         let doc = discovery_doc(base, algs);
         move |head: &str| match path_of(head) {
@@ -441,19 +413,19 @@ fn login_flags(browser: &str, timeout: &str) -> Vec<String> {
 
 /// The test's browser driver for `--login`.
 fn browser() -> String {
-    format!("--browser-command={}", peer::browser_driver())
+    format!("--browser-command={}", browser::driver())
 }
 
 /// `jwks.keys` of a doctor run against a provider publishing `set` at jwks_uri.
 fn judge_set(algs: &'static [&'static str], set: Value) -> Value {
-    let issuer = provider_with_keys(algs, set);
-    check(&doctor_json(&issuer, &[]).0, "jwks.keys").clone()
+    let provider = provider_with_keys(algs, set);
+    check(&doctor_json(&provider.url("http"), &[]).0, "jwks.keys").clone()
 }
 
 #[track_caller]
 fn expect_keys(algs: &'static [&'static str], keys: Value, status: &str, words: &[&str]) {
     let finding = judge_set(algs, json!({ "keys": keys }));
-    let all = sandbox::text(&finding);
+    let all = report::text(&finding);
     assert_eq!(finding["status"], status, "keys {keys:#}\n→ {finding:#}");
     for word in words {
         assert!(
@@ -652,13 +624,13 @@ fn a_key_set_authlib_reads_is_never_failed() {
     let finding = judge_set(&["RS256"], json!([rsa_key("r1")]));
     assert_eq!(finding["status"], "warn", "{finding:#}");
     assert!(
-        sandbox::text(&finding).contains("bare JSON list"),
+        report::text(&finding).contains("bare JSON list"),
         "{finding:#}"
     );
     // "keys": "" is an empty set to authlib: no key, every login fails.
     let finding = judge_set(&["RS256"], json!({"keys": ""}));
     assert_eq!(finding["status"], "fail", "{finding:#}");
-    assert!(sandbox::text(&finding).contains("empty"), "{finding:#}");
+    assert!(report::text(&finding).contains("empty"), "{finding:#}");
     // A key whose alg does not fit its kty: authlib ignores the alg.
     let mut declared = ec_key("e1", false);
     declared["alg"] = json!("RS256");
@@ -674,7 +646,7 @@ fn a_key_set_authlib_reads_is_never_failed() {
 fn the_discovery_documents_own_jwks_is_the_set_romm_uses() {
     // authlib's fetch_jwk_set takes discovery's jwks member before jwks_uri,
     // here a 404: RomM verifies with the inline keys.
-    let issuer = serve(|base| {
+    let provider = serve(|base| {
         let mut doc = discovery_doc(base, &["RS256"]);
         doc["jwks"] = json!({"keys": [rsa_key("inline")]});
         move |head: &str| match path_of(head) {
@@ -682,27 +654,21 @@ fn the_discovery_documents_own_jwks_is_the_set_romm_uses() {
             _ => None,
         }
     });
+    let issuer = provider.url("http");
     let finding = check(&doctor_json(&issuer, &[]).0, "jwks.keys").clone();
     assert_eq!(finding["status"], "warn", "{finding:#}");
-    let text = sandbox::text(&finding);
+    let text = report::text(&finding);
     assert!(
         text.contains("1 usable for RS256") && text.contains("own jwks member"),
         "{finding:#}"
     );
 }
 
-fn get_json(url: &str) -> Value {
-    let body = reqwest::blocking::get(url)
-        .and_then(|r| r.text())
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    serde_json::from_str(&body).expect("JSON")
-}
-
 #[test]
 fn login_picks_and_reads_the_key_as_authlib_does() {
     // The emulator signs; a raw server publishes its discovery document with
     // the key set replaced by `edit`ed copies of the emulator's key.
-    let emulator = start(Config {
+    let emulator = emulator::pocket_id(Config {
         clients: vec![login_client()],
         ..Config::default()
     });
@@ -713,7 +679,7 @@ fn login_picks_and_reads_the_key_as_authlib_does() {
     let real = get_json(&format!("{}/.well-known/jwks.json", emulator.issuer()))["keys"][0].clone();
     let login = |keys: Value| -> Value {
         let mut doc = discovery.clone();
-        let issuer = serve(move |base| {
+        let provider = serve(move |base| {
             doc["jwks_uri"] = json!(format!("{base}/jwks"));
             let jwks = json!({ "keys": keys });
             move |head: &str| match path_of(head) {
@@ -722,6 +688,7 @@ fn login_picks_and_reads_the_key_as_authlib_does() {
                 _ => None,
             }
         });
+        let issuer = provider.url("http");
         let flags = login_flags(&browser(), "20");
         let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
         check(&doctor_json(&issuer, &flags).0, "login.id-token").clone()
@@ -736,7 +703,7 @@ fn login_picks_and_reads_the_key_as_authlib_does() {
     let token = login(json!([padded]));
     assert_eq!(token["status"], "warn", "{token:#}");
     assert!(
-        sandbox::text(&token).contains("authlib ignores a key's alg"),
+        report::text(&token).contains("authlib ignores a key's alg"),
         "{token:#}"
     );
     // A key for encryption under the token's kid: authlib raises InvalidUseError.
@@ -745,13 +712,13 @@ fn login_picks_and_reads_the_key_as_authlib_does() {
     let token = login(json!([enc]));
     assert_eq!(token["status"], "fail", "{token:#}");
     assert!(
-        sandbox::text(&token).contains("InvalidUseError"),
+        report::text(&token).contains("InvalidUseError"),
         "{token:#}"
     );
     // One key authlib cannot import breaks the set, whatever the kid.
     let token = login(json!([real.clone(), {"kty": "XYZ", "kid": "other"}]));
     assert_eq!(token["status"], "fail", "{token:#}");
-    assert!(sandbox::text(&token).contains("cannot import"), "{token:#}");
+    assert!(report::text(&token).contains("cannot import"), "{token:#}");
     // Duplicate kids: authlib takes the first, so a stale key first fails.
     let token = login(json!([stale_copy(&real), real.clone()]));
     assert_eq!(token["status"], "fail", "{token:#}");
@@ -770,8 +737,8 @@ fn stale_copy(real: &Value) -> Value {
 
 #[test]
 fn https_to_a_plain_http_port_says_so() {
-    let base = serve(|_| |_: &str| None);
-    let https = base.replace("http://", "https://");
+    let plain = serve(|_| |_: &str| None);
+    let https = plain.url("https");
     let (report, _, elapsed) = doctor_json(&https, &[]);
     let fetch = expect_status(&report, "discovery.fetch", &["fail"]);
     assert!(fetch.contains("speaks plain HTTP on this port"), "{fetch}");
@@ -798,39 +765,44 @@ fn zlib(body: &[u8]) -> Vec<u8> {
 /// as `encode` says; returns its URL and the request heads it saw.
 fn compressed_provider(
     encode: fn(&str, Vec<u8>) -> (String, Vec<u8>),
-) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+) -> (Listener, Arc<Mutex<Vec<String>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
-    let issuer = serve(move |base| {
-        let doc = discovery_doc(base, &["RS256"]);
-        let jwks = json!({ "keys": [rsa_key("r1")] });
-        let token = json!({ "error": "invalid_grant" });
+    let provider = serve(move |base| {
+        // Encoded once, before any request: encoding a large answer must not
+        // slow the server down in the doctor's time.
+        let answers = [
+            ("discovery", discovery_doc(base, &["RS256"])),
+            ("jwks", json!({ "keys": [rsa_key("r1")] })),
+            ("token", json!({ "error": "invalid_grant" })),
+        ]
+        .map(|(what, body)| (what, encode(what, body.to_string().into_bytes())));
         move |head: &str| {
             log.lock().unwrap().push(head.to_string());
-            let (path, body) = match path_of(head) {
-                "/.well-known/openid-configuration" => ("discovery", doc.to_string()),
-                "/jwks" => ("jwks", jwks.to_string()),
-                "/token" => ("token", token.to_string()),
+            let what = match path_of(head) {
+                "/.well-known/openid-configuration" => "discovery",
+                "/jwks" => "jwks",
+                "/token" => "token",
                 _ => return None,
             };
-            let (encoding, bytes) = encode(path, body.into_bytes());
-            let status = if path == "token" {
+            let (_, (encoding, bytes)) = answers.iter().find(|(w, _)| *w == what)?;
+            let status = if what == "token" {
                 "400 Bad Request"
             } else {
                 "200 OK"
             };
             Some((
                 format!("{status}\r\nContent-Type: application/json{encoding}"),
-                bytes,
+                bytes.clone(),
             ))
         }
     });
-    (issuer, seen)
+    (provider, seen)
 }
 
 #[test]
 fn gzip_deflate_and_zstd_answers_are_decoded_as_romm_httpx_decodes_them() {
-    let (issuer, seen) = compressed_provider(|what, body| match what {
+    let (provider, seen) = compressed_provider(|what, body| match what {
         "discovery" => ("\r\nContent-Encoding: gzip".into(), gzip(&body)),
         "jwks" => (
             "\r\nContent-Encoding: zstd".into(),
@@ -838,6 +810,7 @@ fn gzip_deflate_and_zstd_answers_are_decoded_as_romm_httpx_decodes_them() {
         ),
         _ => ("\r\nContent-Encoding: deflate".into(), zlib(&body)),
     });
+    let issuer = provider.url("http");
     let (report, _, _) = doctor_json(&issuer, &[]);
     expect_status(&report, "discovery.fetch", &["pass"]);
     expect_status(&report, "jwks.keys", &["pass"]);
@@ -863,12 +836,13 @@ fn gzip_deflate_and_zstd_answers_are_decoded_as_romm_httpx_decodes_them() {
 
 #[test]
 fn an_encoding_romm_cannot_decode_is_named() {
-    let (issuer, _) = compressed_provider(|_, body| {
+    let (provider, _) = compressed_provider(|_, body| {
         // Whatever the bytes, RomM's httpx passes a br body on undecoded.
         let mut scrambled = body;
         scrambled.reverse();
         ("\r\nContent-Encoding: br".into(), scrambled)
     });
+    let issuer = provider.url("http");
     let (report, _, _) = doctor_json(&issuer, &[]);
     let fetch = expect_status(&report, "discovery.fetch", &["fail"]);
     assert!(
@@ -882,7 +856,7 @@ fn an_encoding_romm_cannot_decode_is_named() {
 fn a_gzip_bomb_stays_bounded_by_the_decoded_size() {
     // 64 MiB of JSON-looking text in about 64 KiB of gzip: the 1 MiB body
     // limit applies to what is decoded.
-    let (issuer, _) = compressed_provider(|what, body| {
+    let (provider, _) = compressed_provider(|what, body| {
         if what != "discovery" {
             return (String::new(), body);
         }
@@ -890,6 +864,7 @@ fn a_gzip_bomb_stays_bounded_by_the_decoded_size() {
         huge.resize(64 * 1024 * 1024, b' ');
         ("\r\nContent-Encoding: gzip".into(), gzip(&huge))
     });
+    let issuer = provider.url("http");
     let (report, _, elapsed) = doctor_json(&issuer, &[]);
     let fetch = expect_status(&report, "discovery.fetch", &["fail"]);
     assert!(fetch.contains("too large"), "{fetch}");
@@ -899,28 +874,28 @@ fn a_gzip_bomb_stays_bounded_by_the_decoded_size() {
 // ====================================================================== found while hunting
 
 /// A server that records every request head and answers 404.
-fn recorder() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+fn recorder() -> (Listener, Arc<Mutex<Vec<String>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
-    let base = serve(move |_| {
+    let recorder = serve(move |_| {
         move |head: &str| {
             log.lock().unwrap().push(head.to_string());
             None
         }
     });
-    (base, seen)
+    (recorder, seen)
 }
 
 #[test]
 fn the_api_key_goes_only_to_the_configured_url_never_to_a_claimed_issuer() {
     // The discovery document claims another server as its issuer: the admin
     // API (and its key) stay with the URL the user gave.
-    let (elsewhere, seen) = recorder();
-    let emulator = start(Config {
+    let (claimed, seen) = recorder();
+    let emulator = emulator::pocket_id(Config {
         api_keys: vec![ApiKey::new(API_KEY, "alice")],
         admins: vec!["alice".into()],
         faults: Faults {
-            wrong_issuer: Some(elsewhere),
+            wrong_issuer: Some(claimed.url("http")),
             ..Faults::default()
         },
         ..Config::default()
@@ -945,7 +920,7 @@ fn the_api_key_goes_only_to_the_configured_url_never_to_a_claimed_issuer() {
 fn an_endpoint_url_with_a_control_character_is_refused_as_httpx_refuses_it() {
     // reqwest's URL parser drops a tab and would fetch /jwks; RomM's httpx
     // raises InvalidURL instead, so the doctor must not pass the key set.
-    let issuer = serve(|base| {
+    let provider = serve(|base| {
         let mut doc = discovery_doc(base, &["RS256"]);
         doc["jwks_uri"] = json!(format!("{base}/jw\tks"));
         let jwks = json!({ "keys": [rsa_key("r1")] });
@@ -955,6 +930,7 @@ fn an_endpoint_url_with_a_control_character_is_refused_as_httpx_refuses_it() {
             _ => None,
         }
     });
+    let issuer = provider.url("http");
     let (report, _, _) = doctor_json(&issuer, &[]);
     let metadata = expect_status(&report, "discovery.metadata", &["fail"]);
     assert!(metadata.contains("U+0009"), "{metadata}");
@@ -964,7 +940,7 @@ fn an_endpoint_url_with_a_control_character_is_refused_as_httpx_refuses_it() {
 
 #[test]
 fn the_browser_is_never_sent_to_a_non_http_authorization_endpoint() {
-    let issuer = serve(|base| {
+    let provider = serve(|base| {
         let mut doc = discovery_doc(base, &["RS256"]);
         doc["authorization_endpoint"] = json!("javascript:alert(document.domain)//");
         move |head: &str| match path_of(head) {
@@ -972,6 +948,7 @@ fn the_browser_is_never_sent_to_a_non_http_authorization_endpoint() {
             _ => None,
         }
     });
+    let issuer = provider.url("http");
     let flags = login_flags("--no-browser", "3");
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     let (report, stderr, elapsed) = doctor_json(&issuer, &flags);
@@ -983,7 +960,7 @@ fn the_browser_is_never_sent_to_a_non_http_authorization_endpoint() {
 
 #[test]
 fn a_header_with_bytes_outside_ascii_is_shown_not_taken_for_missing() {
-    let issuer = serve(|base| {
+    let provider = serve(|base| {
         let to = format!("{base}/idp/ü");
         move |_: &str| {
             Some((
@@ -992,6 +969,7 @@ fn a_header_with_bytes_outside_ascii_is_shown_not_taken_for_missing() {
             ))
         }
     });
+    let issuer = provider.url("http");
     let (report, _, _) = doctor_json(&issuer, &[]);
     let fetch = expect_status(&report, "discovery.fetch", &["fail"]);
     assert!(fetch.contains("/idp/ü"), "{fetch}");

@@ -7,19 +7,20 @@
 //! (no OIDC_* variable), TERM=xterm and NO_COLOR=1, and `--listen 127.0.0.1:0`, so the
 //! tests run in parallel. Network: 127.0.0.1 only.
 
-use crate::support::peer;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use pocket_id_emulator::{Client, Config, Emulator, User};
-use rexpect::process::WaitStatus;
-use rexpect::session::{Options, PtySession};
+use pocket_id_emulator::{Client, Config, Emulator};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_romm-oidc");
+use crate::support::bin::{self, Env};
+use crate::support::browser;
+use crate::support::emulator;
+use crate::support::process::{self, Run};
+use crate::support::pty::{Escapes, Pty};
+
 const CLIENT_ID: &str = "romm";
 const SECRET: &str = "s3cret-Xk93pQ7zLm20Wd55-abcdefgh";
 const WRONG_SECRET: &str = "not-the-secret-0000";
@@ -35,32 +36,19 @@ const RUN_LIMIT: Duration = Duration::from_secs(30);
 
 // ====================================================================== peers
 
-fn alice(verified: bool) -> User {
-    User {
-        id: "5f0c6f0e-8d1b-4c63-9a4e-2b7c1d9e3a51".into(),
-        username: "alice".into(),
-        email: Some(EMAIL.into()),
-        email_verified: verified,
-        first_name: "Alice".into(),
-        last_name: "Example".into(),
-        groups: vec![],
-    }
-}
-
 /// Pocket ID with the RomM client (confidential, RomM's callback plus the loopback one
-/// for the login test) and alice already signed in.
+/// for the login test) and its default user alice (`verified` or not) signed in.
 fn emulator(verified: bool) -> Emulator {
-    Emulator::start(Config {
+    let mut config = Config {
         clients: vec![Client::confidential(
             CLIENT_ID,
             SECRET,
             &[ROMM_CALLBACK, LOOPBACK_CALLBACK],
         )],
-        users: vec![alice(verified)],
-        session_user: Some("alice".into()),
         ..Config::default()
-    })
-    .expect("start the Pocket ID emulator")
+    };
+    config.users[0].email_verified = verified;
+    emulator::pocket_id(config)
 }
 
 /// The six lines the wizard writes for the emulator's RomM client.
@@ -86,28 +74,9 @@ fn lines_of(path: &Path) -> Vec<String> {
 /// `romm-oidc` with a clean environment: no OIDC_* or proxy variable, HOME and the
 /// working directory in `dir`, TERM=xterm, NO_COLOR=1, loopback never proxied.
 fn command(dir: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("TERM", "xterm")
-        .env("NO_COLOR", "1")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .current_dir(dir);
+    let mut c = bin::command(dir);
+    c.plain().loopback().xterm();
     c
-}
-
-/// The browser stand-in with its stderr in `dir/browser.log` instead of the terminal.
-/// Node restores, when it exits, the terminal mode it found at its start; run from the
-/// wizard's terminal it can knock a prompt waiting for a key out of raw mode (see
-/// `a_prompt_after_the_login_test_still_reads_single_keys`). These tests keep it away
-/// from the terminal so they do not depend on when it exits.
-fn quiet_browser(dir: &Path) -> String {
-    format!(
-        "sh -c 'exec node \"$0\" \"$1\" 2>>\"$2\"' '{}' %s '{}'",
-        peer::browser_script().display(),
-        dir.join("browser.log").display()
-    )
 }
 
 /// `romm-oidc wizard` with the login test's listener and `browser` set, plus `extra`.
@@ -121,199 +90,20 @@ fn wizard_command_with(dir: &Path, browser: &str, extra: &[String]) -> Command {
     c
 }
 
-/// `romm-oidc wizard` with the quiet browser stand-in, plus `extra`.
+/// `romm-oidc wizard` with the browser stand-in logging to `dir/browser.log`, away from
+/// the terminal (see `a_prompt_after_the_login_test_still_reads_single_keys`), plus
+/// `extra`.
 fn wizard_command(dir: &Path, extra: &[String]) -> Command {
-    wizard_command_with(dir, &quiet_browser(dir), extra)
+    wizard_command_with(dir, &browser::logged(&dir.join("browser.log"), None), extra)
 }
 
 fn flag(name: &str, value: impl AsRef<str>) -> String {
     format!("{name}={}", value.as_ref())
 }
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-impl Run {
-    fn show(&self) -> String {
-        format!(
-            "exit {:?} after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.elapsed, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Runs `c` without a terminal (stdin /dev/null, stdout and stderr piped); killed after
-/// `limit`, which then shows as `code: None`.
-fn run_without_tty(mut c: Command, limit: Duration) -> Run {
-    let started = Instant::now();
-    let mut child = c
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn romm-oidc");
-    let drain = |mut r: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = r.read_to_end(&mut buf);
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().expect("stdout")));
-    let err = drain(Box::new(child.stderr.take().expect("stderr")));
-    let code = loop {
-        if let Some(status) = child.try_wait().expect("wait for romm-oidc") {
-            break status.code();
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(50));
-    };
-    Run {
-        code,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-        elapsed: started.elapsed(),
-    }
-}
-
-// ====================================================================== the terminal
-
-/// The binary in a pseudo-terminal, with everything it printed kept for messages.
-struct Pty {
-    session: PtySession,
-    /// Every byte read so far (stdout and stderr share the terminal), escapes removed.
-    raw: Vec<u8>,
-    /// How much of `raw` the expectations have consumed.
-    pos: usize,
-}
-
-impl Pty {
-    fn spawn(c: Command) -> Pty {
-        let options = Options::new()
-            .timeout_ms(Some(STEP.as_millis() as u64))
-            .strip_ansi_escape_codes(true);
-        let session = rexpect::spawn_with_options(c, options).expect("spawn romm-oidc in a pty");
-        Pty {
-            session,
-            raw: Vec::new(),
-            pos: 0,
-        }
-    }
-
-    fn transcript(&self) -> String {
-        String::from_utf8_lossy(&self.raw).into_owned()
-    }
-
-    /// The reader hands over bytes as `char`s (Latin-1); turn them back into bytes.
-    fn pump(&mut self) -> bool {
-        let mut any = false;
-        while let Some(c) = self.session.try_read() {
-            self.raw.push(c as u32 as u8);
-            any = true;
-        }
-        any
-    }
-
-    /// Waits up to `limit` for `needle` after what earlier expectations consumed, and
-    /// returns the text up to and including it.
-    #[track_caller]
-    fn expect_within(&mut self, needle: &str, limit: Duration) -> String {
-        let deadline = Instant::now() + limit;
-        loop {
-            self.pump();
-            let hay = &self.raw[self.pos..];
-            if let Some(i) = hay
-                .windows(needle.len())
-                .position(|w| w == needle.as_bytes())
-            {
-                let end = self.pos + i + needle.len();
-                let seen = String::from_utf8_lossy(&self.raw[self.pos..end]).into_owned();
-                self.pos = end;
-                return seen;
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "the wizard did not print {needle:?} within {limit:?}.\n--- not yet matched ---\n{}\n--- whole transcript ---\n{}",
-                    String::from_utf8_lossy(&self.raw[self.pos..]),
-                    self.transcript()
-                );
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    #[track_caller]
-    fn expect(&mut self, needle: &str) -> String {
-        self.expect_within(needle, STEP)
-    }
-
-    /// Forgets what was printed so far: later expectations see only newer output.
-    fn skip_seen(&mut self) {
-        self.pump();
-        self.pos = self.raw.len();
-    }
-
-    fn send(&mut self, text: &str) {
-        self.session.send(text).expect("write to the pty");
-        self.session.flush().expect("flush the pty");
-    }
-
-    /// Types `text` and Enter (a terminal sends CR).
-    fn line(&mut self, text: &str) {
-        self.send(&format!("{text}\r"));
-    }
-
-    /// Waits for an Input prompt, then answers it.
-    #[track_caller]
-    fn answer(&mut self, prompt: &str, text: &str) {
-        self.expect(prompt);
-        self.line(text);
-    }
-
-    /// Waits for a yes/no prompt, then presses `y` or `n` (no Enter: the key decides).
-    #[track_caller]
-    fn confirm(&mut self, prompt: &str, yes: bool) {
-        self.expect(prompt);
-        self.send(if yes { "y" } else { "n" });
-    }
-
-    /// The hidden secret prompt switches echo off with TCSAFLUSH, which drops input
-    /// that arrived before it: give it a moment after it is drawn.
-    #[track_caller]
-    fn secret(&mut self, secret: &str) {
-        self.expect("Client secret (hidden)");
-        thread::sleep(Duration::from_millis(500));
-        self.line(secret);
-    }
-
-    /// Reads to the end and returns the exit status (128 + n for a signal).
-    #[track_caller]
-    fn finish(&mut self) -> i32 {
-        self.pump();
-        match self.session.exp_eof() {
-            Ok(rest) => self.raw.extend(rest.chars().map(|c| c as u32 as u8)),
-            Err(e) => panic!(
-                "the wizard did not end: {e}\n--- transcript ---\n{}",
-                self.transcript()
-            ),
-        }
-        match self.session.process().wait() {
-            Ok(WaitStatus::Exited(_, code)) => code,
-            Ok(WaitStatus::Signaled(_, sig, _)) => 128 + sig as i32,
-            other => panic!(
-                "unexpected wait status {other:?}\n--- transcript ---\n{}",
-                self.transcript()
-            ),
-        }
-    }
+/// The wizard in a pseudo-terminal, read as a person reads it.
+fn pty(c: Command) -> Pty {
+    Pty::spawn(c, STEP, Escapes::Stripped)
 }
 
 // ====================================================================== the flow
@@ -329,7 +119,7 @@ fn urls(w: &mut Pty, provider: &str) {
 fn credentials(w: &mut Pty, secret: &str) {
     w.expect("4. Client id and secret");
     w.answer("Client ID", CLIENT_ID);
-    w.secret(secret);
+    w.hidden("Client secret (hidden)", secret);
 }
 
 /// Steps 6 to 8 after the login test: the email, no roles, merge into `env_file`.
@@ -352,7 +142,7 @@ fn email_roles_and_merge(w: &mut Pty, env_file: &Path) -> i32 {
 /// `dir` and the transcript.
 fn interactive_happy_path(emu: &Emulator, dir: &Path) -> (PathBuf, String) {
     let env_file = dir.join("romm.env");
-    let mut w = Pty::spawn(wizard_command(dir, &[]));
+    let mut w = pty(wizard_command(dir, &[]));
     urls(&mut w, &emu.issuer());
     w.expect("Discovery read from");
     w.expect("3. Create RomM's client at the provider");
@@ -399,7 +189,7 @@ fn happy_path_writes_six_lines_that_doctor_accepts() {
     doctor
         .args(["doctor", "--json", "--env-file"])
         .arg(&env_file);
-    let run = run_without_tty(doctor, RUN_LIMIT);
+    let run = process::run(&mut doctor, RUN_LIMIT);
     let report: Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("doctor --json printed no JSON ({e}):\n{}", run.show()));
     let checks = report["checks"].as_array().expect("checks array");
@@ -433,7 +223,7 @@ fn wrong_secret_is_refused_and_asked_again() {
     let emu = emulator(true);
     let dir = tempfile::tempdir().unwrap();
     let env_file = dir.path().join("romm.env");
-    let mut w = Pty::spawn(wizard_command(dir.path(), &[]));
+    let mut w = pty(wizard_command(dir.path(), &[]));
     urls(&mut w, &emu.issuer());
     credentials(&mut w, WRONG_SECRET);
     let refusal = w.expect("Let's enter them again.");
@@ -448,7 +238,7 @@ fn wrong_secret_is_refused_and_asked_again() {
     // The id is offered again as the default: Enter keeps it.
     w.expect(&format!("Client ID ({CLIENT_ID})"));
     w.line("");
-    w.secret(SECRET);
+    w.hidden("Client secret (hidden)", SECRET);
     w.expect("Client id and secret accepted");
     w.confirm("Run a real login now", false);
     w.expect("skipped");
@@ -463,7 +253,7 @@ fn authorize_endpoint_is_recognised_and_the_base_url_used() {
     let dir = tempfile::tempdir().unwrap();
     let env_file = dir.path().join("romm.env");
     let issuer = emu.issuer();
-    let mut w = Pty::spawn(wizard_command(dir.path(), &[]));
+    let mut w = pty(wizard_command(dir.path(), &[]));
     urls(&mut w, &format!("{issuer}/authorize"));
     let said = w.expect(&format!("Use {issuer} instead?"));
     assert!(
@@ -496,7 +286,7 @@ fn discovery_url_is_recognised_and_the_base_url_printed_for_compose() {
     let emu = emulator(true);
     let dir = tempfile::tempdir().unwrap();
     let issuer = emu.issuer();
-    let mut w = Pty::spawn(wizard_command(dir.path(), &[]));
+    let mut w = pty(wizard_command(dir.path(), &[]));
     urls(
         &mut w,
         &format!("{issuer}/.well-known/openid-configuration"),
@@ -532,7 +322,7 @@ fn unverified_email_shows_the_pocket_id_fix_and_the_retry_passes() {
     let emu = emulator(false);
     let dir = tempfile::tempdir().unwrap();
     let env_file = dir.path().join("romm.env");
-    let mut w = Pty::spawn(wizard_command(dir.path(), &[]));
+    let mut w = pty(wizard_command(dir.path(), &[]));
     urls(&mut w, &emu.issuer());
     credentials(&mut w, SECRET);
     w.expect("Client id and secret accepted");
@@ -608,7 +398,7 @@ fn ctrl_c_at_the_secret_prompt_exits_130_and_writes_nothing() {
     let emu = emulator(true);
     let dir = tempfile::tempdir().unwrap();
     let (path, bytes) = existing_env(dir.path());
-    let mut w = Pty::spawn(wizard_command(
+    let mut w = pty(wizard_command(
         dir.path(),
         &[
             flag("--romm-url", ROMM_URL),
@@ -633,7 +423,7 @@ fn ctrl_c_at_the_env_file_prompt_exits_130_and_writes_nothing() {
     let emu = emulator(true);
     let dir = tempfile::tempdir().unwrap();
     let (path, bytes) = existing_env(dir.path());
-    let mut w = Pty::spawn(wizard_command(
+    let mut w = pty(wizard_command(
         dir.path(),
         &[
             flag("--romm-url", ROMM_URL),
@@ -670,8 +460,8 @@ fn yes_run(emu: &Emulator, dir: &Path, extra: &[String]) -> Run {
         .arg(flag("--client-secret", SECRET))
         .arg("--yes")
         .args(extra);
-    let run = run_without_tty(c, RUN_LIMIT);
-    assert_eq!(run.code, Some(0), "{}", run.show());
+    let run = process::run(&mut c, RUN_LIMIT);
+    assert_eq!(run.code, 0, "{}", run.show());
     run
 }
 
@@ -741,7 +531,7 @@ fn email_prompt_accepts_empty_to_skip() {
     // default, so Enter alone must move on to the roles.
     let emu = emulator(true);
     let dir = tempfile::tempdir().unwrap();
-    let mut w = Pty::spawn(wizard_command(
+    let mut w = pty(wizard_command(
         dir.path(),
         &[
             flag("--romm-url", ROMM_URL),
@@ -771,9 +561,9 @@ fn a_prompt_after_the_login_test_still_reads_single_keys() {
     // read each key as it is typed.
     let emu = emulator(true);
     let dir = tempfile::tempdir().unwrap();
-    let mut w = Pty::spawn(wizard_command_with(
+    let mut w = pty(wizard_command_with(
         dir.path(),
-        &peer::browser_driver(),
+        &browser::driver(),
         &[
             flag("--romm-url", ROMM_URL),
             flag("--issuer", emu.issuer()),
@@ -805,8 +595,8 @@ fn without_a_terminal_and_without_yes_exits_2_naming_the_flags() {
     c.arg("wizard")
         .arg(flag("--romm-url", ROMM_URL))
         .arg(flag("--issuer", emu.issuer()));
-    let run = run_without_tty(c, RUN_LIMIT);
-    assert_eq!(run.code, Some(2), "{}", run.show());
+    let run = process::run(&mut c, RUN_LIMIT);
+    assert_eq!(run.code, 2, "{}", run.show());
     for needle in [
         "--yes",
         "--romm-url",
@@ -841,8 +631,8 @@ fn yes_without_a_terminal_names_the_missing_client_id() {
         .arg(flag("--client-secret", SECRET))
         .arg("--yes")
         .arg(flag("--write", written.display().to_string()));
-    let run = run_without_tty(c, RUN_LIMIT);
-    assert_eq!(run.code, Some(2), "{}", run.show());
+    let run = process::run(&mut c, RUN_LIMIT);
+    assert_eq!(run.code, 2, "{}", run.show());
     assert!(run.stderr.contains("--client-id"), "{}", run.show());
     assert!(
         !run.stderr.contains("--romm-url") && !run.stderr.contains("--issuer"),

@@ -8,14 +8,16 @@
 //! on CI (device nodes and other owners need it); a few steps that need root
 //! say so and are skipped without it.
 
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::sandbox::*;
+use crate::support::bin;
+use crate::support::nodes::{char_device, fifo};
+use crate::support::process::{self, Run};
+use crate::support::sandbox::{Args, RUN_LIMIT, Sandbox, run};
 
 const SECRET: &str = "Xk93-pQ7z-Lm20-Wd55";
 /// The uid/gid the unprivileged runs use.
@@ -24,40 +26,6 @@ const NOBODY: u32 = 65534;
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
-}
-
-fn c_path(path: &Path) -> CString {
-    CString::new(path.as_os_str().as_bytes()).expect("no NUL in path")
-}
-
-/// A character device with the numbers of /dev/null (1, 3), inside the
-/// sandbox. `None` without the privilege to make one.
-fn char_device(dir: &Path, name: &str) -> Option<PathBuf> {
-    let path = dir.join(name);
-    // SAFETY: a valid C string; makedev has no preconditions.
-    let rc = unsafe {
-        libc::mknod(
-            c_path(&path).as_ptr(),
-            libc::S_IFCHR | 0o666,
-            libc::makedev(1, 3),
-        )
-    };
-    if rc != 0 {
-        eprintln!(
-            "note: cannot mknod in the sandbox ({}); skipping the device case",
-            std::io::Error::last_os_error()
-        );
-        return None;
-    }
-    Some(path)
-}
-
-fn fifo(dir: &Path, name: &str) -> PathBuf {
-    let path = dir.join(name);
-    // SAFETY: a valid C string.
-    let rc = unsafe { libc::mkfifo(c_path(&path).as_ptr(), 0o644) };
-    assert_eq!(rc, 0, "mkfifo: {}", std::io::Error::last_os_error());
-    path
 }
 
 /// Everything observable about a path without reading a device or FIFO:
@@ -308,18 +276,12 @@ fn a_new_file_is_0600_whatever_the_umask() {
     for umask in ["000", "022", "277"] {
         let sb = Sandbox::new();
         let target = sb.path().join("new.env");
-        let bin: &Path = assert_cmd::cargo::cargo_bin!("romm-oidc");
-        let out = std::process::Command::new("sh")
-            .arg("-c")
+        let mut c = Command::new("sh");
+        c.arg("-c")
             .arg(format!("umask {umask}; exec \"$0\" emit-env \"$@\""))
-            .arg(bin)
-            .args(write_args(&target).to_vec())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .current_dir(sb.path())
-            .output()
-            .unwrap();
-        let r = Run::from(out);
+            .arg(bin::path())
+            .args(write_args(&target).to_vec());
+        let r = process::run(process::clean(&mut c).current_dir(sb.path()), RUN_LIMIT);
         assert_eq!(r.code, 0, "umask {umask}: {}", r.show());
         let mode = std::fs::metadata(&target).unwrap().mode() & 0o7777;
         assert_eq!(mode, 0o600, "umask {umask}: new file mode {mode:o}");
@@ -328,19 +290,12 @@ fn a_new_file_is_0600_whatever_the_umask() {
 
 /// Runs `emit-env` as the unprivileged user `nobody` (root only).
 fn emit_as_nobody(sb: &Sandbox, args: &Args) -> Run {
-    let bin: &Path = assert_cmd::cargo::cargo_bin!("romm-oidc");
-    let out = std::process::Command::new(bin)
-        .arg("emit-env")
+    let mut c = bin::command(sb.path());
+    c.arg("emit-env")
         .args(args.to_vec())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", sb.path())
-        .current_dir(sb.path())
         .uid(NOBODY)
-        .gid(NOBODY)
-        .output()
-        .expect("run as nobody");
-    Run::from(out)
+        .gid(NOBODY);
+    process::run(&mut c, RUN_LIMIT)
 }
 
 /// As `nobody`, `emit-env --write romm.env` in a sandbox of mode

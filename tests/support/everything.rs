@@ -10,7 +10,8 @@ use pocket_id_emulator::{
 
 use std::path::Path;
 
-use super::peer::{browser_driver, browser_script};
+use super::browser;
+use super::emulator;
 use super::sandbox::Args;
 
 pub const CLIENT_ID: &str = "romm";
@@ -30,7 +31,7 @@ pub struct Everything {
 
 impl Everything {
     pub fn start() -> Everything {
-        let pocket_id = Emulator::start(
+        let pocket_id = emulator::pocket_id(
             Config {
                 clients: vec![Client {
                     name: "RomM".into(),
@@ -43,8 +44,7 @@ impl Everything {
                 ..Config::default()
             }
             .with_admin_api_key(API_KEY),
-        )
-        .expect("start the Pocket ID emulator");
+        );
         let issuer = pocket_id.issuer();
         let env = [
             ("OIDC_ENABLED", "true"),
@@ -54,7 +54,7 @@ impl Everything {
             ("OIDC_REDIRECT_URI", REDIRECT_URI),
             ("OIDC_SERVER_APPLICATION_URL", issuer.as_str()),
         ];
-        let romm = RommEmulator::start(RommConfig {
+        let romm = emulator::romm(RommConfig {
             env: env
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -69,8 +69,7 @@ impl Everything {
                 scopes: vec!["users.read".into()],
             }],
             ..RommConfig::default()
-        })
-        .expect("start the RomM double");
+        });
         Everything { pocket_id, romm }
     }
 
@@ -89,12 +88,7 @@ impl Everything {
     /// browser stand-in logs (the callback URL, code included) to
     /// `dir/browser.log`, not to the doctor's stderr.
     pub fn doctor(&self, dir: &Path) -> Args {
-        browser_driver(); // fails clearly without Node.js
-        let browser = format!(
-            "sh -c 'exec node \"$0\" \"$1\" 2>>\"$2\" >&2' '{}' %s '{}'",
-            browser_script().display(),
-            dir.join("browser.log").display()
-        );
+        let browser = browser::logged(&dir.join("browser.log"), None);
         self.settings()
             .set("--pocket-id-api-key", API_KEY)
             .set("--romm-username", "admin")

@@ -1,26 +1,20 @@
-//! Shared helpers for the black-box tests of the `romm-oidc` binary.
+//! A sandbox for one case: a temporary directory that is the binary's HOME and
+//! working directory, so nothing of the developer's (a stray `.env`) can leak in; the
+//! settings a case passes; and the runs of the binary in it.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::Command;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-/// The static check ids the specification requires.
-pub const STATIC_IDS: &[&str] = &[
-    "config.issuer-url",
-    "config.redirect-uri",
-    "config.session-cookie",
-    "config.env-file",
-    "config.provider-name",
-    "config.metadata-url",
-    "config.client",
-    "config.roles",
-];
+use super::bin::{self, Env};
+use super::process::{self, Run};
 
-/// A temporary working directory that also serves as HOME, so nothing from the
-/// developer's home or current directory (a stray `.env`) can leak in.
+/// How long one run in a sandbox may take before it is killed.
+pub const RUN_LIMIT: Duration = Duration::from_secs(90);
+
+/// A temporary directory that is the binary's HOME and working directory.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
 }
@@ -39,22 +33,11 @@ impl Sandbox {
         std::fs::write(&p, bytes).expect("write fixture");
         p
     }
-    /// The binary with an empty environment (PATH, HOME, NO_COLOR and a dead proxy), run
-    /// in the sandbox directory.
+    /// The binary in the sandbox, without colours, every request refused by a dead
+    /// proxy (network checks not under test fail fast and without DNS).
     pub fn cmd(&self) -> Command {
-        #[allow(deprecated)]
-        let mut c = Command::cargo_bin("romm-oidc").expect("romm-oidc binary");
-        c.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("NO_COLOR", "1")
-            // Network checks (not under test here) fail fast and without DNS through a
-            // proxy that refuses connections.
-            .env("HTTP_PROXY", "http://127.0.0.1:9")
-            .env("HTTPS_PROXY", "http://127.0.0.1:9")
-            .env("ALL_PROXY", "http://127.0.0.1:9")
-            .current_dir(self.dir.path())
-            .timeout(Duration::from_secs(90));
+        let mut c = bin::command(self.path());
+        c.plain().offline();
         c
     }
 }
@@ -110,36 +93,11 @@ impl Args {
     }
 }
 
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    pub fn from(out: Output) -> Run {
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-    pub fn show(&self) -> String {
-        format!(
-            "exit {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Runs `romm-oidc <sub> <args...>` with the given extra environment.
+/// Runs `romm-oidc <sub> <args...>` in the sandbox with the given extra environment.
 pub fn run(sb: &Sandbox, sub: &[&str], args: &Args, env: &[(&str, &str)]) -> Run {
     let mut c = sb.cmd();
-    c.args(sub).args(args.to_vec());
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    Run::from(c.output().expect("run romm-oidc"))
+    c.args(sub).args(args.to_vec()).envs(env.iter().copied());
+    process::run(&mut c, RUN_LIMIT)
 }
 
 /// `romm-oidc doctor --json --timeout 2 <args>`; returns the parsed report and the run.
@@ -150,56 +108,10 @@ pub fn doctor_json(sb: &Sandbox, args: &Args, env: &[(&str, &str)]) -> (Value, R
     (v, r)
 }
 
-pub fn checks(report: &Value) -> &Vec<Value> {
-    report["checks"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no checks array in {report:#}"))
-}
-
-pub fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
-    checks(report)
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("check {id} missing from report:\n{report:#}"))
-}
-
-pub fn status(report: &Value, id: &str) -> String {
-    check(report, id)["status"]
-        .as_str()
-        .unwrap_or("<none>")
-        .to_string()
-}
-
-/// Every human-readable field of a check joined together (summary, detail, fix,
-/// expected, found).
-pub fn text(c: &Value) -> String {
-    ["summary", "detail", "fix", "expected", "found"]
-        .iter()
-        .filter_map(|k| c.get(*k).and_then(Value::as_str))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// Asserts the status of one check and returns its text; the message shows the check.
-#[track_caller]
-pub fn expect_status(report: &Value, id: &str, want: &[&str]) -> String {
-    let c = check(report, id);
-    let st = c["status"].as_str().unwrap_or("<none>");
-    assert!(
-        want.contains(&st),
-        "{id}: expected status in {want:?}, got {st:?}:\n{c:#}"
-    );
-    text(c)
-}
-
 /// Runs `sh -c <script>` in `dir` with a clean, known environment (HOME and X set to
 /// sentinels so an unwanted expansion is visible) and returns stdout.
 pub fn sh(dir: &Path, script: &str) -> Result<String, String> {
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    let out = process::clean(Command::new("sh").arg("-c").arg(script))
         .env("HOME", "/home-sentinel")
         .env("X", "x-sentinel")
         .current_dir(dir)
@@ -219,15 +131,4 @@ pub fn sh(dir: &Path, script: &str) -> Result<String, String> {
 pub fn sh_read(dir: &Path, file: &str, var: &str, export_all: bool) -> Result<String, String> {
     let pre = if export_all { "set -a; " } else { "" };
     sh(dir, &format!("{pre}. ./{file} && printf %s \"${var}\""))
-}
-
-/// Byte positions where `needle` occurs in `hay` and is not directly followed by a
-/// character from `not_followed_by`.
-pub fn occurs_not_followed_by(hay: &str, needle: &str, not_followed_by: &[char]) -> bool {
-    hay.match_indices(needle).any(|(i, _)| {
-        hay[i + needle.len()..]
-            .chars()
-            .next()
-            .is_none_or(|c| !not_followed_by.contains(&c))
-    })
 }
