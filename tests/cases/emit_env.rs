@@ -509,6 +509,16 @@ fn check_read(fails: &mut Vec<String>, expect: &str, what: &str, got: Result<Str
     }
 }
 
+/// `OIDC_CLIENT_SECRET` of a compose block, read with the YAML subset.
+fn compose_secret(block: &str) -> Result<String, String> {
+    read_compose_environment(block).and_then(|e| {
+        e.into_iter()
+            .find(|e| e.key == "OIDC_CLIENT_SECRET")
+            .map(|e| e.value)
+            .ok_or("no key".into())
+    })
+}
+
 fn round_trip_failures(input: &str, expect: &str) -> Vec<String> {
     let sb = Sandbox::new();
     let args = Args::valid().set("--client-secret", input);
@@ -559,12 +569,7 @@ fn round_trip_failures(input: &str, expect: &str) -> Vec<String> {
             &mut fails,
             expect,
             "compose via YAML subset + $$ rule",
-            read_compose_environment(&r.stdout).and_then(|e| {
-                e.into_iter()
-                    .find(|e| e.key == "OIDC_CLIENT_SECRET")
-                    .map(|e| e.value)
-                    .ok_or("no key".into())
-            }),
+            compose_secret(&r.stdout),
         );
         if let Some(got) = python_yaml_secrets(std::slice::from_ref(&r.stdout)) {
             for got in got {
@@ -823,12 +828,7 @@ fn generated_corpus_reads_back_in_every_format_or_is_refused() {
                         &mut fails,
                         expect,
                         &format!("{what} via the YAML subset"),
-                        read_compose_environment(&r.stdout).and_then(|e| {
-                            e.into_iter()
-                                .find(|e| e.key == "OIDC_CLIENT_SECRET")
-                                .map(|e| e.value)
-                                .ok_or("no key".into())
-                        }),
+                        compose_secret(&r.stdout),
                     );
                     yaml_docs.push((expect.to_string(), r.stdout.clone()));
                 }

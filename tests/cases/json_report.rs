@@ -100,9 +100,7 @@ fn fields(report: &Value, into: &mut BTreeSet<String>, data: &mut Vec<(String, V
 }
 
 fn run_json(sb: &Sandbox, sub: &[&str], args: &sandbox::Args, env: &[(&str, &str)]) -> Value {
-    let run = sandbox::run(sb, sub, args, env);
-    serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("{sub:?} printed no JSON ({e}):\n{}", run.show()))
+    sandbox::report(sandbox::run(sb, sub, args, env)).0
 }
 
 #[test]

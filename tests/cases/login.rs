@@ -47,6 +47,16 @@ const LOGIN_IDS: &[&str] = &[
     "romm.account",
 ];
 
+/// The login checks of a sign-in that RomM takes up to the username.
+const SIGNED_IN: [&str; 6] = [
+    "login.callback",
+    "login.token",
+    "login.id-token",
+    "login.email",
+    "login.email-verified",
+    "login.username",
+];
+
 // ====================================================================== helpers
 
 /// The emulator's default user, alice (verified, signed in).
@@ -216,10 +226,14 @@ impl Running {
     /// The real callback the browser stand-in stopped at (`BROWSER_MODE=stop-at-callback`),
     /// as a path and query.
     fn real_callback(&mut self) -> String {
-        let line = self.wait_for_line("CALLBACK ", Duration::from_secs(30));
-        let url =
-            url::Url::parse(line.trim().trim_start_matches("CALLBACK ")).expect("callback URL");
+        let url = self.callback_url();
         format!("{}?{}", url.path(), url.query().unwrap_or(""))
+    }
+
+    /// The real callback URL the browser stand-in stopped at.
+    fn callback_url(&mut self) -> url::Url {
+        let line = self.wait_for_line("CALLBACK ", Duration::from_secs(30));
+        url::Url::parse(line.trim().trim_start_matches("CALLBACK ")).expect("callback URL")
     }
 
     fn finish(self) -> Outcome {
@@ -689,14 +703,7 @@ fn emulator_pkce_client_fails_with_untick_fix_and_passes_with_pkce_flag() {
 
     e.clear_requests();
     let out = Login::new(&e.issuer()).arg("--pkce").run();
-    for id in [
-        "login.callback",
-        "login.token",
-        "login.id-token",
-        "login.email",
-        "login.email-verified",
-        "login.username",
-    ] {
+    for id in SIGNED_IN {
         out.expect(id, &["pass"]);
     }
     // The login test passes with --pkce, but RomM sends none: RomM's own
@@ -1750,8 +1757,7 @@ fn provider_error_with_the_right_state_is_reported_with_its_description() {
         .env("BROWSER_MODE", "stop-at-callback")
         .login_timeout(60);
     let mut running = login.spawn();
-    let line = running.wait_for_line("CALLBACK ", Duration::from_secs(30));
-    let url = url::Url::parse(line.trim().trim_start_matches("CALLBACK ")).expect("callback URL");
+    let url = running.callback_url();
     assert_eq!(url.port(), Some(login.port));
     let state = url
         .query_pairs()
@@ -1798,9 +1804,7 @@ fn listener_takes_one_callback_and_stops_listening_during_the_exchange() {
         .env("BROWSER_MODE", "stop-at-callback")
         .login_timeout(60);
     let mut running = login.spawn();
-    let line = running.wait_for_line("CALLBACK ", Duration::from_secs(30));
-    let url = url::Url::parse(line.trim().trim_start_matches("CALLBACK ")).expect("callback URL");
-    let path_and_query = format!("{}?{}", url.path(), url.query().unwrap_or(""));
+    let path_and_query = running.real_callback();
 
     // Deliver the real callback ourselves; the CLI now exchanges the code (>= 300 ms).
     let mut first = send_get(login.port, &path_and_query).expect("the listener accepts");
@@ -1855,14 +1859,7 @@ fn listener_takes_one_callback_and_stops_listening_during_the_exchange() {
     );
 
     let out = running.finish();
-    for id in [
-        "login.callback",
-        "login.token",
-        "login.id-token",
-        "login.email",
-        "login.email-verified",
-        "login.username",
-    ] {
+    for id in SIGNED_IN {
         out.expect(id, &["pass"]);
     }
     assert_eq!(code_exchanges(&e).len(), 1, "exactly one code exchange");
@@ -1875,9 +1872,7 @@ fn listener_takes_one_callback_and_stops_listening_during_the_exchange() {
 
 /// The page the listener answers the real callback with, delivered by hand.
 fn callback_page(login: &Login, running: &mut Running) -> String {
-    let line = running.wait_for_line("CALLBACK ", Duration::from_secs(30));
-    let url = url::Url::parse(line.trim().trim_start_matches("CALLBACK ")).expect("callback URL");
-    let path_and_query = format!("{}?{}", url.path(), url.query().unwrap_or(""));
+    let path_and_query = running.real_callback();
     let mut stream = send_get(login.port, &path_and_query).expect("the listener accepts");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("the page");

@@ -18,8 +18,6 @@ use pocket_id_emulator::{
 };
 use serde_json::{Value, json};
 
-/// The helper's proxies point at 127.0.0.1:9; loopback must bypass them.
-const NO_PROXY: &str = "127.0.0.1,localhost";
 const DISCOVERY: &str = "/.well-known/openid-configuration";
 const JWKS: &str = "/.well-known/jwks.json";
 const JSON_CT: &str = "application/json; charset=utf-8";
@@ -62,9 +60,7 @@ fn overriding(path: &str, status: u16, content_type: &str, body: impl Into<Vec<u
 
 /// `romm-oidc doctor --timeout <t> <args>` with loopback exempt from the dead proxy.
 fn run_doctor(sb: &Sandbox, args: &Args, timeout: &str, extra_env: &[(&str, &str)]) -> Run {
-    let mut env = vec![("NO_PROXY", NO_PROXY)];
-    env.extend_from_slice(extra_env);
-    sandbox::run(sb, &["doctor", "--timeout", timeout], args, &env)
+    sandbox::run_loopback(sb, &["doctor", "--timeout", timeout], args, extra_env)
 }
 
 /// `doctor --json` (timeout 5 s); returns the report and the run.
@@ -73,9 +69,7 @@ fn doctor(sb: &Sandbox, args: &Args) -> (Value, Run) {
 }
 
 fn doctor_env(sb: &Sandbox, args: &Args, extra_env: &[(&str, &str)]) -> (Value, Run) {
-    let r = run_doctor(sb, &args.clone().flag("--json"), "5", extra_env);
-    let v: Value = serde_json::from_str(&r.stdout)
-        .unwrap_or_else(|e| panic!("doctor --json did not print JSON ({e}):\n{}", r.show()));
+    let (v, r) = sandbox::doctor_loopback(sb, args, "5", extra_env);
     assert!(
         r.code == 0 || r.code == 1,
         "doctor exited {} (expected 0 or 1):\n{}",
@@ -138,6 +132,15 @@ fn serving_jwks(edit: impl FnOnce(&mut Value)) -> (Emulator, Emulator) {
     edit(&mut set);
     let served = overriding(JWKS, 200, JSON_CT, set.to_string());
     (real, served)
+}
+
+/// `doctor --json` against a legacy Pocket ID (before 2.0) with the default client.
+fn legacy_doctor() -> Value {
+    let e = start(Config {
+        profile: Profile::Legacy,
+        ..Config::default()
+    });
+    doctor(&Sandbox::new(), &settings(&e)).0
 }
 
 /// A port on 127.0.0.1 where nothing listens.
@@ -444,12 +447,7 @@ fn pocket_id_default_issuer_warns() {
 
 #[test]
 fn legacy_pocket_id_is_recognised() {
-    let e = start(Config {
-        profile: Profile::Legacy,
-        ..Config::default()
-    });
-    let sb = Sandbox::new();
-    let (v, _) = doctor(&sb, &settings(&e));
+    let v = legacy_doctor();
     let summary = field(&v, "discovery.metadata", "summary");
     expect_status(&v, "discovery.metadata", &["pass"]);
     assert!(
@@ -769,12 +767,7 @@ fn legacy_wrong_secret_fails() {
 
 #[test]
 fn legacy_right_secret_passes() {
-    let e = start(Config {
-        profile: Profile::Legacy,
-        ..Config::default()
-    });
-    let sb = Sandbox::new();
-    let (v, _) = doctor(&sb, &settings(&e));
+    let v = legacy_doctor();
     expect(
         &v,
         "client.credentials",
@@ -1174,11 +1167,11 @@ fn bad_timeout_is_a_usage_error() {
     let e = modern();
     let sb = Sandbox::new();
     for bad in ["0", "abc"] {
-        let run = sandbox::run(
+        let run = sandbox::run_loopback(
             &sb,
             &["doctor", "--json", "--timeout", bad],
             &settings(&e),
-            &[("NO_PROXY", NO_PROXY)],
+            &[],
         );
         assert_eq!(run.code, 2, "--timeout {bad}:\n{}", run.show());
         assert!(run.stdout.is_empty(), "no report on a usage error");

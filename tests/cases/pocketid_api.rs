@@ -10,7 +10,7 @@ use crate::support::browser;
 use crate::support::emulator::{self, settings};
 use crate::support::process::Run;
 use crate::support::report::{check, expect_status, piece_of};
-use crate::support::sandbox::{Args, Sandbox, doctor_json, run};
+use crate::support::sandbox::{Args, Sandbox, doctor_loopback, run_loopback};
 use pocket_id_emulator::{
     ApiKey, Client, Config, DEFAULT_CALLBACK, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
     DEFAULT_USER_ID, Emulator, Faults, RawResponse, RecordedRequest, SigningAlg, User,
@@ -19,8 +19,6 @@ use serde_json::{Value, json};
 
 /// The admin's API key: distinctive, so a leak of any 8 characters of it shows.
 const KEY: &str = "pidKey-Zq7xW2vN9kL4mR8tY3uHs6dF";
-/// The helper's proxies point at 127.0.0.1:9; loopback must bypass them.
-const NO_PROXY: &str = "127.0.0.1,localhost";
 const EMAIL: &str = "alice@example.com";
 const ROMM_URL: &str = "https://romm.example.com";
 const LOOPBACK_CALLBACK: &str = "http://127.0.0.1/callback";
@@ -84,9 +82,7 @@ fn doctor(args: &Args) -> (Value, Run) {
 
 fn doctor_env(args: &Args, env: &[(&str, &str)]) -> (Value, Run) {
     let sb = Sandbox::new();
-    let mut all = vec![("NO_PROXY", NO_PROXY)];
-    all.extend_from_slice(env);
-    let (report, r) = doctor_json(&sb, args, &all);
+    let (report, r) = doctor_loopback(&sb, args, "2", env);
     assert_key_hidden(&r);
     (report, r)
 }
@@ -139,12 +135,7 @@ fn wizard(e: &Emulator, env_file: &Path, extra: &[(&str, &str)]) -> Run {
     for (flag, value) in extra {
         args = args.set(flag, value);
     }
-    let r = run(
-        &sb,
-        &["wizard", "--timeout", "5"],
-        &args,
-        &[("NO_PROXY", NO_PROXY)],
-    );
+    let r = run_loopback(&sb, &["wizard", "--timeout", "5"], &args, &[]);
     assert_key_hidden(&r);
     r
 }
@@ -179,6 +170,17 @@ fn assert_every_write_listed(e: &Emulator, listed: &str, transcript: &str) {
             .iter()
             .map(|w| format!("{} {}", w.method, w.path))
             .collect::<Vec<_>>()
+    );
+}
+
+/// A client body written to Pocket ID registers RomM's callback.
+#[track_caller]
+fn assert_registers_romms_callback(body: &Value) {
+    assert!(
+        body["callbackURLs"]
+            .as_array()
+            .is_some_and(|l| l.contains(&json!(DEFAULT_CALLBACK))),
+        "{body}"
     );
 }
 
@@ -504,7 +506,6 @@ fn the_api_key_never_appears_in_any_output_mode() {
     let e = modern();
     let sb = Sandbox::new();
     let key_file = sb.file("pocket-id.key", format!("{KEY}\n"));
-    let env = [("NO_PROXY", NO_PROXY)];
     let mut runs = Vec::new();
     for mode in [
         &["doctor", "--timeout", "2"][..],
@@ -512,29 +513,29 @@ fn the_api_key_never_appears_in_any_output_mode() {
         &["doctor", "--timeout", "2", "-vv"][..],
         &["doctor", "--timeout", "2", "--json", "-vv"][..],
     ] {
-        runs.push(run(&sb, mode, &keyed(&e), &env));
+        runs.push(run_loopback(&sb, mode, &keyed(&e), &[]));
     }
     // From a file, from the environment, and a refused key on the verbose path.
-    runs.push(run(
+    runs.push(run_loopback(
         &sb,
         &["doctor", "--timeout", "2", "-vv"],
         &settings(&e)
             .set("--email", EMAIL)
             .set("--pocket-id-api-key-file", &key_file.display().to_string()),
-        &env,
+        &[],
     ));
-    runs.push(run(
+    runs.push(run_loopback(
         &sb,
         &["doctor", "--timeout", "2", "-vv", "--json"],
         &settings(&e).set("--email", EMAIL),
-        &[("NO_PROXY", NO_PROXY), ("POCKET_ID_API_KEY", KEY)],
+        &[("POCKET_ID_API_KEY", KEY)],
     ));
     let wrong = "refusedKey-Pq8rT5wX2cV7bN4mL9kJ";
-    let refused = run(
+    let refused = run_loopback(
         &sb,
         &["doctor", "--timeout", "2", "-vv"],
         &settings(&e).set("--pocket-id-api-key", wrong),
-        &env,
+        &[],
     );
     assert_hidden(&refused.stdout, wrong, "the refused key", &refused);
     assert_hidden(&refused.stderr, wrong, "the refused key", &refused);
@@ -578,12 +579,7 @@ fn wizard_creates_client_and_secret(version: &str, secret_path: &str) {
     assert_eq!(created.len(), 1, "{:?}", e.admin_writes());
     let body = created[0].json().expect("a JSON body");
     assert_eq!(body["name"], "RomM");
-    assert!(
-        body["callbackURLs"]
-            .as_array()
-            .is_some_and(|l| l.contains(&json!(DEFAULT_CALLBACK))),
-        "{body}"
-    );
+    assert_registers_romms_callback(&body);
     assert_eq!(body["isPublic"], false);
     assert_eq!(body["pkceEnabled"], false);
     let ids: Vec<String> = e
@@ -859,12 +855,7 @@ mod pty {
         assert_eq!(body["name"], "RomM");
         assert_eq!(body["isPublic"], false);
         assert_eq!(body["pkceEnabled"], false);
-        assert!(
-            body["callbackURLs"]
-                .as_array()
-                .is_some_and(|l| l.contains(&json!(DEFAULT_CALLBACK))),
-            "{body}"
-        );
+        assert_registers_romms_callback(&body);
         let id = env_value(&env_file, "OIDC_CLIENT_ID").expect("OIDC_CLIENT_ID written");
         assert_eq!(
             writes_to(&e, "POST", &format!("/api/oidc/clients/{id}/{secret_path}")).len(),

@@ -5,7 +5,7 @@
 
 use crate::support::peer::Peer;
 use crate::support::report::expect_status;
-use crate::support::sandbox::{Args, Sandbox, run};
+use crate::support::sandbox::{Args, Sandbox, run_loopback};
 use serde_json::{Value, json};
 
 const SECRET: &str = "s3cret-Xk93pQ7zLm20Wd55-abcdefgh";
@@ -29,12 +29,7 @@ fn doctor(peer: &Peer, client_id: &str, redirect: &str) -> Value {
         .set("--client-secret", SECRET)
         .set("--redirect-uri", redirect)
         .set("--provider", "keycloak");
-    let r = run(
-        &sb,
-        &["doctor", "--json", "--timeout", "5"],
-        &args,
-        &[("NO_PROXY", "127.0.0.1,localhost")],
-    );
+    let r = run_loopback(&sb, &["doctor", "--json", "--timeout", "5"], &args, &[]);
     serde_json::from_str(&r.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\npeer:\n{}", r.show(), peer.stderr()))
 }

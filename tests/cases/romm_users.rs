@@ -20,7 +20,6 @@ use crate::support::pty::{Escapes, Pty};
 use crate::support::report::{check, expect_status, has, text};
 use crate::support::sandbox::{self, Args, Sandbox};
 
-const NO_PROXY: &str = "127.0.0.1,localhost";
 const ADMIN_PW: &str = "adm1n-Pa55-word-Zq7x";
 const KEY: &str = "pidKey-Zq7xW2vN9kL4mR8tY3uHs6dF";
 const READ_TOKEN: &str = "rmm_0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
@@ -71,11 +70,7 @@ fn admin(a: Args) -> Args {
 
 fn doctor(a: &Args, env: &[(&str, &str)]) -> (Value, Run) {
     let sb = Sandbox::new();
-    let mut all = vec![("NO_PROXY", NO_PROXY)];
-    all.extend_from_slice(env);
-    let r = sandbox::run(&sb, &["doctor", "--json", "--timeout", "5"], a, &all);
-    let v: Value = serde_json::from_str(&r.stdout)
-        .unwrap_or_else(|e| panic!("doctor --json did not print JSON ({e}):\n{}", r.show()));
+    let (v, r) = sandbox::doctor_loopback(&sb, a, "5", env);
     hidden(&r);
     (v, r)
 }
@@ -131,11 +126,11 @@ fn traces_mask_the_password_and_romms_token() {
     let (e, r) = (pocket_id(), romm(users()));
     let sb = Sandbox::new();
     let a = admin(args(&e, &r)).set("--email", "alice@example.com");
-    let run = sandbox::run(
+    let run = sandbox::run_loopback(
         &sb,
         &["doctor", "-vv", "--timeout", "5"],
         &a,
-        &[("NO_PROXY", NO_PROXY), ("ROMM_PASSWORD", ADMIN_PW)],
+        &[("ROMM_PASSWORD", ADMIN_PW)],
     );
     hidden(&run);
     assert!(
@@ -211,7 +206,7 @@ fn the_password_comes_from_a_file_the_environment_or_a_terminal_only() {
     // No password and no terminal (or --json): exit 2 naming what to give.
     let a = admin(args(&e, &r));
     for sub in [&["doctor", "--json"][..], &["doctor"][..]] {
-        let run = sandbox::run(&sb, sub, &a, &[("NO_PROXY", NO_PROXY)]);
+        let run = sandbox::run_loopback(&sb, sub, &a, &[]);
         assert_eq!(run.code, 2, "{}", run.show());
         assert!(
             run.stderr.contains("--romm-password-file") && run.stderr.contains("ROMM_PASSWORD"),

@@ -43,15 +43,7 @@ fn doctor(sb: &Sandbox, issuer: &str, secret: &str) -> (Value, Run) {
         .set("--client-id", "romm")
         .set("--client-secret", secret)
         .set("--redirect-uri", ROMM_CALLBACK);
-    let r = sandbox::run(
-        sb,
-        &["doctor", "--json", "--timeout", "5"],
-        &args,
-        &[("NO_PROXY", "127.0.0.1,localhost")],
-    );
-    let v: Value = serde_json::from_str(&r.stdout)
-        .unwrap_or_else(|e| panic!("doctor --json did not print JSON ({e}):\n{}", r.show()));
-    (v, r)
+    sandbox::doctor_loopback(sb, &args, "5", &[])
 }
 
 fn token_requests(e: &Emulator) -> usize {
@@ -166,12 +158,7 @@ fn the_login_test_refuses_a_secret_authlib_cannot_encode_before_any_browser() {
         .flag("--no-browser")
         .flag("--login");
     let started = std::time::Instant::now();
-    let r = sandbox::run(
-        &sb,
-        &["doctor", "--json", "--timeout", "5"],
-        &args,
-        &[("NO_PROXY", "127.0.0.1,localhost")],
-    );
+    let r = sandbox::run_loopback(&sb, &["doctor", "--json", "--timeout", "5"], &args, &[]);
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "waited for a login that cannot work"
@@ -300,12 +287,7 @@ fn wizard_blames_the_white_space_not_the_provider() {
         .set("--client-secret", &format!("{ASCII} "))
         .flag("--yes")
         .flag("--no-browser");
-    let r = sandbox::run(
-        &sb,
-        &["wizard"],
-        &args,
-        &[("NO_PROXY", "127.0.0.1,localhost")],
-    );
+    let r = sandbox::run_loopback(&sb, &["wizard"], &args, &[]);
     assert_eq!(r.code, 2, "{}", r.show());
     assert!(r.stderr.contains("white space"), "{}", r.show());
     assert!(

@@ -206,11 +206,7 @@ fn issuer_base_url_passes_and_shows_the_derived_discovery_url() {
     let (report, _) = doctor_json(&sb, &Args::valid(), &[]);
     let t = expect_status(&report, "config.issuer-url", &["pass"]);
     let c = check(&report, "config.issuer-url");
-    let shown = format!(
-        "{}\n{}",
-        c["summary"].as_str().unwrap(),
-        c["detail"].as_str().unwrap()
-    );
+    let shown = summary_and_detail(c);
     assert!(
         shown.contains(&format!("https://id.example.com{WELL_KNOWN}")),
         "the discovery URL RomM derives must be shown in summary/detail:\n{t}"
@@ -276,6 +272,15 @@ fn issuer_surrounding_whitespace_is_stripped_like_romm() {
     );
 }
 
+/// A check's summary and detail, a line each.
+fn summary_and_detail(c: &Value) -> String {
+    format!(
+        "{}\n{}",
+        c["summary"].as_str().unwrap(),
+        c["detail"].as_str().unwrap()
+    )
+}
+
 fn assert_endpoint_issuer_fails(issuer: &str, base: &str) {
     let sb = Sandbox::new();
     let (report, run) = doctor_json(&sb, &Args::valid().set("--issuer", issuer), &[]);
@@ -291,11 +296,7 @@ fn assert_endpoint_issuer_fails(issuer: &str, base: &str) {
         occurs_not_followed_by(fix, base, &['/', '.', '-', ':']),
         "{issuer}: the fix must name the base URL {base} (not just echo the input):\n{c:#}"
     );
-    let shown = format!(
-        "{}\n{}",
-        c["summary"].as_str().unwrap(),
-        c["detail"].as_str().unwrap()
-    );
+    let shown = summary_and_detail(c);
     let derived = format!("{}{WELL_KNOWN}", issuer.trim_end_matches('/'));
     assert!(
         shown.contains(&derived),
@@ -457,11 +458,7 @@ fn metadata_url_is_shown_verbatim_as_the_discovery_url() {
     let (report, _) = doctor_json(&sb, &args, &[]);
     let c = check(&report, "config.issuer-url");
     assert_ne!(c["status"], "fail", "{c:#}");
-    let shown = format!(
-        "{}\n{}",
-        c["summary"].as_str().unwrap(),
-        c["detail"].as_str().unwrap()
-    );
+    let shown = summary_and_detail(c);
     assert!(
         shown.contains(meta),
         "the metadata URL is the discovery URL:\n{c:#}"

@@ -39,11 +39,7 @@ fn pem(certs: &[&str]) -> String {
 
 /// `doctor --json` with loopback exempt from the sandbox's dead proxy.
 fn doctor(sb: &Sandbox, args: &Args, env: &[(&str, &str)]) -> Value {
-    let mut all = vec![("NO_PROXY", "127.0.0.1,localhost")];
-    all.extend_from_slice(env);
-    let run = sandbox::run(sb, &["doctor", "--json", "--timeout", "5"], args, &all);
-    serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("doctor --json did not print JSON ({e}):\n{}", run.show()))
+    sandbox::doctor_loopback(sb, args, "5", env).0
 }
 
 fn with_ca(sb: &Sandbox, e: &Emulator, name: &str, contents: &str) -> Value {

@@ -100,11 +100,42 @@ pub fn run(sb: &Sandbox, sub: &[&str], args: &Args, env: &[(&str, &str)]) -> Run
     process::run(&mut c, RUN_LIMIT)
 }
 
+/// [`run`] with the peers on loopback reached directly, past the dead proxy.
+pub fn run_loopback(sb: &Sandbox, sub: &[&str], args: &Args, env: &[(&str, &str)]) -> Run {
+    let mut c = sb.cmd();
+    c.loopback()
+        .args(sub)
+        .args(args.to_vec())
+        .envs(env.iter().copied());
+    process::run(&mut c, RUN_LIMIT)
+}
+
 /// `romm-oidc doctor --json --timeout 2 <args>`; returns the parsed report and the run.
 pub fn doctor_json(sb: &Sandbox, args: &Args, env: &[(&str, &str)]) -> (Value, Run) {
-    let r = run(sb, &["doctor", "--json", "--timeout", "2"], args, env);
+    report(run(sb, &["doctor", "--json", "--timeout", "2"], args, env))
+}
+
+/// `romm-oidc doctor --json --timeout <timeout> <args>` against peers on loopback;
+/// returns the parsed report and the run.
+pub fn doctor_loopback(
+    sb: &Sandbox,
+    args: &Args,
+    timeout: &str,
+    env: &[(&str, &str)],
+) -> (Value, Run) {
+    report(run_loopback(
+        sb,
+        &["doctor", "--json", "--timeout", timeout],
+        args,
+        env,
+    ))
+}
+
+/// The report a `--json` run printed, and the run; panics showing the run when
+/// stdout is not JSON.
+pub fn report(r: Run) -> (Value, Run) {
     let v: Value = serde_json::from_str(&r.stdout)
-        .unwrap_or_else(|e| panic!("doctor --json did not print JSON ({e}):\n{}", r.show()));
+        .unwrap_or_else(|e| panic!("--json did not print JSON ({e}):\n{}", r.show()));
     (v, r)
 }
 
