@@ -6,7 +6,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::bin::{self, Env};
+use crate::support::prelude::*;
 use crate::support::pty::{Escapes, Pty};
 
 /// ANSI's Control Sequence Introducer, which every colour starts with.
@@ -14,8 +14,8 @@ const CSI: &str = "\u{1b}[";
 
 /// `romm-oidc doctor` on static settings (the network fails at once through a
 /// dead proxy); `env` on top of a clean environment, `None` removing a variable.
-fn doctor(color: &str, env: &[(&str, Option<&str>)]) -> Command {
-    let mut c = bin::command(&std::env::temp_dir());
+fn doctor(sb: &Sandbox, color: &str, env: &[(&str, Option<&str>)]) -> Command {
+    let mut c = bin::command(sb.path());
     c.offline().args([
         "doctor",
         "--timeout=2",
@@ -84,17 +84,20 @@ fn auto_colours_a_terminal_unless_no_color_or_a_dumb_term() {
             true,
         ),
     ] {
-        coloured(what, &on_a_terminal(doctor(color, &env)), want);
+        let sb = Sandbox::new();
+        coloured(what, &on_a_terminal(doctor(&sb, color, &env)), want);
     }
 }
 
 #[test]
 fn without_a_terminal_only_always_colours() {
     for (color, want) in [("auto", false), ("always", true), ("never", false)] {
-        let out = doctor(color, &[("TERM", Some("xterm"))])
-            .output()
-            .expect("run the doctor");
-        let text = String::from_utf8_lossy(&out.stdout);
+        let sb = Sandbox::new();
+        let run = process::run(
+            &mut doctor(&sb, color, &[("TERM", Some("xterm"))]),
+            RUN_LIMIT,
+        );
+        let text = run.stdout;
         assert!(text.contains("config.issuer-url"), "no report:\n{text}");
         coloured(&format!("--color {color}, piped"), &text, want);
     }

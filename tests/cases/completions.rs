@@ -8,12 +8,10 @@
 //! A missing shell fails the test with the package to install (`.ci/run`
 //! installs all three); it is never skipped.
 
+use crate::support::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-
-use crate::support::bin::Env;
-use crate::support::process;
 
 fn completions() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("completions")
@@ -103,7 +101,7 @@ exit 5
 "#;
 
 fn bash_offers(line: &str) -> Vec<String> {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let script = dir.path().join("complete.bash");
     std::fs::write(&script, BASH).unwrap();
     let file = completions().join("romm-oidc.bash");
@@ -121,7 +119,7 @@ fn bash_offers(line: &str) -> Vec<String> {
 }
 
 fn zsh_offers(line: &str) -> Vec<String> {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let script = dir.path().join("complete.zsh");
     std::fs::write(&script, ZSH).unwrap();
     let completions = completions();
@@ -138,7 +136,7 @@ fn zsh_offers(line: &str) -> Vec<String> {
 }
 
 fn fish_offers(line: &str) -> Vec<String> {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let file = completions().join("romm-oidc.fish");
     let command = format!(
         "source {}; complete -C {}",

@@ -4,15 +4,14 @@
 //! `--write` merging into an existing env file.
 
 use crate::support::compose_dotenv;
+use crate::support::prelude::*;
 use std::collections::HashMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use crate::support::compose_dotenv::{parse, parse_map, read_compose_environment};
-use crate::support::process::Run;
-use crate::support::report::{checks, occurs_not_followed_by, status};
-use crate::support::sandbox::{Args, Sandbox, doctor_json, run, sh, sh_read};
-use serde_json::Value;
+use crate::support::report::{occurs_not_followed_by, status};
+use crate::support::sandbox::{sh, sh_read};
 
 const SECRET: &str = "Xk93-pQ7z-Lm20-Wd55";
 

@@ -1,11 +1,8 @@
 //! `completions/` and `man/` must be exactly what `generate` writes now.
 
+use crate::support::prelude::*;
 use std::fs;
 use std::path::Path;
-
-use crate::support::bin;
-use crate::support::process;
-use crate::support::sandbox::RUN_LIMIT;
 
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<(String, Vec<u8>)> = fs::read_dir(dir)
@@ -22,7 +19,7 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn completions_and_man_pages_are_fresh() {
-    let fresh = tempfile::tempdir().unwrap();
+    let fresh = Sandbox::new();
     let mut c = bin::command(fresh.path());
     c.args(["generate", "--out-dir"]).arg(fresh.path());
     let run = process::run(&mut c, RUN_LIMIT);

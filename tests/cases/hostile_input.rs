@@ -3,16 +3,10 @@
 //! run ends in time with an exit status of 0, 1 or 2, never a panic (101) or
 //! a signal (a stack overflow aborts).
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::prelude::*;
 use pocket_id_emulator::{Client, Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
-
-use crate::support::bin;
-use crate::support::emulator;
-use crate::support::process::{self, Run};
-use crate::support::report::check;
-use crate::support::sandbox::{Args, Sandbox, doctor_json, run};
 
 const KEY: &str = "pidKey-hostile-input-0123456789";
 
@@ -93,16 +87,9 @@ fn hostile_callback_patterns_are_judged_in_time() {
 fn with_stderr_closed(sb: &Sandbox, argv: &[String]) -> Run {
     let (reader, writer) = std::io::pipe().expect("pipe");
     drop(reader);
-    let mut c = Command::new(bin::path());
-    process::clean(&mut c)
-        .env("HTTP_PROXY", "http://127.0.0.1:9")
-        .current_dir(sb.path())
-        .args(argv)
-        .stdout(Stdio::piped())
-        .stderr(writer);
-    let started = Instant::now();
-    let out = c.output().expect("run romm-oidc");
-    Run::from_output(out, started.elapsed())
+    let mut c = sb.cmd();
+    c.args(argv).stderr(writer);
+    Spawned::start_keeping_stderr(&mut c, Input::Null).finish(RUN_LIMIT)
 }
 
 /// A note that cannot be written is dropped: the run keeps its exit status

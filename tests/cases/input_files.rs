@@ -9,14 +9,10 @@
 //! written.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::bin;
 use crate::support::nodes::fifo;
-use crate::support::process::{self, Run};
-use crate::support::report::expect_status;
-use crate::support::sandbox::{Args, RUN_LIMIT, Sandbox, doctor_json, run};
+use crate::support::prelude::*;
 
 const SECRET: &str = "Xk93-pQ7z-Lm20-Wd55";
 
@@ -137,13 +133,10 @@ fn client_secret_file_dash_reads_stdin() {
     );
     // Endless stdin is capped like a file.
     let started = Instant::now();
-    let mut c = Command::new(bin::path());
-    process::clean(&mut c)
-        .arg("emit-env")
-        .args(args.to_vec())
-        .current_dir(sb.path())
-        .stdin(std::fs::File::open("/dev/zero").unwrap());
-    let r = Run::from_output(c.output().unwrap(), started.elapsed());
+    let mut c = sb.cmd();
+    c.arg("emit-env").args(args.to_vec());
+    let zeros = Input::From(std::fs::File::open("/dev/zero").unwrap().into());
+    let r = Spawned::start(&mut c, zeros).finish(RUN_LIMIT);
     assert_eq!(r.code, 2, "{}", r.show());
     assert!(r.stderr.contains("stdin is larger than"), "{}", r.show());
     assert!(started.elapsed() < Duration::from_secs(10));

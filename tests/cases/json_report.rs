@@ -10,8 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::support::everything::Everything;
-use crate::support::sandbox::{self, Sandbox};
-use serde_json::Value;
+use crate::support::prelude::*;
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md")

@@ -9,7 +9,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::ops::Deref;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -17,20 +17,13 @@ use pocket_id_emulator::{
     Client, Config, Emulator, Faults, Profile, RecordedRequest, RommConfig, SigningAlg, TokenFault,
     User, WRONG_TOKEN_AUDIENCE, WRONG_TOKEN_ISSUER,
 };
-use serde_json::{Value, json};
 
-use crate::support::bin::{self, Env};
 use crate::support::browser;
-use crate::support::emulator;
 use crate::support::peer::Peer;
 use crate::support::ports::{free_port, free_port_on};
-use crate::support::process::{Run, Spawned};
-use crate::support::report::{check, expect_status, text};
+use crate::support::prelude::*;
 
 const SECRET: &str = "s3cret-Xk93pQ7zLm20Wd55-abcdefgh";
-const ROMM_CALLBACK: &str = "https://romm.example.com/api/oauth/openid";
-/// The portless loopback callback Pocket ID 2.0+ matches on any port.
-const LOOPBACK_CALLBACK: &str = "http://127.0.0.1/callback";
 /// Upper bound for any one run of the binary.
 const RUN_LIMIT: Duration = Duration::from_secs(45);
 
@@ -159,8 +152,8 @@ impl Login {
         format!("http://127.0.0.1:{}/callback", self.port)
     }
 
-    fn command(&self) -> Command {
-        let mut c = bin::command(&std::env::temp_dir());
+    fn command(&self, sb: &Sandbox) -> Command {
+        let mut c = bin::command(sb.path());
         // The peers are on loopback; never send anything through a proxy.
         c.plain()
             .loopback()
@@ -195,9 +188,14 @@ impl Login {
     }
 
     fn spawn(&self) -> Running {
-        let input = self.stdin.as_ref().map(|s| s.as_bytes());
+        let input = self
+            .stdin
+            .as_ref()
+            .map_or(Input::Null, |s| Input::Bytes(s.as_bytes()));
+        let sandbox = Sandbox::new();
         Running {
-            process: Spawned::start(&mut self.command(), input),
+            process: Spawned::start(&mut self.command(&sandbox), input),
+            _sandbox: sandbox,
             port: self.port,
         }
     }
@@ -206,6 +204,8 @@ impl Login {
 /// A login run under way.
 struct Running {
     process: Spawned,
+    /// The run's HOME and working directory, removed when it is done.
+    _sandbox: Sandbox,
     port: u16,
 }
 
@@ -447,10 +447,11 @@ fn emulator_good_login_passes_and_never_prints_tokens() {
         session_user: None,
         ..emulator_config()
     });
-    let summary = tempfile::NamedTempFile::new().expect("summary file");
+    let sb = Sandbox::new();
+    let summary = sb.path().join("browser-summary.json");
     let login = Login::new(&e.issuer())
         .env("BROWSER_LOGIN", "alice")
-        .env("BROWSER_SUMMARY", &summary.path().to_string_lossy());
+        .env("BROWSER_SUMMARY", &summary.to_string_lossy());
     let out = login.run();
     for id in LOGIN_IDS {
         let want: &[&str] = if *id == "login.roles" || *id == "login.email-match" {
@@ -479,7 +480,7 @@ fn emulator_good_login_passes_and_never_prints_tokens() {
     );
 
     // The browser stand-in ended on the listener's own result page, with a 2xx.
-    let written = std::fs::read_to_string(summary.path()).expect("browser summary");
+    let written = std::fs::read_to_string(&summary).expect("browser summary");
     let browser: Value = serde_json::from_str(written.trim())
         .unwrap_or_else(|e| panic!("browser summary {e}: {written}\n{}", out.stderr));
     assert_eq!(browser["ok"], true, "{browser:#}");
@@ -1351,23 +1352,21 @@ fn login_timeout_zero_and_bad_listen_values_are_usage_errors() {
         (vec!["--listen=[::]:8765"], "loopback"),
         (vec!["--listen=example.com:8765"], "--listen"),
     ] {
+        let sb = Sandbox::new();
+        let mut c = bin::command(sb.path());
+        c.args([
+            "doctor",
+            "--login",
+            "--no-browser",
+            "--issuer=http://127.0.0.1:9",
+        ])
+        .args(&flags);
         let started = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_romm-oidc"))
-            .env_clear()
-            .args([
-                "doctor",
-                "--login",
-                "--no-browser",
-                "--issuer=http://127.0.0.1:9",
-            ])
-            .args(&flags)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run romm-oidc");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{flags:?}: {stderr}");
+        let run = process::run(&mut c, RUN_LIMIT);
+        let stderr = &run.stderr;
+        assert_eq!(run.code, 2, "{flags:?}: {stderr}");
         assert!(stderr.contains(says), "{flags:?}: {stderr}");
-        assert!(out.stdout.is_empty(), "{flags:?}");
+        assert!(run.stdout.is_empty(), "{flags:?}");
         assert!(started.elapsed() < Duration::from_secs(5), "{flags:?}");
     }
 }
@@ -1397,12 +1396,9 @@ fn login_works_with_the_secret_on_stdin() {
 fn vv_hides_the_code_the_tokens_and_the_secret() {
     let e = emulator::pocket_id(emulator_config());
     // The browser stand-in logs the URLs it visits: keep its stderr out of the binary's.
-    let log = tempfile::NamedTempFile::new().expect("browser log");
-    let browser = format!(
-        "sh -c 'exec {} \"$0\" 2>>{}'",
-        browser::driver(),
-        log.path().display()
-    );
+    let sb = Sandbox::new();
+    let log = sb.path().join("browser.log");
+    let browser = browser::logged(&log, None);
     let out = Login::new(&e.issuer())
         .browser_command(&browser)
         .arg("-vv")
@@ -1418,7 +1414,7 @@ fn vv_hides_the_code_the_tokens_and_the_secret() {
     let code = code_exchanges(&e)[0]
         .form_value("code")
         .expect("the exchanged code");
-    let browser_log = std::fs::read_to_string(log.path()).unwrap_or_default();
+    let browser_log = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(
         browser_log.contains(&code),
         "the test sees the code: {browser_log}"

@@ -27,11 +27,8 @@ use pocket_id_emulator::{
     Config, DEFAULT_CALLBACK, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, Faults,
     RawResponse,
 };
-use serde_json::{Value, json};
 
-use crate::support::bin::{self, Env};
-use crate::support::emulator;
-use crate::support::process::{self, Spawned};
+use crate::support::prelude::*;
 use crate::support::wire::{Listener, drip, hold};
 
 /// The doctor's own HTTP timeout for each request.
@@ -491,7 +488,7 @@ fn doctor(issuer: &str) -> Outcome {
 
 /// [`doctor`] with another `--timeout` and more arguments.
 fn doctor_with(issuer: &str, timeout: &str, extra: &[&str]) -> Outcome {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Sandbox::new();
     let rss_file = dir.path().join("peak-rss");
     // MALFORMED_POLL_RSS=1 forces the /proc fallback (to test it here).
     let timed = Path::new(GNU_TIME).exists() && std::env::var_os("MALFORMED_POLL_RSS").is_none();
@@ -517,7 +514,7 @@ fn doctor_with(issuer: &str, timeout: &str, extra: &[&str]) -> Outcome {
     // Its own process group: killed at the limit with the wrapper.
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut polled_hwm = 0;
-    let run = Spawned::start(&mut cmd, None).finish_sampling(KILL_AFTER, |pid| {
+    let run = Spawned::start(&mut cmd, Input::Null).finish_sampling(KILL_AFTER, |pid| {
         if !timed && let Some(kib) = vm_hwm_kib(pid) {
             polled_hwm = polled_hwm.max(kib);
         }
@@ -944,7 +941,7 @@ exit $status
 "#;
     let timeout = Duration::from_secs(2);
     let mut c = Command::new("unshare");
-    let out = process::clean(&mut c)
+    process::clean(&mut c)
         .args(["-n", "sh", "-c", script, "sh", &ns])
         .arg(bin::path())
         .args(["doctor", "--json", "--timeout", "2"])
@@ -955,24 +952,20 @@ exit $status
             DEFAULT_CLIENT_ID,
             "--client-secret",
             DEFAULT_CLIENT_SECRET,
-        ])
-        .output()
-        .expect("run unshare");
-    let code = out.status.code();
-    if code == Some(SKIP) || (code == Some(1) && out.stdout.is_empty()) {
+        ]);
+    let out = process::run(&mut c, RUN_LIMIT);
+    let code = out.code;
+    if code == SKIP || (code == 1 && out.stdout.is_empty()) {
         eprintln!(
             "note: no network namespace with a veth pair here (needs root and node); skipped: {}",
-            String::from_utf8_lossy(&out.stderr)
+            out.stderr
         );
         return;
     }
-    let ms: u64 = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("elapsed milliseconds");
+    let ms: u64 = out.stdout.trim().parse().expect("elapsed milliseconds");
     let elapsed = Duration::from_millis(ms);
     eprintln!("name server never answers: the run took {ms} ms");
-    assert_eq!(code, Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code, 1, "{}", out.stderr);
     assert!(
         elapsed >= timeout && elapsed <= timeout + SLOW_SLACK,
         "the run took {elapsed:?} with --timeout {timeout:?}"

@@ -5,18 +5,14 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use crate::support::emulator::{self, settings};
 use crate::support::http::get_json;
-use crate::support::process::Run;
-use crate::support::report::{check, checks, expect_status, text};
-use crate::support::sandbox::{self, Args, Sandbox};
+use crate::support::prelude::*;
 use crate::support::wire;
 use base64::Engine;
 use pocket_id_emulator::{
     Client, Config, DEFAULT_CALLBACK, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, Faults,
     Profile, RawResponse, RommConfig, RommEmulator,
 };
-use serde_json::{Value, json};
 
 const DISCOVERY: &str = "/.well-known/openid-configuration";
 const JWKS: &str = "/.well-known/jwks.json";

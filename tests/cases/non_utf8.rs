@@ -7,10 +7,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::Path;
 
-use crate::support::emulator;
-use crate::support::process::{self, Run};
-use crate::support::report::expect_status;
-use crate::support::sandbox::{Args, RUN_LIMIT, Sandbox};
+use crate::support::prelude::*;
 use pocket_id_emulator::Config;
 
 /// "café" in Latin-1: not UTF-8.

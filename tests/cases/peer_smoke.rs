@@ -6,11 +6,11 @@ use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use serde_json::{Value, json};
 
 use crate::support::browser;
 use crate::support::http::{client as http, get_json};
 use crate::support::peer::Peer;
+use crate::support::prelude::*;
 use crate::support::wire::{self, Listener};
 
 const SECRET: &str = "s3cret-for-tests";

@@ -7,21 +7,15 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::support::browser;
-use crate::support::emulator::{self, settings};
-use crate::support::process::Run;
-use crate::support::report::{check, expect_status, piece_of};
-use crate::support::sandbox::{Args, Sandbox, doctor_loopback, run_loopback};
+use crate::support::prelude::*;
+use crate::support::report::piece_of;
 use pocket_id_emulator::{
     ApiKey, Client, Config, DEFAULT_CALLBACK, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
     DEFAULT_USER_ID, Emulator, Faults, RawResponse, RecordedRequest, SigningAlg, User,
 };
-use serde_json::{Value, json};
 
 /// The admin's API key: distinctive, so a leak of any 8 characters of it shows.
 const KEY: &str = "pidKey-Zq7xW2vN9kL4mR8tY3uHs6dF";
-const EMAIL: &str = "alice@example.com";
-const ROMM_URL: &str = "https://romm.example.com";
-const LOOPBACK_CALLBACK: &str = "http://127.0.0.1/callback";
 const POCKETID_IDS: [&str; 5] = [
     "pocketid.version",
     "pocketid.client",
@@ -809,7 +803,7 @@ mod pty {
     #[test]
     fn answering_no_to_the_creation_prompt_writes_nothing() {
         let e = modern();
-        let dir = tempfile::tempdir().unwrap();
+        let dir = Sandbox::new();
         let env_file = dir.path().join(".env");
         let mut s = spawn(&e, dir.path(), &env_file, &[]);
         s.expect("Create it in Pocket ID?");
@@ -833,7 +827,7 @@ mod pty {
     /// endpoints (this is what `wizard --yes` cannot reach, see above).
     fn answering_yes_creates(version: &str, secret_path: &str, extra: &[&str]) {
         let e = start(Config::for_version(version));
-        let dir = tempfile::tempdir().unwrap();
+        let dir = Sandbox::new();
         let env_file = dir.path().join(".env");
         let mut s = spawn(&e, dir.path(), &env_file, extra);
         s.expect("Create it in Pocket ID?");

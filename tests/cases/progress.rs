@@ -3,22 +3,19 @@
 //! on Ctrl-C; nothing of it reaches a pipe. The terminal runs are real
 //! pseudo-terminals (`rexpect`), read raw, escape sequences included.
 
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use pocket_id_emulator::{Client, Config, Emulator};
 
-use crate::support::bin::{self, Env};
 use crate::support::browser;
-use crate::support::emulator;
+use crate::support::prelude::*;
 use crate::support::pty::{Escapes, Pty};
 use crate::support::wire;
 
 const SECRET: &str = "s3cret-Xk93pQ7zLm20Wd55-abcdefgh";
-const ROMM_CALLBACK: &str = "https://romm.example.com/api/oauth/openid";
 /// The spinner's fixed words.
 const SPINNER: &str = "left (Ctrl-C ends it)";
 /// What clears the spinner's line (indicatif, through `console`).
@@ -81,7 +78,7 @@ fn spinner_cleared_before(text: &str, then: &str) {
 
 #[test]
 fn the_first_line_appears_at_once_on_a_terminal_and_never_in_a_pipe() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Sandbox::new();
     let silent = wire::silent();
     let issuer = silent.url("http");
     let args = vec![format!("--issuer={issuer}"), "--timeout=2".into()];
@@ -108,20 +105,14 @@ fn the_first_line_appears_at_once_on_a_terminal_and_never_in_a_pipe() {
         if json {
             c.arg("--json");
         }
-        let out = c
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .expect("run");
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stderr = process::run(&mut c, RUN_LIMIT).stderr;
         assert!(!stderr.contains("romm-oidc: checking"), "{stderr}");
     }
 }
 
 #[test]
 fn the_login_spinner_shows_the_time_left_and_is_cleared_before_the_report() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Sandbox::new();
     let e = emulator();
     let mut pty = Pty::spawn(
         command(dir.path(), &login_args(&e.issuer(), dir.path(), "2")),
@@ -148,7 +139,7 @@ fn the_login_spinner_shows_the_time_left_and_is_cleared_before_the_report() {
 
 #[test]
 fn ctrl_c_during_the_login_wait_clears_the_spinner_reports_and_exits_130() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Sandbox::new();
     let e = emulator();
     // The browser would start after a minute: the wait is cut short first.
     let mut pty = Pty::spawn(
@@ -174,7 +165,7 @@ fn ctrl_c_during_the_login_wait_clears_the_spinner_reports_and_exits_130() {
 
 #[test]
 fn no_spinner_on_a_dumb_terminal_or_a_pipe() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Sandbox::new();
     let e = emulator();
     let args = login_args(&e.issuer(), dir.path(), "1");
     let mut c = command(dir.path(), &args);
@@ -186,21 +177,9 @@ fn no_spinner_on_a_dumb_terminal_or_a_pipe() {
     assert!(!text.contains(SPINNER), "{text:?}");
     assert!(!text.contains("romm-oidc: checking"), "{text:?}");
 
-    let mut child = command(dir.path(), &args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .expect("read");
-    let status = child.wait().expect("wait");
-    assert_eq!(status.code(), Some(0), "{stderr}");
+    let run = process::run(&mut command(dir.path(), &args), RUN_LIMIT);
+    let stderr = run.stderr;
+    assert_eq!(run.code, 0, "{stderr}");
     assert!(!stderr.contains(SPINNER), "{stderr}");
     assert!(stderr.contains("waiting up to 60 s"), "{stderr}");
 }

@@ -1,12 +1,9 @@
 //! The README stays true: it names every variable RomM reads and every check
 //! the doctor runs, and its set-up command works.
 
+use crate::support::prelude::*;
 use std::collections::BTreeSet;
 use std::time::Duration;
-
-use crate::support::bin::{self, Env};
-use crate::support::process;
-use crate::support::sandbox::Sandbox;
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md")

@@ -4,9 +4,7 @@
 //! cases (both profiles) are in tests/network_checks.rs.
 
 use crate::support::peer::Peer;
-use crate::support::report::expect_status;
-use crate::support::sandbox::{Args, Sandbox, run_loopback};
-use serde_json::{Value, json};
+use crate::support::prelude::*;
 
 const SECRET: &str = "s3cret-Xk93pQ7zLm20Wd55-abcdefgh";
 const CALLBACK: &str = "https://romm.example.com/api/oauth/openid";

@@ -22,15 +22,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use pocket_id_emulator::{Client, Config, Emulator, Profile, SigningAlg, TokenFault, User};
-use serde_json::{Value, json};
 
-use crate::support::bin::{self, Env};
 use crate::support::browser;
 use crate::support::compose_dotenv;
-use crate::support::emulator;
 use crate::support::peer::Peer;
 use crate::support::ports::free_port;
-use crate::support::process;
+use crate::support::prelude::*;
 use crate::support::romm_double::{self, RommDouble, pinned_python};
 
 const CLIENT_ID: &str = "romm";
@@ -665,7 +662,8 @@ fn run_doctor(
     email: Option<&str>,
     login: &str,
 ) -> Value {
-    let mut command = bin::command(&std::env::temp_dir());
+    let sb = Sandbox::new();
+    let mut command = bin::command(sb.path());
     command
         .plain()
         .env("BROWSER_LOGIN", login)
@@ -985,7 +983,8 @@ fn romm_double_signs_in_with_the_env_file_emit_env_writes_as_compose_reads_it() 
         )],
         ..emulator_config()
     });
-    let mut c = bin::command(&std::env::temp_dir());
+    let sb = Sandbox::new();
+    let mut c = bin::command(sb.path());
     c.arg("emit-env")
         .arg(format!("--issuer={}", e.issuer()))
         .arg(format!("--client-id={CLIENT_ID}"))

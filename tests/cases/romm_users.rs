@@ -8,17 +8,12 @@ use std::time::Duration;
 use pocket_id_emulator::{
     Client, Config, Emulator, RommClientToken, RommConfig, RommEmulator, RommUser,
 };
-use serde_json::{Value, json};
 
-use crate::support::bin::{self, Env};
 use crate::support::browser;
-use crate::support::emulator;
 use crate::support::peer::Peer;
 use crate::support::ports::free_port;
-use crate::support::process::Run;
+use crate::support::prelude::*;
 use crate::support::pty::{Escapes, Pty};
-use crate::support::report::{check, expect_status, has, text};
-use crate::support::sandbox::{self, Args, Sandbox};
 
 const ADMIN_PW: &str = "adm1n-Pa55-word-Zq7x";
 const KEY: &str = "pidKey-Zq7xW2vN9kL4mR8tY3uHs6dF";
@@ -230,7 +225,7 @@ fn the_password_comes_from_a_file_the_environment_or_a_terminal_only() {
 #[test]
 fn the_password_prompt_is_hidden_and_on_a_terminal_only() {
     let (e, r) = (pocket_id(), romm(users()));
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut c = bin::command(dir.path());
     c.plain()
         .loopback()

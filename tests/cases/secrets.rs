@@ -7,15 +7,10 @@
 use std::time::Duration;
 
 use pocket_id_emulator::{Client, Config, DEFAULT_CALLBACK, Emulator};
-use serde_json::{Value, json};
 
-use crate::support::emulator;
 use crate::support::peer::Peer;
-use crate::support::process::Run;
-use crate::support::report::{check, expect_status, has, text};
-use crate::support::sandbox::{self, Args, Sandbox};
+use crate::support::prelude::*;
 
-const ROMM_CALLBACK: &str = "https://romm.example.com/api/oauth/openid";
 const ASCII: &str = "s3cret-Xk93pQ7zLm20Wd55";
 /// é is latin-1 (one byte there, two in UTF-8).
 const LATIN1: &str = "s3cret-caf\u{e9}-Xk93pQ7z";

@@ -8,13 +8,11 @@
 //! A secret counts as shown when any 8 of its characters in a row are (a mask
 //! shows 4 at most, and only of a secret of 20 or more).
 
-use crate::support::emulator;
 use crate::support::everything::{
     self, API_KEY, CLIENT_SECRET, Everything, GIVEN, ROMM_PASSWORD, ROMM_TOKEN,
 };
-use crate::support::process::{self, Run};
+use crate::support::prelude::*;
 use crate::support::report::piece_of;
-use crate::support::sandbox::{self, Args, RUN_LIMIT, Sandbox};
 
 #[track_caller]
 fn hidden(what: &str, text: &str, secrets: &[String]) {

@@ -5,10 +5,8 @@
 //! later, so apart from tests where the exit code is the point these tests look at
 //! individual check ids in `--json` output.
 
-use crate::support::process::{self, Run};
-use crate::support::report::{check, checks, expect_status, occurs_not_followed_by, status};
-use crate::support::sandbox::{Args, RUN_LIMIT, Sandbox, doctor_json, run};
-use serde_json::Value;
+use crate::support::prelude::*;
+use crate::support::report::{occurs_not_followed_by, status};
 
 /// The static check ids the specification requires.
 const STATIC_IDS: &[&str] = &[

@@ -5,16 +5,13 @@
 //! re-measures the cases with RomM's own httpx (the RomM double's pinned set)
 //! against the same servers.
 
+use crate::support::prelude::*;
 use crate::support::romm_double;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::certs::{Ca, CaSpec, Leaf, LeafSpec, Validity, intermediate, leaf, root};
-use crate::support::emulator::{self, settings};
-use crate::support::report::{check, expect_status, text};
-use crate::support::sandbox::{self, Args, Sandbox};
 use pocket_id_emulator::{Config, Emulator, TlsChain};
-use serde_json::Value;
 
 /// OpenSSL's subject hash of `CN=romm-oidc test root CA` (`openssl x509 -hash`),
 /// the name `openssl rehash` gives the root's file.
@@ -533,12 +530,10 @@ try:
 except httpx.ConnectError as e:
     print(str(e).split("certificate verify failed: ")[-1].split(" (_ssl.c")[0])
 "#;
-    let out = Command::new(python)
-        .env_clear()
-        .args(["-c", SCRIPT, url, &ca.display().to_string()])
-        .output()
-        .expect("run RomM's httpx");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    let mut c = Command::new(python);
+    c.env_clear()
+        .args(["-c", SCRIPT, url, &ca.display().to_string()]);
+    process::run(&mut c, RUN_LIMIT).stdout.trim().to_string()
 }
 
 #[test]

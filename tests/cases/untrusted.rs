@@ -7,28 +7,23 @@
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::process::{Output, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use pocket_id_emulator::{
     ApiKey, Client, Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Faults, RawResponse, User,
     UserGroup,
 };
-use serde_json::{Value, json};
 
-use crate::support::bin::{self, Env};
 use crate::support::browser;
-use crate::support::emulator;
 use crate::support::http::get_json;
-use crate::support::report::{self, check, expect_status};
+use crate::support::prelude::*;
+use crate::support::report;
 use crate::support::wire::{self, Listener};
 
 const TOKEN: &str = "/api/oidc/token";
 const JSON: &str = "application/json; charset=utf-8";
-const ROMM_CALLBACK: &str = "https://romm.example.com/api/oauth/openid";
-const LOOPBACK_CALLBACK: &str = "http://127.0.0.1/callback";
 const API_KEY: &str = "untrusted-test-admin-key-0123456789";
 
 /// What a hostile provider puts in a string: a screen clear, an OSC 8 link, an
@@ -71,17 +66,11 @@ fn login_client() -> Client {
 }
 
 /// `romm-oidc <args>` with a clean environment; proxies off for loopback.
-fn run(args: &[&str]) -> (Output, Duration) {
-    let home = tempfile::tempdir().expect("tempdir");
-    let started = Instant::now();
-    let out = bin::command(home.path())
-        .plain()
-        .loopback()
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run romm-oidc");
-    (out, started.elapsed())
+fn run(args: &[&str]) -> Run {
+    let home = Sandbox::new();
+    let mut c = bin::command(home.path());
+    c.plain().loopback().args(args);
+    process::run(&mut c, RUN_LIMIT)
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -114,16 +103,16 @@ fn doctor_args(issuer: &str) -> Vec<String> {
 fn doctor_both_ways(args: &[String]) -> (Value, String) {
     let mut human: Vec<&str> = vec!["-vv"];
     human.extend(args.iter().map(String::as_str));
-    let (out, _) = run(&human);
-    let stdout = text(&out.stdout);
+    let out = run(&human);
+    let stdout = text(&out.stdout_bytes);
     assert_terminal_safe("human stdout", &stdout);
-    assert_terminal_safe("-vv stderr", &text(&out.stderr));
+    assert_terminal_safe("-vv stderr", &text(&out.stderr_bytes));
     let mut machine: Vec<&str> = args.iter().map(String::as_str).collect();
     machine.push("--json");
-    let (out, _) = run(&machine);
-    let json_text = text(&out.stdout);
+    let out = run(&machine);
+    let json_text = text(&out.stdout_bytes);
     assert_terminal_safe("--json stdout", &json_text);
-    assert_terminal_safe("--json stderr", &text(&out.stderr));
+    assert_terminal_safe("--json stderr", &text(&out.stderr_bytes));
     let report: Value = serde_json::from_str(&json_text)
         .unwrap_or_else(|e| panic!("--json is not JSON ({e}):\n{json_text}"));
     (report, stdout)
@@ -283,7 +272,7 @@ fn wizard_notes_escape_what_pocket_id_sends() {
         session_user: None,
         ..Config::default()
     });
-    let (out, _) = run(&[
+    let out = run(&[
         "wizard",
         "--yes",
         "--romm-url",
@@ -304,8 +293,8 @@ fn wizard_notes_escape_what_pocket_id_sends() {
         "--listen=127.0.0.1:0",
         "--login-timeout=1",
     ]);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stderr = text(&out.stderr_bytes);
+    assert_eq!(out.code, 0, "{stderr}");
     assert_terminal_safe("wizard stderr", &stderr);
     assert!(
         stderr.contains(r"alice\x1b[2J\x1b]8;;https://evil.example/\x07click"),
@@ -389,10 +378,11 @@ fn doctor_json(issuer: &str, extra: &[&str]) -> (Value, String, Duration) {
     args.push("--json".into());
     args.extend(extra.iter().map(|a| a.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (out, elapsed) = run(&args);
-    let stderr = text(&out.stderr);
-    let report =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stderr}"));
+    let out = run(&args);
+    let elapsed = out.elapsed;
+    let stderr = text(&out.stderr_bytes);
+    let report = serde_json::from_slice(&out.stdout_bytes)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stderr}"));
     (report, stderr, elapsed)
 }
 
@@ -978,7 +968,7 @@ fn a_header_with_bytes_outside_ascii_is_shown_not_taken_for_missing() {
 
 #[test]
 fn settings_traced_with_v_are_escaped_too() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Sandbox::new();
     let env = dir.path().join("romm.env");
     std::fs::write(
         &env,
@@ -986,9 +976,9 @@ fn settings_traced_with_v_are_escaped_too() {
     )
     .expect("env file");
     let env = env.display().to_string();
-    let (out, _) = run(&["-v", "doctor", "--timeout", "2", "--env-file", &env]);
-    let stderr = text(&out.stderr);
+    let out = run(&["-v", "doctor", "--timeout", "2", "--env-file", &env]);
+    let stderr = text(&out.stderr_bytes);
     assert_terminal_safe("-v stderr", &stderr);
-    assert_terminal_safe("stdout", &text(&out.stdout));
+    assert_terminal_safe("stdout", &text(&out.stdout_bytes));
     assert!(stderr.contains(r"romm\x1b]52;c;ZXZpbA==\x07"), "{stderr}");
 }

@@ -13,22 +13,14 @@ use std::thread;
 use std::time::Duration;
 
 use pocket_id_emulator::{Client, Config, Emulator};
-use serde_json::Value;
 
-use crate::support::bin::{self, Env};
 use crate::support::browser;
-use crate::support::emulator;
-use crate::support::process::{self, Run};
+use crate::support::prelude::*;
 use crate::support::pty::{Escapes, Pty};
 
 const CLIENT_ID: &str = "romm";
 const SECRET: &str = "s3cret-Xk93pQ7zLm20Wd55-abcdefgh";
 const WRONG_SECRET: &str = "not-the-secret-0000";
-const ROMM_URL: &str = "https://romm.example.com";
-const ROMM_CALLBACK: &str = "https://romm.example.com/api/oauth/openid";
-/// The portless loopback callback Pocket ID 2.0+ matches on any port.
-const LOOPBACK_CALLBACK: &str = "http://127.0.0.1/callback";
-const EMAIL: &str = "alice@example.com";
 /// How long one step of the wizard may take before a test gives up on it.
 const STEP: Duration = Duration::from_secs(20);
 /// Upper bound for a whole non-interactive run.
@@ -163,7 +155,7 @@ fn interactive_happy_path(emu: &Emulator, dir: &Path) -> (PathBuf, String) {
 #[test]
 fn happy_path_writes_six_lines_that_doctor_accepts() {
     let emu = emulator(true);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let (env_file, transcript) = interactive_happy_path(&emu, dir.path());
 
     assert_eq!(
@@ -221,7 +213,7 @@ fn happy_path_writes_six_lines_that_doctor_accepts() {
 #[test]
 fn wrong_secret_is_refused_and_asked_again() {
     let emu = emulator(true);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let env_file = dir.path().join("romm.env");
     let mut w = pty(wizard_command(dir.path(), &[]));
     urls(&mut w, &emu.issuer());
@@ -250,7 +242,7 @@ fn wrong_secret_is_refused_and_asked_again() {
 #[test]
 fn authorize_endpoint_is_recognised_and_the_base_url_used() {
     let emu = emulator(true);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let env_file = dir.path().join("romm.env");
     let issuer = emu.issuer();
     let mut w = pty(wizard_command(dir.path(), &[]));
@@ -284,7 +276,7 @@ fn authorize_endpoint_is_recognised_and_the_base_url_used() {
 #[test]
 fn discovery_url_is_recognised_and_the_base_url_printed_for_compose() {
     let emu = emulator(true);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let issuer = emu.issuer();
     let mut w = pty(wizard_command(dir.path(), &[]));
     urls(
@@ -320,7 +312,7 @@ fn discovery_url_is_recognised_and_the_base_url_printed_for_compose() {
 #[test]
 fn unverified_email_shows_the_pocket_id_fix_and_the_retry_passes() {
     let emu = emulator(false);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let env_file = dir.path().join("romm.env");
     let mut w = pty(wizard_command(dir.path(), &[]));
     urls(&mut w, &emu.issuer());
@@ -396,7 +388,7 @@ fn assert_untouched(dir: &Path, path: &Path, bytes: &[u8], transcript: &str) {
 #[test]
 fn ctrl_c_at_the_secret_prompt_exits_130_and_writes_nothing() {
     let emu = emulator(true);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let (path, bytes) = existing_env(dir.path());
     let mut w = pty(wizard_command(
         dir.path(),
@@ -421,7 +413,7 @@ fn ctrl_c_at_the_secret_prompt_exits_130_and_writes_nothing() {
 fn ctrl_c_at_the_env_file_prompt_exits_130_and_writes_nothing() {
     // The last prompt before the write: the block is complete, the file chosen.
     let emu = emulator(true);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let (path, bytes) = existing_env(dir.path());
     let mut w = pty(wizard_command(
         dir.path(),
@@ -468,7 +460,7 @@ fn yes_run(emu: &Emulator, dir: &Path, extra: &[String]) -> Run {
 #[test]
 fn yes_with_every_flag_writes_the_same_file_as_the_interactive_run() {
     let emu = emulator(true);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let (interactive, _) = interactive_happy_path(&emu, dir.path());
 
     let written = dir.path().join("yes.env");
@@ -499,7 +491,7 @@ fn yes_without_login_runs_no_login_test() {
     // --login the run must neither open a browser nor wait for a login (by default
     // up to --login-timeout 180 s).
     let emu = emulator(true);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let written = dir.path().join("yes.env");
     let marker = dir.path().join("browser-was-opened");
     let run = yes_run(
@@ -530,7 +522,7 @@ fn email_prompt_accepts_empty_to_skip() {
     // The prompt says "(empty to skip)"; with the login test skipped it has no
     // default, so Enter alone must move on to the roles.
     let emu = emulator(true);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut w = pty(wizard_command(
         dir.path(),
         &[
@@ -560,7 +552,7 @@ fn a_prompt_after_the_login_test_still_reads_single_keys() {
     // until Enter, so a y/n question hangs. A prompt after the login test must still
     // read each key as it is typed.
     let emu = emulator(true);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut w = pty(wizard_command_with(
         dir.path(),
         &browser::driver(),
@@ -590,7 +582,7 @@ fn a_prompt_after_the_login_test_still_reads_single_keys() {
 #[test]
 fn without_a_terminal_and_without_yes_exits_2_naming_the_flags() {
     let emu = emulator(true);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut c = command(dir.path());
     c.arg("wizard")
         .arg(flag("--romm-url", ROMM_URL))
@@ -622,7 +614,7 @@ fn without_a_terminal_and_without_yes_exits_2_naming_the_flags() {
 #[test]
 fn yes_without_a_terminal_names_the_missing_client_id() {
     let emu = emulator(true);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let written = dir.path().join("yes.env");
     let mut c = command(dir.path());
     c.arg("wizard")
@@ -645,7 +637,7 @@ fn yes_without_a_terminal_names_the_missing_client_id() {
 #[test]
 fn yes_summary_says_no_role_mapping_when_none_was_given() {
     let emu = emulator(true);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let run = yes_run(&emu, dir.path(), &[]);
     let roles = run
         .stderr
@@ -683,7 +675,7 @@ fn yes_summary_says_no_role_mapping_when_none_was_given() {
 #[test]
 fn yes_closing_hint_names_the_file_written_or_says_nothing_was() {
     let emu = emulator(true);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     // A name that needs quoting in a shell.
     let written = dir.path().join("my romm.env");
     let run = yes_run(

@@ -14,10 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::bin;
 use crate::support::nodes::{char_device, fifo};
-use crate::support::process::{self, Run};
-use crate::support::sandbox::{Args, RUN_LIMIT, Sandbox, run};
+use crate::support::prelude::*;
 
 const SECRET: &str = "Xk93-pQ7z-Lm20-Wd55";
 /// The uid/gid the unprivileged runs use.

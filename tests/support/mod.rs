@@ -13,6 +13,7 @@ pub mod http;
 pub mod nodes;
 pub mod peer;
 pub mod ports;
+pub mod prelude;
 pub mod process;
 pub mod pty;
 pub mod report;

@@ -31,25 +31,18 @@ pub struct Run {
     pub signal: Option<i32>,
     /// Killed because it was still running at the limit.
     pub timed_out: bool,
+    /// Its stdout, read as UTF-8 (an invalid sequence as U+FFFD).
     pub stdout: String,
+    /// Its stderr, read as UTF-8 (an invalid sequence as U+FFFD).
     pub stderr: String,
+    /// Its stdout exactly, for a case about the bytes.
+    pub stdout_bytes: Vec<u8>,
+    /// Its stderr exactly.
+    pub stderr_bytes: Vec<u8>,
     pub elapsed: Duration,
 }
 
 impl Run {
-    /// How a process ended whose streams the case set up itself (`Command::output`).
-    pub fn from_output(out: std::process::Output, elapsed: Duration) -> Run {
-        use std::os::unix::process::ExitStatusExt;
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            signal: out.status.signal(),
-            timed_out: false,
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            elapsed,
-        }
-    }
-
     /// Everything about the run, for an assertion's message.
     pub fn show(&self) -> String {
         let end = match (self.timed_out, self.signal) {
@@ -64,14 +57,24 @@ impl Run {
     }
 }
 
+/// What a process reads on stdin.
+pub enum Input<'a> {
+    /// Nothing: /dev/null.
+    Null,
+    /// These bytes, then the end.
+    Bytes(&'a [u8]),
+    /// What the case opened (a file, a pipe).
+    From(Stdio),
+}
+
 /// Runs `c` with stdin from /dev/null to its end, killed after `limit`.
 pub fn run(c: &mut Command, limit: Duration) -> Run {
-    Spawned::start(c, None).finish(limit)
+    Spawned::start(c, Input::Null).finish(limit)
 }
 
 /// Runs `c` with `input` on its stdin to its end, killed after `limit`.
 pub fn run_with_input(c: &mut Command, input: &[u8], limit: Duration) -> Run {
-    Spawned::start(c, Some(input)).finish(limit)
+    Spawned::start(c, Input::Bytes(input)).finish(limit)
 }
 
 /// A started process whose stdout and stderr are read as they come.
@@ -136,29 +139,44 @@ impl Pipe {
 }
 
 impl Spawned {
-    /// Starts `c` with stdout and stderr piped, and stdin from /dev/null or fed `input`
-    /// (then closed).
-    pub fn start(c: &mut Command, input: Option<&[u8]>) -> Spawned {
+    /// Starts `c` with `input` on stdin, and stdout and stderr piped.
+    pub fn start(c: &mut Command, input: Input) -> Spawned {
+        c.stderr(Stdio::piped());
+        Spawned::start_keeping_stderr(c, input)
+    }
+
+    /// [`Spawned::start`] with stderr where the case set it (then read as empty).
+    pub fn start_keeping_stderr(c: &mut Command, input: Input) -> Spawned {
         let started = Instant::now();
-        c.stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        let bytes = match input {
+            Input::Null => {
+                c.stdin(Stdio::null());
+                None
+            }
+            Input::Bytes(bytes) => {
+                c.stdin(Stdio::piped());
+                Some(bytes.to_vec())
+            }
+            Input::From(stdin) => {
+                c.stdin(stdin);
+                None
+            }
+        };
+        c.stdout(Stdio::piped());
         let mut child = c
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", c.get_program()));
-        if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
-            let input = input.to_vec();
+        if let (Some(bytes), Some(mut stdin)) = (bytes, child.stdin.take()) {
             // A writer of its own: a process that does not read stdin must not block us.
             thread::spawn(move || {
-                let _ = std::io::Write::write_all(&mut stdin, &input);
+                let _ = std::io::Write::write_all(&mut stdin, &bytes);
             });
         }
         let stdout = Pipe::read(child.stdout.take().expect("stdout is piped"));
-        let stderr = Pipe::read(child.stderr.take().expect("stderr is piped"));
+        let stderr = match child.stderr.take() {
+            Some(stderr) => Pipe::read(stderr),
+            None => Pipe::read(std::io::empty()),
+        };
         Spawned {
             child,
             started,
@@ -233,6 +251,8 @@ impl Spawned {
             timed_out,
             stdout: self.stdout.text(),
             stderr: self.stderr.text(),
+            stdout_bytes: self.stdout.bytes,
+            stderr_bytes: self.stderr.bytes,
             elapsed,
         }
     }
