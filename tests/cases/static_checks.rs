@@ -21,6 +21,17 @@ const STATIC_IDS: &[&str] = &[
 ];
 const WELL_KNOWN: &str = "/.well-known/openid-configuration";
 
+/// Asserts that the check `id` has status `want` with `flag` set to each of `values`
+/// over `base`; `says` why, for the message.
+#[track_caller]
+fn each_gives(base: &Args, flag: &str, values: &[&str], id: &str, want: &str, says: &str) {
+    let sb = Sandbox::new();
+    for value in values {
+        let c = doctor_check(&sb, &base.clone().set(flag, value), &[], id);
+        assert_eq!(c["status"], want, "{flag}={value:?} {says}:\n{c:#}");
+    }
+}
+
 // ------------------------------------------------------------------------------------
 // Report shape and exit status
 
@@ -392,26 +403,31 @@ fn issuer_double_quoted_in_env_file_is_fine() {
 
 #[test]
 fn issuer_with_inner_whitespace_fails() {
-    let sb = Sandbox::new();
-    for issuer in ["https://id.example .com", "https://id.example.com/my realm"] {
-        let (report, _) = doctor_json(&sb, &Args::valid().set("--issuer", issuer), &[]);
-        expect_status(&report, "config.issuer-url", &["fail"]);
-    }
+    each_gives(
+        &Args::valid(),
+        "--issuer",
+        &["https://id.example .com", "https://id.example.com/my realm"],
+        "config.issuer-url",
+        "fail",
+        "must fail",
+    );
 }
 
 #[test]
 fn issuer_that_is_not_an_absolute_http_url_fails() {
-    let sb = Sandbox::new();
-    for issuer in [
-        "id.example.com",
-        "ftp://id.example.com",
-        "/realms/home",
-        "https://",
-    ] {
-        let (report, _) = doctor_json(&sb, &Args::valid().set("--issuer", issuer), &[]);
-        let c = check(&report, "config.issuer-url");
-        assert_eq!(c["status"], "fail", "{issuer:?} must fail:\n{c:#}");
-    }
+    each_gives(
+        &Args::valid(),
+        "--issuer",
+        &[
+            "id.example.com",
+            "ftp://id.example.com",
+            "/realms/home",
+            "https://",
+        ],
+        "config.issuer-url",
+        "fail",
+        "must fail",
+    );
 }
 
 #[test]
@@ -453,10 +469,9 @@ fn metadata_url_is_shown_verbatim_as_the_discovery_url() {
     let args = Args::valid()
         .set("--issuer", "https://auth.example.com")
         .set("--metadata-url", meta);
-    let (report, _) = doctor_json(&sb, &args, &[]);
-    let c = check(&report, "config.issuer-url");
+    let c = doctor_check(&sb, &args, &[], "config.issuer-url");
     assert_ne!(c["status"], "fail", "{c:#}");
-    let shown = summary_and_detail(c);
+    let shown = summary_and_detail(&c);
     assert!(
         shown.contains(meta),
         "the metadata URL is the discovery URL:\n{c:#}"
@@ -495,26 +510,27 @@ fn redirect_uri_is_derived_from_romm_url() {
 
 #[test]
 fn redirect_uri_with_wrong_path_query_fragment_or_slash_fails() {
-    let sb = Sandbox::new();
-    for uri in [
-        "https://romm.example.com/api/oauth/openid/",
-        "https://romm.example.com/oauth/openid",
-        "https://romm.example.com/api/login/openid",
-        "https://romm.example.com/api/oauth/openid?next=/",
-        "https://romm.example.com/api/oauth/openid#x",
-        "https://romm.example.com/",
-        "https://romm.example.com",
-        "romm.example.com/api/oauth/openid",
-        "/api/oauth/openid",
-        "ftp://romm.example.com/api/oauth/openid",
-        "\"https://romm.example.com/api/oauth/openid\"",
-        "https://romm.example.com/api/oauth/open id",
-    ] {
-        let args = Args::valid().unset("--romm-url").set("--redirect-uri", uri);
-        let (report, _) = doctor_json(&sb, &args, &[]);
-        let c = check(&report, "config.redirect-uri");
-        assert_eq!(c["status"], "fail", "{uri:?} must fail:\n{c:#}");
-    }
+    each_gives(
+        &Args::valid().unset("--romm-url"),
+        "--redirect-uri",
+        &[
+            "https://romm.example.com/api/oauth/openid/",
+            "https://romm.example.com/oauth/openid",
+            "https://romm.example.com/api/login/openid",
+            "https://romm.example.com/api/oauth/openid?next=/",
+            "https://romm.example.com/api/oauth/openid#x",
+            "https://romm.example.com/",
+            "https://romm.example.com",
+            "romm.example.com/api/oauth/openid",
+            "/api/oauth/openid",
+            "ftp://romm.example.com/api/oauth/openid",
+            "\"https://romm.example.com/api/oauth/openid\"",
+            "https://romm.example.com/api/oauth/open id",
+        ],
+        "config.redirect-uri",
+        "fail",
+        "must fail",
+    );
 }
 
 #[test]
@@ -534,29 +550,30 @@ fn redirect_uri_quoted_in_process_environment_fails() {
 
 #[test]
 fn redirect_uri_plain_http_warns_except_on_loopback() {
-    let sb = Sandbox::new();
-    for uri in [
-        "http://romm.example.com/api/oauth/openid",
-        "http://192.168.1.20:8080/api/oauth/openid",
-    ] {
-        let args = Args::valid().unset("--romm-url").set("--redirect-uri", uri);
-        let (report, _) = doctor_json(&sb, &args, &[]);
-        let c = check(&report, "config.redirect-uri");
-        assert_eq!(
-            c["status"], "warn",
-            "{uri}: http to a non-loopback host warns:\n{c:#}"
-        );
-    }
-    for uri in [
-        "http://localhost:8080/api/oauth/openid",
-        "http://127.0.0.1:8080/api/oauth/openid",
-        "http://[::1]:8080/api/oauth/openid",
-    ] {
-        let args = Args::valid().unset("--romm-url").set("--redirect-uri", uri);
-        let (report, _) = doctor_json(&sb, &args, &[]);
-        let c = check(&report, "config.redirect-uri");
-        assert_eq!(c["status"], "pass", "{uri}: loopback http is fine:\n{c:#}");
-    }
+    let base = Args::valid().unset("--romm-url");
+    each_gives(
+        &base,
+        "--redirect-uri",
+        &[
+            "http://romm.example.com/api/oauth/openid",
+            "http://192.168.1.20:8080/api/oauth/openid",
+        ],
+        "config.redirect-uri",
+        "warn",
+        "is http to a non-loopback host: it warns",
+    );
+    each_gives(
+        &base,
+        "--redirect-uri",
+        &[
+            "http://localhost:8080/api/oauth/openid",
+            "http://127.0.0.1:8080/api/oauth/openid",
+            "http://[::1]:8080/api/oauth/openid",
+        ],
+        "config.redirect-uri",
+        "pass",
+        "is loopback http: it is fine",
+    );
 }
 
 #[test]
@@ -592,8 +609,7 @@ fn session_cookie_origin_must_equal_romm_url() {
         let args = Args::valid()
             .set("--romm-url", romm)
             .set("--redirect-uri", redirect);
-        let (report, _) = doctor_json(&sb, &args, &[]);
-        let c = check(&report, "config.session-cookie");
+        let c = doctor_check(&sb, &args, &[], "config.session-cookie");
         assert_eq!(
             c["status"], "pass",
             "--romm-url {romm} is the same origin as {redirect}:\n{c:#}"
@@ -882,8 +898,7 @@ fn env_file_values_are_not_called_missing_when_a_flag_or_env_var_repeats_them() 
         ),
     ];
     for (args, env) in cases {
-        let (report, _) = doctor_json(&sb, &args, &env);
-        let c = check(&report, "config.env-file");
+        let c = doctor_check(&sb, &args, &env, "config.env-file");
         assert_eq!(
             c["status"], "pass",
             "{args:?} env {env:?}: the file sets every value:\n{c:#}"
@@ -1031,25 +1046,25 @@ fn env_file_secret_problems_do_not_show_the_secret() {
 
 #[test]
 fn provider_name_with_bundled_icon_passes() {
-    let sb = Sandbox::new();
-    for p in [
-        "pocket-id",
-        "authelia",
-        "keycloak",
-        "authentik",
-        "zitadel",
-        "google",
-        "Pocket ID",
-        "Keycloak",
-    ] {
-        let (report, _) = doctor_json(&sb, &Args::valid().set("--provider", p), &[]);
-        let c = check(&report, "config.provider-name");
-        assert_eq!(
-            c["status"], "pass",
-            "{p:?} has a bundled icon (lowercased, spaces→dashes):\n{c:#}"
-        );
-    }
+    each_gives(
+        &Args::valid(),
+        "--provider",
+        &[
+            "pocket-id",
+            "authelia",
+            "keycloak",
+            "authentik",
+            "zitadel",
+            "google",
+            "Pocket ID",
+            "Keycloak",
+        ],
+        "config.provider-name",
+        "pass",
+        "has a bundled icon (lowercased, spaces→dashes)",
+    );
     // The default provider is pocket-id, which has an icon.
+    let sb = Sandbox::new();
     let (report, _) = doctor_json(&sb, &Args::valid(), &[]);
     let t = expect_status(&report, "config.provider-name", &["pass"]);
     assert!(t.contains("pocket-id"), "{t}");
@@ -1058,8 +1073,12 @@ fn provider_name_with_bundled_icon_passes() {
 #[test]
 fn provider_name_without_icon_warns_and_suggests_pocket_id() {
     let sb = Sandbox::new();
-    let (report, _) = doctor_json(&sb, &Args::valid().set("--provider", "pocketid"), &[]);
-    let c = check(&report, "config.provider-name");
+    let c = doctor_check(
+        &sb,
+        &Args::valid().set("--provider", "pocketid"),
+        &[],
+        "config.provider-name",
+    );
     assert_eq!(c["status"], "warn", "{c:#}");
     assert!(
         c["fix"].as_str().unwrap().contains("pocket-id"),
@@ -1086,16 +1105,19 @@ fn metadata_url_absolute_passes_and_bad_values_fail() {
     let good = "https://auth.example.com/oidc/.well-known/openid-configuration";
     let (report, _) = doctor_json(&sb, &Args::valid().set("--metadata-url", good), &[]);
     expect_status(&report, "config.metadata-url", &["pass"]);
-    for bad in [
-        "auth.example.com/oidc/.well-known/openid-configuration",
-        "\"https://auth.example.com/oidc/.well-known/openid-configuration\"",
-        "ftp://auth.example.com/.well-known/openid-configuration",
-        "https://auth.example.com/oidc/.well-known/openid configuration",
-    ] {
-        let (report, _) = doctor_json(&sb, &Args::valid().set("--metadata-url", bad), &[]);
-        let c = check(&report, "config.metadata-url");
-        assert_eq!(c["status"], "fail", "{bad:?} must fail:\n{c:#}");
-    }
+    each_gives(
+        &Args::valid(),
+        "--metadata-url",
+        &[
+            "auth.example.com/oidc/.well-known/openid-configuration",
+            "\"https://auth.example.com/oidc/.well-known/openid-configuration\"",
+            "ftp://auth.example.com/.well-known/openid-configuration",
+            "https://auth.example.com/oidc/.well-known/openid configuration",
+        ],
+        "config.metadata-url",
+        "fail",
+        "must fail",
+    );
 }
 
 // ------------------------------------------------------------------------------------
@@ -1218,8 +1240,7 @@ fn roles_comma_list_warns() {
         let args = Args::valid()
             .set("--claim-roles", "groups")
             .set(flag, "romm-admin,platform-admins");
-        let (report, _) = doctor_json(&sb, &args, &[]);
-        let c = check(&report, "config.roles");
+        let c = doctor_check(&sb, &args, &[], "config.roles");
         assert_eq!(
             c["status"], "warn",
             "{flag} with a comma list must warn:\n{c:#}"

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::bin::{self, Env};
 use super::process::{self, Run};
+use super::report;
 
 /// How long one run in a sandbox may take before it is killed.
 pub const RUN_LIMIT: Duration = Duration::from_secs(90);
@@ -113,6 +114,12 @@ pub fn run_loopback(sb: &Sandbox, sub: &[&str], args: &Args, env: &[(&str, &str)
 /// `romm-oidc doctor --json --timeout 2 <args>`; returns the parsed report and the run.
 pub fn doctor_json(sb: &Sandbox, args: &Args, env: &[(&str, &str)]) -> (Value, Run) {
     report(run(sb, &["doctor", "--json", "--timeout", "2"], args, env))
+}
+
+/// The check `id` of [`doctor_json`]'s report.
+pub fn doctor_check(sb: &Sandbox, args: &Args, env: &[(&str, &str)], id: &str) -> Value {
+    let (report, _) = doctor_json(sb, args, env);
+    report::check(&report, id).clone()
 }
 
 /// `romm-oidc doctor --json --timeout <timeout> <args>` against peers on loopback;
