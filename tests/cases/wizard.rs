@@ -93,6 +93,17 @@ fn flag(name: &str, value: impl AsRef<str>) -> String {
     format!("{name}={}", value.as_ref())
 }
 
+/// Every value the wizard asks for, given on the command line: RomM's URL, the
+/// provider and the client.
+fn every_value(emu: &Emulator) -> Vec<String> {
+    vec![
+        flag("--romm-url", ROMM_URL),
+        flag("--issuer", emu.issuer()),
+        flag("--client-id", CLIENT_ID),
+        flag("--client-secret", SECRET),
+    ]
+}
+
 /// The wizard in a pseudo-terminal, read as a person reads it.
 fn pty(c: Command) -> Pty {
     Pty::spawn(c, STEP, Escapes::Stripped)
@@ -128,6 +139,16 @@ fn email_roles_and_merge(w: &mut Pty, env_file: &Path) -> i32 {
     w.expect("Next:");
     w.expect("docker compose up -d --force-recreate romm");
     w.finish()
+}
+
+/// Steps 7 and 8: no roles, the block printed as .env lines; the run ends with 0.
+#[track_caller]
+fn no_roles_and_print(w: &mut Pty) {
+    w.confirm("Map RomM roles from a group claim?", false);
+    w.expect("Where should it go?");
+    w.send("\x1b[B\x1b[B\r"); // down twice: print as .env lines
+    w.expect(&format!("OIDC_CLIENT_SECRET='{SECRET}'"));
+    assert_eq!(w.finish(), 0, "{}", w.transcript());
 }
 
 /// The whole interactive happy path against `emu`; returns the env file written in
@@ -181,9 +202,7 @@ fn happy_path_writes_six_lines_that_doctor_accepts() {
     doctor
         .args(["doctor", "--json", "--env-file"])
         .arg(&env_file);
-    let run = process::run(&mut doctor, RUN_LIMIT);
-    let report: Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("doctor --json printed no JSON ({e}):\n{}", run.show()));
+    let (report, _) = sandbox::report(process::run(&mut doctor, RUN_LIMIT));
     let checks = report["checks"].as_array().expect("checks array");
     let failing: Vec<&Value> = checks
         .iter()
@@ -415,15 +434,7 @@ fn ctrl_c_at_the_env_file_prompt_exits_130_and_writes_nothing() {
     let emu = emulator(true);
     let dir = Sandbox::new();
     let (path, bytes) = existing_env(dir.path());
-    let mut w = pty(wizard_command(
-        dir.path(),
-        &[
-            flag("--romm-url", ROMM_URL),
-            flag("--issuer", emu.issuer()),
-            flag("--client-id", CLIENT_ID),
-            flag("--client-secret", SECRET),
-        ],
-    ));
+    let mut w = pty(wizard_command(dir.path(), &every_value(&emu)));
     w.confirm("Run a real login now", false);
     w.answer("Email of the RomM user", EMAIL);
     w.confirm("Map RomM roles from a group claim?", false);
@@ -446,10 +457,7 @@ fn ctrl_c_at_the_env_file_prompt_exits_130_and_writes_nothing() {
 fn yes_run(emu: &Emulator, dir: &Path, extra: &[String]) -> Run {
     let mut c = command(dir);
     c.arg("wizard")
-        .arg(flag("--romm-url", ROMM_URL))
-        .arg(flag("--issuer", emu.issuer()))
-        .arg(flag("--client-id", CLIENT_ID))
-        .arg(flag("--client-secret", SECRET))
+        .args(every_value(emu))
         .arg("--yes")
         .args(extra);
     let run = process::run(&mut c, RUN_LIMIT);
@@ -523,24 +531,12 @@ fn email_prompt_accepts_empty_to_skip() {
     // default, so Enter alone must move on to the roles.
     let emu = emulator(true);
     let dir = Sandbox::new();
-    let mut w = pty(wizard_command(
-        dir.path(),
-        &[
-            flag("--romm-url", ROMM_URL),
-            flag("--issuer", emu.issuer()),
-            flag("--client-id", CLIENT_ID),
-            flag("--client-secret", SECRET),
-        ],
-    ));
+    let mut w = pty(wizard_command(dir.path(), &every_value(&emu)));
     w.confirm("Run a real login now", false);
     w.expect("(empty to skip)");
     w.line("");
     w.expect_within("7. Roles", Duration::from_secs(5));
-    w.confirm("Map RomM roles from a group claim?", false);
-    w.expect("Where should it go?");
-    w.send("\x1b[B\x1b[B\r"); // down twice: print as .env lines
-    w.expect(&format!("OIDC_CLIENT_SECRET='{SECRET}'"));
-    assert_eq!(w.finish(), 0, "{}", w.transcript());
+    no_roles_and_print(&mut w);
 }
 
 #[test]
@@ -556,12 +552,7 @@ fn a_prompt_after_the_login_test_still_reads_single_keys() {
     let mut w = pty(wizard_command_with(
         dir.path(),
         &browser::driver(),
-        &[
-            flag("--romm-url", ROMM_URL),
-            flag("--issuer", emu.issuer()),
-            flag("--client-id", CLIENT_ID),
-            flag("--client-secret", SECRET),
-        ],
+        &every_value(&emu),
     ));
     w.confirm("Run a real login now", true);
     w.expect("claims RomM reads:");
@@ -572,11 +563,7 @@ fn a_prompt_after_the_login_test_still_reads_single_keys() {
     w.send("alice"); // no Enter: a prompt reading keys shows each one at once
     w.expect_within("alice", Duration::from_secs(5));
     w.line("@example.com");
-    w.confirm("Map RomM roles from a group claim?", false);
-    w.expect("Where should it go?");
-    w.send("\x1b[B\x1b[B\r"); // down twice: print as .env lines
-    w.expect(&format!("OIDC_CLIENT_SECRET='{SECRET}'"));
-    assert_eq!(w.finish(), 0, "{}", w.transcript());
+    no_roles_and_print(&mut w);
 }
 
 #[test]
@@ -634,17 +621,23 @@ fn yes_without_a_terminal_names_the_missing_client_id() {
     assert!(!written.exists(), "{}", run.show());
 }
 
-#[test]
-fn yes_summary_says_no_role_mapping_when_none_was_given() {
-    let emu = emulator(true);
-    let dir = Sandbox::new();
-    let run = yes_run(&emu, dir.path(), &[]);
+/// What a run said in step 7, the roles.
+#[track_caller]
+fn roles_step(run: &Run) -> &str {
     let roles = run
         .stderr
         .split("7. Roles")
         .nth(1)
         .unwrap_or_else(|| panic!("no roles step:\n{}", run.show()));
-    let roles = roles.split("8. ").next().unwrap_or_default();
+    roles.split("8. ").next().unwrap_or_default()
+}
+
+#[test]
+fn yes_summary_says_no_role_mapping_when_none_was_given() {
+    let emu = emulator(true);
+    let dir = Sandbox::new();
+    let run = yes_run(&emu, dir.path(), &[]);
+    let roles = roles_step(&run);
     assert!(
         roles.contains("no role mapping") && !roles.contains("kept as given"),
         "{}",
@@ -660,8 +653,7 @@ fn yes_summary_says_no_role_mapping_when_none_was_given() {
             flag("--role-viewer", "*"),
         ],
     );
-    let roles = run.stderr.split("7. Roles").nth(1).unwrap_or_default();
-    let roles = roles.split("8. ").next().unwrap_or_default();
+    let roles = roles_step(&run);
     for want in [
         "OIDC_CLAIM_ROLES=groups",
         "OIDC_ROLE_ADMIN=romm-admins",
