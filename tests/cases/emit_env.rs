@@ -10,7 +10,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use crate::support::compose_dotenv::{parse, parse_map, read_compose_environment};
-use crate::support::report::{occurs_not_followed_by, status};
+use crate::support::report::occurs_not_followed_by;
 use crate::support::sandbox::{sh, sh_read};
 
 const SECRET: &str = "Xk93-pQ7z-Lm20-Wd55";

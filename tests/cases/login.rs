@@ -294,10 +294,7 @@ impl Outcome {
     }
 
     fn status(&self, id: &str) -> String {
-        check(self.report(), id)["status"]
-            .as_str()
-            .unwrap_or("<none>")
-            .to_string()
+        status(self.report(), id)
     }
 
     fn login_summary(&self) -> String {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::http::get_json;
 use crate::support::prelude::*;
+use crate::support::report::PROVIDER_CHECKS;
 use crate::support::wire;
 use base64::Engine;
 use pocket_id_emulator::{
@@ -1184,17 +1185,11 @@ fn report_lists_each_network_check_once() {
     let r = romm(&e.issuer(), &[]);
     let sb = Sandbox::new();
     let (v, _) = doctor(&sb, &with_romm(&e, &r));
-    for id in [
-        "tls.ca-file",
-        "discovery.fetch",
-        "discovery.issuer",
-        "discovery.metadata",
-        "jwks.keys",
-        "client.exists",
-        "client.credentials",
-        "romm.heartbeat",
-        "romm.login-redirect",
-    ] {
+    let network = ["tls.ca-file"]
+        .into_iter()
+        .chain(PROVIDER_CHECKS)
+        .chain(["romm.heartbeat", "romm.login-redirect"]);
+    for id in network {
         let n = checks(&v).iter().filter(|c| c["id"] == id).count();
         assert_eq!(n, 1, "{id} appears {n} times");
         let c = check(&v, id);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::support::browser;
 use crate::support::prelude::*;
-use crate::support::report::piece_of;
+use crate::support::report::{PROVIDER_CHECKS, piece_of};
 use pocket_id_emulator::{
     ApiKey, Client, Config, DEFAULT_CALLBACK, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
     DEFAULT_USER_ID, Emulator, Faults, RawResponse, RecordedRequest, SigningAlg, User,
@@ -22,15 +22,6 @@ const POCKETID_IDS: [&str; 5] = [
     "pocketid.callbacks",
     "pocketid.users",
     "pocketid.preview",
-];
-/// The provider checks that need no API key: they must pass whatever the key does.
-const REST: [&str; 6] = [
-    "discovery.fetch",
-    "discovery.issuer",
-    "discovery.metadata",
-    "jwks.keys",
-    "client.exists",
-    "client.credentials",
 ];
 
 // ====================================================================== helpers
@@ -85,7 +76,8 @@ fn doctor_env(args: &Args, env: &[(&str, &str)]) -> (Value, Run) {
 /// its own findings.
 #[track_caller]
 fn assert_rest_passes(report: &Value) {
-    for id in REST {
+    // The provider checks that need no API key: they pass whatever the key does.
+    for id in PROVIDER_CHECKS {
         expect_status(report, id, &["pass"]);
     }
 }
@@ -109,6 +101,12 @@ fn client_with(f: impl FnOnce(&mut Client)) -> Config {
     f(&mut config.clients[0]);
     config
 }
+
+/// The emulator's default client, given to the wizard.
+const DEFAULT_CLIENT: &[(&str, &str)] = &[
+    ("--client-id", DEFAULT_CLIENT_ID),
+    ("--client-secret", DEFAULT_CLIENT_SECRET),
+];
 
 /// One run of the non-interactive wizard (stdin is not a terminal): `--yes`,
 /// RomM's URL, the emulator, the admin key, `--email`, merged into `env_file`.
@@ -167,9 +165,22 @@ fn assert_every_write_listed(e: &Emulator, listed: &str, transcript: &str) {
     );
 }
 
-/// A client body written to Pocket ID registers RomM's callback.
+/// The body of the one `method` write to `path` the emulator received.
 #[track_caller]
-fn assert_registers_romms_callback(body: &Value) {
+fn only_write(e: &Emulator, method: &str, path: &str) -> Value {
+    let writes = writes_to(e, method, path);
+    assert_eq!(writes.len(), 1, "{:?}", e.admin_writes());
+    writes[0].json().expect("a JSON body")
+}
+
+/// The client the wizard created in Pocket ID: RomM's, confidential, without PKCE
+/// (RomM sends none), registering RomM's callback.
+#[track_caller]
+fn assert_created_romms_client(e: &Emulator) {
+    let body = only_write(e, "POST", "/api/oidc/clients");
+    assert_eq!(body["name"], "RomM");
+    assert_eq!(body["isPublic"], false);
+    assert_eq!(body["pkceEnabled"], false);
     assert!(
         body["callbackURLs"]
             .as_array()
@@ -569,13 +580,7 @@ fn wizard_creates_client_and_secret(version: &str, secret_path: &str) {
     let r = wizard(&e, &env_file, &[]);
     assert_eq!(r.code, 0, "{version}: the wizard failed:\n{}", r.show());
 
-    let created = writes_to(&e, "POST", "/api/oidc/clients");
-    assert_eq!(created.len(), 1, "{:?}", e.admin_writes());
-    let body = created[0].json().expect("a JSON body");
-    assert_eq!(body["name"], "RomM");
-    assert_registers_romms_callback(&body);
-    assert_eq!(body["isPublic"], false);
-    assert_eq!(body["pkceEnabled"], false);
+    assert_created_romms_client(&e);
     let ids: Vec<String> = e
         .clients()
         .into_iter()
@@ -673,18 +678,9 @@ fn wizard_repairs_a_pkce_client_with_a_put_that_keeps_everything_else() {
     let romm_before = e.client(DEFAULT_CLIENT_ID).unwrap();
     let sb = Sandbox::new();
     let env_file = sb.path().join(".env");
-    let r = wizard(
-        &e,
-        &env_file,
-        &[
-            ("--client-id", DEFAULT_CLIENT_ID),
-            ("--client-secret", DEFAULT_CLIENT_SECRET),
-        ],
-    );
+    let r = wizard(&e, &env_file, DEFAULT_CLIENT);
     assert_eq!(r.code, 0, "{}", r.show());
-    let puts = writes_to(&e, "PUT", &format!("/api/oidc/clients/{DEFAULT_CLIENT_ID}"));
-    assert_eq!(puts.len(), 1, "{:?}", e.admin_writes());
-    let body = puts[0].json().expect("a JSON body");
+    let body = only_write(&e, "PUT", &format!("/api/oidc/clients/{DEFAULT_CLIENT_ID}"));
     assert_eq!(body["pkceEnabled"], false, "{body}");
     assert_eq!(body["isPublic"], false);
     assert_eq!(
@@ -740,18 +736,9 @@ fn wizard_marks_an_unverified_user_verified_with_a_full_put() {
     let e = start(config);
     let sb = Sandbox::new();
     let env_file = sb.path().join(".env");
-    let r = wizard(
-        &e,
-        &env_file,
-        &[
-            ("--client-id", DEFAULT_CLIENT_ID),
-            ("--client-secret", DEFAULT_CLIENT_SECRET),
-        ],
-    );
+    let r = wizard(&e, &env_file, DEFAULT_CLIENT);
     assert_eq!(r.code, 0, "{}", r.show());
-    let puts = writes_to(&e, "PUT", &format!("/api/users/{DEFAULT_USER_ID}"));
-    assert_eq!(puts.len(), 1, "{:?}", e.admin_writes());
-    let body = puts[0].json().expect("a JSON body");
+    let body = only_write(&e, "PUT", &format!("/api/users/{DEFAULT_USER_ID}"));
     assert_eq!(body["emailVerified"], true, "{body}");
     assert_eq!(body["isAdmin"], true, "isAdmin kept: {body}");
     assert_eq!(body["disabled"], false);
@@ -843,13 +830,7 @@ mod pty {
         s.expect("Changed in Pocket ID");
         s.finish();
         let seen = s.transcript();
-        let created = writes_to(&e, "POST", "/api/oidc/clients");
-        assert_eq!(created.len(), 1, "{version}: {:?}", e.admin_writes());
-        let body = created[0].json().unwrap();
-        assert_eq!(body["name"], "RomM");
-        assert_eq!(body["isPublic"], false);
-        assert_eq!(body["pkceEnabled"], false);
-        assert_registers_romms_callback(&body);
+        assert_created_romms_client(&e);
         let id = env_value(&env_file, "OIDC_CLIENT_ID").expect("OIDC_CLIENT_ID written");
         assert_eq!(
             writes_to(&e, "POST", &format!("/api/oidc/clients/{id}/{secret_path}")).len(),

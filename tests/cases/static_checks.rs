@@ -6,7 +6,7 @@
 //! individual check ids in `--json` output.
 
 use crate::support::prelude::*;
-use crate::support::report::{occurs_not_followed_by, status};
+use crate::support::report::occurs_not_followed_by;
 
 /// The static check ids the specification requires.
 const STATIC_IDS: &[&str] = &[

@@ -8,7 +8,7 @@ pub use serde_json::{Value, json};
 pub use super::bin::{self, Env};
 pub use super::emulator::{self, settings};
 pub use super::process::{self, Input, Run, Spawned};
-pub use super::report::{check, checks, expect_status, has, text};
+pub use super::report::{check, checks, expect_status, has, status, text};
 pub use super::sandbox::{
     self, Args, RUN_LIMIT, Sandbox, doctor_check, doctor_json, doctor_loopback, run, run_loopback,
 };

@@ -2,6 +2,16 @@
 
 use serde_json::Value;
 
+/// The provider's checks that need neither an API key nor RomM, in report order.
+pub const PROVIDER_CHECKS: [&str; 6] = [
+    "discovery.fetch",
+    "discovery.issuer",
+    "discovery.metadata",
+    "jwks.keys",
+    "client.exists",
+    "client.credentials",
+];
+
 pub fn checks(report: &Value) -> &Vec<Value> {
     report["checks"]
         .as_array()
