@@ -38,7 +38,7 @@ fn assert_refused(sb: &Sandbox, sub: &[&str], args: &Args, words: &[&str]) {
     for w in words {
         assert!(r.stderr.contains(w), "stderr must say {w:?}:\n{}", r.show());
     }
-    assert!(!r.stdout.contains(SECRET) && !r.stderr.contains(SECRET));
+    r.assert_hides(SECRET, "the secret");
 }
 
 /// Every kind of file that is not a regular one, for the flag `flag`.

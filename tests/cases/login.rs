@@ -1385,7 +1385,7 @@ fn login_works_with_the_secret_on_stdin() {
         .decode(basic)
         .expect("base64");
     assert_eq!(decoded, format!("romm:{SECRET}").into_bytes());
-    assert!(!out.stdout.contains(SECRET) && !out.stderr.contains(SECRET));
+    out.assert_hides(SECRET, "the secret");
     assert_eq!(out.code, 0, "{}", out.show());
 }
 

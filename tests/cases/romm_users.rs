@@ -74,11 +74,7 @@ fn doctor(a: &Args, env: &[(&str, &str)]) -> (Value, Run) {
 #[track_caller]
 fn hidden(r: &Run) {
     for secret in [ADMIN_PW, READ_TOKEN, KEY, "eyJhbGciOiJIUzI1NiJ9."] {
-        assert!(
-            !r.stdout.contains(secret) && !r.stderr.contains(secret),
-            "{secret} printed:\n{}",
-            r.show()
-        );
+        r.assert_hides(secret, secret);
     }
 }
 

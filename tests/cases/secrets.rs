@@ -48,15 +48,6 @@ fn token_requests(e: &Emulator) -> usize {
         .count()
 }
 
-#[track_caller]
-fn secret_nowhere(r: &Run, secret: &str) {
-    assert!(
-        !r.stdout.contains(secret) && !r.stderr.contains(secret),
-        "the secret was printed:\n{}",
-        r.show()
-    );
-}
-
 // ====================================================================== latin-1
 
 #[test]
@@ -81,7 +72,7 @@ fn emulator_ascii_passes_latin1_fails_as_bad_credential_beyond_is_never_sent() {
     assert!(t.contains("non-ASCII"), "{t}");
     assert_eq!(token_requests(&e), 1, "the probe was sent");
     assert_eq!(r.code, 1);
-    secret_nowhere(&r, LATIN1);
+    r.assert_hides(LATIN1, "the secret");
 
     let e = emulator(BEYOND);
     let (v, r) = doctor(&sb, &e.issuer(), BEYOND);
@@ -107,7 +98,7 @@ fn emulator_ascii_passes_latin1_fails_as_bad_credential_beyond_is_never_sent() {
         "a secret authlib cannot encode was sent"
     );
     assert_eq!(r.code, 1);
-    secret_nowhere(&r, BEYOND);
+    r.assert_hides(BEYOND, "the secret");
     assert!(
         !r.stdout.contains('\u{20ac}'),
         "a character of the secret shown"
@@ -135,7 +126,7 @@ fn oidc_provider_ascii_passes_latin1_fails_as_bad_credential_beyond_is_never_sen
             ),
             _ => {}
         }
-        secret_nowhere(&r, secret);
+        r.assert_hides(secret, "the secret");
     }
 }
 
@@ -162,7 +153,7 @@ fn the_login_test_refuses_a_secret_authlib_cannot_encode_before_any_browser() {
     expect_status(&v, "login.callback", &["skip"]);
     has(&v, "login.token", "fail", &["UnicodeEncodeError"]);
     assert_eq!(token_requests(&e), 0);
-    secret_nowhere(&r, BEYOND);
+    r.assert_hides(BEYOND, "the secret");
 }
 
 // ====================================================================== white space
@@ -202,7 +193,7 @@ fn emit_env_refuses_a_secret_romm_cannot_send_and_says_why() {
     );
     assert_eq!(r.code, 2, "{}", r.show());
     assert!(r.stderr.contains("UnicodeEncodeError"), "{}", r.show());
-    secret_nowhere(&r, BEYOND);
+    r.assert_hides(BEYOND, "the secret");
 }
 
 #[test]

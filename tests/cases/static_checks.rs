@@ -1191,11 +1191,7 @@ fn client_secret_file_is_read() {
         .set("--client-secret-file", &f.to_string_lossy());
     let (report, run) = doctor_json(&sb, &args, &[]);
     expect_status(&report, "config.client", &["pass"]);
-    assert!(
-        !run.stdout.contains(secret) && !run.stderr.contains(secret),
-        "{}",
-        run.show()
-    );
+    run.assert_hides(secret, "the secret");
 }
 
 // ------------------------------------------------------------------------------------
@@ -1253,19 +1249,6 @@ fn roles_comma_list_warns() {
 
 const LEAKY: &str = "Sup3r-S3cret-Value-0042";
 
-fn assert_no_secret(r: &Run, secret: &str, what: &str) {
-    assert!(
-        !r.stdout.contains(secret),
-        "{what}: secret on stdout:\n{}",
-        r.show()
-    );
-    assert!(
-        !r.stderr.contains(secret),
-        "{what}: secret on stderr:\n{}",
-        r.show()
-    );
-}
-
 #[test]
 fn secret_absent_from_json_human_and_verbose_output() {
     let sb = Sandbox::new();
@@ -1279,7 +1262,7 @@ fn secret_absent_from_json_human_and_verbose_output() {
         vec!["doctor", "--timeout", "2", "-vv", "--color", "always"],
     ] {
         let r = run(&sb, &sub, &args, &[]);
-        assert_no_secret(&r, LEAKY, &sub.join(" "));
+        r.assert_hides(LEAKY, &sub.join(" "));
     }
 }
 
@@ -1293,18 +1276,18 @@ fn secret_absent_when_it_comes_from_env_or_env_file() {
         &base,
         &[("OIDC_CLIENT_SECRET", LEAKY)],
     );
-    assert_no_secret(&r, LEAKY, "from environment");
+    r.assert_hides(LEAKY, "from environment");
     let f = sb.file("s.env", format!("OIDC_CLIENT_SECRET={LEAKY}\n"));
     let args = base.clone().set("--env-file", &f.to_string_lossy());
     let r = run(&sb, &["doctor", "--timeout", "2", "-vv"], &args, &[]);
-    assert_no_secret(&r, LEAKY, "from env file");
+    r.assert_hides(LEAKY, "from env file");
     let r = run(
         &sb,
         &["doctor", "--json", "--timeout", "2", "-vv"],
         &args,
         &[],
     );
-    assert_no_secret(&r, LEAKY, "from env file, json");
+    r.assert_hides(LEAKY, "from env file, json");
 }
 
 #[test]
@@ -1321,9 +1304,9 @@ fn secret_absent_when_the_secret_itself_is_flagged() {
     let args = Args::new().set("--env-file", &f.to_string_lossy());
     let (report, r) = doctor_json(&sb, &args, &[]);
     expect_status(&report, "config.env-file", &["fail", "warn"]);
-    assert_no_secret(&r, LEAKY, "quoted secret, json");
+    r.assert_hides(LEAKY, "quoted secret, json");
     let r = run(&sb, &["doctor", "--timeout", "2", "-vv"], &args, &[]);
-    assert_no_secret(&r, LEAKY, "quoted secret, human -vv");
+    r.assert_hides(LEAKY, "quoted secret, human -vv");
     // Quoted in the process environment, with spaces around it.
     let r = run(
         &sb,
@@ -1331,7 +1314,7 @@ fn secret_absent_when_the_secret_itself_is_flagged() {
         &Args::valid().unset("--client-secret"),
         &[("OIDC_CLIENT_SECRET", &format!("  \"{LEAKY}\"  "))],
     );
-    assert_no_secret(&r, LEAKY, "quoted secret in environment");
+    r.assert_hides(LEAKY, "quoted secret in environment");
 }
 
 #[test]
@@ -1345,7 +1328,7 @@ fn short_secret_is_not_revealed_by_the_mask() {
         vec!["doctor", "--timeout", "2", "-vv"],
     ] {
         let r = run(&sb, &sub, &args, &[]);
-        assert_no_secret(&r, secret, &sub.join(" "));
+        r.assert_hides(secret, &sub.join(" "));
     }
 }
 

@@ -101,7 +101,7 @@ fn assert_refused(sb: &Sandbox, args: &Args, extra: &[&str], words: &[&str]) -> 
             r.show()
         );
     }
-    assert!(!r.stdout.contains(SECRET) && !r.stderr.contains(SECRET));
+    r.assert_hides(SECRET, "the secret");
     assert_eq!(
         tree(sb.path()),
         before,

@@ -43,6 +43,16 @@ pub struct Run {
 }
 
 impl Run {
+    /// Asserts that neither stdout nor stderr shows `secret` (`what`, for the message).
+    #[track_caller]
+    pub fn assert_hides(&self, secret: &str, what: &str) {
+        assert!(
+            !self.stdout.contains(secret) && !self.stderr.contains(secret),
+            "{what} printed:\n{}",
+            self.show()
+        );
+    }
+
     /// Everything about the run, for an assertion's message.
     pub fn show(&self) -> String {
         let end = match (self.timed_out, self.signal) {
