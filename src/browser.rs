@@ -34,6 +34,7 @@ pub enum Browser {
     None,
     /// The demo's stand-in: a built-in client that follows the redirects, as
     /// a browser with a provider session would.
+    #[cfg(feature = "demo")]
     Follow,
 }
 
@@ -43,6 +44,7 @@ pub fn open(url: &str, browser: &Browser) -> Result<String> {
         Browser::Command(c) => Some(c.as_str()),
         Browser::Default => None,
         Browser::None => return Ok("no browser (--no-browser)".into()),
+        #[cfg(feature = "demo")]
         Browser::Follow => {
             let url = url.to_string();
             std::thread::spawn(move || {

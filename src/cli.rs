@@ -1,10 +1,14 @@
 //! The whole command line. The doc comments are the help text.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use secrecy::SecretString;
 
+use crate::emit::Format;
 use crate::settings::VARS;
 
 /// Set up and diagnose OpenID Connect login for RomM.
@@ -22,8 +26,8 @@ pub struct Cli {
     pub command: Command,
 
     /// Seconds allowed for each network step
-    #[arg(long, global = true, value_name = "SECS", default_value_t = 10.0)]
-    pub timeout: f64,
+    #[arg(long, global = true, value_name = "SECS", default_value = "10")]
+    pub timeout: Seconds,
 
     /// When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
@@ -219,8 +223,8 @@ pub struct LoginArgs {
     pub login: bool,
 
     /// Address of the callback listener: 127.0.0.1:PORT, [::1]:PORT or localhost:PORT (which means 127.0.0.1) [default: first free of 127.0.0.1:8765-8769]
-    #[arg(long, value_name = "HOST:PORT", value_parser = loopback_addr)]
-    pub listen: Option<std::net::SocketAddr>,
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: Option<Loopback>,
 
     /// Command that opens the login URL (the URL is appended, or replaces %s); overrides $BROWSER
     #[arg(long, value_name = "CMD")]
@@ -242,28 +246,6 @@ pub struct LoginArgs {
     /// The RomM user's email: checked against the token's email, as RomM matches accounts
     #[arg(long, value_name = "EMAIL")]
     pub email: Option<String>,
-}
-
-/// `--listen`: a loopback address and port; `localhost` is 127.0.0.1, so the
-/// callback URL the provider sees is the one the listener binds.
-fn loopback_addr(value: &str) -> Result<std::net::SocketAddr, String> {
-    let addr = match value.rsplit_once(':') {
-        Some((host, port)) if host.eq_ignore_ascii_case("localhost") => port
-            .parse::<u16>()
-            .map(|port| std::net::SocketAddr::from(([127, 0, 0, 1], port)))
-            .map_err(|_| format!("{port:?} is not a port number")),
-        _ => value.parse::<std::net::SocketAddr>().map_err(|_| {
-            "give HOST:PORT, e.g. 127.0.0.1:8765, [::1]:8765 or localhost:8765".to_string()
-        }),
-    }?;
-    if !addr.ip().is_loopback() {
-        return Err(format!(
-            "the callback listener binds loopback addresses only (127.0.0.1:{port}, [::1]:{port} or localhost:{port}), never {}",
-            addr.ip(),
-            port = addr.port()
-        ));
-    }
-    Ok(addr)
 }
 
 #[derive(Debug, Args)]
@@ -325,22 +307,79 @@ pub struct GenerateArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// KEY='value' lines for a .env file (docker compose and POSIX sh read them alike)
-    Dotenv,
-    /// An `environment:` mapping to paste under the RomM service in compose.yaml
-    Compose,
-    /// `export KEY='value'` lines for a POSIX shell
-    Shell,
-    /// A JSON object
-    Json,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// A number of seconds greater than zero (`--timeout`), checked once as the
+/// command line is read (xh's `Timeout`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Seconds(Duration);
+
+impl Seconds {
+    pub fn duration(self) -> Duration {
+        self.0
+    }
+}
+
+impl FromStr for Seconds {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Seconds, String> {
+        text.parse::<f64>()
+            .ok()
+            .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+            .filter(|d| !d.is_zero())
+            .map(Seconds)
+            .ok_or_else(|| "give a positive number of seconds".to_string())
+    }
+}
+
+/// A loopback address and port (`--listen`): 127.0.0.1:PORT, [::1]:PORT, or
+/// localhost:PORT, which is 127.0.0.1, so the callback URL the provider sees
+/// is the one the listener binds. Nothing else can be one, so the listener
+/// never binds another interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Loopback(SocketAddr);
+
+impl Loopback {
+    /// 127.0.0.1 on `port` (0: any free port).
+    pub const fn ipv4(port: u16) -> Loopback {
+        Loopback(SocketAddr::new(
+            std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            port,
+        ))
+    }
+
+    pub fn addr(self) -> SocketAddr {
+        self.0
+    }
+}
+
+impl FromStr for Loopback {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Loopback, String> {
+        let addr = match value.rsplit_once(':') {
+            Some((host, port)) if host.eq_ignore_ascii_case("localhost") => port
+                .parse::<u16>()
+                .map(|port| Loopback::ipv4(port).0)
+                .map_err(|_| format!("{port:?} is not a port number")),
+            _ => value.parse::<SocketAddr>().map_err(|_| {
+                "give HOST:PORT, e.g. 127.0.0.1:8765, [::1]:8765 or localhost:8765".to_string()
+            }),
+        }?;
+        if !addr.ip().is_loopback() {
+            return Err(format!(
+                "the callback listener binds loopback addresses only (127.0.0.1:{port}, [::1]:{port} or localhost:{port}), never {}",
+                addr.ip(),
+                port = addr.port()
+            ));
+        }
+        Ok(Loopback(addr))
+    }
 }
 
 /// The command line with the variable table (from `settings::VARS`) as the
@@ -369,28 +408,20 @@ pub fn parse() -> Cli {
 
 #[cfg(test)]
 mod tests {
-    use super::loopback_addr;
+    use super::{Loopback, Seconds};
+
+    fn listen(value: &str) -> Result<String, String> {
+        value.parse::<Loopback>().map(|l| l.addr().to_string())
+    }
 
     #[test]
     fn listen_takes_loopback_addresses_and_localhost() {
-        assert_eq!(
-            loopback_addr("127.0.0.1:8765").unwrap().to_string(),
-            "127.0.0.1:8765"
-        );
-        assert_eq!(
-            loopback_addr("[::1]:8765").unwrap().to_string(),
-            "[::1]:8765"
-        );
-        assert_eq!(
-            loopback_addr("localhost:8765").unwrap().to_string(),
-            "127.0.0.1:8765"
-        );
-        assert_eq!(
-            loopback_addr("LocalHost:0").unwrap().to_string(),
-            "127.0.0.1:0"
-        );
+        assert_eq!(listen("127.0.0.1:8765").unwrap(), "127.0.0.1:8765");
+        assert_eq!(listen("[::1]:8765").unwrap(), "[::1]:8765");
+        assert_eq!(listen("localhost:8765").unwrap(), "127.0.0.1:8765");
+        assert_eq!(listen("LocalHost:0").unwrap(), "127.0.0.1:0");
         for refused in ["0.0.0.0:8765", "[::]:8765", "192.168.1.2:8765"] {
-            let e = loopback_addr(refused).unwrap_err();
+            let e = listen(refused).unwrap_err();
             assert!(e.contains("loopback"), "{refused}: {e}");
         }
         for bad in [
@@ -400,7 +431,21 @@ mod tests {
             "::1:8765",
             "example.com:80",
         ] {
-            assert!(loopback_addr(bad).is_err(), "{bad}");
+            assert!(listen(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn timeout_takes_positive_seconds_a_duration_can_hold() {
+        let secs = |text: &str| text.parse::<Seconds>().map(|s| s.duration().as_secs_f64());
+        assert_eq!(secs("10"), Ok(10.0));
+        assert_eq!(secs("0.25"), Ok(0.25));
+        for bad in ["0", "-0", "-1", "abc", "", "NaN", "inf", "1e300"] {
+            assert_eq!(
+                secs(bad),
+                Err("give a positive number of seconds".into()),
+                "{bad}"
+            );
         }
     }
 }

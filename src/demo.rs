@@ -1,43 +1,34 @@
 //! `doctor --demo`: the whole doctor against a Pocket ID emulator and a RomM
 //! double on loopback, configured to match; then the same setup with the
-//! `/authorize` base-URL mistake, to show a failure and its fix.
+//! `/authorize` base-URL mistake, to show a failure and its fix. Built only
+//! with the `demo` cargo feature (on by default), which brings the
+//! emulator's server stack.
 
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use pocket_id_emulator::{Client, Config, Emulator, RommConfig, RommEmulator};
+use pocket_id_emulator::{
+    BASE_URL_PLACEHOLDER, Client, Config, Emulator, RommConfig, RommEmulator,
+};
 
 use crate::browser::Browser;
+use crate::checks::config::CALLBACK_PATH;
+use crate::checks::id;
 use crate::checks::login;
+use crate::cli::Loopback;
 use crate::doctor;
+use crate::oidc::loopback::PORTLESS_CALLBACK;
 use crate::report::Report;
+use crate::run;
 use crate::settings::{FlagValues, Inputs, Settings};
 
 const CLIENT_ID: &str = "3b8a6d5e-romm-demo";
 const CLIENT_SECRET: &str = "Xq7VtR2mK9pLs4NdW8cYb3HfJ6gA1eZu";
 
-/// The settings as the doctor reads them inside RomM's container: RomM's own
-/// environment (the double's), so the report judges what RomM really runs with.
-fn settings(environment: Vec<(String, String)>, romm_url: &str) -> Settings {
-    Settings::resolve(Inputs {
-        flags: FlagValues::new(),
-        environment,
-        env_file: None,
-        romm_url: Some(romm_url.to_string()),
-        secret_file: None,
-    })
-}
-
 /// Runs both halves; the report text goes to `print`. Ok(true) when the demo
 /// behaved as it should: the good setup passes, the broken one fails.
-pub fn run(
-    timeout: Duration,
-    verbose: u8,
-    json: bool,
-    print: impl Fn(&str) -> Result<()>,
-) -> Result<bool> {
-    let config = Config {
+pub fn run(config: &run::Config, json: bool, print: impl Fn(&str) -> Result<()>) -> Result<bool> {
+    let provider = Emulator::start(Config {
         clients: vec![Client {
             name: "RomM".into(),
             // RomM's callback on any loopback port, and the login test's port-less one.
@@ -45,83 +36,37 @@ pub fn run(
                 CLIENT_ID,
                 CLIENT_SECRET,
                 &[
-                    "http://127.0.0.1:*/api/oauth/openid",
-                    "http://127.0.0.1/callback",
+                    &format!("http://127.0.0.1:*{CALLBACK_PATH}"),
+                    PORTLESS_CALLBACK,
                 ],
             )
         }],
         ..Config::default()
-    };
-    let provider = Emulator::start(config).context("cannot start the Pocket ID emulator")?;
+    })
+    .context("cannot start the Pocket ID emulator")?;
     let issuer = provider.issuer();
-    let romm_env = |issuer: &str| {
-        vec![
-            ("OIDC_ENABLED".to_string(), "true".to_string()),
-            ("OIDC_PROVIDER".into(), "pocket-id".into()),
-            ("OIDC_CLIENT_ID".into(), CLIENT_ID.into()),
-            ("OIDC_CLIENT_SECRET".into(), CLIENT_SECRET.into()),
-            ("OIDC_SERVER_APPLICATION_URL".into(), issuer.to_string()),
-            (
-                "OIDC_REDIRECT_URI".into(),
-                format!(
-                    "{}/api/oauth/openid",
-                    pocket_id_emulator::BASE_URL_PLACEHOLDER
-                ),
-            ),
-        ]
-    };
-    let start_romm = |issuer: &str| {
-        RommEmulator::start(RommConfig {
-            version: "5.2.0".into(),
-            env: romm_env(issuer),
-            ..RommConfig::default()
-        })
-        .context("cannot start the RomM double")
-    };
     let romm = start_romm(&issuer)?;
     eprintln!(
         "romm-oidc demo: a Pocket ID emulator (v2.14 behaviour) at {issuer} and a RomM 5.2 double at {}, configured alike.",
         romm.base_url()
     );
-    let cancelled = AtomicBool::new(false);
-    // The doctor reads what RomM's container reads: the double's own env.
-    let env_of = |issuer: &str, base: &str| -> Vec<(String, String)> {
-        romm_env(issuer)
-            .into_iter()
-            .map(|(k, v)| {
-                let v = v.replace(pocket_id_emulator::BASE_URL_PLACEHOLDER, base);
-                (k, v)
-            })
-            .collect()
-    };
-    let good = settings(env_of(&issuer, &romm.base_url()), &romm.base_url());
-    let login = login::Options {
-        // Any free port: the emulator matches the port-less loopback callback.
-        listen: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
-        browser: Browser::Follow,
-        timeout: Duration::from_secs(20),
-        pkce: false,
-        email: Some("alice@example.com".into()),
-        verbose: verbose > 0,
-    };
+    // No Ctrl-C handler here: the flag stays down, and Ctrl-C ends the demo.
+    let cancelled = crate::interrupt::flag();
     let options = |login| doctor::Options {
-        timeout,
+        run: config,
         insecure: false,
-        verbose,
         login,
         email: None,
         romm_access: None,
     };
-    let first = doctor::run(&good, &options(Some(login)), &cancelled)?;
-
+    let first = doctor::run(
+        &settings(&issuer, &romm),
+        &options(Some(login_options(config))),
+        cancelled,
+    )?;
     let wrong = format!("{issuer}/authorize");
     let broken_romm = start_romm(&wrong)?;
-    let broken = settings(
-        env_of(&wrong, &broken_romm.base_url()),
-        &broken_romm.base_url(),
-    );
-    let second = doctor::run(&broken, &options(None), &cancelled)?;
-
+    let second = doctor::run(&settings(&wrong, &broken_romm), &options(None), cancelled)?;
     if json {
         let both = serde_json::json!({
             "working": serde_json::from_str::<serde_json::Value>(&first.to_json())?,
@@ -144,10 +89,63 @@ pub fn run(
     Ok(demo_ok(&first, &second))
 }
 
+/// RomM's env in the double, with the provider at `issuer`.
+fn romm_env(issuer: &str) -> Vec<(String, String)> {
+    vec![
+        ("OIDC_ENABLED".to_string(), "true".to_string()),
+        ("OIDC_PROVIDER".into(), "pocket-id".into()),
+        ("OIDC_CLIENT_ID".into(), CLIENT_ID.into()),
+        ("OIDC_CLIENT_SECRET".into(), CLIENT_SECRET.into()),
+        ("OIDC_SERVER_APPLICATION_URL".into(), issuer.to_string()),
+        (
+            "OIDC_REDIRECT_URI".into(),
+            format!("{BASE_URL_PLACEHOLDER}{CALLBACK_PATH}"),
+        ),
+    ]
+}
+
+fn start_romm(issuer: &str) -> Result<RommEmulator> {
+    RommEmulator::start(RommConfig {
+        version: "5.2.0".into(),
+        env: romm_env(issuer),
+        ..RommConfig::default()
+    })
+    .context("cannot start the RomM double")
+}
+
+/// The settings as the doctor reads them inside RomM's container: RomM's own
+/// environment (the double's), so the report judges what RomM really runs with.
+fn settings(issuer: &str, romm: &RommEmulator) -> Settings {
+    let base = romm.base_url();
+    let environment = romm_env(issuer)
+        .into_iter()
+        .map(|(k, v)| (k, v.replace(BASE_URL_PLACEHOLDER, &base)))
+        .collect();
+    Settings::resolve(Inputs {
+        flags: FlagValues::new(),
+        environment,
+        env_file: None,
+        romm_url: Some(base),
+        secret_file: None,
+    })
+}
+
+fn login_options(config: &run::Config) -> login::Options {
+    login::Options {
+        // Any free port: the emulator matches the port-less loopback callback.
+        listen: Some(Loopback::ipv4(0)),
+        browser: Browser::Follow,
+        timeout: Duration::from_secs(20),
+        pkce: false,
+        email: Some("alice@example.com".into()),
+        verbose: config.verbose > 0,
+    }
+}
+
 fn demo_ok(first: &Report, second: &Report) -> bool {
     let proven = first
         .verdict
         .as_ref()
         .is_some_and(|v| v.status == crate::report::Status::Pass);
-    first.ok() && proven && second.failures().any(|f| f.id == "config.issuer-url")
+    first.ok() && proven && second.failures().any(|f| f.id == id::CONFIG_ISSUER_URL)
 }

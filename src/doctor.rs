@@ -3,24 +3,29 @@
 //! step the others wait for; the RomM probes start immediately.
 
 use std::path::Path;
-use std::time::Duration;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::Result;
 
-use std::sync::atomic::AtomicBool;
-
+use crate::checks::id;
 use crate::checks::{
     config, credentials, discovery, jwks, login, pocketid, redirect_uri, romm, romm_users, tls,
     verdict,
 };
+use crate::cli::DoctorArgs;
+use crate::exit::Exit;
 use crate::http::{self, Http};
-use crate::report::{Finding, Report};
-use crate::settings::{OIDC_TLS_CACERTFILE, Settings};
+use crate::interrupt::{self, Policy};
+use crate::oidc::discovery::Discovery;
+use crate::progress;
+use crate::report::{self, Finding, Report};
+use crate::run::Config;
+use crate::settings::{self, OIDC_SERVER_APPLICATION_URL, OIDC_TLS_CACERTFILE, Settings};
 
-pub struct Options {
-    pub timeout: Duration,
+pub struct Options<'a> {
+    /// `--timeout` and `-v`.
+    pub run: &'a Config,
     pub insecure: bool,
-    pub verbose: u8,
     pub login: Option<login::Options>,
     /// The RomM user's email, for the Pocket ID user lookup.
     pub email: Option<String>,
@@ -28,7 +33,59 @@ pub struct Options {
     pub romm_access: Option<crate::romm_api::Access>,
 }
 
-pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Result<Report> {
+/// `romm-oidc doctor`: the report on stdout. With `--login`, Ctrl-C ends the
+/// login wait; the report of what ran still prints, and the status says the
+/// run was cut short.
+pub fn command(args: &DoctorArgs, settings: &Settings, config: &Config) -> Result<Exit> {
+    if args.demo {
+        return demo(config, args.json);
+    }
+    if args.insecure {
+        eprintln!("romm-oidc: WARNING: --insecure: TLS certificates are NOT verified in this run");
+    }
+    let login = args.login.login.then(|| config.login(&args.login));
+    if login.is_some() {
+        interrupt::install(Policy::Finish);
+    }
+    let romm_access = settings::romm_access(&args.romm, args.json)?;
+    progress::line(&format!(
+        "romm-oidc: checking {}… (each request at most {} s)",
+        match settings.value(OIDC_SERVER_APPLICATION_URL) {
+            Some(issuer) => format!("the settings, the provider at {issuer} and RomM"),
+            None => "the settings and RomM".to_string(),
+        },
+        config.timeout.as_secs_f64()
+    ));
+    let options = Options {
+        run: config,
+        insecure: args.insecure,
+        login,
+        email: args.login.email.clone(),
+        romm_access,
+    };
+    let report = run(settings, &options, interrupt::flag())?;
+    report::print_stdout(&if args.json {
+        report.to_json()
+    } else {
+        report.to_human()
+    })?;
+    Ok(Exit::checked(report.ok(), interrupt::interrupted()))
+}
+
+#[cfg(feature = "demo")]
+fn demo(config: &Config, json: bool) -> Result<Exit> {
+    let ok = crate::demo::run(config, json, report::print_stdout)?;
+    Ok(Exit::checked(ok, interrupt::interrupted()))
+}
+
+#[cfg(not(feature = "demo"))]
+fn demo(_: &Config, _: bool) -> Result<Exit> {
+    anyhow::bail!(
+        "--demo: this romm-oidc was built without the demo (the `demo` cargo feature, on by default), which brings the Pocket ID emulator and RomM double it runs against"
+    )
+}
+
+pub fn run(settings: &Settings, options: &Options<'_>, cancelled: &AtomicBool) -> Result<Report> {
     let mut report = Report::default();
     report.extend(config::run(settings, config::Purpose::Diagnose));
     let ca = tls::ca_file(settings);
@@ -39,10 +96,10 @@ pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Re
         report.extend([tls::insecure()]);
     }
     let http_options = http::Options {
-        timeout: options.timeout,
+        timeout: options.run.timeout,
         ca_file: ca_setting.filter(|_| ca_usable),
         insecure: options.insecure,
-        verbose: options.verbose,
+        verbose: options.run.verbose,
     };
     // A CA file that is here but unusable leaves RomM trusting nothing; one
     // that is only in RomM's container cannot be judged (tls.ca-file says so).
@@ -57,67 +114,15 @@ pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Re
         _ => Http::new(&http_options)?,
     };
     let (provider, romm_findings, doc, users) = std::thread::scope(|s| {
-        let romm_answers = s.spawn(|| romm::fetch(settings, &http));
+        let romm_probes = s.spawn(|| romm::fetch(settings, &http));
         let users = s.spawn(|| romm_users::fetch(settings, &http, options.romm_access.as_ref()));
         let (mut findings, doc) = discovery::run(settings, &http);
-        // RomM's authorization request needs RomM's redirect (when --romm-url)
-        // and discovery; it goes out as soon as both are in.
-        let answers = if let Some(doc) = &doc {
-            std::thread::scope(|inner| {
-                let callback = inner.spawn(|| {
-                    let answers = romm_answers.join().ok().flatten();
-                    let finding = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        redirect_uri::run(settings, &http, Some(doc), answers.as_ref())
-                    }));
-                    (answers, joined(finding, "client.redirect-uri"))
-                });
-                let jwks = inner.spawn(|| jwks::run(&http, doc));
-                let exists = inner.spawn(|| credentials::exists(settings, &http, doc));
-                let admin =
-                    inner.spawn(|| pocketid::run(settings, &http, doc, options.email.as_deref()));
-                let probe = credentials::probe(settings, &http, doc);
-                findings.push(joined(jwks.join(), "jwks.keys"));
-                findings.push(joined(exists.join(), "client.exists"));
-                findings.push(probe);
-                let (answers, callback) = callback.join().unwrap_or_else(|_| {
-                    (
-                        None,
-                        Finding::fail(
-                            "client.redirect-uri",
-                            "This check crashed; please report it",
-                        ),
-                    )
-                });
-                findings.push(callback);
-                match admin.join() {
-                    Ok(admin) => {
-                        findings.extend(admin);
-                        discovery::with_pocket_id_version(&mut findings, settings, doc);
-                    }
-                    Err(_) => findings.push(Finding::fail(
-                        "pocketid.version",
-                        "The Pocket ID checks crashed; please report it",
-                    )),
-                }
-                answers
-            })
-        } else {
-            let skip = |id| Finding::skip(id, "Needs the discovery document");
-            findings.extend([
-                skip("jwks.keys"),
-                skip("client.exists"),
-                skip("client.credentials"),
-            ]);
-            let answers = romm_answers.join().ok().flatten();
-            findings.push(redirect_uri::run(settings, &http, None, answers.as_ref()));
-            findings.extend([
-                skip("pocketid.version"),
-                skip("pocketid.client"),
-                skip("pocketid.callbacks"),
-                skip("pocketid.users"),
-                skip("pocketid.preview"),
-            ]);
-            answers
+        let romm_answers = || romm_probes.join().ok().flatten();
+        let answers = match &doc {
+            Some(doc) => {
+                provider_checks(settings, &http, doc, options, romm_answers, &mut findings)
+            }
+            None => without_discovery(settings, &http, romm_answers(), &mut findings),
         };
         let romm_findings = romm::judge(settings, answers.as_ref(), doc.as_ref());
         let users = users
@@ -139,7 +144,9 @@ pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Re
                 accounts,
                 cancelled,
                 &report.checks,
-            );
+                &crate::progress::Stderr::default(),
+            )
+            .findings;
             report.extend(findings);
         }
         None => {
@@ -149,8 +156,80 @@ pub fn run(settings: &Settings, options: &Options, cancelled: &AtomicBool) -> Re
             report.extend([account]);
         }
     }
+    // Threads finish in any order; the report lists the checks in one.
+    report.checks.sort_by_key(|f| id::rank(f.id));
     report.verdict = Some(verdict::judge(&report.checks));
     Ok(report)
+}
+
+/// The checks that need the discovery document, at once: RomM's
+/// authorization request as soon as RomM's redirect (`romm_answers`, when
+/// --romm-url) is in, the keys, the client, and Pocket ID's admin API.
+/// Returns RomM's answers for the RomM checks.
+fn provider_checks(
+    settings: &Settings,
+    http: &Http,
+    doc: &Discovery,
+    options: &Options<'_>,
+    romm_answers: impl FnOnce() -> Option<romm::Answers> + Send,
+    findings: &mut Vec<Finding>,
+) -> Option<romm::Answers> {
+    std::thread::scope(|inner| {
+        let callback = inner.spawn(|| {
+            let answers = romm_answers();
+            let finding = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                redirect_uri::run(settings, http, Some(doc), answers.as_ref())
+            }));
+            (answers, joined(finding, id::CLIENT_REDIRECT_URI))
+        });
+        let jwks = inner.spawn(|| jwks::run(http, doc));
+        let exists = inner.spawn(|| credentials::exists(settings, http, doc));
+        let admin = inner.spawn(|| pocketid::run(settings, http, doc, options.email.as_deref()));
+        let probe = credentials::probe(settings, http, doc);
+        findings.push(joined(jwks.join(), id::JWKS_KEYS));
+        findings.push(joined(exists.join(), id::CLIENT_EXISTS));
+        findings.push(probe);
+        let (answers, callback) = callback.join().unwrap_or_else(|_| {
+            (
+                None,
+                Finding::fail(
+                    id::CLIENT_REDIRECT_URI,
+                    "This check crashed; please report it",
+                ),
+            )
+        });
+        findings.push(callback);
+        match admin.join() {
+            Ok(admin) => {
+                findings.extend(admin);
+                discovery::with_pocket_id_version(findings, settings, doc);
+            }
+            Err(_) => findings.push(Finding::fail(
+                id::POCKETID_VERSION,
+                "The Pocket ID checks crashed; please report it",
+            )),
+        }
+        answers
+    })
+}
+
+/// Without the discovery document: the provider checks skipped, RomM's
+/// redirect still judged. Returns RomM's answers for the RomM checks.
+fn without_discovery(
+    settings: &Settings,
+    http: &Http,
+    answers: Option<romm::Answers>,
+    findings: &mut Vec<Finding>,
+) -> Option<romm::Answers> {
+    let skip = |id| Finding::skip(id, "Needs the discovery document");
+    findings.extend([
+        skip(id::JWKS_KEYS),
+        skip(id::CLIENT_EXISTS),
+        skip(id::CLIENT_CREDENTIALS),
+    ]);
+    findings.push(redirect_uri::run(settings, http, None, answers.as_ref()));
+    findings.extend(id::POCKET_ID.iter().map(|&id| skip(id)));
+    answers
 }
 
 /// A check thread's finding; a panic becomes a failing finding, not a crash.

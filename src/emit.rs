@@ -4,12 +4,71 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use clap::ValueEnum;
 
 use crate::checks::config;
-use crate::cli::Format;
+use crate::cli::{EmitEnvArgs, OutputArgs};
 use crate::envfile::{self, EnvFile};
+use crate::exit::Exit;
 use crate::files;
-use crate::settings::{OIDC_ENABLED, OIDC_PROVIDER, Settings, romm_value};
+use crate::report::{self, Report};
+use crate::settings::{OIDC_ENABLED, OIDC_PROVIDER, RESTART, Settings, romm_value};
+
+/// How the block is written (`--format`); the doc comments are the help.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// KEY='value' lines for a .env file (docker compose and POSIX sh read them alike)
+    Dotenv,
+    /// An `environment:` mapping to paste under the RomM service in compose.yaml
+    Compose,
+    /// `export KEY='value'` lines for a POSIX shell
+    Shell,
+    /// A JSON object
+    Json,
+}
+
+/// `romm-oidc emit-env`: the static checks, then the block on stdout or
+/// merged into `--write`'s file. A failing check refuses (exit 2) unless
+/// `--force`; the failures are shown first, as the doctor shows them.
+pub fn command(args: &EmitEnvArgs, settings: &Settings) -> Result<Exit> {
+    let mut report = Report::default();
+    report.extend(config::run(settings, config::Purpose::Emit));
+    for f in report.failures() {
+        // The summary, then the detail (the env-file check lists every bad
+        // line there), then both sides and the fix.
+        let brief = report::brief(f, "", true);
+        let (head, rest) = brief.split_once('\n').unwrap_or((&brief, ""));
+        eprintln!("{head}");
+        for line in f.detail.lines() {
+            eprintln!("    {line}");
+        }
+        eprint!("{rest}");
+    }
+    if !report.ok() && !args.force {
+        bail!(
+            "not writing an env block that RomM would fail with (use --force to write it anyway)"
+        );
+    }
+    let block = block(settings);
+    match &args.output.write {
+        Some(path) => merge_into(
+            path,
+            &block,
+            files::WriteOptions::secret(args.output.write_read_only),
+        )?,
+        None => report::print_stdout(&render(&block, args.output.format)?)?,
+    }
+    Ok(Exit::Ok)
+}
+
+/// A `--write` target that cannot be replaced is refused before anything is
+/// read or asked; it is checked again when the write happens.
+pub fn check_target(output: &OutputArgs) -> Result<()> {
+    if let Some(path) = &output.write {
+        files::Target::open(path, files::WriteOptions::secret(output.write_read_only))?;
+    }
+    Ok(())
+}
 
 /// The variables to write, in table order, as RomM will read them. RomM's
 /// defaults are written only where RomM needs them: `OIDC_ENABLED=true` and
@@ -203,7 +262,7 @@ pub fn merge_into(
     let shown = target.describe();
     target.replace(merged.as_bytes())?;
     eprintln!(
-        "wrote {} RomM variables to {shown}; restart RomM to apply them (docker compose up -d --force-recreate romm)",
+        "wrote {} RomM variables to {shown}; restart RomM to apply them ({RESTART})",
         block.len(),
     );
     Ok(())

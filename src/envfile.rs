@@ -556,104 +556,85 @@ impl<'a> Parser<'a> {
             .into());
         }
         let mut out = String::with_capacity(text.len());
-        // compose reads what follows an expression's first balanced `}` (up to
-        // the last `}` of that line) as a template of its own; only the wording
-        // of an error ("Invalid template: <template>") tells the difference.
-        let mut scope = 0..text.len();
-        let mut outer_scope: Option<Range<usize>> = None;
-        // The line being read: where it ends, and its last `}`.
-        let mut line: Option<(usize, Option<usize>)> = None;
+        let mut template = Template::new(text);
         let mut at = 0;
         while let Some(found) = text[at..].find('$') {
             let dollar = at + found;
-            if dollar >= scope.end
-                && let Some(outer) = outer_scope.take()
-            {
-                scope = outer;
-            }
+            template.reach(dollar);
             out.push_str(&text[at..dollar]);
             let after = &text[dollar + 1..];
-            if after.starts_with('$') {
-                out.push('$');
-                at = dollar + 2;
-                continue;
-            }
             let named = name_len(after);
-            if named > 0 {
+            at = if after.starts_with('$') {
+                out.push('$');
+                dollar + 2
+            } else if named > 0 {
                 let end = dollar + 1 + named;
                 out.push_str(&self.lookup(&text[dollar..end], &after[..named], true)?);
-                at = end;
-                continue;
-            }
-            if !after.starts_with('{') {
+                end
+            } else if after.starts_with('{') {
+                self.braced(&mut template, dollar, depth, &mut out)?
+            } else {
                 // Not an expression: the `$` stays as it is.
                 out.push('$');
-                at = dollar + 1;
-                continue;
-            }
-            let invalid = || {
-                Refusal::quoting(
-                    "invalid interpolation (docker compose: Invalid template: ",
-                    &go_quote(&text[scope.clone()]),
-                    ")",
-                )
+                dollar + 1
             };
-            let inner = &after[1..];
-            let name_len = name_len(inner);
-            let name = &inner[..name_len];
-            let rest = &inner[name_len..];
-            let op_len = if rest.starts_with(':') && rest[1..].starts_with(['-', '+', '?']) {
-                2
-            } else if rest.starts_with(['-', '+', '?']) {
-                1
-            } else {
-                0
-            };
-            let arg_start = dollar + 2 + name_len + op_len;
-            if name_len > 0 && op_len == 0 && rest.starts_with('}') {
-                let end = arg_start + 1;
-                out.push_str(&self.lookup(&text[dollar..end], name, true)?);
-                at = end;
-                continue;
-            }
-            // With an operator, compose's pattern runs to the last `}` on the
-            // line, then cuts the expression at its first balanced `}`.
-            let (line_end, line_close) = match line {
-                Some((end, close)) if dollar < end => (end, close),
-                _ => {
-                    let end = text[dollar..].find('\n').map_or(text.len(), |i| dollar + i);
-                    let close = text[dollar..end].rfind('}').map(|i| dollar + i);
-                    line = Some((end, close));
-                    (end, close)
-                }
-            };
-            debug_assert!(arg_start <= line_end);
-            let last_close = line_close.filter(|&c| c >= arg_start);
-            let (true, true, Some(last_close)) = (name_len > 0, op_len > 0, last_close) else {
-                return Err(invalid());
-            };
-            let matched = &text[dollar..=last_close];
-            let op = &rest[..op_len];
-            match first_balanced_close(matched) {
-                Some(close) => {
-                    let expr = &matched[..=close];
-                    let arg = &expr[2 + name_len + op_len..close];
-                    out.push_str(&self.apply(expr, name, op, arg, depth)?);
-                    at = dollar + close + 1;
-                    if at <= last_close {
-                        outer_scope.get_or_insert(scope);
-                        scope = at..last_close + 1;
-                    }
-                }
-                None => {
-                    let arg = &matched[2 + name_len + op_len..matched.len() - 1];
-                    out.push_str(&self.apply(matched, name, op, arg, depth)?);
-                    at = last_close + 1;
-                }
-            }
         }
         out.push_str(&text[at..]);
         Ok(out)
+    }
+
+    /// The `${…}` at `dollar`: `${NAME}`, or `${NAME<op>arg}` cut where
+    /// compose cuts it. Its value goes to `out`; returns where reading goes on.
+    fn braced(
+        &mut self,
+        template: &mut Template<'_>,
+        dollar: usize,
+        depth: usize,
+        out: &mut String,
+    ) -> Result<usize, Refusal> {
+        let text = template.text;
+        let inner = &text[dollar + 2..];
+        let name_len = name_len(inner);
+        let name = &inner[..name_len];
+        let rest = &inner[name_len..];
+        let op_len = if rest.starts_with(':') && rest[1..].starts_with(['-', '+', '?']) {
+            2
+        } else if rest.starts_with(['-', '+', '?']) {
+            1
+        } else {
+            0
+        };
+        let arg_start = dollar + 2 + name_len + op_len;
+        if name_len > 0 && op_len == 0 && rest.starts_with('}') {
+            let end = arg_start + 1;
+            out.push_str(&self.lookup(&text[dollar..end], name, true)?);
+            return Ok(end);
+        }
+        // With an operator, compose's pattern runs to the last `}` on the
+        // line, then cuts the expression at its first balanced `}`.
+        let (line_end, line_close) = template.line_of(dollar);
+        debug_assert!(arg_start <= line_end);
+        let last_close = line_close.filter(|&c| c >= arg_start);
+        let (true, true, Some(last_close)) = (name_len > 0, op_len > 0, last_close) else {
+            return Err(template.invalid());
+        };
+        let matched = &text[dollar..=last_close];
+        let op = &rest[..op_len];
+        match first_balanced_close(matched) {
+            Some(close) => {
+                let expr = &matched[..=close];
+                let arg = &expr[2 + name_len + op_len..close];
+                out.push_str(&self.apply(expr, name, op, arg, depth)?);
+                let next = dollar + close + 1;
+                template.nest(next, last_close);
+                Ok(next)
+            }
+            None => {
+                let arg = &matched[2 + name_len + op_len..matched.len() - 1];
+                out.push_str(&self.apply(matched, name, op, arg, depth)?);
+                Ok(last_close + 1)
+            }
+        }
     }
 
     /// `${name<op>arg}`: a default, an alternative or a required value.
@@ -734,6 +715,72 @@ impl<'a> Parser<'a> {
             });
         }
         Ok(())
+    }
+}
+
+/// Which template compose is reading in a text it interpolates, which only
+/// the wording of an error ("Invalid template: <template>") shows: what
+/// follows an expression's first balanced `}`, up to the last `}` of that
+/// line, is a template of its own.
+struct Template<'t> {
+    text: &'t str,
+    /// The template being read.
+    scope: Range<usize>,
+    /// The one to return to past the end of `scope`.
+    outer: Option<Range<usize>>,
+    /// The line being read: where it ends, and its last `}`.
+    line: Option<(usize, Option<usize>)>,
+}
+
+impl<'t> Template<'t> {
+    fn new(text: &'t str) -> Template<'t> {
+        Template {
+            text,
+            scope: 0..text.len(),
+            outer: None,
+            line: None,
+        }
+    }
+
+    /// Reading has come to `at`.
+    fn reach(&mut self, at: usize) {
+        if at >= self.scope.end
+            && let Some(outer) = self.outer.take()
+        {
+            self.scope = outer;
+        }
+    }
+
+    /// An expression ended at `next`, before the `}` at `last_close` that
+    /// ended compose's match: what lies between is a template of its own.
+    fn nest(&mut self, next: usize, last_close: usize) {
+        if next <= last_close {
+            let current = std::mem::replace(&mut self.scope, next..last_close + 1);
+            self.outer.get_or_insert(current);
+        }
+    }
+
+    /// Where the line holding `at` ends, and its last `}`.
+    fn line_of(&mut self, at: usize) -> (usize, Option<usize>) {
+        match self.line {
+            Some((end, close)) if at < end => (end, close),
+            _ => {
+                let text = self.text;
+                let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+                let close = text[at..end].rfind('}').map(|i| at + i);
+                self.line = Some((end, close));
+                (end, close)
+            }
+        }
+    }
+
+    /// compose's error for a malformed expression in the template being read.
+    fn invalid(&self) -> Refusal {
+        Refusal::quoting(
+            "invalid interpolation (docker compose: Invalid template: ",
+            &go_quote(&self.text[self.scope.clone()]),
+            ")",
+        )
     }
 }
 
@@ -888,15 +935,7 @@ fn expand_escapes(text: &str) -> String {
 /// characters (letters, marks, numbers, punctuation, symbols, the ASCII
 /// space) as they are, the rest escaped.
 fn go_quote(text: &str) -> String {
-    use icu_properties::CodePointMapData;
-    use icu_properties::props::{GeneralCategory, GeneralCategoryGroup as G};
-    let printable = |c: char| {
-        let category = CodePointMapData::<GeneralCategory>::new().get(c);
-        c == ' '
-            || [G::Letter, G::Mark, G::Number, G::Punctuation, G::Symbol]
-                .iter()
-                .any(|g| g.contains(category))
-    };
+    use crate::oidc::py::printable;
     let mut out = String::from("\"");
     for c in text.chars() {
         match c {
@@ -1645,5 +1684,29 @@ mod tests {
             merged_clean += 1;
         }
         assert!(merged_clean > 500, "too few readable files: {merged_clean}");
+    }
+
+    /// Go 1.19's `fmt.Sprintf("%q", s)` for each, as run.
+    #[test]
+    fn go_quote_is_gos_percent_q() {
+        for (text, quoted) in [
+            ("plain ${A:-x}", "\"plain ${A:-x}\""),
+            ("say \"hi\" \\ back", "\"say \\\"hi\\\" \\\\ back\""),
+            (
+                "\u{7}\u{8}\u{c}\u{a}\u{d}\u{9}\u{b}",
+                "\"\\a\\b\\f\\n\\r\\t\\v\"",
+            ),
+            ("\u{0}\u{1b}\u{7f}", "\"\\x00\\x1b\\x7f\""),
+            ("\u{e9}\u{65e5}\u{672c}", "\"\u{e9}\u{65e5}\u{672c}\""),
+            ("\u{85}\u{a0}\u{ad}", "\"\\u0085\\u00a0\\u00ad\""),
+            ("\u{2028}\u{feff}", "\"\\u2028\\ufeff\""),
+            (
+                "\u{1f980}\u{e0001}\u{10ffff}",
+                "\"\u{1f980}\\U000e0001\\U0010ffff\"",
+            ),
+            ("\u{378}", "\"\\u0378\""),
+        ] {
+            assert_eq!(go_quote(text), quoted, "{text:?}");
+        }
     }
 }

@@ -1,9 +1,16 @@
-//! The one small HTTP layer every network check goes through. It behaves like
-//! RomM's httpx client where that matters: no redirects followed, and TLS
-//! judged as RomM's OpenSSL judges it, with RomM's trust store (`tls`). Every
-//! request is bounded by one deadline, the timeout, for the whole exchange
-//! (connect, TLS, headers and body), every body by `BODY_LIMIT`, and failures
-//! come back classified.
+//! The one HTTP client of every request the tool sends as RomM would (the
+//! checks, the login's code exchange, the Pocket ID and RomM APIs; the demo's
+//! browser stand-in plays a browser and has its own). It behaves like RomM's
+//! httpx 0.28.1 where that matters: no redirects followed; TLS judged as
+//! RomM's OpenSSL judges it, with RomM's trust store (`tls`), unless
+//! `--insecure`; names looked up with the system resolver; gzip, deflate and
+//! zstd bodies decoded; a URL httpx would refuse refused before anything is
+//! sent (`httpx_refuses`); the client secret sent as authlib encodes it
+//! (`client_secret_basic`). Every request is bounded by one deadline,
+//! `--timeout`, for the whole exchange (name lookup, connect, TLS, headers and
+//! body), every body by `BODY_LIMIT`; failures come back classified
+//! (`Failure`). `-v` traces each request and `-vv` the bodies, codes, secrets
+//! and tokens masked.
 
 use std::fmt;
 use std::io::Read;
@@ -297,9 +304,7 @@ impl Http {
         let authorization = client_secret_basic(client.0, client.1).map_err(|e| {
             Failure::Other(format!("the credentials were not sent: {}", e.reason()))
         })?;
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
+        let body = form_body(form);
         let request = self
             .client
             .post(url)
@@ -318,9 +323,7 @@ impl Http {
     /// A form POST without credentials in headers (secret fields masked in
     /// traces, see [`shown_form`]).
     pub fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Result<Response, Failure> {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
+        let body = form_body(form);
         let request = self
             .client
             .post(url)
@@ -463,10 +466,11 @@ fn read_body(response: reqwest::blocking::Response) -> Result<Response, Failure>
 /// anything, where reqwest's WHATWG parser would quietly drop or encode the
 /// offending characters and fetch another URL than RomM tries.
 pub fn httpx_refuses(url: &str) -> Option<String> {
-    if url.len() > 65536 {
+    // Python's `len`: characters, not bytes.
+    let length = url.chars().count();
+    if length > 65536 {
         return Some(format!(
-            "the URL is {} bytes long; RomM's httpx refuses URLs over 65536 (InvalidURL)",
-            url.len()
+            "the URL is {length} characters long; RomM's httpx refuses URLs over 65536 (InvalidURL)"
         ));
     }
     url.char_indices()
@@ -547,6 +551,13 @@ const SECRET_FIELDS: &[&str] = &[
     "refresh_token",
     "client_secret",
 ];
+
+/// An `application/x-www-form-urlencoded` body.
+fn form_body(form: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish()
+}
 
 /// A form body for -vv traces, the values of [`SECRET_FIELDS`] masked (and
 /// left unencoded, so the mask reads as one).
@@ -685,5 +696,101 @@ mod tests {
         assert!(err.in_id);
         assert!(err.reason().contains("UnicodeEncodeError"));
         assert!(!err.reason().contains('€'));
+    }
+
+    /// What `httpx.URL(…)` (0.28.1, on Python 3.13) does with each, as run.
+    #[test]
+    fn urls_httpx_refuses_before_sending() {
+        let long =
+            |chars: usize, c: char| format!("https://x/{}", c.to_string().repeat(chars - 10));
+        assert_eq!(httpx_refuses(&long(65_536, 'a')), None);
+        // "URL too long": httpx counts characters, not bytes.
+        let refused = httpx_refuses(&long(65_537, 'a')).expect("too long");
+        assert!(refused.contains("65537 characters"), "{refused}");
+        assert_eq!(httpx_refuses(&long(40_010, 'é')), None);
+        // "Invalid non-printable ASCII character": DEL and C0 controls only.
+        for (url, at) in [
+            ("https://x/\u{7f}", 10),
+            ("https://x/\u{1b}[0m", 10),
+            ("https://x/a\tb", 11),
+        ] {
+            let refused = httpx_refuses(url).expect("a control character");
+            assert!(refused.contains(&format!("at byte {at}")), "{refused}");
+        }
+        assert_eq!(httpx_refuses("https://x/\u{85}"), None);
+    }
+
+    fn response(content_type: Option<&str>, encoding: Option<&str>, body: &[u8]) -> Response {
+        Response {
+            status: 200,
+            content_type: content_type.map(str::to_string),
+            content_encoding: encoding.map(str::to_string),
+            location: None,
+            set_cookie: Vec::new(),
+            body: body.to_vec(),
+            url: "https://x/".into(),
+        }
+    }
+
+    #[test]
+    fn compression_says_whether_romms_httpx_decodes_it() {
+        let compression = |encoding| response(None, encoding, b"").compression();
+        for nothing in [None, Some("identity"), Some(" , Identity ,")] {
+            assert_eq!(compression(nothing), None, "{nothing:?}");
+        }
+        for decoded in ["gzip", "GZip, zstd", "deflate,identity"] {
+            let why = compression(Some(decoded)).expect("compressed");
+            assert!(why.contains("RomM's httpx decodes that form"), "{why}");
+        }
+        // RomM installs zstandard but not brotli.
+        for undecoded in ["br", "gzip, br", "compress"] {
+            let why = compression(Some(undecoded)).expect("compressed");
+            assert!(why.contains("RomM's httpx cannot decode"), "{why}");
+        }
+    }
+
+    #[test]
+    fn json_media_types() {
+        let json = |t| response(Some(t), None, b"").is_json_type();
+        assert!(json("application/json"));
+        assert!(json("Application/JSON; charset=utf-8"));
+        assert!(json("application/jwk-set+json"));
+        assert!(!json("text/json"));
+        assert!(!json("application/jsonp"));
+        assert!(!response(None, None, b"{}").is_json_type());
+    }
+
+    #[test]
+    fn excerpts_are_one_short_printable_line() {
+        assert_eq!(excerpt(b"  a\r\n\tb\x1b[31m  c "), "a b [31m c");
+        assert_eq!(excerpt(b"\xff ok"), "\u{fffd} ok");
+        let long = excerpt(&[b'x'; 1000]);
+        assert_eq!(long.chars().count(), 161);
+        assert!(long.ends_with("x…"));
+    }
+
+    #[test]
+    fn traces_mask_secret_fields_and_token_values() {
+        let form = shown_form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "the-code"),
+            ("redirect_uri", "http://x/cb?a=b"),
+            ("code_verifier", "the-verifier"),
+        ]);
+        assert_eq!(
+            form,
+            format!(
+                "grant_type=authorization_code&code={}&redirect_uri=http%3A%2F%2Fx%2Fcb%3Fa%3Db&code_verifier={}",
+                mask("the-code"),
+                mask("the-verifier")
+            )
+        );
+        let body = r#"{"access_token":"at-value","id_token":"it-value","token_type":"Bearer"}"#;
+        let redacted = redact_tokens(body);
+        assert!(!redacted.contains("at-value") && !redacted.contains("it-value"));
+        assert!(redacted.contains("Bearer"));
+        let page = response(None, None, body.as_bytes()).head();
+        assert!(!page.contains("at-value") && page.contains(&mask("it-value")));
+        assert_eq!(redact_tokens("not json\n"), "not json");
     }
 }

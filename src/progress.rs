@@ -3,7 +3,10 @@
 //! tool, and a spinner with the time left while the login test waits for the
 //! browser. Nothing at all when stderr is not a terminal (a log, a pipe, a
 //! CI job) or `TERM=dumb`: those stay exactly as they were. Never on stdout.
+//! A check that talks to the person while it runs (the login test) does so
+//! through a [`Sink`], so that it prints nothing itself.
 
+use std::cell::RefCell;
 use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -36,8 +39,41 @@ pub fn suspend<R>(write: impl FnOnce() -> R) -> R {
     }
 }
 
+/// Where a running check tells the person what it does.
+pub trait Sink {
+    /// A note (on stderr).
+    fn note(&self, text: &str);
+    /// A wait for the person begins; it ends at `deadline` at the latest.
+    fn waiting(&self, what: &str, deadline: Instant);
+    /// The wait is over (nothing happens when none began).
+    fn waited(&self);
+}
+
+/// Stderr: notes cleaned of unsafe characters, a wait shown as a spinner
+/// with the time left (on a terminal only), cleared when it is over.
+#[derive(Default)]
+pub struct Stderr {
+    spinner: RefCell<Option<Spinner>>,
+}
+
+impl Sink for Stderr {
+    fn note(&self, text: &str) {
+        crate::report::note!("{text}");
+    }
+
+    fn waiting(&self, what: &str, deadline: Instant) {
+        // One spinner at a time: the last one is cleared before the next shows.
+        self.waited();
+        self.spinner.replace(spinner(what, deadline));
+    }
+
+    fn waited(&self) {
+        drop(self.spinner.take());
+    }
+}
+
 /// A spinner on stderr until dropped; dropping it clears its line.
-pub struct Spinner(());
+struct Spinner(());
 
 impl Drop for Spinner {
     fn drop(&mut self) {
@@ -60,7 +96,7 @@ fn left_text(left: Duration) -> String {
 
 /// Shows `what` with a spinner and the time left until `deadline` (on a
 /// terminal only; `None` otherwise).
-pub fn spinner(what: &str, deadline: Instant) -> Option<Spinner> {
+fn spinner(what: &str, deadline: Instant) -> Option<Spinner> {
     if !enabled() {
         return None;
     }

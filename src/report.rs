@@ -94,6 +94,81 @@ impl Finding {
     }
 }
 
+/// The problems one check found, folded into its one finding: the worst
+/// status, a line per problem marked ✘ or ⚠ (in the order found), and each
+/// distinct fix once.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<Problem>);
+
+#[derive(Debug)]
+struct Problem {
+    status: Status,
+    text: String,
+    /// Empty when the problem needs no fix of its own.
+    fix: String,
+}
+
+impl Problems {
+    pub fn fail(&mut self, text: impl Into<String>, fix: impl Into<String>) {
+        self.push(Status::Fail, text, fix);
+    }
+    pub fn warn(&mut self, text: impl Into<String>, fix: impl Into<String>) {
+        self.push(Status::Warn, text, fix);
+    }
+    pub fn push(&mut self, status: Status, text: impl Into<String>, fix: impl Into<String>) {
+        self.0.push(Problem {
+            status,
+            text: text.into(),
+            fix: fix.into(),
+        });
+    }
+
+    /// Lists the failures before the warnings, each group in the order found.
+    pub fn failures_first(&mut self) {
+        self.0.sort_by_key(|p| std::cmp::Reverse(p.status));
+    }
+
+    /// "N problem(s) in `place`", for the summary.
+    pub fn counted(&self, place: &str) -> String {
+        let count = self.0.len();
+        format!(
+            "{count} problem{} in {place}",
+            if count == 1 { "" } else { "s" }
+        )
+    }
+
+    /// One line per problem, marked as the report marks its status.
+    pub fn lines(&self) -> String {
+        self.0
+            .iter()
+            .map(|p| format!("{} {}", mark(p.status).0, p.text))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Each distinct fix once, in the order found.
+    pub fn fixes(&self) -> String {
+        let mut unique: Vec<&str> = Vec::new();
+        for p in &self.0 {
+            if !p.fix.is_empty() && !unique.contains(&p.fix.as_str()) {
+                unique.push(&p.fix);
+            }
+        }
+        unique.join("\n")
+    }
+
+    /// The one finding: fail when any problem fails, else warn; `None` when
+    /// there is no problem.
+    pub fn finding(&self, id: &'static str, summary: impl Into<String>) -> Option<Finding> {
+        let status = self.0.iter().map(|p| p.status).max()?;
+        Some(
+            Finding::new(id, status, summary)
+                .detail(self.lines())
+                .fix(self.fixes()),
+        )
+    }
+}
+
 /// Whether the findings prove that RomM accepts the login (decided by
 /// `checks::verdict`): pass only when every check that bears on it passed.
 #[derive(Clone, Debug, Serialize)]
@@ -436,6 +511,35 @@ pub fn print_stdout(text: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn problems_fold_into_the_worst_status_with_marked_lines_and_each_fix_once() {
+        let mut problems = Problems::default();
+        assert!(problems.finding("x.y", "nothing").is_none());
+        problems.warn("first", "Do A");
+        let f = problems
+            .finding("x.y", problems.counted("the file"))
+            .unwrap();
+        assert_eq!(
+            (f.status, f.summary.as_str()),
+            (Status::Warn, "1 problem in the file")
+        );
+        problems.fail("second", "Do B");
+        problems.warn("third", "Do A");
+        problems.warn("fourth", "");
+        let f = problems
+            .finding("x.y", problems.counted("the file"))
+            .unwrap();
+        assert_eq!(f.id, "x.y");
+        assert_eq!(
+            (f.status, f.summary.as_str()),
+            (Status::Fail, "4 problems in the file")
+        );
+        assert_eq!(f.detail, "⚠ first\n✘ second\n⚠ third\n⚠ fourth");
+        assert_eq!(f.fix, "Do A\nDo B");
+        problems.failures_first();
+        assert_eq!(problems.lines(), "✘ second\n⚠ first\n⚠ third\n⚠ fourth");
+    }
 
     #[test]
     fn clean_escapes_controls_bidi_and_invisible_characters_visibly() {

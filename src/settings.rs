@@ -55,6 +55,10 @@ pub const OIDC_ROLE_EDITOR: &str = "OIDC_ROLE_EDITOR";
 pub const OIDC_ROLE_VIEWER: &str = "OIDC_ROLE_VIEWER";
 pub const ROMM_SESSION_SECURE_COOKIE: &str = "ROMM_SESSION_SECURE_COOKIE";
 
+/// RomM reads its env only when its container starts: the command that makes
+/// it read a changed one, as every fix and note names it.
+pub const RESTART: &str = "docker compose up -d --force-recreate romm";
+
 /// Every variable RomM 5.2 reads for OIDC login, in the order `emit-env` writes them.
 pub const VARS: &[Var] = &[
     Var {
@@ -672,6 +676,18 @@ pub fn load(args: &SettingsArgs) -> anyhow::Result<Settings> {
     settings.api_key = api_key;
     settings.not_utf8 = not_utf8;
     Ok(settings)
+}
+
+/// `-v`: the settings as resolved, with where each came from (secrets masked).
+pub fn trace(settings: &Settings) {
+    for (var, setting) in settings.iter() {
+        crate::report::note!(
+            "setting {} = {} [{}]",
+            var.name,
+            shown(var, setting.raw()),
+            setting.source
+        );
+    }
 }
 
 /// A secret from a file, or from stdin for `-`, without the line breaks that

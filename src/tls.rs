@@ -12,8 +12,8 @@
 //! accepts, so this verifier rebuilds the chain OpenSSL builds (trusted issuer
 //! first, then the certificates the server sent, then the server's own
 //! certificate if it is in the store) and applies OpenSSL's rules to it, in
-//! OpenSSL's order; webpki checks the signatures and the names. A refusal
-//! says why in OpenSSL's words, so a finding can quote RomM's log.
+//! OpenSSL's order, host names included; webpki checks the signatures. A
+//! refusal says why in OpenSSL's words, so a finding can quote RomM's log.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -35,6 +35,43 @@ use x509_parser::x509::{X509Name, X509Version};
 const MAX_DIR_FILES: usize = 10_000;
 /// OpenSSL's default maximum chain depth (100) plus the leaf and the anchor.
 const MAX_CHAIN: usize = 102;
+
+/// The extensions OpenSSL 3.0–3.5 handle (`X509_supported_extension` in
+/// `crypto/x509/v3_purp.c`): nsCertType, keyUsage, subjectAltName,
+/// basicConstraints, certificatePolicies, cRLDistributionPoints,
+/// extendedKeyUsage, the RFC 3779 address and AS blocks, OCSP no-check,
+/// policyConstraints, proxyCertInfo, nameConstraints, policyMappings,
+/// inhibitAnyPolicy. Any other extension marked critical (the key
+/// identifiers too) makes it refuse the certificate.
+const HANDLED_EXTENSIONS: &[&str] = &[
+    "2.16.840.1.113730.1.1",
+    "2.5.29.15",
+    "2.5.29.17",
+    "2.5.29.19",
+    "2.5.29.32",
+    "2.5.29.31",
+    "2.5.29.37",
+    "1.3.6.1.5.5.7.1.7",
+    "1.3.6.1.5.5.7.1.8",
+    "1.3.6.1.5.5.7.48.1.5",
+    "2.5.29.36",
+    "1.3.6.1.5.5.7.1.14",
+    "2.5.29.30",
+    "2.5.29.33",
+    "2.5.29.54",
+];
+
+/// Extensions OpenSSL decodes to judge a chain (`ossl_x509v3_cache_extensions`)
+/// and x509-parser reads as well: basicConstraints, keyUsage,
+/// extendedKeyUsage, subjectAltName and the key identifiers.
+const DECODED_EXTENSIONS: &[(&str, &str)] = &[
+    ("2.5.29.19", "basicConstraints"),
+    ("2.5.29.15", "keyUsage"),
+    ("2.5.29.37", "extendedKeyUsage"),
+    ("2.5.29.17", "subjectAltName"),
+    ("2.5.29.14", "subjectKeyIdentifier"),
+    ("2.5.29.35", "authorityKeyIdentifier"),
+];
 
 /// The certificates RomM's OpenSSL trusts, and where they come from.
 #[derive(Clone, Debug)]
@@ -151,8 +188,14 @@ impl Trust {
                 continue;
             };
             let name = c.name();
-            if let Some(why) = time_problem(&c, now.as_secs() as i64) {
+            if let Some(why) = c.defect() {
+                out.push(format!("{name}: {why}, so RomM's OpenSSL never uses it"));
+            } else if let Some(why) = time_problem(&c, now.as_secs() as i64) {
                 out.push(format!("{name}: {why}"));
+            } else if let Some(oid) = c.unhandled_critical() {
+                out.push(format!(
+                    "{name}: \"unhandled critical extension\" ({oid}): RomM refuses every chain that ends at it"
+                ));
             } else if c.is_ca() {
                 let openssl = if check_ca(&c) != 1 {
                     Some("invalid CA certificate")
@@ -461,7 +504,8 @@ pub struct Refusal {
 pub enum Reason {
     /// No certificate of the store vouches for the chain.
     Untrusted,
-    /// A certificate breaks an RFC 5280 rule OpenSSL enforces in strict mode;
+    /// A certificate breaks a rule OpenSSL enforces on its extensions (RFC
+    /// 5280's in strict mode, a critical extension it does not handle);
     /// `fix` names what to re-issue it with.
     Strict { fix: String },
     /// A certificate's key usage does not allow a TLS server.
@@ -521,12 +565,48 @@ impl<'a> Cert<'a> {
             .is_some_and(|bc| bc.value.ca)
     }
 
-    fn skid(&self) -> Option<(bool, &'a [u8])> {
+    /// What makes OpenSSL find the certificate invalid (its
+    /// `EXFLAG_INVALID`): one of the extensions it reads to judge a chain
+    /// twice, or unreadable (as far as x509-parser tells), or an empty
+    /// keyUsage. OpenSSL then links the certificate to no issuer and,
+    /// trusted as itself, finds it fit for no purpose.
+    fn defect(&self) -> Option<String> {
+        let extensions = self.x.extensions();
+        DECODED_EXTENSIONS.iter().find_map(|&(oid, name)| {
+            let mut found = extensions.iter().filter(|e| e.oid.to_id_string() == oid);
+            match (found.next(), found.next()) {
+                (Some(_), Some(_)) => Some(format!("it has two {name} extensions")),
+                (Some(e), None) => match e.parsed_extension() {
+                    ParsedExtension::ParseError { .. } => {
+                        Some(format!("its {name} extension cannot be read"))
+                    }
+                    ParsedExtension::KeyUsage(ku) if ku.flags == 0 => {
+                        Some("its keyUsage extension allows nothing".into())
+                    }
+                    _ => None,
+                },
+                _ => None,
+            }
+        })
+    }
+
+    /// A critical extension OpenSSL does not handle (its `EXFLAG_CRITICAL`),
+    /// by its OID.
+    fn unhandled_critical(&self) -> Option<String> {
+        self.x
+            .extensions()
+            .iter()
+            .filter(|e| e.critical)
+            .map(|e| e.oid.to_id_string())
+            .find(|oid| !HANDLED_EXTENSIONS.contains(&oid.as_str()))
+    }
+
+    fn skid(&self) -> Option<&'a [u8]> {
         self.x
             .extensions()
             .iter()
             .find_map(|e| match e.parsed_extension() {
-                ParsedExtension::SubjectKeyIdentifier(id) => Some((e.critical, id.0)),
+                ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0),
                 _ => None,
             })
     }
@@ -537,7 +617,6 @@ impl<'a> Cert<'a> {
             .iter()
             .find_map(|e| match e.parsed_extension() {
                 ParsedExtension::AuthorityKeyIdentifier(a) => Some(Akid {
-                    critical: e.critical,
                     key_id: a.key_identifier.as_ref().map(|k| k.0),
                     serial: a.authority_cert_serial,
                 }),
@@ -548,7 +627,6 @@ impl<'a> Cert<'a> {
 
 /// The parts of an authorityKeyIdentifier OpenSSL looks at.
 struct Akid<'a> {
-    critical: bool,
     key_id: Option<&'a [u8]>,
     serial: Option<&'a [u8]>,
 }
@@ -558,7 +636,7 @@ fn akid_matches(child: &Cert<'_>, issuer: &Cert<'_>) -> bool {
     let Some(akid) = child.akid() else {
         return true;
     };
-    if let (Some(want), Some((_, have))) = (akid.key_id, issuer.skid())
+    if let (Some(want), Some(have)) = (akid.key_id, issuer.skid())
         && want != have
     {
         return false;
@@ -582,7 +660,8 @@ fn time_problem(c: &Cert<'_>, now: i64) -> Option<String> {
 }
 
 /// The issuer OpenSSL picks for `child` among `candidates`: same name, key
-/// identifiers agreeing, the first valid now or else the one expiring last.
+/// identifiers agreeing, the first valid now or else the one expiring last;
+/// none where either has an extension that cannot be read.
 fn best_issuer<'c, 'a>(
     child: &Cert<'_>,
     candidates: impl Iterator<Item = &'c Cert<'a>>,
@@ -591,9 +670,15 @@ fn best_issuer<'c, 'a>(
 where
     'a: 'c,
 {
+    if child.defect().is_some() {
+        return None;
+    }
     let mut fallback: Option<&Cert<'a>> = None;
     for c in candidates {
-        if c.x.subject().as_raw() != child.x.issuer().as_raw() || !akid_matches(child, c) {
+        if c.x.subject().as_raw() != child.x.issuer().as_raw()
+            || !akid_matches(child, c)
+            || c.defect().is_some()
+        {
             continue;
         }
         if valid_at(c, now) {
@@ -606,23 +691,13 @@ where
     fallback
 }
 
-struct Rule {
-    openssl: &'static str,
-    why: String,
-    fix: String,
-}
-
-fn rule(openssl: &'static str, why: impl Into<String>, fix: impl Into<String>) -> Rule {
-    Rule {
-        openssl,
-        why: why.into(),
-        fix: fix.into(),
-    }
-}
-
-/// OpenSSL's `X509_check_ca`: 1 for a CA by basicConstraints, 0 for none,
-/// other values for CAs by older conventions, which strict mode refuses.
+/// OpenSSL's `X509_check_ca`: 1 for a CA by basicConstraints, 0 for none
+/// (or a certificate it cannot read), other values for CAs by older
+/// conventions, which strict mode refuses.
 fn check_ca(c: &Cert<'_>) -> u8 {
+    if c.defect().is_some() {
+        return 0;
+    }
     let ku = c.x.key_usage().ok().flatten();
     if ku.as_ref().is_some_and(|ku| !ku.value.key_cert_sign()) {
         return 0;
@@ -637,150 +712,178 @@ fn check_ca(c: &Cert<'_>) -> u8 {
     }
 }
 
-/// The RFC 5280 rules OpenSSL 3.0–3.5 apply under VERIFY_X509_STRICT to every
-/// certificate of a chain longer than one (`check_extensions` in
-/// `crypto/x509/x509_vfy.c`), in its order. `i` is the position in the
-/// chain (0 = the server's), `n` its length. (OpenSSL 4.0 drops the
-/// "marked critical" rules, openssl#30249; RomM's Alpine image has 3.5.)
-fn strict_rules(c: &Cert<'_>, i: usize, n: usize) -> Result<(), Rule> {
-    let x = &c.x;
-    let unreadable = |what: &str| {
-        rule(
-            "invalid or inconsistent certificate extension",
-            format!("its {what} extension cannot be read"),
-            format!("a well-formed {what} extension"),
-        )
-    };
-    let bc = x
-        .basic_constraints()
-        .map_err(|_| unreadable("basicConstraints"))?;
-    let ku = x.key_usage().map_err(|_| unreadable("keyUsage"))?;
-    let san = x
-        .subject_alternative_name()
-        .map_err(|_| unreadable("subjectAltName"))?;
-    let is_ca = bc.as_ref().is_some_and(|b| b.value.ca);
-    let cert_sign = ku.as_ref().is_some_and(|k| k.value.key_cert_sign());
-    if bc
-        .as_ref()
-        .is_some_and(|b| b.value.path_len_constraint.is_some())
-    {
-        if !is_ca {
-            return Err(rule(
-                "Path length invalid for non-CA cert",
-                "it sets a pathLenConstraint without being a CA",
-                "basicConstraints without pathlen (RFC 5280 4.2.1.9)",
-            ));
-        }
-        if !cert_sign {
-            return Err(rule(
-                "Path length given without key usage keyCertSign",
-                "it sets a pathLenConstraint without the keyCertSign key usage",
-                "keyUsage = critical, keyCertSign, cRLSign (RFC 5280 4.2.1.9)",
-            ));
-        }
-    }
-    if let Some(b) = &bc
-        && is_ca
-        && !b.critical
-    {
-        return Err(rule(
-            "Basic Constraints of CA cert not marked critical",
-            "it is a CA whose basicConstraints extension is not marked critical",
-            "basicConstraints = critical, CA:TRUE (RFC 5280 4.2.1.9)",
-        ));
-    }
-    if is_ca && ku.is_none() {
-        return Err(rule(
-            "CA cert does not include key usage extension",
-            "it is a CA without a keyUsage extension",
-            "keyUsage = critical, keyCertSign, cRLSign (RFC 5280 4.2.1.3)",
-        ));
-    }
-    if !is_ca && cert_sign {
-        return Err(rule(
-            "Key usage keyCertSign invalid for non-CA cert",
-            "it allows keyCertSign without being a CA",
-            "a keyUsage without keyCertSign (RFC 5280 4.2.1.3)",
-        ));
-    }
-    if x.issuer().iter().next().is_none() {
-        return Err(rule(
-            "Issuer name empty",
-            "its issuer name is empty",
-            "a non-empty issuer name (RFC 5280 4.1.2.4)",
-        ));
-    }
-    let subject_empty = x.subject().iter().next().is_none();
-    let crl_sign = ku.as_ref().is_some_and(|k| k.value.crl_sign());
-    if subject_empty && (is_ca || crl_sign || san.is_none()) {
-        return Err(rule(
-            "Subject name empty",
-            "its subject name is empty",
-            "a non-empty subject name (RFC 5280 4.1.2.6)",
-        ));
-    }
-    if let Some(s) = &san {
-        if subject_empty && !s.critical {
-            return Err(rule(
-                "Subject empty and Subject Alt Name extension not critical",
-                "its subject is empty and its subjectAltName is not marked critical",
-                "a critical subjectAltName, or a subject name (RFC 5280 4.2.1.6)",
-            ));
-        }
-        if s.value.general_names.is_empty() {
-            return Err(rule(
-                "Empty Subject Alternative Name extension",
-                "its subjectAltName extension is empty",
-                "a subjectAltName with the server's names (RFC 5280 4.2.1.6)",
-            ));
+/// What OpenSSL's strict rules read from one certificate (the flags
+/// `ossl_x509v3_cache_extensions` sets), and its place in the chain.
+struct Marks {
+    /// basicConstraints says CA:TRUE.
+    ca: bool,
+    /// basicConstraints is marked critical.
+    ca_critical: bool,
+    /// basicConstraints sets a pathLenConstraint.
+    path_len: bool,
+    key_usage: bool,
+    cert_sign: bool,
+    crl_sign: bool,
+    san: bool,
+    san_critical: bool,
+    san_empty: bool,
+    issuer_empty: bool,
+    subject_empty: bool,
+    /// The signature algorithm outside and inside the signed part differ.
+    algorithms_differ: bool,
+    /// An authorityKeyIdentifier with a keyIdentifier.
+    akid_key_id: bool,
+    skid: bool,
+    v3: bool,
+    extensions: bool,
+    /// Another certificate follows it in the chain.
+    has_issuer: bool,
+}
+
+impl Marks {
+    /// What OpenSSL's rules see of a certificate whose extensions it can read.
+    fn read(c: &Cert<'_>, has_issuer: bool) -> Marks {
+        let x = &c.x;
+        let bc = x
+            .basic_constraints()
+            .ok()
+            .flatten()
+            .map(|b| (b.critical, b.value));
+        let ku = x.key_usage().ok().flatten();
+        let san = x.subject_alternative_name().ok().flatten();
+        let akid = c.akid();
+        Marks {
+            ca: bc.as_ref().is_some_and(|(_, b)| b.ca),
+            ca_critical: bc.as_ref().is_some_and(|(critical, _)| *critical),
+            path_len: bc
+                .as_ref()
+                .is_some_and(|(_, b)| b.path_len_constraint.is_some()),
+            key_usage: ku.is_some(),
+            cert_sign: ku.as_ref().is_some_and(|k| k.value.key_cert_sign()),
+            crl_sign: ku.as_ref().is_some_and(|k| k.value.crl_sign()),
+            san: san.is_some(),
+            san_critical: san.as_ref().is_some_and(|s| s.critical),
+            san_empty: san
+                .as_ref()
+                .is_some_and(|s| s.value.general_names.is_empty()),
+            issuer_empty: x.issuer().iter().next().is_none(),
+            subject_empty: x.subject().iter().next().is_none(),
+            algorithms_differ: x.signature_algorithm != x.tbs_certificate.signature,
+            akid_key_id: akid.is_some_and(|a| a.key_id.is_some()),
+            skid: c.skid().is_some(),
+            v3: x.version() == X509Version::V3,
+            extensions: !x.extensions().is_empty(),
+            has_issuer,
         }
     }
-    if x.signature_algorithm != x.tbs_certificate.signature {
-        return Err(rule(
-            "cert info signature and signature algorithm mismatch",
-            "its two signature algorithm fields differ",
-            "one signature algorithm in both fields (RFC 5280 4.1.1.2)",
-        ));
+}
+
+/// One RFC 5280 rule OpenSSL enforces under VERIFY_X509_STRICT.
+struct StrictRule {
+    /// OpenSSL's verify message.
+    openssl: &'static str,
+    /// What is wrong with the certificate, in words.
+    why: &'static str,
+    /// What to re-issue it with.
+    fix: &'static str,
+    broken: fn(&Marks) -> bool,
+}
+
+/// The rules of `check_extensions` in `crypto/x509/x509_vfy.c` (OpenSSL
+/// 3.0–3.5), in its order. Its rules for key identifiers marked critical
+/// never apply: OpenSSL does not handle those extensions, so it refuses
+/// them as unhandled critical extensions first (measured on 3.0.19 and
+/// 3.5.2; 4.0 drops the rules, openssl#30249; RomM's image has 3.5).
+const STRICT_RULES: &[StrictRule] = &[
+    StrictRule {
+        openssl: "Path length invalid for non-CA cert",
+        why: "it sets a pathLenConstraint without being a CA",
+        fix: "basicConstraints without pathlen (RFC 5280 4.2.1.9)",
+        broken: |m| m.path_len && !m.ca,
+    },
+    StrictRule {
+        openssl: "Path length given without key usage keyCertSign",
+        why: "it sets a pathLenConstraint without the keyCertSign key usage",
+        fix: "keyUsage = critical, keyCertSign, cRLSign (RFC 5280 4.2.1.9)",
+        broken: |m| m.path_len && !m.cert_sign,
+    },
+    StrictRule {
+        openssl: "Basic Constraints of CA cert not marked critical",
+        why: "it is a CA whose basicConstraints extension is not marked critical",
+        fix: "basicConstraints = critical, CA:TRUE (RFC 5280 4.2.1.9)",
+        broken: |m| m.ca && !m.ca_critical,
+    },
+    StrictRule {
+        openssl: "CA cert does not include key usage extension",
+        why: "it is a CA without a keyUsage extension",
+        fix: "keyUsage = critical, keyCertSign, cRLSign (RFC 5280 4.2.1.3)",
+        broken: |m| m.ca && !m.key_usage,
+    },
+    StrictRule {
+        openssl: "Key usage keyCertSign invalid for non-CA cert",
+        why: "it allows keyCertSign without being a CA",
+        fix: "a keyUsage without keyCertSign (RFC 5280 4.2.1.3)",
+        broken: |m| !m.ca && m.cert_sign,
+    },
+    StrictRule {
+        openssl: "Issuer name empty",
+        why: "its issuer name is empty",
+        fix: "a non-empty issuer name (RFC 5280 4.1.2.4)",
+        broken: |m| m.issuer_empty,
+    },
+    StrictRule {
+        openssl: "Subject name empty",
+        why: "its subject name is empty",
+        fix: "a non-empty subject name (RFC 5280 4.1.2.6)",
+        broken: |m| m.subject_empty && (m.ca || m.crl_sign || !m.san),
+    },
+    StrictRule {
+        openssl: "Subject empty and Subject Alt Name extension not critical",
+        why: "its subject is empty and its subjectAltName is not marked critical",
+        fix: "a critical subjectAltName, or a subject name (RFC 5280 4.2.1.6)",
+        broken: |m| m.subject_empty && m.san && !m.san_critical,
+    },
+    StrictRule {
+        openssl: "Empty Subject Alternative Name extension",
+        why: "its subjectAltName extension is empty",
+        fix: "a subjectAltName with the server's names (RFC 5280 4.2.1.6)",
+        broken: |m| m.san_empty,
+    },
+    StrictRule {
+        openssl: "cert info signature and signature algorithm mismatch",
+        why: "its two signature algorithm fields differ",
+        fix: "one signature algorithm in both fields (RFC 5280 4.1.1.2)",
+        broken: |m| m.algorithms_differ,
+    },
+    StrictRule {
+        openssl: "Missing Authority Key Identifier",
+        why: "it has no authorityKeyIdentifier naming the key of its issuer",
+        fix: "authorityKeyIdentifier = keyid (RFC 5280 4.2.1.1)",
+        broken: |m| m.v3 && m.has_issuer && !m.akid_key_id,
+    },
+    StrictRule {
+        openssl: "Missing Subject Key Identifier",
+        why: "it is a CA without a subjectKeyIdentifier",
+        fix: "subjectKeyIdentifier = hash (RFC 5280 4.2.1.2)",
+        broken: |m| m.v3 && m.ca && !m.skid,
+    },
+    StrictRule {
+        openssl: "Using cert extension requires at least X509v3",
+        why: "it has extensions but is not a version 3 certificate",
+        fix: "version 3 (RFC 5280 4.1.2.1)",
+        broken: |m| !m.v3 && m.extensions,
+    },
+];
+
+/// The first of [`STRICT_RULES`] that the certificate at position `i` (0 =
+/// the server's) of a chain of `n` breaks; OpenSSL applies them to every
+/// certificate of a chain longer than one.
+fn strict_rules(c: &Cert<'_>, i: usize, n: usize) -> Result<(), &'static StrictRule> {
+    let marks = Marks::read(c, i + 1 < n);
+    match STRICT_RULES.iter().find(|r| (r.broken)(&marks)) {
+        Some(rule) => Err(rule),
+        None => Ok(()),
     }
-    let akid = c.akid();
-    let skid = c.skid();
-    if akid.as_ref().is_some_and(|a| a.critical) {
-        return Err(rule(
-            "Authority Key Identifier marked critical",
-            "its authorityKeyIdentifier is marked critical",
-            "authorityKeyIdentifier = keyid, not critical (RFC 5280 4.2.1.1)",
-        ));
-    }
-    if skid.is_some_and(|(critical, _)| critical) {
-        return Err(rule(
-            "Subject Key Identifier marked critical",
-            "its subjectKeyIdentifier is marked critical",
-            "subjectKeyIdentifier = hash, not critical (RFC 5280 4.2.1.2)",
-        ));
-    }
-    if x.version() == X509Version::V3 {
-        if i + 1 < n && akid.is_none_or(|a| a.key_id.is_none()) {
-            return Err(rule(
-                "Missing Authority Key Identifier",
-                "it has no authorityKeyIdentifier naming the key of its issuer",
-                "authorityKeyIdentifier = keyid (RFC 5280 4.2.1.1)",
-            ));
-        }
-        if is_ca && skid.is_none() {
-            return Err(rule(
-                "Missing Subject Key Identifier",
-                "it is a CA without a subjectKeyIdentifier",
-                "subjectKeyIdentifier = hash (RFC 5280 4.2.1.2)",
-            ));
-        }
-    } else if !x.extensions().is_empty() {
-        return Err(rule(
-            "Using cert extension requires at least X509v3",
-            "it has extensions but is not a version 3 certificate",
-            "version 3 (RFC 5280 4.1.2.1)",
-        ));
-    }
-    Ok(())
 }
 
 /// Checks a server's certificate chain as RomM's OpenSSL does.
@@ -818,8 +921,12 @@ pub fn judge(
     })
 }
 
+/// A refusal before it is dressed for the user: what kind, OpenSSL's
+/// message, which certificate and what is wrong with it.
 type Failed = (Reason, String, String);
 
+/// OpenSSL's `X509_verify_cert` in its order: build the chain, check its
+/// extensions, the host, the validity, the signatures.
 fn judge_once(
     trust: &Trust,
     end_entity: &CertificateDer<'_>,
@@ -828,10 +935,10 @@ fn judge_once(
     now: UnixTime,
 ) -> Result<(), Failed> {
     let secs = now.as_secs() as i64;
-    let other = |openssl: &str, detail: String| (Reason::Other, openssl.to_string(), detail);
     let Some(leaf) = Cert::parse(end_entity, false) else {
-        return Err(other(
-            "unable to decode the certificate",
+        return Err((
+            Reason::Other,
+            "unable to decode the certificate".into(),
             "The server's certificate cannot be parsed as X.509.".into(),
         ));
     };
@@ -844,23 +951,42 @@ fn judge_once(
         .iter()
         .filter_map(|d| Cert::parse(d, true))
         .collect();
+    let (chain, trusted) = build_chain(&leaf, &sent, &store, secs);
+    if !trusted {
+        return Err(untrusted(&chain, &sent, &store));
+    }
+    check_extensions(&chain)?;
+    // check_id: the host of the URL.
+    check_host(&leaf, host)?;
+    // internal_verify: validity from the top down, then the signatures.
+    check_validity(&chain, secs)?;
+    if chain.len() > 1 {
+        verify_signatures(&chain, now)?;
+    }
+    Ok(())
+}
 
-    // The chain OpenSSL builds: at each step a trusted issuer first (with
-    // PARTIAL_CHAIN any trusted certificate ends the chain), else one the
-    // server sent; a self-signed certificate is replaced by its trusted copy.
-    let mut chain: Vec<&Cert<'_>> = vec![&leaf];
-    let mut trusted = false;
+/// The chain OpenSSL builds from the server's certificate up, and whether
+/// the store vouches for it: at each step a trusted issuer first (with
+/// PARTIAL_CHAIN any trusted certificate ends the chain), else one the
+/// server sent; a self-signed certificate is replaced by its trusted copy.
+fn build_chain<'c, 'a>(
+    leaf: &'c Cert<'a>,
+    sent: &'c [Cert<'a>],
+    store: &'c [Cert<'a>],
+    now: i64,
+) -> (Vec<&'c Cert<'a>>, bool) {
+    let mut chain = vec![leaf];
     while chain.len() < MAX_CHAIN {
         let top = chain[chain.len() - 1];
-        if let Some(anchor) = best_issuer(top, store.iter(), secs) {
+        if let Some(anchor) = best_issuer(top, store.iter(), now) {
             if top.self_signed() {
                 let last = chain.len() - 1;
                 chain[last] = anchor;
             } else {
                 chain.push(anchor);
             }
-            trusted = true;
-            break;
+            return (chain, true);
         }
         if top.self_signed() {
             break;
@@ -868,132 +994,205 @@ fn judge_once(
         let unused = sent
             .iter()
             .filter(|c| !chain.iter().any(|p| p.der.as_ref() == c.der.as_ref()));
-        match best_issuer(top, unused, secs) {
+        match best_issuer(top, unused, now) {
             Some(next) => chain.push(next),
             None => break,
         }
     }
     // PARTIAL_CHAIN's last resort: the server's own certificate is in the store.
-    if !trusted && store.iter().any(|c| c.der.as_ref() == end_entity.as_ref()) {
-        trusted = true;
-    }
-    let n = chain.len();
-    let role = |i: usize| {
-        let c = chain[i];
-        if i == 0 && !c.in_store {
-            format!("The server's certificate {}", c.name())
-        } else if c.in_store {
-            format!("The trusted certificate {}", c.name())
-        } else {
-            format!("The intermediate certificate {} the server sent", c.name())
-        }
-    };
-    if !trusted {
-        let top = chain[n - 1];
-        let openssl = if top.self_signed() && n == 1 {
-            "self-signed certificate"
-        } else if top.self_signed() {
-            "self-signed certificate in certificate chain"
-        } else {
-            "unable to get local issuer certificate"
-        };
-        let detail = if top.self_signed() {
-            format!(
-                "The chain ends at the self-signed {}, which is not in the trust store.",
-                top.name()
-            )
-        } else {
-            format!(
-                "Nothing vouches for {}: its issuer '{}' is neither in the trust store nor sent by the server.",
-                top.name(),
-                top.x.issuer()
-            )
-        };
-        return Err((Reason::Untrusted, openssl.into(), detail));
-    }
+    let trusted = store.iter().any(|c| c.der.as_ref() == leaf.der.as_ref());
+    (chain, trusted)
+}
 
-    // check_extensions: the CA markings, the strict rules, the purpose and
-    // the path length, certificate by certificate from the server's up.
+/// OpenSSL's words for a chain nothing in the store vouches for, and why:
+/// where it ends, or a certificate on the way that cannot be read.
+fn untrusted(chain: &[&Cert<'_>], sent: &[Cert<'_>], store: &[Cert<'_>]) -> Failed {
+    let n = chain.len();
+    let top = chain[n - 1];
+    let openssl = if top.self_signed() && n == 1 {
+        "self-signed certificate"
+    } else if top.self_signed() {
+        "self-signed certificate in certificate chain"
+    } else {
+        "unable to get local issuer certificate"
+    };
+    let unusable_issuer = || {
+        sent.iter()
+            .chain(store)
+            .filter(|c| c.x.subject().as_raw() == top.x.issuer().as_raw())
+            .find_map(|c| c.defect().map(|why| (c, why)))
+    };
+    let detail = if top.self_signed() {
+        format!(
+            "The chain ends at the self-signed {}, which is not in the trust store.",
+            top.name()
+        )
+    } else if let Some(why) = top.defect() {
+        format!(
+            "{}: {why}, so OpenSSL links it to no issuer.",
+            role(top, n - 1)
+        )
+    } else if let Some((issuer, why)) = unusable_issuer() {
+        format!(
+            "OpenSSL cannot use {}, the issuer of {}: {why}.",
+            issuer.name(),
+            top.name()
+        )
+    } else {
+        format!(
+            "Nothing vouches for {}: its issuer '{}' is neither in the trust store nor sent by the server.",
+            top.name(),
+            top.x.issuer()
+        )
+    };
+    (Reason::Untrusted, openssl.into(), detail)
+}
+
+/// A certificate as a refusal names it: by where it is in the chain (`i`)
+/// and where it came from.
+fn role(c: &Cert<'_>, i: usize) -> String {
+    if i == 0 && !c.in_store {
+        format!("The server's certificate {}", c.name())
+    } else if c.in_store {
+        format!("The trusted certificate {}", c.name())
+    } else {
+        format!("The intermediate certificate {} the server sent", c.name())
+    }
+}
+
+/// OpenSSL's `check_extensions`: the CA markings, the strict rules, the
+/// purpose and the path length, certificate by certificate from the
+/// server's up.
+fn check_extensions(chain: &[&Cert<'_>]) -> Result<(), Failed> {
+    let n = chain.len();
+    // The CAs between the server's certificate and the one at hand, not
+    // counting self-issued ones.
     let mut path_len = 0u32;
     for (i, c) in chain.iter().enumerate() {
-        let ca = check_ca(c);
-        let bad_ca = if i == 0 { ca > 1 } else { ca != 1 };
-        if bad_ca {
-            return Err((
-                Reason::Strict {
-                    fix: "basicConstraints = critical, CA:TRUE with keyUsage = critical, keyCertSign, cRLSign".into(),
-                },
-                "invalid CA certificate".into(),
-                format!(
-                    "{} is used as a CA but is not one by RFC 5280 (no basicConstraints CA:TRUE, or a keyUsage without keyCertSign).",
-                    role(i)
-                ),
-            ));
+        check_handled(c, i)?;
+        check_ca_use(c, i)?;
+        if n > 1 {
+            strict_rules(c, i, n).map_err(|r| {
+                (
+                    Reason::Strict { fix: r.fix.into() },
+                    r.openssl.into(),
+                    format!(
+                        "{}: {}. Python 3.13 verifies with VERIFY_X509_STRICT and refuses it; rustls and browsers do not check this.",
+                        role(c, i),
+                        r.why
+                    ),
+                )
+            })?;
         }
-        if n > 1
-            && let Err(r) = strict_rules(c, i, n)
-        {
-            return Err((
-                Reason::Strict { fix: r.fix },
-                r.openssl.into(),
-                format!(
-                    "{}: {}. Python 3.13 verifies with VERIFY_X509_STRICT and refuses it; rustls and browsers do not check this.",
-                    role(i),
-                    r.why
-                ),
-            ));
-        }
-        let eku = c.x.extended_key_usage().ok().flatten();
-        let ku = c.x.key_usage().ok().flatten();
-        let eku_bad = eku.is_some_and(|e| !e.value.server_auth);
-        let ku_bad = i == 0
-            && ku.is_some_and(|k| {
-                !(k.value.digital_signature()
-                    || k.value.key_encipherment()
-                    || k.value.key_agreement())
-            });
-        if eku_bad || ku_bad {
-            let what = if eku_bad {
-                "its extendedKeyUsage does not include serverAuth"
-            } else {
-                "its keyUsage allows none of digitalSignature, keyEncipherment, keyAgreement"
-            };
-            return Err((
-                Reason::Purpose,
-                "unsuitable certificate purpose".into(),
-                format!("{}: {what}, so it may not serve TLS.", role(i)),
-            ));
-        }
-        if i > 1
-            && let Some(limit) =
-                c.x.basic_constraints()
-                    .ok()
-                    .flatten()
-                    .and_then(|b| b.value.path_len_constraint)
-            && path_len > limit
-        {
-            return Err((
-                Reason::Strict {
-                    fix: format!("a pathLenConstraint of at least {path_len}"),
-                },
-                "path length constraint exceeded".into(),
-                format!(
-                    "{} allows {limit} intermediate CA(s) below it; the chain has {path_len}.",
-                    role(i)
-                ),
-            ));
-        }
+        check_purpose(c, i)?;
+        check_path_length(c, i, path_len)?;
         if i > 0 && !c.self_issued() {
             path_len += 1;
         }
     }
+    Ok(())
+}
 
-    // check_id: the host of the URL.
-    check_host(&leaf, host)?;
+/// OpenSSL refuses a certificate with a critical extension it does not
+/// handle, in any chain and whatever the flags.
+fn check_handled(c: &Cert<'_>, i: usize) -> Result<(), Failed> {
+    match c.unhandled_critical() {
+        None => Ok(()),
+        Some(oid) => Err((
+            Reason::Strict {
+                fix: format!("the extension {oid} not marked critical, or without it"),
+            },
+            "unhandled critical extension".into(),
+            format!(
+                "{}: its extension {oid} is marked critical, and OpenSSL does not handle that extension, so RomM refuses the certificate.",
+                role(c, i)
+            ),
+        )),
+    }
+}
 
-    // internal_verify: validity from the top down, then the signatures.
-    for i in (0..n).rev() {
-        if let Some(why) = time_problem(chain[i], secs) {
+/// Every certificate above the server's must be a CA by basicConstraints;
+/// the server's may not be a CA by an older convention.
+fn check_ca_use(c: &Cert<'_>, i: usize) -> Result<(), Failed> {
+    let ca = check_ca(c);
+    let bad_ca = if i == 0 { ca > 1 } else { ca != 1 };
+    if !bad_ca {
+        return Ok(());
+    }
+    Err((
+        Reason::Strict {
+            fix: "basicConstraints = critical, CA:TRUE with keyUsage = critical, keyCertSign, cRLSign".into(),
+        },
+        "invalid CA certificate".into(),
+        format!(
+            "{} is used as a CA but is not one by RFC 5280 (no basicConstraints CA:TRUE, or a keyUsage without keyCertSign).",
+            role(c, i)
+        ),
+    ))
+}
+
+/// The TLS-server purpose: every certificate's extensions must be
+/// readable, its extendedKeyUsage, if any, must include serverAuth, and the
+/// server's keyUsage, if any, must allow a handshake.
+fn check_purpose(c: &Cert<'_>, i: usize) -> Result<(), Failed> {
+    if let Some(why) = c.defect() {
+        return Err((
+            Reason::Purpose,
+            "unsuitable certificate purpose".into(),
+            format!(
+                "{}: {why}, so OpenSSL finds it fit for no purpose.",
+                role(c, i)
+            ),
+        ));
+    }
+    let eku = c.x.extended_key_usage().ok().flatten();
+    let ku = c.x.key_usage().ok().flatten();
+    let eku_bad = eku.is_some_and(|e| !e.value.server_auth);
+    let ku_bad = i == 0
+        && ku.is_some_and(|k| {
+            !(k.value.digital_signature() || k.value.key_encipherment() || k.value.key_agreement())
+        });
+    if !(eku_bad || ku_bad) {
+        return Ok(());
+    }
+    let what = if eku_bad {
+        "its extendedKeyUsage does not include serverAuth"
+    } else {
+        "its keyUsage allows none of digitalSignature, keyEncipherment, keyAgreement"
+    };
+    Err((
+        Reason::Purpose,
+        "unsuitable certificate purpose".into(),
+        format!("{}: {what}, so it may not serve TLS.", role(c, i)),
+    ))
+}
+
+/// A CA's pathLenConstraint against the `below` intermediate CAs under it.
+fn check_path_length(c: &Cert<'_>, i: usize, below: u32) -> Result<(), Failed> {
+    let limit =
+        c.x.basic_constraints()
+            .ok()
+            .flatten()
+            .and_then(|b| b.value.path_len_constraint);
+    match limit {
+        Some(limit) if i > 1 && below > limit => Err((
+            Reason::Strict {
+                fix: format!("a pathLenConstraint of at least {below}"),
+            },
+            "path length constraint exceeded".into(),
+            format!(
+                "{} allows {limit} intermediate CA(s) below it; the chain has {below}.",
+                role(c, i)
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Every certificate must be valid now, checked from the top of the chain down.
+fn check_validity(chain: &[&Cert<'_>], now: i64) -> Result<(), Failed> {
+    for (i, c) in chain.iter().enumerate().rev() {
+        if let Some(why) = time_problem(c, now) {
             let openssl = if why.starts_with("expired") {
                 "certificate has expired"
             } else {
@@ -1002,12 +1201,9 @@ fn judge_once(
             return Err((
                 Reason::Validity,
                 openssl.into(),
-                format!("{} is {why}.", role(i)),
+                format!("{} is {why}.", role(c, i)),
             ));
         }
-    }
-    if n > 1 {
-        verify_signatures(&chain, now)?;
     }
     Ok(())
 }
@@ -1064,54 +1260,19 @@ fn verify_signatures(chain: &[&Cert<'_>], now: UnixTime) -> Result<(), Failed> {
     .map_err(fail)
 }
 
-/// OpenSSL's host check as Python sets it up: a DNS name against the
-/// subjectAltName DNS entries, or the subject's common names when there are
-/// none; an IP address against the subjectAltName IP entries only.
+/// The host of the URL against the server's certificate (OpenSSL's
+/// `check_id`).
 fn check_host(leaf: &Cert<'_>, host: &ServerName<'_>) -> Result<(), Failed> {
-    let names: Vec<GeneralName<'_>> = leaf
-        .x
-        .subject_alternative_name()
-        .ok()
-        .flatten()
-        .map(|s| s.value.general_names.clone())
-        .unwrap_or_default();
-    let has_dns = names.iter().any(|n| matches!(n, GeneralName::DNSName(_)));
-    let common_names: Vec<String> = leaf
-        .x
-        .subject()
-        .iter_common_name()
-        .filter_map(|cn| cn.as_str().ok().map(str::to_string))
-        .collect();
-    let by_san = webpki::EndEntityCert::try_from(leaf.der)
-        .is_ok_and(|ee| ee.verify_is_valid_for_subject_name(host).is_ok());
-    let (shown, matched, kind) = match host {
-        ServerName::DnsName(d) => {
-            let d = d.as_ref();
-            let by_cn = !has_dns && common_names.iter().any(|cn| cn_matches(cn, d));
-            (d.to_string(), by_san || by_cn, "Hostname")
-        }
-        ServerName::IpAddress(ip) => (
-            std::net::IpAddr::from(*ip).to_string(),
-            by_san,
-            "IP address",
-        ),
-        _ => (String::new(), false, "Hostname"),
+    let names = HostNames::read(leaf);
+    let (shown, kind) = match host {
+        ServerName::IpAddress(ip) => (std::net::IpAddr::from(*ip).to_string(), "IP address"),
+        ServerName::DnsName(d) => (d.as_ref().to_string(), "Hostname"),
+        _ => (String::new(), "Hostname"),
     };
-    if matched {
+    if names.cover(host) {
         return Ok(());
     }
-    let mut covered: Vec<String> = names
-        .iter()
-        .filter_map(|n| match n {
-            GeneralName::DNSName(d) => Some(d.to_string()),
-            GeneralName::IPAddress(b) => ip_text(b),
-            _ => None,
-        })
-        .collect();
-    // With no DNS name, OpenSSL reads the common name (for a host name).
-    if !has_dns {
-        covered.extend(common_names.iter().map(|cn| format!("{cn} (common name)")));
-    }
+    let covered = names.shown();
     Err((
         Reason::Name {
             host: shown.clone(),
@@ -1130,6 +1291,80 @@ fn check_host(leaf: &Cert<'_>, host: &ServerName<'_>) -> Result<(), Failed> {
     ))
 }
 
+/// The names a server's certificate holds for OpenSSL's host check.
+struct HostNames<'a> {
+    /// The subjectAltName entries, in order.
+    alt: Vec<GeneralName<'a>>,
+    common: Vec<String>,
+}
+
+impl<'a> HostNames<'a> {
+    fn read(leaf: &Cert<'a>) -> HostNames<'a> {
+        HostNames {
+            alt: leaf
+                .x
+                .subject_alternative_name()
+                .ok()
+                .flatten()
+                .map(|s| s.value.general_names.clone())
+                .unwrap_or_default(),
+            common: leaf
+                .x
+                .subject()
+                .iter_common_name()
+                .filter_map(|cn| cn.as_str().ok().map(str::to_string))
+                .collect(),
+        }
+    }
+
+    fn dns(&self) -> impl Iterator<Item = &str> {
+        self.alt.iter().filter_map(|n| match n {
+            GeneralName::DNSName(d) => Some(*d),
+            _ => None,
+        })
+    }
+
+    /// As Python sets OpenSSL up: a DNS name against the subjectAltName DNS
+    /// entries, or the common names when there are none; an IP address
+    /// against the subjectAltName IP entries only.
+    fn cover(&self, host: &ServerName<'_>) -> bool {
+        match host {
+            ServerName::DnsName(d) if self.dns().next().is_none() => {
+                self.common.iter().any(|cn| name_matches(cn, d.as_ref()))
+            }
+            ServerName::DnsName(d) => self.dns().any(|name| name_matches(name, d.as_ref())),
+            ServerName::IpAddress(ip) => {
+                let octets = match std::net::IpAddr::from(*ip) {
+                    std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
+                    std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
+                };
+                self.alt
+                    .iter()
+                    .any(|n| matches!(n, GeneralName::IPAddress(b) if *b == octets.as_slice()))
+            }
+            _ => false,
+        }
+    }
+
+    /// What the certificate covers, for a refusal: its DNS names and
+    /// addresses, and its common names where OpenSSL reads them.
+    fn shown(&self) -> Vec<String> {
+        let mut covered: Vec<String> = self
+            .alt
+            .iter()
+            .filter_map(|n| match n {
+                GeneralName::DNSName(d) => Some(d.to_string()),
+                GeneralName::IPAddress(b) => ip_text(b),
+                _ => None,
+            })
+            .collect();
+        if self.dns().next().is_none() {
+            covered.extend(self.common.iter().map(|cn| format!("{cn} (common name)")));
+        }
+        covered
+    }
+}
+
 fn ip_text(bytes: &[u8]) -> Option<String> {
     match bytes.len() {
         4 => Some(std::net::Ipv4Addr::from(<[u8; 4]>::try_from(bytes).ok()?).to_string()),
@@ -1138,20 +1373,47 @@ fn ip_text(bytes: &[u8]) -> Option<String> {
     }
 }
 
-/// A common name against a host, with OpenSSL's wildcard rule (`*` alone as
-/// the leftmost label, at least two labels after it).
-fn cn_matches(cn: &str, host: &str) -> bool {
-    let cn = cn.trim_end_matches('.').to_ascii_lowercase();
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    if cn == host {
+/// A DNS name of the certificate (a subjectAltName entry or a common name)
+/// against the host, as OpenSSL 3 compares them for Python (`equal_wildcard`
+/// with `X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS`): equal but for ASCII case,
+/// or a wildcard pattern whose `*` stands for one non-empty label of
+/// letters, digits and hyphens. A trailing dot is compared as written.
+fn name_matches(name: &str, host: &str) -> bool {
+    if name.eq_ignore_ascii_case(host) {
         return true;
     }
-    match (cn.strip_prefix("*."), host.split_once('.')) {
-        (Some(rest), Some((first, tail))) => {
-            rest.contains('.') && !first.is_empty() && tail == rest
-        }
-        _ => false,
-    }
+    let Some(suffix) = wildcard_suffix(name) else {
+        return false;
+    };
+    let Some(label) = host
+        .len()
+        .checked_sub(suffix.len())
+        .and_then(|at| host.get(..at))
+    else {
+        return false;
+    };
+    !label.is_empty()
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && host[label.len()..].eq_ignore_ascii_case(suffix)
+}
+
+/// What follows the `*` of a name OpenSSL takes as a wildcard pattern
+/// (`valid_star`): `*` the whole first label, then two or more labels of
+/// letters, digits and inner hyphens. Any other name is compared as it is.
+fn wildcard_suffix(name: &str) -> Option<&str> {
+    let suffix = name.strip_prefix('*')?;
+    let labels: Vec<&str> = suffix.strip_prefix('.')?.split('.').collect();
+    let valid = |label: &str| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    (labels.len() >= 2 && labels.iter().all(|l| valid(l))).then_some(suffix)
 }
 
 /// rustls' own verdict with the same store, to tell where it and RomM differ.

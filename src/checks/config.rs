@@ -2,13 +2,14 @@
 
 use url::Url;
 
+use crate::checks::id;
 use crate::envfile::{Entry, EnvFile, Lookup, Origin, Problem};
-use crate::report::{Finding, Status};
+use crate::report::{Finding, Problems};
 use crate::settings::{
     self, Kind, OIDC_CLAIM_ROLES, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_ENABLED, OIDC_PROVIDER,
     OIDC_REDIRECT_URI, OIDC_ROLE_ADMIN, OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER,
-    OIDC_SERVER_APPLICATION_URL, OIDC_SERVER_METADATA_URL, ROMM_SESSION_SECURE_COOKIE, Settings,
-    Source, VARS, python_space, python_strip, romm_bool,
+    OIDC_SERVER_APPLICATION_URL, OIDC_SERVER_METADATA_URL, ROMM_SESSION_SECURE_COOKIE, Setting,
+    Settings, Source, VARS, Var, python_space, python_strip, romm_bool,
 };
 
 /// RomM's callback route; `OIDC_REDIRECT_URI` must end exactly here.
@@ -62,12 +63,12 @@ pub fn run(settings: &Settings, purpose: Purpose) -> Vec<Finding> {
 /// that came from the env file through `$` interpolation.
 fn with_interpolation(settings: &Settings, f: Finding) -> Finding {
     let judged: &[&str] = match f.id {
-        "config.issuer-url" => &[OIDC_SERVER_APPLICATION_URL],
-        "config.metadata-url" => &[OIDC_SERVER_METADATA_URL],
-        "config.redirect-uri" => &[OIDC_REDIRECT_URI],
-        "config.client" => &[OIDC_CLIENT_ID, OIDC_CLIENT_SECRET],
-        "config.provider-name" => &[OIDC_PROVIDER],
-        "config.roles" => &[
+        id::CONFIG_ISSUER_URL => &[OIDC_SERVER_APPLICATION_URL],
+        id::CONFIG_METADATA_URL => &[OIDC_SERVER_METADATA_URL],
+        id::CONFIG_REDIRECT_URI => &[OIDC_REDIRECT_URI],
+        id::CONFIG_CLIENT => &[OIDC_CLIENT_ID, OIDC_CLIENT_SECRET],
+        id::CONFIG_PROVIDER_NAME => &[OIDC_PROVIDER],
+        id::CONFIG_ROLES => &[
             OIDC_CLAIM_ROLES,
             OIDC_ROLE_ADMIN,
             OIDC_ROLE_EDITOR,
@@ -161,40 +162,6 @@ fn describe_lookup(l: &Lookup) -> String {
     format!("{subject} {why}")
 }
 
-/// A reference that compose leaves empty with a warning, or to a variable
-/// the file sets only further down.
-fn empty_reference(file: &EnvFile, e: &Entry, l: &Lookup) -> (Status, String, String) {
-    let place = format!("{}:{}", file.path.display(), e.line);
-    if secret_name(&e.key) {
-        return (
-            Status::Warn,
-            format!(
-                "{place}: {} holds a `$` reference that docker compose replaces with an empty string",
-                e.key
-            ),
-            format!(
-                "If the `$` belongs to {}, write it as `$$` or put the value in single quotes",
-                e.key
-            ),
-        );
-    }
-    let fix = match l.defined_later {
-        Some(n) => format!(
-            "Move line {n} ({}=…) above line {}, or write the value out",
-            l.name, e.line
-        ),
-        None => format!(
-            "Define {} above line {} (or in the environment docker compose runs in); if the `$` is literal, write `$$` or single-quote the value",
-            l.name, e.line
-        ),
-    };
-    (
-        Status::Warn,
-        format!("{place}: {}: {}", e.key, describe_lookup(l)),
-        fix,
-    )
-}
-
 /// Where a value was set, for "set in …" hints.
 fn at(settings: &Settings, name: &str) -> String {
     settings
@@ -204,12 +171,12 @@ fn at(settings: &Settings, name: &str) -> String {
 }
 
 /// Quotes and white space RomM would keep as part of the value.
-fn literal_problem(name: &str, raw: &str) -> Option<Finding> {
+fn literal_problem(id: &'static str, name: &str, raw: &str) -> Option<Finding> {
     let value = python_strip(raw);
     if value.contains(['"', '\'']) {
         let bare = value.trim_matches(['"', '\'']);
         return Some(
-            Finding::fail("", format!("{name} contains literal quotes"))
+            Finding::fail(id, format!("{name} contains literal quotes"))
                 .detail(
                     "RomM does not remove quotes: they become part of the value. This is what \
                      a compose list item like `- KEY=\"value\"` produces (romm#2732), and httpx \
@@ -224,7 +191,7 @@ fn literal_problem(name: &str, raw: &str) -> Option<Finding> {
     if value.contains(python_space) {
         let squeezed: String = value.split(python_space).collect();
         return Some(
-            Finding::fail("", format!("{name} contains white space"))
+            Finding::fail(id, format!("{name} contains white space"))
                 .detail("RomM strips white space only at the ends; inside the value it is kept.")
                 .mismatch(squeezed.clone(), value)
                 .fix(format!("Set {name}={squeezed}")),
@@ -234,9 +201,9 @@ fn literal_problem(name: &str, raw: &str) -> Option<Finding> {
 }
 
 /// An absolute http(s) URL with a host, or the reason it is not.
-fn http_url(name: &str, value: &str) -> Result<Url, Finding> {
+fn http_url(id: &'static str, name: &str, value: &str) -> Result<Url, Finding> {
     let bad = |why: String| {
-        Finding::fail("", format!("{name} is not an absolute http(s) URL"))
+        Finding::fail(id, format!("{name} is not an absolute http(s) URL"))
             .detail(why)
             .mismatch("https://host[:port][/path]", value)
     };
@@ -332,119 +299,132 @@ fn endpoint_mistake(url: &Url) -> Option<(&'static str, String)> {
 }
 
 pub fn issuer_url(settings: &Settings) -> Finding {
-    const ID: &str = "config.issuer-url";
-    let name = OIDC_SERVER_APPLICATION_URL;
-    let metadata = settings.value(OIDC_SERVER_METADATA_URL);
-    let Some(value) = settings.value(name) else {
-        if metadata.is_some() {
-            return Finding::pass(
-                ID,
-                "OIDC_SERVER_APPLICATION_URL is unset; RomM uses OIDC_SERVER_METADATA_URL instead",
-            );
-        }
-        if !settings.enabled() {
-            return Finding::skip(ID, "OIDC_SERVER_APPLICATION_URL is unset and OIDC is off");
-        }
-        return Finding::fail(ID, "OIDC_SERVER_APPLICATION_URL is not set")
-            .detail(
-                "RomM would fetch the relative URL /.well-known/openid-configuration and fail \
-                 with \"Request URL is missing an 'http://' or 'https://' protocol\" when the \
-                 login button is pressed.",
-            )
-            .fix(
-                "Set OIDC_SERVER_APPLICATION_URL to the provider's issuer (for Pocket ID its \
-                 APP_URL, e.g. https://id.example.com), or pass --issuer.",
-            );
+    const ID: &str = id::CONFIG_ISSUER_URL;
+    let Some(value) = settings.value(OIDC_SERVER_APPLICATION_URL) else {
+        return issuer_unset(ID, settings);
     };
-    let derived = settings::well_known_url(value);
-    let fetched = settings.discovery_url().unwrap_or_else(|| derived.clone());
-    let finish = |f: Finding| {
-        let f = Finding { id: ID, ..f };
-        let line = format!("RomM will fetch discovery from {fetched}");
-        let detail = if f.detail.is_empty() {
-            line
-        } else {
-            format!("{}\n{line}", f.detail)
-        };
-        f.detail(detail)
-            .data(serde_json::json!({ "discovery_url": fetched }))
+    let fetched = settings
+        .discovery_url()
+        .unwrap_or_else(|| settings::well_known_url(value));
+    let f = issuer_value(ID, settings, value, &fetched);
+    let line = format!("RomM will fetch discovery from {fetched}");
+    let detail = if f.detail.is_empty() {
+        line
+    } else {
+        format!("{}\n{line}", f.detail)
     };
-    if let Some(problem) = literal_problem(name, value) {
-        return finish(problem);
+    f.detail(detail)
+        .data(serde_json::json!({ "discovery_url": fetched }))
+}
+
+/// No `OIDC_SERVER_APPLICATION_URL`: fine with a metadata URL or OIDC off.
+fn issuer_unset(id: &'static str, settings: &Settings) -> Finding {
+    if settings.value(OIDC_SERVER_METADATA_URL).is_some() {
+        return Finding::pass(
+            id,
+            "OIDC_SERVER_APPLICATION_URL is unset; RomM uses OIDC_SERVER_METADATA_URL instead",
+        );
     }
-    let url = match http_url(name, value) {
+    if !settings.enabled() {
+        return Finding::skip(id, "OIDC_SERVER_APPLICATION_URL is unset and OIDC is off");
+    }
+    Finding::fail(id, "OIDC_SERVER_APPLICATION_URL is not set")
+        .detail(
+            "RomM would fetch the relative URL /.well-known/openid-configuration and fail \
+             with \"Request URL is missing an 'http://' or 'https://' protocol\" when the \
+             login button is pressed.",
+        )
+        .fix(
+            "Set OIDC_SERVER_APPLICATION_URL to the provider's issuer (for Pocket ID its \
+             APP_URL, e.g. https://id.example.com), or pass --issuer.",
+        )
+}
+
+/// The issuer as written: a plain base URL RomM appends the discovery path to.
+fn issuer_value(id: &'static str, settings: &Settings, value: &str, fetched: &str) -> Finding {
+    let name = OIDC_SERVER_APPLICATION_URL;
+    let derived = settings::well_known_url(value);
+    if let Some(problem) = literal_problem(id, name, value) {
+        return problem;
+    }
+    let url = match http_url(id, name, value) {
         Ok(url) => url,
         Err(problem) => {
-            return finish(problem.fix(format!(
+            return problem.fix(format!(
                 "Set {name} to the provider's base URL, e.g. https://id.example.com{}",
                 at(settings, name)
-            )));
-        }
-    };
-    if let Some((what, base)) = endpoint_mistake(&url) {
-        let mut fix = format!("Set {name}={base}{}", at(settings, name));
-        if what.starts_with("the full discovery URL") {
-            fix.push_str(&format!(
-                ", or keep the URL as OIDC_SERVER_METADATA_URL={} (RomM 4.8.0 or later)",
-                value
             ));
         }
-        return finish(
-            Finding::fail(ID, format!("{name} is {what}, not the issuer"))
-                .detail(format!(
-                    "RomM appends /.well-known/openid-configuration to this value, giving \
-                     {derived}, which is not a discovery document (Pocket ID answers such paths \
-                     with its HTML page, and RomM fails with a JSONDecodeError; romm#2061)."
-                ))
-                .mismatch(base.clone(), value)
-                .fix(fix),
-        );
+    };
+    if let Some(mistake) = endpoint_instead_of_issuer(id, settings, value, &url, &derived) {
+        return mistake;
     }
     if url.query().is_some() || url.fragment().is_some() {
         let mut base = url.clone();
         base.set_query(None);
         base.set_fragment(None);
         let base = base.as_str().trim_end_matches('/').to_string();
-        return finish(
-            Finding::fail(ID, format!("{name} has a query or fragment"))
-                .detail(format!(
-                    "authlib does not parse the URL: it appends the discovery path after the \
-                     query, giving {derived}."
-                ))
-                .mismatch(base.clone(), value)
-                .fix(format!("Set {name}={base}")),
-        );
+        return Finding::fail(id, format!("{name} has a query or fragment"))
+            .detail(format!(
+                "authlib does not parse the URL: it appends the discovery path after the \
+                 query, giving {derived}."
+            ))
+            .mismatch(base.clone(), value)
+            .fix(format!("Set {name}={base}"));
     }
     let pocket_id = settings.value(OIDC_PROVIDER) == Some("pocket-id");
     if pocket_id && !url.path().trim_end_matches('/').is_empty() {
         let mut base = url.clone();
         base.set_path("");
         let base = base.as_str().trim_end_matches('/').to_string();
-        return finish(
-            Finding::warn(ID, format!("{name} has a path, but Pocket ID is never served under one"))
-                .detail("Pocket ID refuses to start with a path in APP_URL, so its issuer is always a bare origin.")
-                .mismatch(base.clone(), value)
-                .fix(format!(
-                    "Set {name}={base} (Pocket ID's APP_URL), unless this provider is not Pocket ID; then set OIDC_PROVIDER accordingly."
-                )),
-        );
+        return Finding::warn(id, format!("{name} has a path, but Pocket ID is never served under one"))
+            .detail("Pocket ID refuses to start with a path in APP_URL, so its issuer is always a bare origin.")
+            .mismatch(base.clone(), value)
+            .fix(format!(
+                "Set {name}={base} (Pocket ID's APP_URL), unless this provider is not Pocket ID; then set OIDC_PROVIDER accordingly."
+            ));
     }
     if url.scheme() == "http" && !is_loopback(&url) {
-        return finish(
-            Finding::warn(ID, format!("{name} uses plain http"))
-                .detail("Tokens and the client secret would cross the network unencrypted, and most providers publish an https issuer behind a proxy; RomM does not follow an http → https redirect.")
-                .mismatch(value.replacen("http://", "https://", 1), value)
-                .fix(format!("Use the https URL of the provider in {name}.")),
-        );
+        return Finding::warn(id, format!("{name} uses plain http"))
+            .detail("Tokens and the client secret would cross the network unencrypted, and most providers publish an https issuer behind a proxy; RomM does not follow an http → https redirect.")
+            .mismatch(value.replacen("http://", "https://", 1), value)
+            .fix(format!("Use the https URL of the provider in {name}."));
     }
-    finish(Finding::pass(
-        ID,
-        format!("{name} is {value} → discovery at {fetched}"),
-    ))
+    Finding::pass(id, format!("{name} is {value} → discovery at {fetched}"))
+}
+
+/// An endpoint (authorize, token, the discovery URL itself…) pasted where
+/// the issuer belongs.
+fn endpoint_instead_of_issuer(
+    id: &'static str,
+    settings: &Settings,
+    value: &str,
+    url: &Url,
+    derived: &str,
+) -> Option<Finding> {
+    let name = OIDC_SERVER_APPLICATION_URL;
+    let (what, base) = endpoint_mistake(url)?;
+    let mut fix = format!("Set {name}={base}{}", at(settings, name));
+    if what.starts_with("the full discovery URL") {
+        fix.push_str(&format!(
+            ", or keep the URL as OIDC_SERVER_METADATA_URL={} (RomM 4.8.0 or later)",
+            value
+        ));
+    }
+    Some(
+        Finding::fail(id, format!("{name} is {what}, not the issuer"))
+            .detail(format!(
+                "RomM appends /.well-known/openid-configuration to this value, giving \
+                 {derived}, which is not a discovery document (Pocket ID answers such paths \
+                 with its HTML page, and RomM fails with a JSONDecodeError; romm#2061)."
+            ))
+            .mismatch(base.clone(), value)
+            .fix(fix),
+    )
 }
 
 pub fn metadata_url(settings: &Settings) -> Finding {
-    const ID: &str = "config.metadata-url";
+    const ID: &str = id::CONFIG_METADATA_URL;
     let name = OIDC_SERVER_METADATA_URL;
     let Some(value) = settings.value(name) else {
         return Finding::skip(
@@ -452,9 +432,9 @@ pub fn metadata_url(settings: &Settings) -> Finding {
             "OIDC_SERVER_METADATA_URL is unset; discovery comes from OIDC_SERVER_APPLICATION_URL",
         );
     };
-    let problem = literal_problem(name, value).or_else(|| http_url(name, value).err());
+    let problem = literal_problem(ID, name, value).or_else(|| http_url(ID, name, value).err());
     match problem {
-        Some(f) => Finding { id: ID, ..f }.fix(format!(
+        Some(f) => f.fix(format!(
             "Set {name} to the full discovery URL, e.g. https://auth.example.com/.well-known/openid-configuration, or unset it."
         )),
         None => Finding::pass(ID, format!("{name} is {value} (used verbatim; RomM 4.8.0 or later)"))
@@ -463,7 +443,7 @@ pub fn metadata_url(settings: &Settings) -> Finding {
 }
 
 pub fn redirect_uri(settings: &Settings) -> Finding {
-    const ID: &str = "config.redirect-uri";
+    const ID: &str = id::CONFIG_REDIRECT_URI;
     let name = OIDC_REDIRECT_URI;
     let romm = settings.romm_url.as_deref().map(str::trim);
     let romm_url = romm.and_then(|r| Url::parse(r).ok());
@@ -479,14 +459,13 @@ pub fn redirect_uri(settings: &Settings) -> Finding {
             .detail("RomM sends no redirect_uri at all, and providers refuse the login (Pocket ID 2.10+: \"The 'redirect_uri' parameter is required when using OpenID Connect 1.0.\").")
             .fix(format!("Set OIDC_REDIRECT_URI={expected}, or pass --romm-url with RomM's public URL."));
     };
-    if let Some(problem) = literal_problem(name, value) {
-        return Finding { id: ID, ..problem };
+    if let Some(problem) = literal_problem(ID, name, value) {
+        return problem;
     }
-    let url = match http_url(name, value) {
+    let url = match http_url(ID, name, value) {
         Ok(url) => url,
         Err(problem) => {
-            return Finding { id: ID, ..problem }
-                .fix(format!("Set {name}={expected}{}", at(settings, name)));
+            return problem.fix(format!("Set {name}={expected}{}", at(settings, name)));
         }
     };
     let right = format!("{}{CALLBACK_PATH}", origin(&url));
@@ -527,7 +506,7 @@ pub fn redirect_uri(settings: &Settings) -> Finding {
 /// started (where users open RomM), and a `Secure` cookie needs an origin
 /// browsers treat as secure.
 pub fn session_cookie(settings: &Settings) -> Finding {
-    const ID: &str = "config.session-cookie";
+    const ID: &str = id::CONFIG_SESSION_COOKIE;
     const MISMATCH: &str =
         "mismatching_state: CSRF Warning! State not equal in request and response.";
     let name = OIDC_REDIRECT_URI;
@@ -601,7 +580,7 @@ pub fn session_cookie(settings: &Settings) -> Finding {
 }
 
 pub fn client(settings: &Settings) -> Finding {
-    const ID: &str = "config.client";
+    const ID: &str = id::CONFIG_CLIENT;
     if !settings.enabled() && settings.value(OIDC_CLIENT_ID).is_none() {
         return Finding::skip(ID, "No client id and OIDC is off");
     }
@@ -610,8 +589,8 @@ pub fn client(settings: &Settings) -> Finding {
             .detail("RomM sends an empty client_id and the provider refuses the login.")
             .fix("Copy the client id from the provider (Pocket ID: Settings → Admin → OIDC Clients → RomM) into OIDC_CLIENT_ID, or pass --client-id.");
     };
-    if let Some(problem) = literal_problem(OIDC_CLIENT_ID, id) {
-        return Finding { id: ID, ..problem };
+    if let Some(problem) = literal_problem(ID, OIDC_CLIENT_ID, id) {
+        return problem;
     }
     let Some(secret) = settings.value(OIDC_CLIENT_SECRET) else {
         return Finding::fail(ID, "OIDC_CLIENT_SECRET is not set")
@@ -725,145 +704,230 @@ fn did_you_mean(name: &str) -> Option<&'static str> {
 }
 
 pub fn env_file(settings: &Settings, purpose: Purpose) -> Finding {
-    const ID: &str = "config.env-file";
+    const ID: &str = id::CONFIG_ENV_FILE;
     if !settings.reads_romm_env() {
         return Finding::skip(
             ID,
             "No RomM env read (give --env-file FILE, or run inside RomM's container)",
         );
     }
-    let mut problems: Vec<(Status, String, String)> = Vec::new();
+    let mut problems = Problems::default();
     if let Some(file) = &settings.env_file {
-        for (i, p) in file.problems.iter().enumerate() {
-            let what = problem_line(file, p);
-            problems.push((
-                Status::Fail,
-                if i == 0 {
-                    format!("{what} (docker compose stops here and refuses the whole file)")
-                } else {
-                    what
-                },
-                format!(
-                    "Correct line {} of {} (docker compose reads none of the file while such a line remains)",
-                    p.line,
-                    file.path.display()
-                ),
-            ));
-        }
-        for e in &file.entries {
-            for l in e
-                .lookups
-                .iter()
-                .filter(|l| l.warned || l.defined_later.is_some())
-            {
-                problems.push(empty_reference(file, e, l));
-            }
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        for e in &file.entries {
-            if !seen.insert(&e.key) && settings::var(&e.key).is_some() {
-                problems.push((
-                    Status::Warn,
-                    format!(
-                        "{}:{}: {} is set more than once; the last one wins",
-                        file.path.display(),
-                        e.line,
-                        e.key
-                    ),
-                    format!("Keep one {} line", e.key),
-                ));
-            }
-            if !settings::romm_reads(&e.key)
-                && !e.key.starts_with("OIDC_")
-                && let Some(near) = did_you_mean(&e.key)
-            {
-                problems.push((
-                    Status::Fail,
-                    format!(
-                        "{}:{}: {} is not a variable RomM reads",
-                        file.path.display(),
-                        e.line,
-                        e.key
-                    ),
-                    format!("Rename it to {near}"),
-                ));
-            }
+        refused_lines(file, &mut problems);
+        empty_references(file, &mut problems);
+        names(file, &mut problems);
+    }
+    unknown_names(settings, &mut problems);
+    not_utf8(settings, &mut problems);
+    for (var, setting) in settings.iter() {
+        literal_value(settings, var, setting, &mut problems);
+    }
+    oidc_enabled(settings, purpose, &mut problems);
+    if settings.enabled() && purpose == Purpose::Diagnose {
+        required(settings, &mut problems);
+    }
+    let place = settings
+        .env_file
+        .as_ref()
+        .map(|f| f.path.display().to_string())
+        .unwrap_or_else(|| "the environment".into());
+    problems
+        .finding(ID, problems.counted(&place))
+        .unwrap_or_else(|| {
+            let read = settings.romm_env().count();
+            Finding::pass(
+                ID,
+                format!("{read} RomM variables read from {place}, all well-formed"),
+            )
+        })
+}
+
+/// Lines docker compose refuses: it then reads none of the file.
+fn refused_lines(file: &EnvFile, problems: &mut Problems) {
+    for (i, p) in file.problems.iter().enumerate() {
+        let what = problem_line(file, p);
+        problems.fail(
+            if i == 0 {
+                format!("{what} (docker compose stops here and refuses the whole file)")
+            } else {
+                what
+            },
+            format!(
+                "Correct line {} of {} (docker compose reads none of the file while such a line remains)",
+                p.line,
+                file.path.display()
+            ),
+        );
+    }
+}
+
+/// `$` references compose leaves empty with a warning, or that name a
+/// variable the file sets only further down.
+fn empty_references(file: &EnvFile, problems: &mut Problems) {
+    for e in &file.entries {
+        for l in e
+            .lookups
+            .iter()
+            .filter(|l| l.warned || l.defined_later.is_some())
+        {
+            empty_reference(file, e, l, problems);
         }
     }
+}
+
+/// One such reference; a secret's is described without its text.
+fn empty_reference(file: &EnvFile, e: &Entry, l: &Lookup, problems: &mut Problems) {
+    let place = format!("{}:{}", file.path.display(), e.line);
+    if secret_name(&e.key) {
+        problems.warn(
+            format!(
+                "{place}: {} holds a `$` reference that docker compose replaces with an empty string",
+                e.key
+            ),
+            format!(
+                "If the `$` belongs to {}, write it as `$$` or put the value in single quotes",
+                e.key
+            ),
+        );
+        return;
+    }
+    let fix = match l.defined_later {
+        Some(n) => format!(
+            "Move line {n} ({}=…) above line {}, or write the value out",
+            l.name, e.line
+        ),
+        None => format!(
+            "Define {} above line {} (or in the environment docker compose runs in); if the `$` is literal, write `$$` or single-quote the value",
+            l.name, e.line
+        ),
+    };
+    problems.warn(format!("{place}: {}: {}", e.key, describe_lookup(l)), fix);
+}
+
+/// The names the file sets, line by line: repeated, or misspelt.
+fn names(file: &EnvFile, problems: &mut Problems) {
+    let mut seen = std::collections::BTreeSet::new();
+    for e in &file.entries {
+        if !seen.insert(&e.key) {
+            repeated(file, e, problems);
+        }
+        misspelt(file, e, problems);
+    }
+}
+
+/// A RomM variable set again: the last line wins.
+fn repeated(file: &EnvFile, e: &Entry, problems: &mut Problems) {
+    if settings::var(&e.key).is_some() {
+        problems.warn(
+            format!(
+                "{}:{}: {} is set more than once; the last one wins",
+                file.path.display(),
+                e.line,
+                e.key
+            ),
+            format!("Keep one {} line", e.key),
+        );
+    }
+}
+
+/// A name in the file that is close to one RomM reads, but not it.
+fn misspelt(file: &EnvFile, e: &Entry, problems: &mut Problems) {
+    if !settings::romm_reads(&e.key)
+        && !e.key.starts_with("OIDC_")
+        && let Some(near) = did_you_mean(&e.key)
+    {
+        problems.fail(
+            format!(
+                "{}:{}: {} is not a variable RomM reads",
+                file.path.display(),
+                e.line,
+                e.key
+            ),
+            format!("Rename it to {near}"),
+        );
+    }
+}
+
+/// `OIDC_*` names RomM does not read.
+fn unknown_names(settings: &Settings, problems: &mut Problems) {
     for (name, source) in &settings.unknown {
         let fix = match did_you_mean(name) {
             Some(near) => format!("Rename {name} to {near}"),
             None => format!("Remove {name}; RomM ignores it"),
         };
-        problems.push((
-            Status::Fail,
+        problems.fail(
             format!("{name} ({source}) is not a variable RomM reads"),
             fix,
-        ));
+        );
     }
+}
+
+/// Variables of the environment that were not UTF-8.
+fn not_utf8(settings: &Settings, problems: &mut Problems) {
     for name in &settings.not_utf8 {
-        problems.push((
-            Status::Fail,
+        problems.fail(
             format!(
                 "{name} (the environment) is not UTF-8 text; it was read with � in place of the bad bytes"
             ),
             format!("Set {name} to UTF-8 text"),
-        ));
+        );
     }
-    for (var, setting) in settings.iter() {
-        if matches!(
-            setting.source,
-            Source::Flag(_) | Source::Derived(_) | Source::Default
-        ) {
-            continue;
-        }
-        let value = python_strip(setting.raw());
-        let quoted = value.len() >= 2
-            && ((value.starts_with('"') && value.ends_with('"'))
-                || (value.starts_with('\'') && value.ends_with('\'')));
-        let how = interpolation(settings, var.name)
-            .map(|note| format!("\n  {note}"))
-            .unwrap_or_default();
-        if quoted {
-            let shown = settings::shown(var, value);
-            problems.push((
-                Status::Fail,
-                format!(
-                    "{} ({}) is wrapped in literal quotes: {shown}{how}",
-                    var.name, setting.source
-                ),
-                format!(
-                    "RomM keeps the quotes (romm#2732); write {}=value without quotes, e.g. a compose list item `- {}=value`",
-                    var.name, var.name
-                ),
-            ));
-        } else if var.kind == Kind::Bool && !romm_bool(value) && looks_true(value) {
-            problems.push((
-                Status::Fail,
-                format!(
-                    "{}={value} ({}) reads as false in RomM{how}",
-                    var.name, setting.source
-                ),
-                format!(
-                    "Write {}=true (RomM accepts only 1, true, yes, on)",
-                    var.name
-                ),
-            ));
-        }
+}
+
+/// A value RomM reads literally: wrapped in quotes, or a boolean written in
+/// a word RomM reads as false.
+fn literal_value(settings: &Settings, var: &Var, setting: &Setting, problems: &mut Problems) {
+    if matches!(
+        setting.source,
+        Source::Flag(_) | Source::Derived(_) | Source::Default
+    ) {
+        return;
     }
-    let enabled_written = settings
+    let value = python_strip(setting.raw());
+    let quoted = value.len() >= 2
+        && ((value.starts_with('"') && value.ends_with('"'))
+            || (value.starts_with('\'') && value.ends_with('\'')));
+    let how = interpolation(settings, var.name)
+        .map(|note| format!("\n  {note}"))
+        .unwrap_or_default();
+    if quoted {
+        let shown = settings::shown(var, value);
+        problems.fail(
+            format!(
+                "{} ({}) is wrapped in literal quotes: {shown}{how}",
+                var.name, setting.source
+            ),
+            format!(
+                "RomM keeps the quotes (romm#2732); write {}=value without quotes, e.g. a compose list item `- {}=value`",
+                var.name, var.name
+            ),
+        );
+    } else if var.kind == Kind::Bool && !romm_bool(value) && looks_true(value) {
+        problems.fail(
+            format!(
+                "{}={value} ({}) reads as false in RomM{how}",
+                var.name, setting.source
+            ),
+            format!(
+                "Write {}=true (RomM accepts only 1, true, yes, on)",
+                var.name
+            ),
+        );
+    }
+}
+
+/// `OIDC_ENABLED` missing from RomM's env, or set to a false value.
+fn oidc_enabled(settings: &Settings, purpose: Purpose, problems: &mut Problems) {
+    let written = settings
         .romm_env()
         .find(|(v, _)| v.name == OIDC_ENABLED)
         .map(|(_, s)| s);
-    match enabled_written {
-        None if settings.env_file.is_some() && purpose == Purpose::Diagnose => problems.push((
-            Status::Fail,
-            "OIDC_ENABLED is missing; RomM defaults it to false and answers \"OAuth disabled\""
-                .into(),
-            "Add OIDC_ENABLED=true".into(),
-        )),
-        Some(s) if !romm_bool(s.raw()) && !looks_true(s.raw()) => problems.push((
-            Status::Fail,
+    match written {
+        None if settings.env_file.is_some() && purpose == Purpose::Diagnose => problems.fail(
+            "OIDC_ENABLED is missing; RomM defaults it to false and answers \"OAuth disabled\"",
+            "Add OIDC_ENABLED=true",
+        ),
+        Some(s) if !romm_bool(s.raw()) && !looks_true(s.raw()) => problems.fail(
             format!(
                 "OIDC_ENABLED={} ({}): OIDC login is switched off{}",
                 python_strip(s.raw()),
@@ -872,73 +936,35 @@ pub fn env_file(settings: &Settings, purpose: Purpose) -> Finding {
                     .map(|note| format!("\n  {note}"))
                     .unwrap_or_default()
             ),
-            "Set OIDC_ENABLED=true".into(),
-        )),
+            "Set OIDC_ENABLED=true",
+        ),
         _ => {}
     }
-    if settings.enabled() && purpose == Purpose::Diagnose {
-        for name in [OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI] {
-            if settings.romm_env_value(name).is_none() {
-                problems.push((
-                    Status::Fail,
-                    format!("{name} is not set in RomM's env"),
-                    format!("Add {name}=… to the env file RomM reads"),
-                ));
-            }
-        }
-        let has_server = [OIDC_SERVER_APPLICATION_URL, OIDC_SERVER_METADATA_URL]
-            .iter()
-            .any(|n| settings.romm_env_value(n).is_some());
-        if !has_server {
-            problems.push((
-                Status::Fail,
-                "OIDC_SERVER_APPLICATION_URL is not set in RomM's env".into(),
-                "Add OIDC_SERVER_APPLICATION_URL=<provider issuer>".into(),
-            ));
+}
+
+/// What RomM's login needs in RomM's own env, not only given here.
+fn required(settings: &Settings, problems: &mut Problems) {
+    for name in [OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI] {
+        if settings.romm_env_value(name).is_none() {
+            problems.fail(
+                format!("{name} is not set in RomM's env"),
+                format!("Add {name}=… to the env file RomM reads"),
+            );
         }
     }
-    let read = settings.romm_env().count();
-    let place = settings
-        .env_file
-        .as_ref()
-        .map(|f| f.path.display().to_string())
-        .unwrap_or_else(|| "the environment".into());
-    let worst = problems.iter().map(|p| p.0).max();
-    match worst {
-        None => Finding::pass(
-            ID,
-            format!("{read} RomM variables read from {place}, all well-formed"),
-        ),
-        Some(status) => {
-            let count = problems.len();
-            let summary = format!(
-                "{count} problem{} in {place}",
-                if count == 1 { "" } else { "s" }
-            );
-            let detail = problems
-                .iter()
-                .map(|(s, what, _)| {
-                    format!("{} {what}", if *s == Status::Fail { "✘" } else { "⚠" })
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            let fix = problems
-                .iter()
-                .map(|(_, _, fix)| fix.clone())
-                .collect::<Vec<_>>()
-                .join("\n");
-            let f = if status == Status::Fail {
-                Finding::fail(ID, summary)
-            } else {
-                Finding::warn(ID, summary)
-            };
-            f.detail(detail).fix(fix)
-        }
+    let has_server = [OIDC_SERVER_APPLICATION_URL, OIDC_SERVER_METADATA_URL]
+        .iter()
+        .any(|n| settings.romm_env_value(n).is_some());
+    if !has_server {
+        problems.fail(
+            "OIDC_SERVER_APPLICATION_URL is not set in RomM's env",
+            "Add OIDC_SERVER_APPLICATION_URL=<provider issuer>",
+        );
     }
 }
 
 pub fn provider_name(settings: &Settings) -> Finding {
-    const ID: &str = "config.provider-name";
+    const ID: &str = id::CONFIG_PROVIDER_NAME;
     let value = settings.value(OIDC_PROVIDER).unwrap_or("");
     let icon = value.to_lowercase().replace(' ', "-");
     if BUNDLED_ICONS.contains(&icon.as_str()) {
@@ -973,7 +999,7 @@ pub fn provider_name(settings: &Settings) -> Finding {
 }
 
 pub fn roles(settings: &Settings) -> Finding {
-    const ID: &str = "config.roles";
+    const ID: &str = id::CONFIG_ROLES;
     let claim = settings.value(OIDC_CLAIM_ROLES);
     let roles: Vec<(&str, &str)> = [OIDC_ROLE_ADMIN, OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER]
         .into_iter()
@@ -1014,4 +1040,184 @@ pub fn roles(settings: &Settings) -> Finding {
         .collect::<Vec<_>>()
         .join(", ");
     Finding::pass(ID, format!("Roles from claim {claim}: {list}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::test_settings::{env, flags};
+    use crate::report::Status;
+
+    const COMPLETE: &str = "OIDC_ENABLED=true\nOIDC_CLIENT_ID=romm\nOIDC_CLIENT_SECRET=s3cret\nOIDC_REDIRECT_URI=https://romm.example.com/api/oauth/openid\nOIDC_SERVER_APPLICATION_URL=https://id.example.com\n";
+
+    fn env_file_of(text: &str, environment: &[(&str, &str)]) -> Finding {
+        env_file(&env(text, environment), Purpose::Diagnose)
+    }
+
+    #[test]
+    fn a_complete_env_file_passes() {
+        let f = env_file_of(COMPLETE, &[]);
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        assert_eq!(
+            f.summary,
+            "5 RomM variables read from romm.env, all well-formed"
+        );
+    }
+
+    #[test]
+    fn env_file_problems_are_listed_in_file_order_with_each_fix_once() {
+        let text = format!(
+            "{COMPLETE}OIDC_REDIRECT_URI=https://romm.example.com/api/oauth/openid\nROMM_SESION_SECURE_COOKIE=true\nOIDC_REDIRECT_URI=https://romm.example.com/api/oauth/openid\n"
+        );
+        let f = env_file_of(&text, &[("OIDC_CLAIMS_ROLES", "groups")]);
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert_eq!(f.summary, "4 problems in romm.env");
+        assert_eq!(
+            f.detail,
+            "⚠ romm.env:6: OIDC_REDIRECT_URI is set more than once; the last one wins\n\
+             ✘ romm.env:7: ROMM_SESION_SECURE_COOKIE is not a variable RomM reads\n\
+             ⚠ romm.env:8: OIDC_REDIRECT_URI is set more than once; the last one wins\n\
+             ✘ OIDC_CLAIMS_ROLES (the environment) is not a variable RomM reads"
+        );
+        assert_eq!(
+            f.fix,
+            "Keep one OIDC_REDIRECT_URI line\nRename it to ROMM_SESSION_SECURE_COOKIE\nRename OIDC_CLAIMS_ROLES to OIDC_CLAIM_ROLES"
+        );
+    }
+
+    #[test]
+    fn empty_references_alone_only_warn_and_hide_a_secrets_text() {
+        let text = COMPLETE.replace("OIDC_CLIENT_SECRET=s3cret", "OIDC_CLIENT_SECRET=s3$cret");
+        let f = env_file_of(&text, &[]);
+        assert_eq!(f.status, Status::Warn, "{f:?}");
+        assert_eq!(
+            f.detail,
+            "⚠ romm.env:3: OIDC_CLIENT_SECRET holds a `$` reference that docker compose replaces with an empty string"
+        );
+        let text = format!("{COMPLETE}OIDC_PROVIDER=${{NAME}}\nNAME=pocket-id\n");
+        let f = env_file_of(&text, &[]);
+        assert_eq!(f.status, Status::Warn, "{f:?}");
+        assert!(
+            f.fix.starts_with("Move line 7 (NAME=…) above line 6"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn values_romm_reads_literally_fail() {
+        let f = env_file_of(
+            COMPLETE,
+            &[
+                ("OIDC_PROVIDER", "\"pocket-id\""),
+                ("OIDC_ENABLED", "enabled"),
+            ],
+        );
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert!(
+            f.detail.contains(
+                "✘ OIDC_PROVIDER (the environment) is wrapped in literal quotes: \"pocket-id\""
+            ),
+            "{f:?}"
+        );
+        assert!(
+            f.detail
+                .contains("✘ OIDC_ENABLED=enabled (the environment) reads as false in RomM"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn what_romm_needs_is_demanded_from_its_env_only_when_diagnosing() {
+        let text = "OIDC_SERVER_APPLICATION_URL=https://id.example.com\n";
+        let f = env_file_of(text, &[]);
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert!(f.detail.contains("OIDC_ENABLED is missing"), "{f:?}");
+        let f = env_file(&env(text, &[]), Purpose::Emit);
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        let off = env_file_of(&COMPLETE.replace("=true", "=0"), &[]);
+        assert!(off.detail.contains("OIDC login is switched off"), "{off:?}");
+        let partial = env_file_of("OIDC_ENABLED=true\n", &[]);
+        assert_eq!(partial.summary, "4 problems in romm.env", "{partial:?}");
+    }
+
+    #[test]
+    fn helpers_label_their_findings_with_the_checks_id() {
+        let quoted = literal_problem(id::CONFIG_CLIENT, OIDC_CLIENT_ID, "'romm'").unwrap();
+        assert_eq!(
+            (quoted.id, quoted.status),
+            (id::CONFIG_CLIENT, Status::Fail)
+        );
+        let spaced = literal_problem(id::CONFIG_CLIENT, OIDC_CLIENT_ID, "ro mm").unwrap();
+        assert_eq!(spaced.found.as_deref(), Some("ro mm"));
+        let not_url = http_url(id::CONFIG_METADATA_URL, "X", "ftp://x").unwrap_err();
+        assert_eq!(not_url.id, id::CONFIG_METADATA_URL);
+        assert!(http_url(id::CONFIG_METADATA_URL, "X", "https://x").is_ok());
+    }
+
+    #[test]
+    fn issuer_rules() {
+        let issuer = |value: &str, provider: &str| {
+            issuer_url(&flags(&[
+                (OIDC_SERVER_APPLICATION_URL, value),
+                (OIDC_PROVIDER, provider),
+            ]))
+        };
+        let pass = issuer("https://id.example.com", "pocket-id");
+        assert_eq!(pass.status, Status::Pass, "{pass:?}");
+        assert_eq!(
+            pass.data.unwrap()["discovery_url"],
+            "https://id.example.com/.well-known/openid-configuration"
+        );
+        for (value, provider, status, summary) in [
+            (
+                "https://id.example.com/authorize",
+                "pocket-id",
+                Status::Fail,
+                "OIDC_SERVER_APPLICATION_URL is the authorization endpoint (the value the old Pocket ID guide taught), not the issuer",
+            ),
+            (
+                "https://id.example.com?x=1",
+                "keycloak",
+                Status::Fail,
+                "OIDC_SERVER_APPLICATION_URL has a query or fragment",
+            ),
+            (
+                "https://id.example.com/sub",
+                "pocket-id",
+                Status::Warn,
+                "OIDC_SERVER_APPLICATION_URL has a path, but Pocket ID is never served under one",
+            ),
+            (
+                "http://id.example.com",
+                "keycloak",
+                Status::Warn,
+                "OIDC_SERVER_APPLICATION_URL uses plain http",
+            ),
+        ] {
+            let f = issuer(value, provider);
+            assert_eq!((f.status, f.summary.as_str()), (status, summary), "{f:?}");
+            assert_eq!(f.id, id::CONFIG_ISSUER_URL);
+            assert!(
+                f.detail.ends_with(&format!(
+                    "RomM will fetch discovery from {}",
+                    settings::well_known_url(value)
+                )),
+                "{f:?}"
+            );
+        }
+        let discovery_url = issuer(
+            "https://id.example.com/.well-known/openid-configuration",
+            "keycloak",
+        );
+        assert!(
+            discovery_url
+                .fix
+                .contains("or keep the URL as OIDC_SERVER_METADATA_URL="),
+            "{discovery_url:?}"
+        );
+        let unset = issuer_url(&flags(&[(OIDC_ENABLED, "true")]));
+        assert_eq!(unset.status, Status::Fail, "{unset:?}");
+        let off = issuer_url(&flags(&[(OIDC_ENABLED, "false")]));
+        assert_eq!(off.status, Status::Skip, "{off:?}");
+    }
 }

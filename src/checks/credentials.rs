@@ -4,7 +4,8 @@
 use serde_json::Value;
 
 use super::{kind, unreachable};
-use crate::http::{Http, client_secret_basic};
+use crate::checks::id;
+use crate::http::{Http, Response, client_secret_basic};
 use crate::oidc::discovery::Discovery;
 use crate::report::Finding;
 use crate::settings::{OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI, Settings};
@@ -53,7 +54,7 @@ pub fn non_ascii_note(secret: &str) -> Option<String> {
 
 /// `client.exists`: Pocket ID's public `GET /api/oidc/clients/<id>/meta`.
 pub fn exists(settings: &Settings, http: &Http, discovery: &Discovery) -> Finding {
-    const ID: &str = "client.exists";
+    const ID: &str = id::CLIENT_EXISTS;
     if !discovery.flavor().is_pocket_id() {
         return Finding::skip(
             ID,
@@ -99,7 +100,7 @@ pub fn exists(settings: &Settings, http: &Http, discovery: &Discovery) -> Findin
 /// as RomM authenticates. `invalid_client` means wrong id or secret;
 /// `invalid_grant` means the credentials passed and only the code was refused.
 pub fn probe(settings: &Settings, http: &Http, discovery: &Discovery) -> Finding {
-    const ID: &str = "client.credentials";
+    const ID: &str = id::CLIENT_CREDENTIALS;
     let (Some(client_id), Some(secret)) = (
         settings.value(OIDC_CLIENT_ID),
         settings.value(OIDC_CLIENT_SECRET),
@@ -121,31 +122,34 @@ pub fn probe(settings: &Settings, http: &Http, discovery: &Discovery) -> Finding
     if let Some(refused) = unsendable(ID, client_id, secret) {
         return refused;
     }
-    let response = match http.post_form_basic(url, (client_id, secret), &form) {
-        Ok(r) => r,
-        Err(failure) => return unreachable(ID, "The credential probe", url, &failure),
-    };
+    match http.post_form_basic(url, (client_id, secret), &form) {
+        Ok(response) => judge_probe(ID, url, &response, secret),
+        Err(failure) => unreachable(ID, "The credential probe", url, &failure),
+    }
+}
+
+const PROBE_NOTE: &str = "This was a probe with a made-up authorization code, not a login: it proves the credentials only. `doctor --login` runs a real one.";
+
+/// The token endpoint's answer to the probe: `invalid_grant` means the
+/// credentials passed and only the code was refused.
+fn judge_probe(id: &'static str, url: &str, response: &Response, secret: &str) -> Finding {
     let body = response.json();
-    let error = body
-        .as_ref()
-        .and_then(|b| b.get("error"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let description = body
-        .as_ref()
-        .and_then(|b| b.get("error_description"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let field = |name: &str| {
+        body.as_ref()
+            .and_then(|b| b.get(name))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    };
+    let (error, description) = (field("error"), field("error_description"));
     let said = if description.is_empty() {
         error.to_string()
     } else {
         format!("{error}: {description}")
     };
-    let probe_note = "This was a probe with a made-up authorization code, not a login: it proves the credentials only. `doctor --login` runs a real one.";
     let non_ascii = non_ascii_note(secret);
     let wrong = |why: &str| {
-        let f = Finding::fail(ID, format!("The provider refused the client credentials ({why})"))
-            .detail(format!("POST {url} with HTTP Basic (client_secret_basic, as RomM sends it) answered {}: {said}\n{probe_note}", response.status))
+        let f = Finding::fail(id, format!("The provider refused the client credentials ({why})"))
+            .detail(format!("POST {url} with HTTP Basic (client_secret_basic, as RomM sends it) answered {}: {said}\n{PROBE_NOTE}", response.status))
             .mismatch("invalid_grant (credentials accepted, code refused)", format!("{} {said}", response.status));
         match &non_ascii {
             Some(note) => {
@@ -157,8 +161,8 @@ pub fn probe(settings: &Settings, http: &Http, discovery: &Discovery) -> Finding
     };
     match error {
         "invalid_grant" | "Invalid authorization code" => {
-            Finding::pass(ID, "Client id and secret accepted (client_secret_basic)").detail(
-                format!("The token endpoint refused only the made-up code: {said}\n{probe_note}"),
+            Finding::pass(id, "Client id and secret accepted (client_secret_basic)").detail(
+                format!("The token endpoint refused only the made-up code: {said}\n{PROBE_NOTE}"),
             )
         }
         "invalid_client" | "Invalid client secret" | "unauthorized" => {
@@ -170,40 +174,110 @@ pub fn probe(settings: &Settings, http: &Http, discovery: &Discovery) -> Finding
         // reject the latin-1 bytes as malformed.
         "invalid_request" if non_ascii.is_some() => wrong("it could not read the non-ASCII secret"),
         "unauthorized_client" => {
-            Finding::fail(ID, "The client may not use the authorization code flow")
+            Finding::fail(id, "The client may not use the authorization code flow")
                 .detail(format!("{url} answered: {said}"))
                 .fix("Allow the authorization_code grant for this client at the provider.")
         }
         _ if response.status == 401 => wrong("HTTP 401"),
-        _ => {
-            let found = match &body {
-                Some(b) => format!(
-                    "{} {}",
-                    response.status,
-                    if said.is_empty() {
-                        kind(b).to_string()
-                    } else {
-                        said.clone()
-                    }
-                ),
-                None => format!("{} {}", response.status, response.head()),
-            };
-            // An RFC 6749 error we do not interpret is inconclusive; anything
-            // else would break RomM's own code exchange in the same way.
-            let rfc_error = !error.is_empty() && response.status < 500;
-            let summary = format!(
-                "The credential probe got an unexpected answer (HTTP {})",
-                response.status
-            );
-            let finding = if rfc_error {
-                Finding::warn(ID, summary)
-            } else {
-                Finding::fail(ID, summary)
-            };
-            finding
-                .detail(format!("POST {url} answered: {found}\n{probe_note}"))
-                .mismatch("400 invalid_grant or 401 invalid_client", found)
-                .fix("Run `romm-oidc doctor --login` for a real login, which settles it.")
+        _ => unexpected(id, url, response, body.as_ref(), error, &said),
+    }
+}
+
+/// An answer the probe does not interpret: inconclusive for an RFC 6749
+/// error, else a failure (RomM's own code exchange would break the same way).
+fn unexpected(
+    id: &'static str,
+    url: &str,
+    response: &Response,
+    body: Option<&Value>,
+    error: &str,
+    said: &str,
+) -> Finding {
+    let found = match body {
+        Some(b) => format!(
+            "{} {}",
+            response.status,
+            if said.is_empty() { kind(b) } else { said }
+        ),
+        None => format!("{} {}", response.status, response.head()),
+    };
+    let rfc_error = !error.is_empty() && response.status < 500;
+    let summary = format!(
+        "The credential probe got an unexpected answer (HTTP {})",
+        response.status
+    );
+    let finding = if rfc_error {
+        Finding::warn(id, summary)
+    } else {
+        Finding::fail(id, summary)
+    };
+    finding
+        .detail(format!("POST {url} answered: {found}\n{PROBE_NOTE}"))
+        .mismatch("400 invalid_grant or 401 invalid_client", found)
+        .fix("Run `romm-oidc doctor --login` for a real login, which settles it.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Status;
+
+    fn answer(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            content_type: Some("application/json".into()),
+            content_encoding: None,
+            location: None,
+            set_cookie: Vec::new(),
+            body: body.as_bytes().to_vec(),
+            url: "https://id.example.com/token".into(),
         }
+    }
+
+    fn judged(status: u16, body: &str, secret: &str) -> Finding {
+        judge_probe(
+            id::CLIENT_CREDENTIALS,
+            "https://id.example.com/token",
+            &answer(status, body),
+            secret,
+        )
+    }
+
+    #[test]
+    fn only_the_refused_code_proves_the_credentials() {
+        let f = judged(400, r#"{"error":"invalid_grant"}"#, "s");
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        for (status, body, why) in [
+            (
+                401,
+                r#"{"error":"invalid_client"}"#,
+                "wrong client id or secret",
+            ),
+            (400, r#"{"error":"Client not found"}"#, "unknown client id"),
+            (401, "no json", "HTTP 401"),
+        ] {
+            let f = judged(status, body, "s");
+            assert_eq!(f.status, Status::Fail, "{body}: {f:?}");
+            assert!(f.summary.ends_with(&format!("({why})")), "{f:?}");
+        }
+    }
+
+    #[test]
+    fn a_non_ascii_secret_is_named_as_the_likely_cause() {
+        let f = judged(400, r#"{"error":"invalid_request"}"#, "sécret");
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert_eq!(f.fix, ASCII_SECRET_FIX);
+        let ascii = judged(400, r#"{"error":"invalid_request"}"#, "secret");
+        assert_eq!(ascii.status, Status::Warn, "{ascii:?}");
+    }
+
+    #[test]
+    fn unexpected_answers_warn_for_an_rfc_error_and_fail_otherwise() {
+        assert_eq!(judged(400, r#"{"error":"odd"}"#, "s").status, Status::Warn);
+        let server = judged(500, "boom", "s");
+        assert_eq!(server.status, Status::Fail, "{server:?}");
+        assert_eq!(server.found.as_deref(), Some("500 boom"));
+        let list = judged(400, "[1]", "s");
+        assert_eq!(list.found.as_deref(), Some("400 an array"), "{list:?}");
     }
 }

@@ -4,13 +4,14 @@
 use url::Url;
 
 use super::{config::is_loopback, json_object, kind, unreachable};
+use crate::checks::id;
 use crate::http::{Http, Response, httpx_refuses};
 use crate::oidc::discovery::{Discovery, Flavor};
-use crate::pocketid::{Version, parse_version};
-use crate::report::{Finding, is_unsafe};
+use crate::report::{Finding, Problems, is_unsafe};
 use crate::settings::{
     OIDC_CLAIM_ROLES, OIDC_SERVER_APPLICATION_URL, OIDC_SERVER_METADATA_URL, Settings,
 };
+use crate::version::{self, Version};
 
 /// Algorithms whose signatures this tool verifies (the ones authlib verifies
 /// with a public key from the JWKS).
@@ -39,14 +40,14 @@ const POCKET_ID_DEFAULT_ISSUER: &str = "http://localhost:1411";
 /// `discovery.fetch`, then `discovery.issuer` and `discovery.metadata` when a
 /// document was read.
 pub fn run(settings: &Settings, http: &Http) -> (Vec<Finding>, Option<Discovery>) {
-    const ID: &str = "discovery.fetch";
+    const ID: &str = id::DISCOVERY_FETCH;
     let Some(url) = settings.discovery_url() else {
         let skip = |id| Finding::skip(id, "No provider URL (OIDC_SERVER_APPLICATION_URL) to fetch");
         return (
             vec![
                 skip(ID),
-                skip("discovery.issuer"),
-                skip("discovery.metadata"),
+                skip(id::DISCOVERY_ISSUER),
+                skip(id::DISCOVERY_METADATA),
             ],
             None,
         );
@@ -69,8 +70,8 @@ pub fn run(settings: &Settings, http: &Http) -> (Vec<Finding>, Option<Discovery>
             (
                 vec![
                     finding,
-                    skip("discovery.issuer"),
-                    skip("discovery.metadata"),
+                    skip(id::DISCOVERY_ISSUER),
+                    skip(id::DISCOVERY_METADATA),
                 ],
                 None,
             )
@@ -87,7 +88,7 @@ fn source_var(settings: &Settings) -> &'static str {
 }
 
 fn judge_fetch(url: &str, response: &Response) -> Result<(Finding, Discovery), Finding> {
-    const ID: &str = "discovery.fetch";
+    const ID: &str = id::DISCOVERY_FETCH;
     if (300..400).contains(&response.status) {
         let to = response
             .location
@@ -140,7 +141,7 @@ fn same_url(a: &str, b: &str) -> bool {
 }
 
 fn issuer(settings: &Settings, url: &str, discovery: &Discovery) -> Finding {
-    const ID: &str = "discovery.issuer";
+    const ID: &str = id::DISCOVERY_ISSUER;
     let Some(issuer) = discovery.issuer() else {
         let found = discovery.doc.get("issuer").map(kind).unwrap_or("nothing");
         return Finding::fail(ID, "The discovery document has no issuer string")
@@ -207,187 +208,50 @@ fn issuer(settings: &Settings, url: &str, discovery: &Discovery) -> Finding {
     )
 }
 
-/// A problem found in the document, and how bad it is.
-struct Issue {
-    fail: bool,
-    text: String,
-    fix: String,
-}
-
 /// Judges `discovery.metadata` again once `pocketid.version` (from the admin
 /// API) is known: the EdDSA verdict depends on the release.
 pub fn with_pocket_id_version(findings: &mut [Finding], settings: &Settings, d: &Discovery) {
     let version = findings
         .iter()
-        .find(|f| f.id == "pocketid.version")
+        .find(|f| f.id == id::POCKETID_VERSION)
         .and_then(|f| f.data.as_ref())
         .and_then(|data| data.get("version"))
         .and_then(serde_json::Value::as_str)
-        .and_then(parse_version);
+        .and_then(version::parse);
     if let Some(version) = version
-        && let Some(finding) = findings.iter_mut().find(|f| f.id == "discovery.metadata")
+        && let Some(finding) = findings.iter_mut().find(|f| f.id == id::DISCOVERY_METADATA)
     {
         *finding = metadata(settings, d, Some(version));
     }
 }
 
 fn metadata(settings: &Settings, d: &Discovery, version: Option<Version>) -> Finding {
-    const ID: &str = "discovery.metadata";
-    let mut issues: Vec<Issue> = Vec::new();
-    let mut notes: Vec<String> = Vec::new();
-    let mut fail = |text: String, fix: &str| {
-        issues.push(Issue {
-            fail: true,
-            text,
-            fix: fix.into(),
-        })
-    };
-    let issuer_host = d
-        .issuer()
-        .and_then(|i| Url::parse(i).ok())
-        .map(|u| u.origin().ascii_serialization());
-    let mut elsewhere = Vec::new();
-    let mut plain_http = Vec::new();
-    for key in ["authorization_endpoint", "token_endpoint", "jwks_uri"] {
-        match d.doc.get(key) {
-            None => fail(
-                format!("{key} is missing"),
-                "The provider must publish it; RomM cannot log in without it.",
-            ),
-            Some(serde_json::Value::String(v)) if httpx_refuses(v).is_some() => fail(
-                format!("{key}: {}", httpx_refuses(v).unwrap_or_default()),
-                "Fix the provider's public URL settings: the endpoint must be a plain URL.",
-            ),
-            Some(v) => match v.as_str().map(Url::parse) {
-                Some(Ok(url)) if matches!(url.scheme(), "http" | "https") => {
-                    if url.scheme() == "http" && !is_loopback(&url) {
-                        plain_http.push(format!("{key} {url}"));
-                    }
-                    let origin = url.origin().ascii_serialization();
-                    if issuer_host.as_deref().is_some_and(|h| h != origin) {
-                        elsewhere.push(format!("{key} {url}"));
-                    }
-                }
-                _ => fail(
-                    format!("{key} is not an absolute http(s) URL: {v}"),
-                    "Fix the provider's public URL settings.",
-                ),
-            },
-        }
-    }
-    match d.list("response_types_supported") {
-        Some(Ok(types)) if types.contains(&"code") => {}
-        Some(Ok(types)) => fail(
-            format!("response_types_supported lacks \"code\": {types:?}"),
-            "Enable the authorization code flow for the client at the provider.",
-        ),
-        Some(Err(())) => fail(
-            "response_types_supported is not a list of strings".into(),
-            "Fix the provider's discovery document.",
-        ),
-        None => {}
-    }
-    let mut wanted = vec!["openid", "profile", "email"];
-    let roles = settings.value(OIDC_CLAIM_ROLES);
-    if let Some(r) = roles {
-        wanted.push(r);
-    }
-    let mut warnings: Vec<Issue> = Vec::new();
-    if let Some(Ok(scopes)) = d.list("scopes_supported") {
-        let missing: Vec<&str> = wanted
-            .iter()
-            .copied()
-            .filter(|s| !scopes.contains(s))
-            .collect();
-        for scope in missing {
-            let is_roles = Some(scope) == roles;
-            let text = format!("scope {scope} is not in scopes_supported {scopes:?}");
-            if is_roles {
-                warnings.push(Issue { fail: false, text, fix: format!("RomM adds OIDC_CLAIM_ROLES ({scope}) to the scope; a provider that rejects unknown scopes fails with invalid_scope, and one that drops them sends no roles. Define a {scope} scope at the provider or change OIDC_CLAIM_ROLES.") });
-            } else {
-                issues.push(Issue { fail: true, text, fix: "RomM always asks for openid profile email; enable these scopes at the provider.".into() });
-            }
-        }
-    }
-    let algs = d.signing_algs();
-    if !algs.iter().any(|a| VERIFIABLE_ALGS.contains(&a.as_str())) {
-        issues.push(Issue {
-            fail: true,
-            text: format!("id_token_signing_alg_values_supported {algs:?} has no public-key algorithm"),
-            fix: "Give the provider an asymmetric signing key (RS256 is the safe choice; Authentik: select a signing key on the provider, romm#540).".into(),
-        });
-    }
-    if d.flavor().is_pocket_id() && algs.iter().all(|a| a == "EdDSA") {
-        let why = "fosite hashes an EdDSA token's at_hash with SHA-256, RomM's authlib with SHA-512 (InvalidClaimError: invalid_claim: Invalid claim 'at_hash')";
-        let shown = |(a, b, c): Version| format!("{a}.{b}.{c}");
-        match version {
-            Some(v) if v < EDDSA_AT_HASH_FROM => notes.push(format!(
-                "Pocket ID {} signs with EdDSA and puts no at_hash in ID tokens, so RomM accepts them; {EDDSA_AT_HASH_VERSIONS} add one RomM refuses: rotate the key to RS256 (pocket-id key-rotate --alg RS256) before upgrading",
-                shown(v)
-            )),
-            Some(v) if v < EDDSA_AT_HASH_UNCHECKED_FROM => {
-                issues.push(Issue {
-                    fail: true,
-                    text: format!("Pocket ID {} signs with EdDSA, and RomM refuses every EdDSA ID token from it: {why}", shown(v)),
-                    fix: EDDSA_AT_HASH_FIX.into(),
-                });
-            }
-            Some(v) => warnings.push(Issue {
-                fail: false,
-                text: format!("Pocket ID {} signs with EdDSA; {EDDSA_AT_HASH_VERSIONS} give EdDSA tokens an at_hash RomM refuses ({why}), and whether {} fixed it is not known here", shown(v), shown(v)),
-                fix: format!("Run `romm-oidc doctor --login` to prove it, or avoid the question: {EDDSA_AT_HASH_FIX}"),
-            }),
-            None if d.flavor() == Flavor::PocketIdModern => warnings.push(Issue {
-                fail: false,
-                text: format!("Pocket ID signs with EdDSA: {EDDSA_AT_HASH_VERSIONS} give EdDSA ID tokens an at_hash RomM refuses ({why}); the discovery document shows a 2.10+ release but not which"),
-                fix: format!("{EDDSA_AT_HASH_FIX} Give --pocket-id-api-key to name the release, or run `romm-oidc doctor --login` to prove it."),
-            }),
-            None => notes.push(format!(
-                "Pocket ID (2.9 or older, by its discovery document) signs with EdDSA and puts no at_hash in ID tokens, so RomM accepts them; {EDDSA_AT_HASH_VERSIONS} add one RomM refuses: rotate the key to RS256 (pocket-id key-rotate --alg RS256) before upgrading"
-            )),
-        }
-    }
-    if let Some(Ok(methods)) = d.list("token_endpoint_auth_methods_supported")
-        && !methods.contains(&"client_secret_basic")
-    {
-        issues.push(Issue {
-            fail: true,
-            text: format!("token_endpoint_auth_methods_supported {methods:?} lacks client_secret_basic"),
-            fix: "RomM authenticates only with client_secret_basic; allow it for the client at the provider.".into(),
-        });
-    }
-    for what in plain_http {
-        warnings.push(Issue {
-            fail: false,
-            text: format!("{what} uses plain http"),
-            fix: "Publish https endpoints (set the provider's public URL to https).".into(),
-        });
-    }
-    if !elsewhere.is_empty() {
-        warnings.push(Issue {
-            fail: false,
-            text: format!("on another host than the issuer: {}", elsewhere.join(", ")),
-            fix: "RomM's container must reach these (Pocket ID: INTERNAL_APP_URL); check from inside it, e.g. docker compose exec romm curl -sS <jwks_uri>.".into(),
-        });
-    }
-    issues.extend(warnings);
+    const ID: &str = id::DISCOVERY_METADATA;
+    let mut problems = Problems::default();
+    let mut notes = vec![email_verified_note(d).to_string()];
+    endpoints(d, &mut problems);
+    response_types(d, &mut problems);
+    scopes(settings, d, &mut problems);
+    public_key_algs(d, &mut problems);
+    eddsa_at_hash(d, version, &mut problems, &mut notes);
+    client_auth(d, &mut problems);
+    endpoint_hosts(d, &mut problems);
+    problems.failures_first();
     let flavor = d.flavor();
-    let verified_note = if d.advertises_email_verified() {
-        "email_verified is in claims_supported, so RomM will demand the claim be literally true"
-    } else {
-        "email_verified is not advertised, so RomM accepts a token without it (but not with false)"
-    };
+    let algs = d.signing_algs();
+    let notes = notes.join("\n");
     let data = serde_json::json!({
         "provider": match flavor { Flavor::PocketIdModern => "pocket-id-modern", Flavor::PocketIdLegacy => "pocket-id-legacy", Flavor::Other => "generic" },
         "signing_algs": algs,
         "email_verified_advertised": d.advertises_email_verified(),
     });
-    let verified_note = std::iter::once(verified_note.to_string())
-        .chain(notes)
-        .collect::<Vec<_>>()
-        .join("\n");
-    if issues.is_empty() {
-        return Finding::pass(
+    let place = format!("the discovery document ({})", flavor.describe());
+    match problems.finding(ID, problems.counted(&place)) {
+        Some(f) => {
+            let detail = format!("{}\n{notes}", f.detail);
+            f.detail(detail).data(data)
+        }
+        None => Finding::pass(
             ID,
             format!(
                 "{}: endpoints, code flow and {} signing in order",
@@ -395,31 +259,359 @@ fn metadata(settings: &Settings, d: &Discovery, version: Option<Version>) -> Fin
                 algs.join("/")
             ),
         )
-        .detail(verified_note)
-        .data(data);
+        .detail(notes)
+        .data(data),
     }
-    let any_fail = issues.iter().any(|i| i.fail);
-    let summary = format!(
-        "{} problem{} in the discovery document ({})",
-        issues.len(),
-        if issues.len() == 1 { "" } else { "s" },
-        flavor.describe()
-    );
-    let detail = issues
-        .iter()
-        .map(|i| format!("{} {}", if i.fail { "✘" } else { "⚠" }, i.text))
-        .chain([verified_note])
-        .collect::<Vec<_>>()
-        .join("\n");
-    let fix = issues
-        .iter()
-        .map(|i| i.fix.clone())
-        .collect::<Vec<_>>()
-        .join("\n");
-    let f = if any_fail {
-        Finding::fail(ID, summary)
+}
+
+/// What RomM demands of `email_verified`, which the document decides.
+fn email_verified_note(d: &Discovery) -> &'static str {
+    if d.advertises_email_verified() {
+        "email_verified is in claims_supported, so RomM will demand the claim be literally true"
     } else {
-        Finding::warn(ID, summary)
+        "email_verified is not advertised, so RomM accepts a token without it (but not with false)"
+    }
+}
+
+/// The endpoints RomM calls.
+const ENDPOINTS: [&str; 3] = ["authorization_endpoint", "token_endpoint", "jwks_uri"];
+
+/// An endpoint as RomM's httpx would call it, or what is wrong with it and
+/// the fix.
+fn endpoint(d: &Discovery, key: &str) -> Result<Url, (String, &'static str)> {
+    match d.doc.get(key) {
+        None => Err((
+            format!("{key} is missing"),
+            "The provider must publish it; RomM cannot log in without it.",
+        )),
+        Some(serde_json::Value::String(v)) if let Some(why) = httpx_refuses(v) => Err((
+            format!("{key}: {why}"),
+            "Fix the provider's public URL settings: the endpoint must be a plain URL.",
+        )),
+        Some(v) => match v.as_str().map(Url::parse) {
+            Some(Ok(url)) if matches!(url.scheme(), "http" | "https") => Ok(url),
+            _ => Err((
+                format!("{key} is not an absolute http(s) URL: {v}"),
+                "Fix the provider's public URL settings.",
+            )),
+        },
+    }
+}
+
+/// Every endpoint RomM calls is published as a URL it can call.
+fn endpoints(d: &Discovery, problems: &mut Problems) {
+    for key in ENDPOINTS {
+        if let Err((text, fix)) = endpoint(d, key) {
+            problems.fail(text, fix);
+        }
+    }
+}
+
+/// The authorization code flow is offered.
+fn response_types(d: &Discovery, problems: &mut Problems) {
+    match d.list("response_types_supported") {
+        Some(Ok(types)) if types.contains(&"code") => {}
+        Some(Ok(types)) => problems.fail(
+            format!("response_types_supported lacks \"code\": {types:?}"),
+            "Enable the authorization code flow for the client at the provider.",
+        ),
+        Some(Err(())) => problems.fail(
+            "response_types_supported is not a list of strings",
+            "Fix the provider's discovery document.",
+        ),
+        None => {}
+    }
+}
+
+/// The scopes RomM asks for are offered (when the document lists scopes).
+fn scopes(settings: &Settings, d: &Discovery, problems: &mut Problems) {
+    let Some(Ok(scopes)) = d.list("scopes_supported") else {
+        return;
     };
-    f.detail(detail).fix(fix).data(data)
+    let roles = settings.value(OIDC_CLAIM_ROLES);
+    let wanted = ["openid", "profile", "email"].into_iter().chain(roles);
+    for scope in wanted.filter(|s| !scopes.contains(s)) {
+        let text = format!("scope {scope} is not in scopes_supported {scopes:?}");
+        if Some(scope) == roles {
+            problems.warn(text, format!("RomM adds OIDC_CLAIM_ROLES ({scope}) to the scope; a provider that rejects unknown scopes fails with invalid_scope, and one that drops them sends no roles. Define a {scope} scope at the provider or change OIDC_CLAIM_ROLES."));
+        } else {
+            problems.fail(
+                text,
+                "RomM always asks for openid profile email; enable these scopes at the provider.",
+            );
+        }
+    }
+}
+
+/// ID tokens are signed with a key RomM verifies from the key set.
+fn public_key_algs(d: &Discovery, problems: &mut Problems) {
+    let algs = d.signing_algs();
+    if !algs.iter().any(|a| VERIFIABLE_ALGS.contains(&a.as_str())) {
+        problems.fail(
+            format!("id_token_signing_alg_values_supported {algs:?} has no public-key algorithm"),
+            "Give the provider an asymmetric signing key (RS256 is the safe choice; Authentik: select a signing key on the provider, romm#540).",
+        );
+    }
+}
+
+/// Pocket ID signing with EdDSA only: whether its release gives ID tokens
+/// an `at_hash` RomM refuses (see [`EDDSA_AT_HASH_FROM`]).
+fn eddsa_at_hash(
+    d: &Discovery,
+    version: Option<Version>,
+    problems: &mut Problems,
+    notes: &mut Vec<String>,
+) {
+    if !d.flavor().is_pocket_id() || !d.signing_algs().iter().all(|a| a == "EdDSA") {
+        return;
+    }
+    let why = "fosite hashes an EdDSA token's at_hash with SHA-256, RomM's authlib with SHA-512 (InvalidClaimError: invalid_claim: Invalid claim 'at_hash')";
+    let shown = |(a, b, c): Version| format!("{a}.{b}.{c}");
+    match version {
+        Some(v) if v < EDDSA_AT_HASH_FROM => notes.push(format!(
+            "Pocket ID {} signs with EdDSA and puts no at_hash in ID tokens, so RomM accepts them; {EDDSA_AT_HASH_VERSIONS} add one RomM refuses: rotate the key to RS256 (pocket-id key-rotate --alg RS256) before upgrading",
+            shown(v)
+        )),
+        Some(v) if v < EDDSA_AT_HASH_UNCHECKED_FROM => problems.fail(
+            format!("Pocket ID {} signs with EdDSA, and RomM refuses every EdDSA ID token from it: {why}", shown(v)),
+            EDDSA_AT_HASH_FIX,
+        ),
+        Some(v) => problems.warn(
+            format!("Pocket ID {} signs with EdDSA; {EDDSA_AT_HASH_VERSIONS} give EdDSA tokens an at_hash RomM refuses ({why}), and whether {} fixed it is not known here", shown(v), shown(v)),
+            format!("Run `romm-oidc doctor --login` to prove it, or avoid the question: {EDDSA_AT_HASH_FIX}"),
+        ),
+        None if d.flavor() == Flavor::PocketIdModern => problems.warn(
+            format!("Pocket ID signs with EdDSA: {EDDSA_AT_HASH_VERSIONS} give EdDSA ID tokens an at_hash RomM refuses ({why}); the discovery document shows a 2.10+ release but not which"),
+            format!("{EDDSA_AT_HASH_FIX} Give --pocket-id-api-key to name the release, or run `romm-oidc doctor --login` to prove it."),
+        ),
+        None => notes.push(format!(
+            "Pocket ID (2.9 or older, by its discovery document) signs with EdDSA and puts no at_hash in ID tokens, so RomM accepts them; {EDDSA_AT_HASH_VERSIONS} add one RomM refuses: rotate the key to RS256 (pocket-id key-rotate --alg RS256) before upgrading"
+        )),
+    }
+}
+
+/// The token endpoint takes the only client authentication RomM sends.
+fn client_auth(d: &Discovery, problems: &mut Problems) {
+    if let Some(Ok(methods)) = d.list("token_endpoint_auth_methods_supported")
+        && !methods.contains(&"client_secret_basic")
+    {
+        problems.fail(
+            format!("token_endpoint_auth_methods_supported {methods:?} lacks client_secret_basic"),
+            "RomM authenticates only with client_secret_basic; allow it for the client at the provider.",
+        );
+    }
+}
+
+/// Endpoints over plain http, or on another host than the issuer (which
+/// RomM's container must reach too).
+fn endpoint_hosts(d: &Discovery, problems: &mut Problems) {
+    let issuer_host = d
+        .issuer()
+        .and_then(|i| Url::parse(i).ok())
+        .map(|u| u.origin().ascii_serialization());
+    let mut elsewhere = Vec::new();
+    for (key, url) in ENDPOINTS
+        .iter()
+        .filter_map(|k| Some((k, endpoint(d, k).ok()?)))
+    {
+        if url.scheme() == "http" && !is_loopback(&url) {
+            problems.warn(
+                format!("{key} {url} uses plain http"),
+                "Publish https endpoints (set the provider's public URL to https).",
+            );
+        }
+        if issuer_host
+            .as_deref()
+            .is_some_and(|h| h != url.origin().ascii_serialization())
+        {
+            elsewhere.push(format!("{key} {url}"));
+        }
+    }
+    if !elsewhere.is_empty() {
+        problems.warn(
+            format!("on another host than the issuer: {}", elsewhere.join(", ")),
+            "RomM's container must reach these (Pocket ID: INTERNAL_APP_URL); check from inside it, e.g. docker compose exec romm curl -sS <jwks_uri>.",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::test_settings::flags;
+    use crate::report::Status;
+    use serde_json::{Value, json};
+
+    const BASE: &str = "https://id.example.com";
+
+    /// A complete document for a generic provider, with `changes` applied
+    /// (`null` removes a member).
+    fn document(changes: Value) -> Discovery {
+        let mut doc = json!({
+            "issuer": BASE,
+            "authorization_endpoint": format!("{BASE}/authorize"),
+            "token_endpoint": format!("{BASE}/token"),
+            "jwks_uri": format!("{BASE}/jwks"),
+            "response_types_supported": ["code"],
+            "scopes_supported": ["openid", "profile", "email", "groups"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+        });
+        for (key, value) in changes.as_object().cloned().unwrap_or_default() {
+            if value.is_null() {
+                doc.as_object_mut().unwrap().remove(&key);
+            } else {
+                doc[key] = value;
+            }
+        }
+        Discovery {
+            doc: doc.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Pocket ID's shape (2.10+ when `modern`), signing with EdDSA only.
+    fn pocket_id(modern: bool) -> Discovery {
+        let mut d = document(json!({
+            "token_endpoint": format!("{BASE}/api/oidc/token"),
+            "jwks_uri": format!("{BASE}/.well-known/jwks.json"),
+            "id_token_signing_alg_values_supported": ["EdDSA"],
+        }));
+        if modern {
+            d.doc
+                .insert("request_parameter_supported".into(), json!(true));
+        }
+        d
+    }
+
+    fn judged(d: &Discovery) -> Finding {
+        metadata(&flags(&[]), d, None)
+    }
+
+    #[test]
+    fn a_complete_document_passes_and_says_what_romm_demands_of_email_verified() {
+        let f = judged(&document(json!({})));
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        assert!(
+            f.detail.contains("email_verified is not advertised"),
+            "{f:?}"
+        );
+        let f = judged(&document(
+            json!({"claims_supported": ["email", "email_verified"]}),
+        ));
+        assert!(f.detail.contains("literally true"), "{f:?}");
+        assert_eq!(f.data.unwrap()["provider"], "generic");
+    }
+
+    #[test]
+    fn endpoints_romm_cannot_call_fail() {
+        let f = judged(&document(json!({
+            "authorization_endpoint": null,
+            "token_endpoint": "ftp://id.example.com/token",
+            "jwks_uri": 7,
+        })));
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        let lines: Vec<&str> = f.detail.lines().collect();
+        assert_eq!(lines[0], "✘ authorization_endpoint is missing");
+        assert!(lines[1].starts_with("✘ token_endpoint is not an absolute http(s) URL"));
+        assert_eq!(lines[2], "✘ jwks_uri is not an absolute http(s) URL: 7");
+    }
+
+    #[test]
+    fn failures_are_listed_before_warnings_and_each_fix_once() {
+        let settings = flags(&[("OIDC_CLAIM_ROLES", "roles")]);
+        let d = document(json!({
+            "authorization_endpoint": "http://id.example.com/authorize",
+            "token_endpoint": "http://id.example.com/token",
+            "scopes_supported": ["openid"],
+        }));
+        let f = metadata(&settings, &d, None);
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert_eq!(
+            f.summary,
+            "6 problems in the discovery document (a generic OIDC provider)"
+        );
+        let marks: String = f.detail.lines().filter_map(|l| l.chars().next()).collect();
+        // Two scopes missing, the roles scope, two plain-http endpoints, and
+        // those on another origin than the https issuer; then the note.
+        assert_eq!(marks, "✘✘⚠⚠⚠⚠e", "{f:?}");
+        assert!(
+            f.detail.lines().nth(2).unwrap().contains("scope roles"),
+            "{f:?}"
+        );
+        let fixes: Vec<&str> = f.fix.lines().collect();
+        assert_eq!(fixes.len(), 4, "{fixes:?}");
+        assert!(fixes[0].starts_with("RomM always asks for openid profile email"));
+        assert!(fixes[2].starts_with("Publish https endpoints"));
+    }
+
+    #[test]
+    fn rules_on_flows_algorithms_and_client_authentication() {
+        for (changes, expected) in [
+            (
+                json!({"response_types_supported": ["id_token"]}),
+                "response_types_supported lacks \"code\"",
+            ),
+            (
+                json!({"response_types_supported": "code"}),
+                "response_types_supported is not a list of strings",
+            ),
+            (
+                json!({"id_token_signing_alg_values_supported": ["HS256"]}),
+                "has no public-key algorithm",
+            ),
+            (
+                json!({"token_endpoint_auth_methods_supported": ["client_secret_post"]}),
+                "lacks client_secret_basic",
+            ),
+        ] {
+            let f = judged(&document(changes.clone()));
+            assert_eq!(f.status, Status::Fail, "{changes}: {f:?}");
+            assert!(f.detail.contains(expected), "{changes}: {f:?}");
+        }
+    }
+
+    #[test]
+    fn endpoints_on_another_host_warn_once_together() {
+        let f = judged(&document(json!({
+            "token_endpoint": "https://internal.example.com/token",
+            "jwks_uri": "https://internal.example.com/jwks",
+        })));
+        assert_eq!(f.status, Status::Warn, "{f:?}");
+        assert!(
+            f.detail.starts_with("⚠ on another host than the issuer: token_endpoint https://internal.example.com/token, jwks_uri https://internal.example.com/jwks\n"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn pocket_id_eddsa_is_judged_by_release() {
+        let settings = flags(&[]);
+        let modern = pocket_id(true);
+        let at = |version| metadata(&settings, &modern, version);
+        let old = at(Some((2, 9, 0)));
+        assert_eq!(old.status, Status::Pass, "{old:?}");
+        assert!(
+            old.detail
+                .contains("Pocket ID 2.9.0 signs with EdDSA and puts no at_hash")
+        );
+        let broken = at(Some((2, 12, 1)));
+        assert_eq!(broken.status, Status::Fail, "{broken:?}");
+        assert_eq!(broken.fix, EDDSA_AT_HASH_FIX);
+        let newer = at(Some((2, 15, 0)));
+        assert_eq!(newer.status, Status::Warn, "{newer:?}");
+        assert!(newer.fix.contains("doctor --login"), "{newer:?}");
+        let unknown = at(None);
+        assert_eq!(unknown.status, Status::Warn, "{unknown:?}");
+        assert!(unknown.fix.contains("--pocket-id-api-key"), "{unknown:?}");
+        let legacy = metadata(&settings, &pocket_id(false), None);
+        assert_eq!(legacy.status, Status::Pass, "{legacy:?}");
+        assert!(legacy.detail.contains("2.9 or older"), "{legacy:?}");
+        // Any other algorithm beside EdDSA: RomM is not bound to it.
+        let mut both = pocket_id(true);
+        both.doc.insert(
+            "id_token_signing_alg_values_supported".into(),
+            json!(["EdDSA", "RS256"]),
+        );
+        assert_eq!(metadata(&settings, &both, None).status, Status::Pass);
+    }
 }

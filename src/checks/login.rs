@@ -2,14 +2,16 @@
 //! listener, built as RomM builds it, then judged with RomM's own rules
 //! (`backend/handler/auth/base_handler.py`, in RomM's order) on the ID-token
 //! claims only — userinfo is fetched just to say what RomM cannot see.
+//!
+//! The protocol steps are `oidc::authcode`'s and the listener's; this module
+//! runs them in order and judges what each returned. It prints nothing: its
+//! notes go through the [`Sink`] it is given.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::{Map, Value};
 
 use super::credentials;
@@ -17,11 +19,15 @@ use super::redirect_uri::{self, CallbackAnswer};
 use super::romm_users::{self, Token};
 use super::unreachable;
 use crate::browser::Browser;
+use crate::checks::id;
+use crate::cli::Loopback;
 use crate::http::Http;
+use crate::oidc::authcode::{self, ExchangeError, Request, Tokens, UserinfoError};
 use crate::oidc::discovery::{Discovery, Flavor};
-use crate::oidc::id_token::{self, Caution, Expected, Rejection};
+use crate::oidc::id_token::{Caution, Rejection, Verified};
 use crate::oidc::jwk::KeyError;
-use crate::oidc::loopback::{Callback, Listener, Page, Refusals, Waited};
+use crate::oidc::loopback::{Callback, Listener, Page, Refusals, Waited, callback_url};
+use crate::progress::Sink;
 use crate::report::{Finding, Status};
 use crate::romm_api::Account;
 use crate::settings::{
@@ -30,7 +36,7 @@ use crate::settings::{
 };
 
 pub struct Options {
-    pub listen: Option<SocketAddr>,
+    pub listen: Option<Loopback>,
     pub browser: Browser,
     pub timeout: Duration,
     pub pkce: bool,
@@ -39,38 +45,37 @@ pub struct Options {
     pub verbose: bool,
 }
 
-/// The ids this module reports, in order.
-const IDS: &[&str] = &[
-    "login.callback",
-    "login.token",
-    "login.id-token",
-    "login.userinfo",
-    "login.email",
-    "login.email-verified",
-    "login.username",
-    "login.roles",
-    "login.email-match",
-    "romm.account",
-];
+/// What the login test found, and the ID token's claims when it verified
+/// (what RomM goes on to read).
+pub struct Login {
+    pub findings: Vec<Finding>,
+    pub claims: Option<Map<String, Value>>,
+}
 
-fn skip_rest(findings: &mut Vec<Finding>, why: &str) {
-    for id in IDS.iter().skip(findings.len()) {
-        findings.push(Finding::skip(id, why));
+impl Login {
+    /// A login that stopped after `findings`: every id not among them is
+    /// skipped for `why`.
+    fn stopped(findings: Vec<Finding>, why: &str) -> Login {
+        Login {
+            findings: with_skips(findings, why),
+            claims: None,
+        }
     }
 }
 
-/// 32 random bytes, base64url: 43 characters.
-fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the operating system's random source");
-    B64.encode(bytes)
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+/// `findings` with a skip for every id they lack, in report order.
+fn with_skips(findings: Vec<Finding>, why: &str) -> Vec<Finding> {
+    let mut findings = findings.into_iter().map(Some).collect::<Vec<_>>();
+    id::LOGIN
+        .iter()
+        .map(|id| {
+            findings
+                .iter_mut()
+                .find(|f| f.as_ref().is_some_and(|f| f.id == *id))
+                .and_then(Option::take)
+                .unwrap_or_else(|| Finding::skip(id, why))
+        })
+        .collect()
 }
 
 /// The scope RomM requests: `openid profile email`, plus the roles claim.
@@ -91,13 +96,14 @@ fn callback_to_register(flavor: &Flavor, addr: SocketAddr, exact: &str) -> (Stri
         IpAddr::V6(ip) => format!("[{ip}]"),
         ip => ip.to_string(),
     };
-    let portless = format!("http://{host}/callback");
+    let portless = callback_url(&host);
     match flavor {
         Flavor::PocketIdModern => (portless, "Pocket ID 2.0+ matches it on any port".into()),
         Flavor::PocketIdLegacy => (
             portless,
             format!(
-                "Pocket ID 2.x matches it on any port; on 1.x register http://{host}:*/callback"
+                "Pocket ID 2.x matches it on any port; on 1.x register {}",
+                callback_url(format!("{host}:*"))
             ),
         ),
         Flavor::Other => (
@@ -107,6 +113,10 @@ fn callback_to_register(flavor: &Flavor, addr: SocketAddr, exact: &str) -> (Stri
     }
 }
 
+/// The login test, step by step: its preconditions, the provider's answer
+/// to its own request, the browser, and the wait for the callback, inside
+/// which the code is exchanged and the ID token judged.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     settings: &Settings,
     http: &Http,
@@ -115,248 +125,295 @@ pub fn run(
     accounts: Option<&[Account]>,
     cancelled: &AtomicBool,
     prior: &[Finding],
-) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    let Some(discovery) = discovery else {
-        skip_rest(&mut findings, "The login needs the discovery document");
-        return findings;
+    sink: &dyn Sink,
+) -> Login {
+    let (flow, listener) = match prepare(settings, http, discovery, options, accounts) {
+        Ok(prepared) => prepared,
+        Err(stopped) => return stopped,
     };
-    let (Some(client_id), Some(secret)) = (
-        settings.value(OIDC_CLIENT_ID),
-        settings.value(OIDC_CLIENT_SECRET),
-    ) else {
-        skip_rest(
-            &mut findings,
-            "The login needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET",
-        );
-        return findings;
-    };
-    if let Some(refused) = credentials::unsendable("login.token", client_id, secret) {
-        findings.push(Finding::skip(
-            "login.callback",
-            "Not started: RomM could not send its token request (see login.token)",
-        ));
-        findings.push(refused);
-        skip_rest(&mut findings, "RomM could not send its token request");
-        return findings;
-    }
-    let (Some(authorize), Some(token_url)) = (
-        discovery.str("authorization_endpoint"),
-        discovery.str("token_endpoint"),
-    ) else {
-        skip_rest(
-            &mut findings,
-            "The discovery document lacks the authorization or token endpoint",
-        );
-        return findings;
-    };
-    // The browser is sent there: only an http(s) URL, never javascript: or file:.
-    let Some(mut url) = url::Url::parse(authorize)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-    else {
-        skip_rest(
-            &mut findings,
-            "The authorization endpoint is not an http(s) URL (see discovery.metadata)",
-        );
-        return findings;
-    };
-    let listener = match Listener::bind(options.listen) {
-        Ok(l) => l,
-        Err(e) => {
-            findings.push(
-                Finding::fail("login.callback", "No loopback port for the callback")
-                    .detail(format!("{e:#}"))
-                    .fix("Free a port or pass --listen 127.0.0.1:PORT."),
-            );
-            skip_rest(&mut findings, "No callback listener");
-            return findings;
-        }
-    };
-    let flavor = discovery.flavor();
-    let redirect_uri = listener.redirect_uri();
-    let (register, why) = callback_to_register(&flavor, listener.addr(), &redirect_uri);
-    crate::report::note!(
-        "Login test: the client {client_id} needs this extra callback URL registered at the provider:\n    {register}   ({why})"
-    );
-    if flavor == Flavor::PocketIdLegacy {
-        eprintln!(
-            "Careful: Pocket ID 1.2–2.9 permanently adopts the first callback URL it sees when a client has none. Register RomM's own callback first, or the client would be bound to this loopback URL."
-        );
-    }
-    let state = random_token();
-    let nonce = random_token();
-    let verifier = options.pkce.then(|| SecretString::from(random_token()));
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("response_type", "code")
-            .append_pair("client_id", client_id)
-            .append_pair("redirect_uri", &redirect_uri)
-            .append_pair("scope", &romm_scope(settings))
-            .append_pair("state", &state)
-            .append_pair("nonce", &nonce);
-        if let Some(v) = &verifier {
-            let challenge = B64.encode(aws_lc_rs::digest::digest(
-                &aws_lc_rs::digest::SHA256,
-                v.expose_secret().as_bytes(),
-            ));
-            q.append_pair("code_challenge", &challenge)
-                .append_pair("code_challenge_method", "S256");
-        }
-    }
-    let own = OwnCallback {
-        redirect_uri: &redirect_uri,
-        register: &register,
-        why: &why,
-        client_id,
-        romm_request_accepted: passed(prior, "client.redirect-uri"),
-        romm_proven: passed(prior, "client.redirect-uri") || passed(prior, "pocketid.callbacks"),
-        asked: ask_provider(settings, http, &flavor, &url),
-    };
+    flow.announce(sink);
+    let own = flow.own_callback(prior);
     if let Some(refused) = own.refused() {
-        findings.push(refused);
-        skip_rest(
-            &mut findings,
+        return Login::stopped(
+            vec![refused],
             "Not run: the provider does not accept the login test's own callback (see login.callback)",
         );
-        return findings;
     }
-    if cancelled.load(std::sync::atomic::Ordering::SeqCst) {
-        return cancelled_findings();
+    if cancelled.load(Ordering::SeqCst) {
+        return cancelled_login();
     }
     let root = listener.root_url();
-    eprintln!("Open this URL to log in (it forwards to the provider):\n    {root}");
-    match crate::browser::open(&root, &options.browser) {
-        Ok(how) => eprintln!(
-            "Opened {how}; waiting up to {} s for the provider to redirect back…",
-            options.timeout.as_secs()
-        ),
-        Err(e) => eprintln!("Could not open a browser ({e:#}); open the URL above yourself."),
-    }
+    open_browser(&root, options, sink);
     let deadline = Instant::now() + options.timeout;
-    // Cleared as soon as the callback arrives, or when the wait ends.
-    let spinner = crate::progress::spinner("Waiting for the login in the browser…", deadline);
-    let exchange = |callback: Callback| -> (Vec<Finding>, Page) {
-        drop(spinner);
-        let mut out = Vec::new();
-        let Some(code) = callback_finding(&mut out, callback, &flavor, &register) else {
-            skip_rest(&mut out, "The provider did not return a code");
-            return (out.clone(), page_for(prior, &out));
-        };
-        let mut form = vec![
-            ("grant_type", "authorization_code"),
-            ("code", code.expose_secret()),
-            ("redirect_uri", redirect_uri.as_str()),
-        ];
-        if let Some(v) = &verifier {
-            form.push(("code_verifier", v.expose_secret()));
-        }
-        let tokens = match http.post_form_basic(token_url, (client_id, secret), &form) {
-            Ok(r) => token_finding(&mut out, &r, secret),
-            Err(failure) => {
-                out.push(unreachable(
-                    "login.token",
-                    "The token request",
-                    token_url,
-                    &failure,
-                ));
-                None
-            }
-        };
-        let Some((id_token, access_token)) = tokens else {
-            skip_rest(&mut out, "No ID token to judge");
-            return (out.clone(), page_for(prior, &out));
-        };
-        let access_token = access_token.as_ref().map(ExposeSecret::expose_secret);
-        let claims = verify_finding(
-            &mut out,
-            http,
-            discovery,
-            client_id,
-            &nonce,
-            id_token.expose_secret(),
-            access_token,
-            code.expose_secret(),
-        );
-        let userinfo = access_token.and_then(|t| userinfo_finding(&mut out, http, discovery, t));
-        match claims {
-            Some(claims) => {
-                judge(
-                    &mut out,
-                    settings,
-                    discovery,
-                    &claims,
-                    userinfo.as_ref(),
-                    options.email.as_deref(),
-                );
-                out.push(romm_users::account(
-                    settings,
-                    Token::Claims(&claims, "the login's ID token"),
-                    options.email.as_deref(),
-                    accounts,
-                ));
-            }
-            None => skip_rest(
-                &mut out,
-                "The ID token did not verify, so RomM would stop here",
-            ),
-        }
-        let page = page_for(prior, &out);
-        (out, page)
-    };
+    sink.waiting("Waiting for the login in the browser…", deadline);
+    let log = |line: &str| sink.note(line);
     let (waited, refusals) = listener.wait(
-        url.as_str(),
-        &state,
+        flow.request.url.as_str(),
+        &flow.request.state,
         deadline,
         cancelled,
-        options.verbose,
-        exchange,
+        options.verbose.then_some(&log as &dyn Fn(&str)),
+        |callback| {
+            // The wait is over as soon as the callback arrives.
+            sink.waited();
+            let login = flow.after_callback(callback);
+            let page = page_for(prior, &login.findings);
+            (login, page)
+        },
     );
-    match waited {
-        Waited::Done(out) => {
-            if out.iter().all(|f| f.status != Status::Fail) {
-                eprintln!(
-                    "Login test done. The extra callback ({register}) can now be removed from the client if you do not want to keep it."
-                );
-            }
-            findings = out;
+    sink.waited();
+    let mut login = match waited {
+        Waited::Done(login) => {
+            flow.done(&login, sink);
+            login
         }
         Waited::TimedOut { opened } => {
             let f = if opened {
                 own.timed_out(options.timeout)
             } else {
-                Finding::fail(
-                    "login.callback",
-                    format!(
-                        "Nobody opened the login URL within {} s",
-                        options.timeout.as_secs()
-                    ),
-                )
-                .detail(format!(
-                    "{root} was never requested: no browser reached the listener."
-                ))
-                .fix(
-                    "Open the printed URL in a browser on this machine, or pass --browser-command.",
-                )
+                never_opened(&root, options.timeout)
             };
-            findings.push(f);
-            skip_rest(&mut findings, "No callback arrived");
+            Login::stopped(vec![f], "No callback arrived")
         }
-        Waited::Cancelled => findings = cancelled_findings(),
-    }
-    if let Some(first) = findings.first_mut() {
+        Waited::Cancelled => cancelled_login(),
+    };
+    if let Some(first) = login.findings.first_mut() {
         with_refusals(first, &refusals);
     }
-    findings
+    login
 }
 
-fn cancelled_findings() -> Vec<Finding> {
-    let mut findings = vec![
-        Finding::fail("login.callback", "The login test was cancelled (Ctrl-C)")
-            .fix("Run again and finish the login in the browser."),
-    ];
-    skip_rest(&mut findings, "Cancelled");
-    findings
+/// Everything the login test needs once its preconditions hold, with the
+/// authorization request made for its listener.
+struct Flow<'a> {
+    settings: &'a Settings,
+    http: &'a Http,
+    discovery: &'a Discovery,
+    options: &'a Options,
+    accounts: Option<&'a [Account]>,
+    client_id: &'a str,
+    secret: &'a str,
+    token_url: &'a str,
+    flavor: Flavor,
+    request: Request,
+    /// The callback to register, in the form the provider matches, and why.
+    register: String,
+    why: String,
+}
+
+/// The preconditions, in order: the discovery document, credentials RomM
+/// can send, both endpoints, a loopback listener. When one fails, the login
+/// that stopped there.
+fn prepare<'a>(
+    settings: &'a Settings,
+    http: &'a Http,
+    discovery: Option<&'a Discovery>,
+    options: &'a Options,
+    accounts: Option<&'a [Account]>,
+) -> Result<(Flow<'a>, Listener), Login> {
+    let stop = |findings, why| Err(Login::stopped(findings, why));
+    let Some(discovery) = discovery else {
+        return stop(vec![], "The login needs the discovery document");
+    };
+    let (Some(client_id), Some(secret)) = (
+        settings.value(OIDC_CLIENT_ID),
+        settings.value(OIDC_CLIENT_SECRET),
+    ) else {
+        return stop(
+            vec![],
+            "The login needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET",
+        );
+    };
+    if let Some(refused) = credentials::unsendable(id::LOGIN_TOKEN, client_id, secret) {
+        let callback = Finding::skip(
+            id::LOGIN_CALLBACK,
+            "Not started: RomM could not send its token request (see login.token)",
+        );
+        return stop(
+            vec![callback, refused],
+            "RomM could not send its token request",
+        );
+    }
+    let (Some(authorize), Some(token_url)) = (
+        discovery.str("authorization_endpoint"),
+        discovery.str("token_endpoint"),
+    ) else {
+        return stop(
+            vec![],
+            "The discovery document lacks the authorization or token endpoint",
+        );
+    };
+    let Some(endpoint) = authcode::endpoint(authorize) else {
+        return stop(
+            vec![],
+            "The authorization endpoint is not an http(s) URL (see discovery.metadata)",
+        );
+    };
+    let listener = match Listener::bind(options.listen) {
+        Ok(l) => l,
+        Err(e) => {
+            let f = Finding::fail(id::LOGIN_CALLBACK, "No loopback port for the callback")
+                .detail(format!("{e:#}"))
+                .fix("Free a port or pass --listen 127.0.0.1:PORT.");
+            return stop(vec![f], "No callback listener");
+        }
+    };
+    let flavor = discovery.flavor();
+    let redirect_uri = listener.redirect_uri();
+    let (register, why) = callback_to_register(&flavor, listener.addr(), &redirect_uri);
+    let scope = romm_scope(settings);
+    let request = Request::new(&endpoint, client_id, &redirect_uri, &scope, options.pkce);
+    let flow = Flow {
+        settings,
+        http,
+        discovery,
+        options,
+        accounts,
+        client_id,
+        secret,
+        token_url,
+        flavor,
+        request,
+        register,
+        why,
+    };
+    Ok((flow, listener))
+}
+
+impl Flow<'_> {
+    /// The loopback callback the provider must accept, and a warning where
+    /// the provider may bind the client to it.
+    fn announce(&self, sink: &dyn Sink) {
+        sink.note(&format!(
+            "Login test: the client {} needs this extra callback URL registered at the provider:\n    {}   ({})",
+            self.client_id, self.register, self.why
+        ));
+        if self.flavor == Flavor::PocketIdLegacy {
+            sink.note(
+                "Careful: Pocket ID 1.2–2.9 permanently adopts the first callback URL it sees when a client has none. Register RomM's own callback first, or the client would be bound to this loopback URL.",
+            );
+        }
+    }
+
+    /// The loopback callback, and what the provider says of it when asked
+    /// before the browser opens.
+    fn own_callback(&self, prior: &[Finding]) -> OwnCallback<'_> {
+        OwnCallback {
+            redirect_uri: &self.request.redirect_uri,
+            register: &self.register,
+            why: &self.why,
+            client_id: self.client_id,
+            romm_request_accepted: passed(prior, id::CLIENT_REDIRECT_URI),
+            romm_proven: passed(prior, id::CLIENT_REDIRECT_URI)
+                || passed(prior, id::POCKETID_CALLBACKS),
+            asked: ask_provider(self.settings, self.http, &self.flavor, &self.request.url),
+        }
+    }
+
+    /// From the callback on: the code exchanged, the ID token verified, and
+    /// its claims judged by RomM's rules.
+    fn after_callback(&self, callback: Callback) -> Login {
+        let mut findings = vec![callback_verdict(&callback, &self.flavor, &self.register)];
+        let Callback::Code(code) = callback else {
+            return Login::stopped(findings, "The provider did not return a code");
+        };
+        let client = (self.client_id, self.secret);
+        let exchanged = self
+            .request
+            .exchange(self.http, self.token_url, client, &code);
+        findings.push(token_verdict(&exchanged, self.secret, self.token_url));
+        let Ok(tokens) = exchanged else {
+            return Login::stopped(findings, "No ID token to judge");
+        };
+        let verified =
+            self.request
+                .verify(self.http, self.discovery, self.client_id, &tokens, &code);
+        findings.push(id_token_verdict(&verified, &self.flavor));
+        // Without an access token there is no userinfo to compare with.
+        let userinfo = tokens.access_token.as_ref().and_then(|t| {
+            let (finding, claims) = self.userinfo(t);
+            findings.push(finding);
+            claims
+        });
+        let Ok(Verified { claims, .. }) = verified else {
+            return Login::stopped(
+                findings,
+                "The ID token did not verify, so RomM would stop here",
+            );
+        };
+        let email = self.options.email.as_deref();
+        findings.extend(judge(
+            self.settings,
+            self.discovery,
+            &claims,
+            userinfo.as_ref(),
+            email,
+        ));
+        findings.push(romm_users::account(
+            self.settings,
+            Token::Claims(&claims, "the login's ID token"),
+            email,
+            self.accounts,
+        ));
+        Login {
+            findings,
+            claims: Some(claims),
+        }
+    }
+
+    /// `login.userinfo`, and the claims when userinfo answered them.
+    fn userinfo(&self, access_token: &SecretString) -> (Finding, Option<Map<String, Value>>) {
+        let Some(url) = self.discovery.str("userinfo_endpoint") else {
+            let f = Finding::skip(
+                id::LOGIN_USERINFO,
+                "No userinfo_endpoint (RomM never calls it anyway)",
+            );
+            return (f, None);
+        };
+        let answer = authcode::userinfo(self.http, url, access_token);
+        (userinfo_verdict(&answer, url), answer.ok())
+    }
+
+    /// Once nothing failed, the extra callback is no longer needed.
+    fn done(&self, login: &Login, sink: &dyn Sink) {
+        if login.findings.iter().all(|f| f.status != Status::Fail) {
+            sink.note(&format!(
+                "Login test done. The extra callback ({}) can now be removed from the client if you do not want to keep it.",
+                self.register
+            ));
+        }
+    }
+}
+
+fn open_browser(root: &str, options: &Options, sink: &dyn Sink) {
+    sink.note(&format!(
+        "Open this URL to log in (it forwards to the provider):\n    {root}"
+    ));
+    sink.note(&match crate::browser::open(root, &options.browser) {
+        Ok(how) => format!(
+            "Opened {how}; waiting up to {} s for the provider to redirect back…",
+            options.timeout.as_secs()
+        ),
+        Err(e) => format!("Could not open a browser ({e:#}); open the URL above yourself."),
+    });
+}
+
+/// The wait ended and nobody ever requested the listener's root.
+fn never_opened(root: &str, timeout: Duration) -> Finding {
+    Finding::fail(
+        id::LOGIN_CALLBACK,
+        format!("Nobody opened the login URL within {} s", timeout.as_secs()),
+    )
+    .detail(format!(
+        "{root} was never requested: no browser reached the listener."
+    ))
+    .fix("Open the printed URL in a browser on this machine, or pass --browser-command.")
+}
+
+fn cancelled_login() -> Login {
+    let cancelled = Finding::fail(id::LOGIN_CALLBACK, "The login test was cancelled (Ctrl-C)")
+        .fix("Run again and finish the login in the browser.");
+    Login::stopped(vec![cancelled], "Cancelled")
 }
 
 fn passed(prior: &[Finding], id: &str) -> bool {
@@ -437,7 +494,7 @@ impl OwnCallback<'_> {
         };
         Some(
             Finding::warn(
-                "login.callback",
+                id::LOGIN_CALLBACK,
                 format!(
                     "The provider does not accept the login test's own callback {} (this is not RomM's callback); RomM's login is unproven",
                     self.redirect_uri
@@ -467,7 +524,7 @@ impl OwnCallback<'_> {
             .is_some_and(|a| a.answer == CallbackAnswer::Accepted);
         if accepted {
             return Finding::fail(
-                "login.callback",
+                id::LOGIN_CALLBACK,
                 format!("The login in the browser did not come back within {secs} s"),
             )
             .detail(format!(
@@ -496,7 +553,7 @@ impl OwnCallback<'_> {
         );
         let f = if self.romm_proven {
             Finding::warn(
-                "login.callback",
+                id::LOGIN_CALLBACK,
                 format!(
                     "No callback within {secs} s: most likely the provider does not accept the login test's own callback {} (this is not RomM's callback); RomM's login is unproven",
                     self.redirect_uri
@@ -507,7 +564,7 @@ impl OwnCallback<'_> {
             ))
         } else {
             Finding::fail(
-                "login.callback",
+                id::LOGIN_CALLBACK,
                 format!("The provider never redirected back within {secs} s"),
             )
             .detail(detail)
@@ -579,102 +636,87 @@ fn page_for(prior: &[Finding], login: &[Finding]) -> Page {
     }
 }
 
-/// Pushes `login.callback`; the code, when one arrived.
-fn callback_finding(
-    out: &mut Vec<Finding>,
-    callback: Callback,
-    flavor: &Flavor,
-    register: &str,
-) -> Option<SecretString> {
-    const ID: &str = "login.callback";
+/// `login.callback`: what the provider's redirect brought.
+fn callback_verdict(callback: &Callback, flavor: &Flavor, register: &str) -> Finding {
+    const ID: &str = id::LOGIN_CALLBACK;
     match callback {
-        Callback::Code(code) => {
-            out.push(Finding::pass(
-                ID,
-                "The provider redirected back with an authorization code",
-            ));
-            Some(code)
-        }
+        Callback::Code(_) => Finding::pass(
+            ID,
+            "The provider redirected back with an authorization code",
+        ),
         Callback::ProviderError { error, description } => {
             let said = if description.is_empty() {
                 error.clone()
             } else {
                 format!("{error}: {description}")
             };
-            let lower = said.to_ascii_lowercase();
-            let fix = if lower.contains("pkce") || lower.contains("code_challenge") {
-                if flavor.is_pocket_id() {
-                    "RomM sends no PKCE. Untick PKCE on the Pocket ID client (OIDC Clients → RomM), and make sure \"Public client\" is off.".to_string()
-                } else {
-                    "RomM sends no PKCE: turn off the PKCE requirement for this client at the provider, and make it a confidential client.".to_string()
-                }
-            } else if error == "invalid_scope" {
-                "RomM asks for openid profile email plus OIDC_CLAIM_ROLES; define that scope at the provider or change OIDC_CLAIM_ROLES.".to_string()
-            } else if error == "access_denied" {
-                "The provider refused this user (denied consent, or a group restriction on the client: Pocket ID \"Allowed user groups\").".to_string()
-            } else if lower.contains("redirect") || lower.contains("callback") {
-                format!("Register {register} as a callback URL of the client.")
-            } else {
-                "Read the provider's message above; it names the client setting to change."
-                    .to_string()
-            };
-            out.push(
-                Finding::fail(ID, format!("The provider answered with an error: {error}"))
-                    .detail(said.clone())
-                    .mismatch("?code=…", format!("?error={said}"))
-                    .fix(fix),
-            );
-            None
+            Finding::fail(ID, format!("The provider answered with an error: {error}"))
+                .detail(said.clone())
+                .mismatch("?code=…", format!("?error={said}"))
+                .fix(provider_error_fix(error, &said, flavor, register))
         }
-        Callback::NoCode => {
-            out.push(
-                Finding::fail(ID, "The callback carried neither a code nor an error")
-                    .fix("Check that the provider uses response_mode=query for this client."),
-            );
-            None
-        }
+        Callback::NoCode => Finding::fail(ID, "The callback carried neither a code nor an error")
+            .fix("Check that the provider uses response_mode=query for this client."),
     }
 }
 
-/// Pushes `login.token`; returns (id_token, access_token) on success.
-fn token_finding(
-    out: &mut Vec<Finding>,
-    response: &crate::http::Response,
-    secret: &str,
-) -> Option<(SecretString, Option<SecretString>)> {
-    const ID: &str = "login.token";
-    let body = response.json();
-    let field = |k: &str| {
-        body.as_ref()
-            .and_then(|b| b.get(k))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    if response.status == 200 {
-        return match field("id_token") {
-            Some(id_token) => {
-                out.push(Finding::pass(
-                    ID,
-                    "The token endpoint issued tokens (client_secret_basic, as RomM)",
-                ));
-                Some((
-                    id_token.into(),
-                    field("access_token").map(SecretString::from),
-                ))
-            }
-            None => {
-                out.push(Finding::fail(ID, "The token response has no id_token").detail(format!("Body starts: {}", response.head())).fix("RomM needs an ID token: make sure the openid scope is allowed for the client."));
-                None
-            }
-        };
+/// The fix for an `error` the provider redirected back with (`said`: with
+/// its description).
+fn provider_error_fix(error: &str, said: &str, flavor: &Flavor, register: &str) -> String {
+    let lower = said.to_ascii_lowercase();
+    if lower.contains("pkce") || lower.contains("code_challenge") {
+        if flavor.is_pocket_id() {
+            "RomM sends no PKCE. Untick PKCE on the Pocket ID client (OIDC Clients → RomM), and make sure \"Public client\" is off.".to_string()
+        } else {
+            "RomM sends no PKCE: turn off the PKCE requirement for this client at the provider, and make it a confidential client.".to_string()
+        }
+    } else if error == "invalid_scope" {
+        "RomM asks for openid profile email plus OIDC_CLAIM_ROLES; define that scope at the provider or change OIDC_CLAIM_ROLES.".to_string()
+    } else if error == "access_denied" {
+        "The provider refused this user (denied consent, or a group restriction on the client: Pocket ID \"Allowed user groups\").".to_string()
+    } else if lower.contains("redirect") || lower.contains("callback") {
+        format!("Register {register} as a callback URL of the client.")
+    } else {
+        "Read the provider's message above; it names the client setting to change.".to_string()
     }
-    let error = field("error").unwrap_or_default();
-    let description = field("error_description").unwrap_or_default();
+}
+
+/// `login.token`: what the token endpoint answered the code exchange.
+fn token_verdict(
+    exchanged: &Result<Tokens, ExchangeError>,
+    secret: &str,
+    token_url: &str,
+) -> Finding {
+    const ID: &str = id::LOGIN_TOKEN;
+    let (status, error, description, head) = match exchanged {
+        Ok(_) => {
+            return Finding::pass(
+                ID,
+                "The token endpoint issued tokens (client_secret_basic, as RomM)",
+            );
+        }
+        Err(ExchangeError::Unreachable(failure)) => {
+            return unreachable(ID, "The token request", token_url, failure);
+        }
+        Err(ExchangeError::NoIdToken { head }) => {
+            return Finding::fail(ID, "The token response has no id_token")
+                .detail(format!("Body starts: {head}"))
+                .fix(
+                    "RomM needs an ID token: make sure the openid scope is allowed for the client.",
+                );
+        }
+        Err(ExchangeError::Refused {
+            status,
+            error,
+            description,
+            head,
+        }) => (*status, error.as_str(), description, head),
+    };
     let said = format!("{error} {description}").trim().to_string();
     let lower = said.to_ascii_lowercase();
     let (summary, fix) = if error == "invalid_client"
         || error == "Invalid client secret"
-        || response.status == 401
+        || status == 401
     {
         (
             "The provider refused the client secret",
@@ -697,7 +739,7 @@ fn token_finding(
         )
     };
     let mut detail = if said.is_empty() {
-        response.head()
+        head.clone()
     } else {
         said.clone()
     };
@@ -708,152 +750,72 @@ fn token_finding(
         detail = format!("{note}\n{detail}");
         fix = credentials::ASCII_SECRET_FIX.to_string();
     }
-    out.push(
-        Finding::fail(ID, format!("{summary} (HTTP {})", response.status))
-            .detail(detail)
-            .mismatch("200 with id_token", format!("{} {said}", response.status))
-            .fix(fix),
-    );
-    None
+    Finding::fail(ID, format!("{summary} (HTTP {status})"))
+        .detail(detail)
+        .mismatch("200 with id_token", format!("{status} {said}"))
+        .fix(fix)
 }
 
-/// Pushes `login.id-token`: the ID token judged by authlib 1.6.12's rules
-/// as RomM's call applies them (`oidc::id_token`).
-#[allow(clippy::too_many_arguments)]
-fn verify_finding(
-    out: &mut Vec<Finding>,
-    http: &Http,
-    discovery: &Discovery,
-    client_id: &str,
-    nonce: &str,
-    token: &str,
-    access_token: Option<&str>,
-    code: &str,
-) -> Option<Map<String, Value>> {
-    const ID: &str = "login.id-token";
-    let algs = discovery.signing_algs();
-    let expected = Expected {
-        issuer: discovery.doc.get("issuer"),
-        client_id,
-        nonce,
-        access_token,
-        code: Some(code),
-        allowed_algs: &algs,
-        now: now(),
-    };
-    let mut fetch = |again: bool| key_set(http, discovery, again);
-    match id_token::verify(token, &mut fetch, &expected) {
-        Ok(verified) => {
-            let (warnings, notes): (Vec<&Caution>, Vec<&Caution>) =
-                verified.cautions.iter().partition(|c| c.is_warning());
-            let what = format!(
-                "{} signature (kid {}), {}",
-                verified.alg,
-                verified.kid.as_deref().unwrap_or("none"),
-                verified.checked.join(", ")
-            );
-            let listed = |cautions: &[&Caution]| {
-                cautions
-                    .iter()
-                    .map(|c| format!("⚠ {c}"))
-                    .chain(notes.iter().map(|n| format!("note: {n}")))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            };
-            let data = serde_json::json!({ "claims": verified.claims });
-            let finding = if warnings.is_empty() {
-                Finding::pass(
-                    ID,
-                    format!("RomM (authlib 1.6.12) accepts the ID token: {what}"),
-                )
-            } else {
-                Finding::warn(
-                    ID,
-                    format!(
-                        "RomM (authlib 1.6.12) accepts the ID token, with {} caution{}: {what}",
-                        warnings.len(),
-                        if warnings.len() == 1 { "" } else { "s" }
-                    ),
-                )
-                .fix(
-                    warnings
-                        .iter()
-                        .map(|c| caution_fix(c))
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                )
-            };
-            let detail = listed(&warnings);
-            out.push(
-                if detail.is_empty() {
-                    finding
-                } else {
-                    finding.detail(detail)
-                }
-                .data(data),
-            );
-            Some(verified.claims)
-        }
+/// `login.id-token`: the ID token judged by authlib 1.6.12's rules as
+/// RomM's call applies them (`oidc::id_token`); its claims go along as data.
+fn id_token_verdict(verified: &Result<Verified, Rejection>, flavor: &Flavor) -> Finding {
+    const ID: &str = id::LOGIN_ID_TOKEN;
+    let verified = match verified {
+        Ok(verified) => verified,
         Err(rejection) => {
-            out.push(
-                Finding::fail(
-                    ID,
-                    format!("RomM would refuse the ID token: {}", rejection.exception()),
-                )
-                .detail(format!(
-                    "{rejection}.\nRomM's callback fails with a 500 and logs: {}",
-                    rejection.exception()
-                ))
-                .fix(rejection_fix(&rejection, &discovery.flavor())),
-            );
-            None
-        }
-    }
-}
-
-/// authlib's `fetch_jwk_set`: the discovery document's own `jwks` member if
-/// it has one (not when fetching again), else a GET of `jwks_uri` that
-/// follows no redirect and must answer 2xx with JSON.
-fn key_set(http: &Http, discovery: &Discovery, again: bool) -> Result<Value, Rejection> {
-    if let Some(inline) = discovery
-        .doc
-        .get("jwks")
-        .filter(|j| !again && crate::oidc::py::truthy(j))
-    {
-        return Ok(inline.clone());
-    }
-    let Some(url) = discovery
-        .doc
-        .get("jwks_uri")
-        .filter(|u| crate::oidc::py::truthy(u))
-    else {
-        return Err(Rejection::KeySetUnavailable {
-            exception: "RuntimeError: Missing \"jwks_uri\" in metadata".into(),
-            why: "the discovery document has no jwks_uri".into(),
-        });
-    };
-    let url = url.as_str().unwrap_or_default();
-    let unavailable =
-        |exception: String, why: String| Rejection::KeySetUnavailable { exception, why };
-    match http.get(url) {
-        Err(failure) => Err(unavailable(
-            "httpx.HTTPError (the request failed)".into(),
-            format!("{url}: {failure:#}"),
-        )),
-        Ok(r) if !(200..300).contains(&r.status) => Err(unavailable(
-            format!("httpx.HTTPStatusError: {} for url '{url}'", r.status),
-            format!(
-                "{url} answered HTTP {} (RomM follows no redirect)",
-                r.status
-            ),
-        )),
-        Ok(r) => r.json().ok_or_else(|| {
-            unavailable(
-                "json.decoder.JSONDecodeError".into(),
-                format!("{url} did not answer JSON: {}", r.head()),
+            return Finding::fail(
+                ID,
+                format!("RomM would refuse the ID token: {}", rejection.exception()),
             )
-        }),
-    }
+            .detail(format!(
+                "{rejection}.\nRomM's callback fails with a 500 and logs: {}",
+                rejection.exception()
+            ))
+            .fix(rejection_fix(rejection, flavor));
+        }
+    };
+    let (warnings, notes): (Vec<&Caution>, Vec<&Caution>) =
+        verified.cautions.iter().partition(|c| c.is_warning());
+    let what = format!(
+        "{} signature (kid {}), {}",
+        verified.alg,
+        verified.kid.as_deref().unwrap_or("none"),
+        verified.checked.join(", ")
+    );
+    let finding = if warnings.is_empty() {
+        Finding::pass(
+            ID,
+            format!("RomM (authlib 1.6.12) accepts the ID token: {what}"),
+        )
+    } else {
+        Finding::warn(
+            ID,
+            format!(
+                "RomM (authlib 1.6.12) accepts the ID token, with {} caution{}: {what}",
+                warnings.len(),
+                if warnings.len() == 1 { "" } else { "s" }
+            ),
+        )
+        .fix(
+            warnings
+                .iter()
+                .map(|c| caution_fix(c))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    };
+    let detail = warnings
+        .iter()
+        .map(|c| format!("⚠ {c}"))
+        .chain(notes.iter().map(|n| format!("note: {n}")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let finding = if detail.is_empty() {
+        finding
+    } else {
+        finding.detail(detail)
+    };
+    finding.data(serde_json::json!({ "claims": verified.claims }))
 }
 
 fn caution_fix(caution: &Caution) -> String {
@@ -953,53 +915,27 @@ fn rejection_fix(rejection: &Rejection, flavor: &Flavor) -> String {
     fix.into()
 }
 
-fn userinfo_finding(
-    out: &mut Vec<Finding>,
-    http: &Http,
-    discovery: &Discovery,
-    access_token: &str,
-) -> Option<Map<String, Value>> {
-    const ID: &str = "login.userinfo";
-    let Some(url) = discovery.str("userinfo_endpoint") else {
-        out.push(Finding::skip(
+/// `login.userinfo`: shown for comparison only, since RomM never calls it.
+fn userinfo_verdict(answer: &Result<Map<String, Value>, UserinfoError>, url: &str) -> Finding {
+    const ID: &str = id::LOGIN_USERINFO;
+    match answer {
+        Ok(claims) => Finding::pass(
             ID,
-            "No userinfo_endpoint (RomM never calls it anyway)",
-        ));
-        return None;
-    };
-    match http.get_bearer(url, access_token) {
-        Ok(r) if r.status == 200 => match r.json() {
-            Some(Value::Object(map)) => {
-                out.push(
-                    Finding::pass(
-                        ID,
-                        "Userinfo read (shown for comparison: RomM reads the ID token only)",
-                    )
-                    .data(serde_json::json!({ "claims": map })),
-                );
-                Some(map)
-            }
-            _ => {
-                out.push(Finding::warn(ID, "Userinfo is not a JSON object").detail(r.head()));
-                None
-            }
+            "Userinfo read (shown for comparison: RomM reads the ID token only)",
+        )
+        .data(serde_json::json!({ "claims": claims })),
+        Err(UserinfoError::NotObject { head }) => {
+            Finding::warn(ID, "Userinfo is not a JSON object").detail(head.clone())
+        }
+        Err(UserinfoError::Status { status, head }) => {
+            Finding::warn(ID, format!("Userinfo answered HTTP {status}"))
+                .detail(head.clone())
+                .fix("RomM does not call userinfo, so this does not block RomM.")
+        }
+        Err(UserinfoError::Unreachable(failure)) => Finding {
+            status: Status::Warn,
+            ..unreachable(ID, "Userinfo", url, failure)
         },
-        Ok(r) => {
-            out.push(
-                Finding::warn(ID, format!("Userinfo answered HTTP {}", r.status))
-                    .detail(r.head())
-                    .fix("RomM does not call userinfo, so this does not block RomM."),
-            );
-            None
-        }
-        Err(failure) => {
-            let f = unreachable(ID, "Userinfo", url, &failure);
-            out.push(Finding {
-                status: Status::Warn,
-                ..f
-            });
-            None
-        }
     }
 }
 
@@ -1032,109 +968,159 @@ fn verified_fix(provider: &str, flavor: &Flavor) -> String {
     }
 }
 
-/// RomM's acceptance rules, in RomM's order, on the ID-token claims.
+/// RomM's acceptance rules, in RomM's order, on the ID-token claims;
+/// `userinfo` only serves to name a claim that RomM cannot see.
 pub fn judge(
-    out: &mut Vec<Finding>,
     settings: &Settings,
     discovery: &Discovery,
     claims: &Map<String, Value>,
     userinfo: Option<&Map<String, Value>>,
     email_flag: Option<&str>,
-) {
-    let provider = settings
-        .value(OIDC_PROVIDER)
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let flavor = discovery.flavor();
-    let only_in_userinfo =
-        |name: &str| userinfo.is_some_and(|u| u.get(name).is_some_and(|v| !v.is_null()));
-    let missing_detail = |name: &str| {
-        if only_in_userinfo(name) {
+) -> Vec<Finding> {
+    let rules = Rules {
+        provider: settings
+            .value(OIDC_PROVIDER)
+            .unwrap_or("")
+            .to_ascii_lowercase(),
+        flavor: discovery.flavor(),
+        userinfo,
+    };
+    vec![
+        rules.email(claims),
+        rules.email_verified(claims, discovery.advertises_email_verified()),
+        rules.username(claims, settings.username_attribute()),
+        roles(settings, claims, userinfo),
+        email_match(claims, email_flag),
+    ]
+}
+
+/// What the fixes of RomM's claim rules depend on: the provider, and what
+/// userinfo has that the ID token lacks.
+struct Rules<'a> {
+    /// `OIDC_PROVIDER`, lowercase.
+    provider: String,
+    flavor: Flavor,
+    userinfo: Option<&'a Map<String, Value>>,
+}
+
+/// The token's email as RomM takes it: a non-empty string.
+fn token_email(claims: &Map<String, Value>) -> Option<&str> {
+    claims
+        .get("email")
+        .and_then(Value::as_str)
+        .filter(|e| !e.is_empty())
+}
+
+impl Rules<'_> {
+    fn only_in_userinfo(&self, name: &str) -> bool {
+        self.userinfo
+            .is_some_and(|u| u.get(name).is_some_and(|v| !v.is_null()))
+    }
+
+    fn missing_detail(&self, name: &str) -> String {
+        if self.only_in_userinfo(name) {
             format!(
                 "{name} is on userinfo but not in the ID token, and RomM reads the ID token only."
             )
         } else {
             format!("The ID token has no {name} claim.")
         }
-    };
-    let email = claims
-        .get("email")
-        .and_then(Value::as_str)
-        .filter(|e| !e.is_empty());
-    match email {
-        Some(e) => out.push(Finding::pass("login.email", format!("email {e}"))),
-        None => {
-            let fix = if only_in_userinfo("email") {
-                id_token_claims_fix(&provider).to_string()
-            } else if flavor.is_pocket_id() {
-                "Pocket ID: give the user an email address (Settings → Admin → Users), and keep the email scope allowed.".to_string()
-            } else {
-                "Give the user an email at the provider and release it in the ID token for the email scope.".to_string()
-            };
-            out.push(
-                Finding::fail(
-                    "login.email",
-                    "RomM: \"Email is missing from token.\" (400)",
-                )
-                .detail(missing_detail("email"))
-                .fix(fix),
+    }
+
+    fn claims_fix(&self) -> String {
+        id_token_claims_fix(&self.provider).to_string()
+    }
+
+    /// `login.email`: RomM needs an email.
+    fn email(&self, claims: &Map<String, Value>) -> Finding {
+        if let Some(e) = token_email(claims) {
+            return Finding::pass(id::LOGIN_EMAIL, format!("email {e}"));
+        }
+        let fix = if self.only_in_userinfo("email") {
+            self.claims_fix()
+        } else if self.flavor.is_pocket_id() {
+            "Pocket ID: give the user an email address (Settings → Admin → Users), and keep the email scope allowed.".to_string()
+        } else {
+            "Give the user an email at the provider and release it in the ID token for the email scope.".to_string()
+        };
+        Finding::fail(
+            id::LOGIN_EMAIL,
+            "RomM: \"Email is missing from token.\" (400)",
+        )
+        .detail(self.missing_detail("email"))
+        .fix(fix)
+    }
+
+    /// `login.email-verified`: RomM refuses a literal `false`, and anything
+    /// but `true` when the provider advertises the claim.
+    fn email_verified(&self, claims: &Map<String, Value>, advertised: bool) -> Finding {
+        let verified = claims.get("email_verified");
+        let rule = if advertised {
+            "the provider lists email_verified in claims_supported, so RomM requires literal true"
+        } else {
+            "RomM refuses only a literal false when the provider does not advertise the claim"
+        };
+        let shown = verified
+            .map(|v| format!("{v} ({})", super::kind(v)))
+            .unwrap_or_else(|| "absent".into());
+        let refused = verified == Some(&Value::Bool(false))
+            || (advertised && verified != Some(&Value::Bool(true)));
+        if !refused {
+            return Finding::pass(
+                id::LOGIN_EMAIL_VERIFIED,
+                format!("email_verified is {shown}; {rule}"),
             );
         }
+        Finding::fail(
+            id::LOGIN_EMAIL_VERIFIED,
+            "RomM: \"Email is not verified.\" (400)",
+        )
+        .detail(format!("email_verified is {shown}; {rule}."))
+        .mismatch("true (a JSON boolean)", shown)
+        .fix(
+            if verified.is_none() && self.only_in_userinfo("email_verified") {
+                self.claims_fix()
+            } else {
+                verified_fix(&self.provider, &self.flavor)
+            },
+        )
     }
-    let advertised = discovery.advertises_email_verified();
-    let verified = claims.get("email_verified");
-    let rule = if advertised {
-        "the provider lists email_verified in claims_supported, so RomM requires literal true"
-    } else {
-        "RomM refuses only a literal false when the provider does not advertise the claim"
-    };
-    let shown = verified
-        .map(|v| format!("{v} ({})", super::kind(v)))
-        .unwrap_or_else(|| "absent".into());
-    let refused = verified == Some(&Value::Bool(false))
-        || (advertised && verified != Some(&Value::Bool(true)));
-    if refused {
-        out.push(
-            Finding::fail(
-                "login.email-verified",
-                "RomM: \"Email is not verified.\" (400)",
-            )
-            .detail(format!("email_verified is {shown}; {rule}."))
-            .mismatch("true (a JSON boolean)", shown)
-            .fix(
-                if verified.is_none() && only_in_userinfo("email_verified") {
-                    id_token_claims_fix(&provider).to_string()
-                } else {
-                    verified_fix(&provider, &flavor)
-                },
+
+    /// `login.username`: the claim RomM names a new account by.
+    fn username(&self, claims: &Map<String, Value>, attr: &str) -> Finding {
+        match claims.get(attr) {
+            Some(v) if !v.is_null() => Finding::pass(
+                id::LOGIN_USERNAME,
+                format!("{attr} is {v}: the username of a new RomM account"),
             ),
-        );
-    } else {
-        out.push(Finding::pass(
-            "login.email-verified",
-            format!("email_verified is {shown}; {rule}"),
-        ));
+            _ => Finding::fail(
+                id::LOGIN_USERNAME,
+                format!("RomM: \"'{attr}' attribute is missing from token.\" (400)"),
+            )
+            .detail(self.missing_detail(attr))
+            .fix(if self.only_in_userinfo(attr) {
+                self.claims_fix()
+            } else {
+                format!(
+                    "Set OIDC_USERNAME_ATTRIBUTE to a claim the ID token has (e.g. preferred_username, email), or release {attr} in the ID token."
+                )
+            }),
+        }
     }
-    let attr = settings.username_attribute();
-    match claims.get(attr) {
-        Some(v) if !v.is_null() => out.push(Finding::pass("login.username", format!("{attr} is {v}: the username of a new RomM account"))),
-        _ => out.push(
-            Finding::fail("login.username", format!("RomM: \"'{attr}' attribute is missing from token.\" (400)"))
-                .detail(missing_detail(attr))
-                .fix(if only_in_userinfo(attr) { id_token_claims_fix(&provider).to_string() } else { format!("Set OIDC_USERNAME_ATTRIBUTE to a claim the ID token has (e.g. preferred_username, email), or release {attr} in the ID token.") }),
-        ),
-    }
-    out.push(roles(settings, claims, userinfo));
-    let token_email = email.map(str::to_ascii_lowercase);
-    let flag_email = email_flag.map(str::to_ascii_lowercase);
-    out.push(match (flag_email, token_email) {
-        (None, _) => Finding::skip("login.email-match", "Give --email (the RomM user's email) to check that RomM finds the account"),
-        (Some(want), Some(got)) if want == got => Finding::pass("login.email-match", format!("The token's email matches the RomM user ({want})")),
-        (Some(want), got) => Finding::fail("login.email-match", "The token's email is not the RomM user's email")
+}
+
+/// `login.email-match`: RomM finds the account by email, case-insensitively.
+fn email_match(claims: &Map<String, Value>, email_flag: Option<&str>) -> Finding {
+    const ID: &str = id::LOGIN_EMAIL_MATCH;
+    let token = token_email(claims).map(str::to_ascii_lowercase);
+    match (email_flag.map(str::to_ascii_lowercase), token) {
+        (None, _) => Finding::skip(ID, "Give --email (the RomM user's email) to check that RomM finds the account"),
+        (Some(want), Some(got)) if want == got => Finding::pass(ID, format!("The token's email matches the RomM user ({want})")),
+        (Some(want), got) => Finding::fail(ID, "The token's email is not the RomM user's email")
             .detail("RomM matches users by email, case-insensitively; with another email it uses another account, or creates one (or refuses, when registration is off: see romm.account).")
             .mismatch(want, got.unwrap_or_else(|| "(no email)".into()))
             .fix("Make the RomM profile's email and the provider's email the same."),
-    });
+    }
 }
 
 fn roles(
@@ -1142,7 +1128,7 @@ fn roles(
     claims: &Map<String, Value>,
     userinfo: Option<&Map<String, Value>>,
 ) -> Finding {
-    const ID: &str = "login.roles";
+    const ID: &str = id::LOGIN_ROLES;
     let Some(claim) = settings.value(OIDC_CLAIM_ROLES) else {
         return Finding::skip(
             ID,
@@ -1270,5 +1256,383 @@ mod tests {
         let f = own(Some(CallbackAnswer::Accepted), true, true).timed_out(t);
         assert_eq!(f.status, Status::Fail, "{f:?}");
         assert!(!f.summary.contains("callback"), "{f:?}");
+    }
+
+    fn claims(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().expect("an object")
+    }
+
+    fn discovery(doc: Value) -> Discovery {
+        Discovery { doc: claims(doc) }
+    }
+
+    /// A Pocket ID 2.10+ document, `email_verified` advertised or not.
+    fn pocket_id(advertised: bool) -> Discovery {
+        let mut doc = serde_json::json!({
+            "authorization_endpoint": "https://id.example.com/authorize",
+            "token_endpoint": "https://id.example.com/api/oidc/token",
+            "jwks_uri": "https://id.example.com/.well-known/jwks.json",
+            "request_parameter_supported": true,
+        });
+        if advertised {
+            doc["claims_supported"] = serde_json::json!(["email", "email_verified"]);
+        }
+        discovery(doc)
+    }
+
+    fn settings(pairs: &[(&'static str, &str)]) -> Settings {
+        pairs
+            .iter()
+            .fold(Settings::default(), |s, (k, v)| s.with(k, v.to_string()))
+    }
+
+    fn alice() -> Map<String, Value> {
+        claims(serde_json::json!({
+            "sub": "1",
+            "email": "Alice@Example.com",
+            "email_verified": true,
+            "preferred_username": "alice",
+        }))
+    }
+
+    fn by_id<'a>(findings: &'a [Finding], id: &str) -> &'a Finding {
+        findings
+            .iter()
+            .find(|f| f.id == id)
+            .unwrap_or_else(|| panic!("no {id} in {findings:?}"))
+    }
+
+    #[test]
+    fn skips_fill_the_missing_ids_by_id_in_report_order() {
+        let token = Finding::fail(id::LOGIN_TOKEN, "refused");
+        let userinfo = Finding::warn(id::LOGIN_USERINFO, "HTTP 500");
+        let callback = Finding::pass(id::LOGIN_CALLBACK, "code");
+        let all = with_skips(vec![userinfo, token, callback], "why");
+        let ids: Vec<&str> = all.iter().map(|f| f.id).collect();
+        assert_eq!(ids, id::LOGIN);
+        let statuses: Vec<Status> = all.iter().map(|f| f.status).collect();
+        assert_eq!(
+            &statuses[..4],
+            [Status::Pass, Status::Fail, Status::Skip, Status::Warn]
+        );
+        assert!(
+            all[2..]
+                .iter()
+                .all(|f| f.status != Status::Skip || f.summary == "why")
+        );
+        assert!(all[4..].iter().all(|f| f.status == Status::Skip));
+    }
+
+    #[test]
+    fn a_callback_error_gets_the_fix_its_words_point_to() {
+        let error = |error: &str, description: &str| Callback::ProviderError {
+            error: error.into(),
+            description: description.into(),
+        };
+        let fix = |c: &Callback, flavor: &Flavor| {
+            let f = callback_verdict(c, flavor, "http://127.0.0.1/callback");
+            assert_eq!(f.status, Status::Fail, "{f:?}");
+            f.fix
+        };
+        let pkce = error("invalid_request", "PKCE is required");
+        assert!(fix(&pkce, &Flavor::PocketIdModern).contains("Untick PKCE"));
+        assert!(fix(&pkce, &Flavor::Other).contains("turn off the PKCE requirement"));
+        assert!(fix(&error("invalid_scope", ""), &Flavor::Other).contains("OIDC_CLAIM_ROLES"));
+        assert!(fix(&error("access_denied", ""), &Flavor::Other).contains("Allowed user groups"));
+        let redirect = error("invalid_request", "redirect_uri not registered");
+        assert!(
+            fix(&redirect, &Flavor::Other)
+                .contains("Register http://127.0.0.1/callback as a callback URL")
+        );
+        let f = callback_verdict(&redirect, &Flavor::Other, "r");
+        assert_eq!(
+            f.found.as_deref(),
+            Some("?error=invalid_request: redirect_uri not registered")
+        );
+        assert_eq!(
+            callback_verdict(&Callback::NoCode, &Flavor::Other, "r").status,
+            Status::Fail
+        );
+        let code = Callback::Code("c0de".to_string().into());
+        assert_eq!(
+            callback_verdict(&code, &Flavor::Other, "r").status,
+            Status::Pass
+        );
+    }
+
+    #[test]
+    fn a_refused_exchange_is_named_by_the_providers_error() {
+        let refused = |status: u16, error: &str, description: &str| {
+            Err(ExchangeError::Refused {
+                status,
+                error: error.into(),
+                description: description.into(),
+                head: "{\"error\":\"…\"}".into(),
+            })
+        };
+        let url = "https://id.example.com/token";
+        let f = token_verdict(&refused(400, "invalid_client", ""), "secret", url);
+        assert_eq!(
+            f.summary,
+            "The provider refused the client secret (HTTP 400)"
+        );
+        assert!(f.fix.contains("Copy OIDC_CLIENT_SECRET again"), "{f:?}");
+        let f = token_verdict(&refused(401, "", ""), "sécret", url);
+        assert!(f.summary.contains("client secret"), "{f:?}");
+        assert_eq!(
+            f.fix,
+            credentials::ASCII_SECRET_FIX,
+            "a non-ASCII secret is named"
+        );
+        assert!(
+            f.detail.ends_with("{\"error\":\"…\"}"),
+            "no words: the body: {f:?}"
+        );
+        let f = token_verdict(
+            &refused(400, "invalid_grant", "code verifier mismatch"),
+            "s",
+            url,
+        );
+        assert_eq!(f.summary, "The provider demands PKCE (HTTP 400)");
+        let f = token_verdict(&refused(400, "invalid_grant", "expired"), "s", url);
+        assert!(
+            f.summary
+                .starts_with("The provider refused the authorization code")
+        );
+        assert_eq!(f.found.as_deref(), Some("400 invalid_grant expired"));
+        let f = token_verdict(&refused(500, "server_error", ""), "s", url);
+        assert_eq!(f.summary, "The token request failed (HTTP 500)");
+        let none = Err(ExchangeError::NoIdToken { head: "{}".into() });
+        let f = token_verdict(&none, "s", url);
+        assert_eq!(
+            (f.status, f.detail.as_str()),
+            (Status::Fail, "Body starts: {}")
+        );
+        let gone = Err(ExchangeError::Unreachable(crate::http::Failure::Refused));
+        assert!(
+            token_verdict(&gone, "s", url)
+                .summary
+                .contains("connection refused")
+        );
+        let tokens = Ok(Tokens {
+            id_token: "t".to_string().into(),
+            access_token: None,
+        });
+        assert_eq!(token_verdict(&tokens, "s", url).status, Status::Pass);
+    }
+
+    #[test]
+    fn the_id_token_verdict_carries_the_claims_and_counts_only_warnings() {
+        let verified = |cautions| {
+            Ok(Verified {
+                alg: "RS256".into(),
+                kid: Some("k1".into()),
+                claims: alice(),
+                checked: vec!["iss", "nonce"],
+                cautions,
+            })
+        };
+        let f = id_token_verdict(&verified(vec![Caution::NoAtHash]), &Flavor::Other);
+        assert_eq!(f.status, Status::Pass, "a note is no caution: {f:?}");
+        assert!(
+            f.summary.ends_with("RS256 signature (kid k1), iss, nonce"),
+            "{f:?}"
+        );
+        assert!(f.detail.starts_with("note: "), "{f:?}");
+        assert_eq!(f.data, Some(serde_json::json!({ "claims": alice() })));
+        let f = id_token_verdict(
+            &verified(vec![Caution::Unsigned, Caution::NoAtHash]),
+            &Flavor::Other,
+        );
+        assert_eq!(f.status, Status::Warn, "{f:?}");
+        assert!(f.summary.contains("with 1 caution:"), "{f:?}");
+        assert!(
+            f.detail.starts_with("⚠ ") && f.detail.contains("\nnote: "),
+            "{f:?}"
+        );
+        assert_eq!(f.fix, caution_fix(&Caution::Unsigned));
+        let f = id_token_verdict(&Err(Rejection::NonceMissing), &Flavor::Other);
+        assert_eq!(f.status, Status::Fail);
+        let exception = Rejection::NonceMissing.exception();
+        assert!(
+            f.summary.ends_with(&exception) && f.detail.ends_with(&exception),
+            "{f:?}"
+        );
+        assert!(f.data.is_none(), "no claims from a refused token");
+    }
+
+    #[test]
+    fn userinfo_is_shown_and_never_fails() {
+        let url = "https://id.example.com/userinfo";
+        let f = userinfo_verdict(&Ok(alice()), url);
+        assert_eq!(f.status, Status::Pass);
+        assert_eq!(f.data, Some(serde_json::json!({ "claims": alice() })));
+        let answers = [
+            Err(UserinfoError::Status {
+                status: 500,
+                head: "oops".into(),
+            }),
+            Err(UserinfoError::NotObject { head: "[]".into() }),
+            Err(UserinfoError::Unreachable(crate::http::Failure::Timeout)),
+        ];
+        for answer in answers {
+            let f = userinfo_verdict(&answer, url);
+            assert_eq!(f.status, Status::Warn, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn a_good_token_passes_romms_rules() {
+        let s = settings(&[]);
+        let found = judge(
+            &s,
+            &pocket_id(true),
+            &alice(),
+            None,
+            Some("alice@example.COM"),
+        );
+        let ids: Vec<&str> = found.iter().map(|f| f.id).collect();
+        assert_eq!(ids, &id::LOGIN[4..9], "RomM's order");
+        let statuses: Vec<Status> = found.iter().map(|f| f.status).collect();
+        assert_eq!(
+            statuses,
+            [
+                Status::Pass,
+                Status::Pass,
+                Status::Pass,
+                Status::Skip,
+                Status::Pass
+            ]
+        );
+        let skipped = judge(&s, &pocket_id(true), &alice(), None, None);
+        assert_eq!(by_id(&skipped, id::LOGIN_EMAIL_MATCH).status, Status::Skip);
+    }
+
+    #[test]
+    fn a_claim_only_on_userinfo_gets_the_providers_id_token_fix() {
+        let s = settings(&[(OIDC_PROVIDER, "Authelia")]);
+        let token = claims(serde_json::json!({"sub": "1"}));
+        let userinfo = alice();
+        let found = judge(
+            &s,
+            &discovery(serde_json::json!({})),
+            &token,
+            Some(&userinfo),
+            None,
+        );
+        for id in [id::LOGIN_EMAIL, id::LOGIN_USERNAME] {
+            let f = by_id(&found, id);
+            assert_eq!(f.status, Status::Fail, "{f:?}");
+            assert!(
+                f.detail.contains("is on userinfo but not in the ID token"),
+                "{f:?}"
+            );
+            assert!(f.fix.starts_with("Authelia 4.39+"), "{f:?}");
+        }
+        // Not advertised and absent: RomM lets it through.
+        assert_eq!(by_id(&found, id::LOGIN_EMAIL_VERIFIED).status, Status::Pass);
+        let f = by_id(&found, id::LOGIN_EMAIL_MATCH);
+        assert_eq!(f.status, Status::Skip);
+        let found = judge(&s, &pocket_id(false), &token, None, Some("a@example.com"));
+        let f = by_id(&found, id::LOGIN_EMAIL);
+        assert_eq!(f.detail, "The ID token has no email claim.");
+        assert!(
+            f.fix.starts_with("Pocket ID: give the user an email"),
+            "{f:?}"
+        );
+        let f = by_id(&found, id::LOGIN_EMAIL_MATCH);
+        assert_eq!(f.found.as_deref(), Some("(no email)"), "{f:?}");
+    }
+
+    #[test]
+    fn email_verified_is_judged_by_whether_the_provider_advertises_it() {
+        let s = settings(&[]);
+        let with = |value: Value| {
+            let mut c = alice();
+            c.insert("email_verified".into(), value);
+            c
+        };
+        let mut absent = alice();
+        absent.remove("email_verified");
+        let cases = [
+            (&absent, true, Status::Fail),
+            (&absent, false, Status::Pass),
+            (&with(Value::Bool(false)), false, Status::Fail),
+            (&with("true".into()), true, Status::Fail),
+            (&with("true".into()), false, Status::Pass),
+            (&with(Value::Bool(true)), true, Status::Pass),
+        ];
+        for (c, advertised, want) in cases {
+            let rules = Rules {
+                provider: String::new(),
+                flavor: Flavor::PocketIdModern,
+                userinfo: None,
+            };
+            let f = rules.email_verified(c, advertised);
+            assert_eq!(f.status, want, "{c:?} advertised {advertised}: {f:?}");
+        }
+        let found = judge(&s, &pocket_id(true), &with("true".into()), None, None);
+        let f = by_id(&found, id::LOGIN_EMAIL_VERIFIED);
+        assert_eq!(f.found.as_deref(), Some("\"true\" (a string)"));
+        assert!(f.fix.contains("Mark as verified"), "{f:?}");
+    }
+
+    #[test]
+    fn the_username_is_the_configured_claim() {
+        let mut token = alice();
+        token.remove("preferred_username");
+        let found = judge(&settings(&[]), &pocket_id(false), &token, None, None);
+        let f = by_id(&found, id::LOGIN_USERNAME);
+        assert_eq!(
+            f.summary,
+            "RomM: \"'preferred_username' attribute is missing from token.\" (400)"
+        );
+        assert!(f.fix.starts_with("Set OIDC_USERNAME_ATTRIBUTE"), "{f:?}");
+        let by_email = settings(&[(crate::settings::OIDC_USERNAME_ATTRIBUTE, "email")]);
+        let found = judge(&by_email, &pocket_id(false), &token, None, None);
+        assert_eq!(by_id(&found, id::LOGIN_USERNAME).status, Status::Pass);
+    }
+
+    #[test]
+    fn roles_are_granted_as_romm_maps_them() {
+        let s = settings(&[
+            (OIDC_CLAIM_ROLES, "groups"),
+            (OIDC_ROLE_ADMIN, "romm-admins"),
+            (OIDC_ROLE_VIEWER, "romm-users"),
+        ]);
+        let with_groups = |groups: Value| {
+            let mut c = alice();
+            c.insert("groups".into(), groups);
+            c
+        };
+        let f = roles(&s, &with_groups(serde_json::json!(["romm-admins"])), None);
+        assert_eq!(
+            (f.status, f.summary.ends_with("RomM grants Admin")),
+            (Status::Pass, true)
+        );
+        let f = roles(&s, &with_groups(serde_json::json!(["romm-users"])), None);
+        assert!(f.summary.ends_with("RomM grants User"), "{f:?}");
+        let f = roles(&s, &with_groups("all-romm-users".into()), None);
+        assert_eq!(
+            f.status,
+            Status::Warn,
+            "a string matches by substring: {f:?}"
+        );
+        let f = roles(&s, &with_groups(serde_json::json!(["other"])), None);
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.summary.contains("(403)"), "{f:?}");
+        assert_eq!(
+            f.expected.as_deref(),
+            Some("OIDC_ROLE_ADMIN=romm-admins, OIDC_ROLE_VIEWER=romm-users")
+        );
+        let userinfo = with_groups(serde_json::json!(["romm-users"]));
+        let f = roles(&s, &alice(), Some(&userinfo));
+        assert_eq!(f.status, Status::Warn);
+        assert_eq!(
+            f.detail,
+            "groups is on userinfo only; RomM reads the ID token."
+        );
+        let f = roles(&settings(&[]), &alice(), None);
+        assert_eq!(f.status, Status::Skip, "no mapping: {f:?}");
     }
 }

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod credentials;
 pub mod discovery;
+pub mod id;
 pub mod jwks;
 pub mod login;
 pub mod pocketid;
@@ -120,6 +121,13 @@ pub fn json_object(
     }
 }
 
+/// A query parameter of a URL (its first value), decoded.
+pub fn query_param(url: &url::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
 /// The JSON type of a value, for "expected X, found Y".
 pub fn kind(value: &serde_json::Value) -> &'static str {
     match value {
@@ -129,5 +137,44 @@ pub fn kind(value: &serde_json::Value) -> &'static str {
         serde_json::Value::String(_) => "a string",
         serde_json::Value::Array(_) => "an array",
         serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Settings for the checks' unit tests, as `load` would resolve them.
+#[cfg(test)]
+pub mod test_settings {
+    use std::path::Path;
+
+    use crate::envfile::EnvFile;
+    use crate::settings::{Inputs, Settings};
+
+    /// Each pair given as if by its flag (`--test`).
+    pub fn flags(pairs: &[(&'static str, &str)]) -> Settings {
+        Settings::resolve(Inputs {
+            flags: pairs
+                .iter()
+                .map(|(k, v)| (*k, "--test", v.to_string()))
+                .collect(),
+            environment: Vec::new(),
+            env_file: None,
+            romm_url: None,
+            secret_file: None,
+        })
+    }
+
+    /// RomM's env file `text` (read as `romm.env`, in an empty environment)
+    /// and the process environment `environment`.
+    pub fn env(text: &str, environment: &[(&str, &str)]) -> Settings {
+        let file = EnvFile::parse_with(Path::new("romm.env"), text.to_string(), &|_| None);
+        Settings::resolve(Inputs {
+            flags: Vec::new(),
+            environment: environment
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            env_file: Some(file),
+            romm_url: None,
+            secret_file: None,
+        })
     }
 }

@@ -13,13 +13,15 @@ use url::Url;
 
 use super::config::is_loopback;
 use super::romm;
-use super::unreachable;
+use super::{query_param, unreachable};
+use crate::checks::id;
 use crate::http::{Http, Response, excerpt, hide_codes};
+use crate::oidc::authcode::Grant;
 use crate::oidc::discovery::{Discovery, Flavor};
 use crate::report::Finding;
 use crate::settings::{OIDC_CLIENT_ID, OIDC_PROVIDER, OIDC_REDIRECT_URI, Settings};
 
-const ID: &str = "client.redirect-uri";
+const ID: &str = id::CLIENT_REDIRECT_URI;
 
 /// Starts every probe `state` and `nonce`: letters only, like authlib's tokens.
 const PROBE_MARK: &str = "rommoidcprobe";
@@ -144,7 +146,7 @@ fn request(
             "Needs the discovery document's authorization_endpoint, or RomM's own login redirect (--romm-url)",
         ));
     };
-    let Ok(mut url) = Url::parse(endpoint) else {
+    let Ok(endpoint) = Url::parse(endpoint) else {
         return Err(Finding::skip(
             ID,
             "The authorization endpoint is not a URL (see discovery.metadata)",
@@ -157,19 +159,14 @@ fn request(
         ));
     };
     let redirect_uri = settings.value(OIDC_REDIRECT_URI).map(str::to_string);
-    // authlib `prepare_grant_uri`: this order, form-encoded, appended to any
-    // query the endpoint already has; no redirect_uri when RomM has none.
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("response_type", "code")
-            .append_pair("client_id", client_id);
-        if let Some(r) = &redirect_uri {
-            q.append_pair("redirect_uri", r);
-        }
-        q.append_pair("scope", &super::login::romm_scope(settings))
-            .append_pair("state", &probe_token(30))
-            .append_pair("nonce", &probe_token(20));
+    let url = Grant {
+        client_id,
+        redirect_uri: redirect_uri.as_deref(),
+        scope: &super::login::romm_scope(settings),
+        state: &probe_token(30),
+        nonce: &probe_token(20),
     }
+    .url(&endpoint);
     Ok(Probe {
         url,
         redirect_uri,
@@ -258,12 +255,7 @@ fn redirected(
     status: u16,
     sent: &str,
 ) -> (Finding, CallbackAnswer) {
-    let param = |name: &str| {
-        target
-            .query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    };
+    let param = |name: &str| query_param(target, name);
     let to_callback = probe
         .redirect_uri
         .as_deref()
@@ -279,36 +271,7 @@ fn redirected(
         hide_codes(target.as_str())
     );
     if to_callback {
-        if let Some(error) = param("error") {
-            let description = param("error_description").unwrap_or_default();
-            let f = callback_error(
-                flavor,
-                probe,
-                &error,
-                &description,
-                &format!("{sent}\n{went}"),
-            );
-            return (f, CallbackAnswer::Accepted);
-        }
-        if param("code").is_some() {
-            let f = accepted(
-                flavor,
-                probe,
-                "The provider accepted RomM's callback and request: it issued a code at once, as for a browser already signed in (the code was not used)",
-                &format!(
-                    "{sent}\n{went}\nThe probe carries no cookie, so the provider signed someone in without asking (a pre-signed-in test provider, or a proxy that authenticates by network)."
-                ),
-            );
-            return (f, CallbackAnswer::Accepted);
-        }
-        let f = unrecognised(
-            sent,
-            &format!(
-                "a redirect to RomM's callback with neither code nor error: {}",
-                hide_codes(target.as_str())
-            ),
-        );
-        return (f, CallbackAnswer::Unknown);
+        return at_callback(flavor, probe, target, sent, &went);
     }
     let error_page = target.path().ends_with("/interaction/error")
         || target.query_pairs().any(|(k, _)| k == "error");
@@ -351,6 +314,48 @@ fn redirected(
     }
     let found = format!("HTTP {status} to {}", hide_codes(target.as_str()));
     (unrecognised(sent, &found), CallbackAnswer::Unknown)
+}
+
+/// A redirect to RomM's callback: the provider accepts it, and sent either
+/// its error for the request, or a code.
+fn at_callback(
+    flavor: &Flavor,
+    probe: &Probe,
+    target: &Url,
+    sent: &str,
+    went: &str,
+) -> (Finding, CallbackAnswer) {
+    let param = |name: &str| query_param(target, name);
+    if let Some(error) = param("error") {
+        let description = param("error_description").unwrap_or_default();
+        let f = callback_error(
+            flavor,
+            probe,
+            &error,
+            &description,
+            &format!("{sent}\n{went}"),
+        );
+        return (f, CallbackAnswer::Accepted);
+    }
+    if param("code").is_some() {
+        let f = accepted(
+            flavor,
+            probe,
+            "The provider accepted RomM's callback and request: it issued a code at once, as for a browser already signed in (the code was not used)",
+            &format!(
+                "{sent}\n{went}\nThe probe carries no cookie, so the provider signed someone in without asking (a pre-signed-in test provider, or a proxy that authenticates by network)."
+            ),
+        );
+        return (f, CallbackAnswer::Accepted);
+    }
+    let f = unrecognised(
+        sent,
+        &format!(
+            "a redirect to RomM's callback with neither code nor error: {}",
+            hide_codes(target.as_str())
+        ),
+    );
+    (f, CallbackAnswer::Unknown)
 }
 
 /// A pass, except where Pocket ID still checks the callback after sign-in.

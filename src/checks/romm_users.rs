@@ -7,13 +7,14 @@
 use serde_json::{Map, Value};
 
 use super::{login, unreachable};
+use crate::checks::id;
 use crate::http::Http;
 use crate::report::Finding;
 use crate::romm_api::{self, Access, Account, ApiError, USERS_READ};
 use crate::settings::Settings;
 
-const USERS: &str = "romm.users";
-const ACCOUNT: &str = "romm.account";
+const USERS: &str = id::ROMM_USERS;
+const ACCOUNT: &str = id::ROMM_ACCOUNT;
 
 const REGISTRATION_OFF: &str =
     "User registration is disabled. Please contact an administrator to create an account.";
@@ -164,7 +165,7 @@ pub fn account_without_login(
 ) -> Finding {
     let preview = findings
         .iter()
-        .find(|f| f.id == "pocketid.preview")
+        .find(|f| f.id == id::POCKETID_PREVIEW)
         .and_then(|f| f.data.as_ref()?.get("claims")?.as_object());
     let token = match (preview, email_flag) {
         (Some(claims), _) => Token::Claims(claims, "Pocket ID's claims preview"),
@@ -293,20 +294,7 @@ fn without_users(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::{Inputs, Settings};
-
-    fn settings(pairs: &[(&'static str, &str)]) -> Settings {
-        Settings::resolve(Inputs {
-            flags: pairs
-                .iter()
-                .map(|(k, v)| (*k, "--test", v.to_string()))
-                .collect(),
-            environment: Vec::new(),
-            env_file: None,
-            romm_url: None,
-            secret_file: None,
-        })
-    }
+    use crate::checks::test_settings::flags as settings;
 
     fn user(name: &str, email: Option<&str>, role: &str, enabled: bool) -> Account {
         Account {

@@ -6,13 +6,14 @@ use std::path::Path;
 
 use rustls::pki_types::UnixTime;
 
+use crate::checks::id;
 use crate::report::Finding;
 use crate::settings::{OIDC_TLS_CACERTFILE, Settings};
 use crate::tls::{Reason, Refusal, Trust};
 
 /// `tls.ca-file`: the store RomM's OpenSSL will use, loaded as it loads it.
 pub fn ca_file(settings: &Settings) -> Finding {
-    const ID: &str = "tls.ca-file";
+    const ID: &str = id::TLS_CA_FILE;
     let Some(path) = settings.value(OIDC_TLS_CACERTFILE) else {
         let trust = Trust::romm_default();
         return Finding::skip(
@@ -88,15 +89,14 @@ fn lines(items: &[String]) -> String {
     items.iter().map(|n| format!("\n- {n}")).collect()
 }
 
+/// What RomM also accepts instead of the CA: the provider's own certificate.
+const PIN: &str = "RomM also accepts an OIDC_TLS_CACERTFILE holding only the provider's own certificate (trusted as is, without its chain), but that file must be replaced at every renewal";
+
 /// The finding for a certificate RomM would refuse: why, in OpenSSL's words
 /// as RomM's log shows them, and a fix whose result RomM accepts (the
 /// advice about the CA file is checked by judging that file first).
 pub fn refused(id: &'static str, what: &str, url: &str, refusal: &Refusal) -> Finding {
     let parsed = url::Url::parse(url).ok();
-    let host = parsed
-        .as_ref()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_default();
     let port = parsed
         .as_ref()
         .and_then(url::Url::port_or_known_default)
@@ -106,43 +106,16 @@ pub fn refused(id: &'static str, what: &str, url: &str, refusal: &Refusal) -> Fi
         refusal.openssl
     );
     let store = format!("Trust store: {}.", refusal.store);
-    let ca_file = "mount it into RomM's container, set OIDC_TLS_CACERTFILE to its path there, and pass the same file here with --ca-file";
-    let pin = "RomM also accepts an OIDC_TLS_CACERTFILE holding only the provider's own certificate (trusted as is, without its chain), but that file must be replaced at every renewal";
     match &refusal.reason {
-        Reason::Untrusted => {
-            let sni = match parsed.as_ref().and_then(url::Url::host) {
-                Some(url::Host::Domain(_)) => format!(" -servername {host}"),
-                _ => String::new(),
-            };
-            let show = format!("openssl s_client -showcerts -connect {host}:{port}{sni} </dev/null");
-            let how = match (refusal.last_sent, refusal.last_is_leaf) {
-                (Some(true), true) => format!(
-                    " The provider sends only its own certificate, so `{show}` shows no CA: take the CA's certificate from wherever it was made. {pin}: it is the one certificate `{show}` prints."
-                ),
-                (Some(true), false) => format!(
-                    " To get it: run `{show}` and keep the last certificate it prints; RomM accepts a file holding just that one."
-                ),
-                _ => format!(
-                    " The last certificate `{show}` prints is not enough: RomM would still refuse the chain it ends."
-                ),
-            };
-            Finding::fail(
-                id,
-                format!("{what}: certificate not trusted ({})", refusal.openssl),
-            )
+        Reason::Untrusted => untrusted(id, what, parsed.as_ref(), port, refusal)
             .detail(format!(
                 "{log} {} The server sent: {}. {store}",
                 refusal.detail,
                 refusal.sent.join(", ")
-            ))
-            .fix(format!(
-                "Put the certificate of the CA that issued the chain ({}) in a PEM file, {ca_file}.{how}",
-                refusal.last_issuer
-            ))
-        }
+            )),
         Reason::Strict { fix } => {
             let stopgap = if refusal.leaf_pin {
-                format!(" Until then: {pin}.")
+                format!(" Until then: {PIN}.")
             } else {
                 String::new()
             };
@@ -159,32 +132,8 @@ pub fn refused(id: &'static str, what: &str, url: &str, refusal: &Refusal) -> Fi
         )
         .detail(format!("{log} {}", refusal.detail))
         .fix("Re-issue it with extendedKeyUsage = serverAuth and keyUsage = digitalSignature, keyEncipherment."),
-        Reason::Name { host, covered } => {
-            let names = if covered.is_empty() {
-                "no host name".to_string()
-            } else {
-                covered.join(", ")
-            };
-            let san = if host.parse::<std::net::IpAddr>().is_ok() {
-                format!("IP:{host}")
-            } else {
-                format!("DNS:{host}")
-            };
-            let reach = covered
-                .iter()
-                .find(|n| !n.contains(' ') && !n.starts_with('*'))
-                .map(|n| format!(" (e.g. https://{n}:{port})"))
-                .unwrap_or_default();
-            Finding::fail(
-                id,
-                format!("{what}: certificate name mismatch: it covers {names}, not {host}"),
-            )
-            .detail(format!("{log} {}", refusal.detail))
-            .mismatch(format!("a certificate valid for {host}"), names)
-            .fix(format!(
-                "Reach the provider by a name its certificate covers{reach}: set OIDC_SERVER_APPLICATION_URL (and the provider's own public URL) to it. Or re-issue the certificate with subjectAltName = {san}."
-            ))
-        }
+        Reason::Name { host, covered } => name_mismatch(id, what, host, covered, port)
+            .detail(format!("{log} {}", refusal.detail)),
         Reason::Validity => Finding::fail(id, format!("{what}: {}", refusal.openssl))
             .detail(format!("{log} {} {store}", refusal.detail))
             .fix("Renew that certificate (a CA certificate in OIDC_TLS_CACERTFILE is replaced there), and check the clocks of this machine and of RomM's host."),
@@ -197,12 +146,147 @@ pub fn refused(id: &'static str, what: &str, url: &str, refusal: &Refusal) -> Fi
     }
 }
 
+/// No CA in the store vouches for the chain: which certificate to put in
+/// OIDC_TLS_CACERTFILE, and how to get it.
+fn untrusted(
+    id: &'static str,
+    what: &str,
+    url: Option<&url::Url>,
+    port: u16,
+    refusal: &Refusal,
+) -> Finding {
+    let host = url.and_then(url::Url::host_str).unwrap_or_default();
+    let sni = match url.and_then(url::Url::host) {
+        Some(url::Host::Domain(_)) => format!(" -servername {host}"),
+        _ => String::new(),
+    };
+    let show = format!("openssl s_client -showcerts -connect {host}:{port}{sni} </dev/null");
+    let how = match (refusal.last_sent, refusal.last_is_leaf) {
+        (Some(true), true) => format!(
+            " The provider sends only its own certificate, so `{show}` shows no CA: take the CA's certificate from wherever it was made. {PIN}: it is the one certificate `{show}` prints."
+        ),
+        (Some(true), false) => format!(
+            " To get it: run `{show}` and keep the last certificate it prints; RomM accepts a file holding just that one."
+        ),
+        _ => format!(
+            " The last certificate `{show}` prints is not enough: RomM would still refuse the chain it ends."
+        ),
+    };
+    let ca_file = "mount it into RomM's container, set OIDC_TLS_CACERTFILE to its path there, and pass the same file here with --ca-file";
+    Finding::fail(
+        id,
+        format!("{what}: certificate not trusted ({})", refusal.openssl),
+    )
+    .fix(format!(
+        "Put the certificate of the CA that issued the chain ({}) in a PEM file, {ca_file}.{how}",
+        refusal.last_issuer
+    ))
+}
+
+/// The certificate does not cover the host RomM reaches the provider by.
+fn name_mismatch(
+    id: &'static str,
+    what: &str,
+    host: &str,
+    covered: &[String],
+    port: u16,
+) -> Finding {
+    let names = if covered.is_empty() {
+        "no host name".to_string()
+    } else {
+        covered.join(", ")
+    };
+    let san = if host.parse::<std::net::IpAddr>().is_ok() {
+        format!("IP:{host}")
+    } else {
+        format!("DNS:{host}")
+    };
+    let reach = covered
+        .iter()
+        .find(|n| !n.contains(' ') && !n.starts_with('*'))
+        .map(|n| format!(" (e.g. https://{n}:{port})"))
+        .unwrap_or_default();
+    Finding::fail(
+        id,
+        format!("{what}: certificate name mismatch: it covers {names}, not {host}"),
+    )
+    .mismatch(format!("a certificate valid for {host}"), names)
+    .fix(format!(
+        "Reach the provider by a name its certificate covers{reach}: set OIDC_SERVER_APPLICATION_URL (and the provider's own public URL) to it. Or re-issue the certificate with subjectAltName = {san}."
+    ))
+}
+
 /// `tls.insecure`: shown whenever --insecure is on.
 pub fn insecure() -> Finding {
     Finding::warn(
-        "tls.insecure",
+        id::TLS_INSECURE,
         "Certificate verification is OFF for this run (--insecure)",
     )
     .detail("RomM never skips verification: a pass here does not mean RomM can connect.")
     .fix("Run again without --insecure, with --ca-file pointing at the provider's CA.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(reason: Reason) -> Refusal {
+        Refusal {
+            reason,
+            openssl: "unable to get local issuer certificate".into(),
+            detail: "The chain ends at Example CA.".into(),
+            sent: vec!["id.example.com".into()],
+            store: "Mozilla's roots".into(),
+            last_sent: Some(true),
+            last_is_leaf: true,
+            last_issuer: "Example CA".into(),
+            leaf_pin: true,
+        }
+    }
+
+    #[test]
+    fn an_untrusted_chain_names_the_ca_and_how_to_fetch_it() {
+        let f = refused(
+            id::DISCOVERY_FETCH,
+            "Fetching discovery",
+            "https://id.example.com:8443/x",
+            &refusal(Reason::Untrusted),
+        );
+        assert!(
+            f.fix.contains("(Example CA) in a PEM file")
+                && f.fix.contains(
+                    "openssl s_client -showcerts -connect id.example.com:8443 -servername id.example.com"
+                )
+                && f.fix.contains("sends only its own certificate"),
+            "{f:?}"
+        );
+        assert!(
+            f.detail.contains("The server sent: id.example.com."),
+            "{f:?}"
+        );
+        let by_ip = refused("x", "y", "https://10.0.0.1/", &refusal(Reason::Untrusted));
+        assert!(
+            by_ip.fix.contains("-connect 10.0.0.1:443 <"),
+            "no SNI for an IP: {by_ip:?}"
+        );
+    }
+
+    #[test]
+    fn a_name_mismatch_offers_a_covered_name_or_the_missing_san() {
+        let name = Reason::Name {
+            host: "10.0.0.1".into(),
+            covered: vec!["*.example.com".into(), "id.example.com".into()],
+        };
+        let f = refused("x", "y", "https://10.0.0.1:8443/", &refusal(name));
+        assert_eq!(
+            f.found.as_deref(),
+            Some("*.example.com, id.example.com"),
+            "{f:?}"
+        );
+        assert!(
+            f.fix.contains("(e.g. https://id.example.com:8443)")
+                && f.fix.ends_with("subjectAltName = IP:10.0.0.1."),
+            "{f:?}"
+        );
+    }
 }

@@ -6,6 +6,7 @@
 //! table does not know counts too: a warning or a skip of it keeps the
 //! verdict from reading as proven, so a new check can only make it stricter.
 
+use crate::checks::id;
 use crate::report::{Finding, Open, Status, Verdict};
 
 struct Need {
@@ -23,9 +24,9 @@ struct Need {
 /// Checks that never bear on RomM accepting the login.
 const IGNORED: &[&str] = &[
     // The button's icon only.
-    "config.provider-name",
+    id::CONFIG_PROVIDER_NAME,
     // RomM never calls userinfo.
-    "login.userinfo",
+    id::LOGIN_USERINFO,
 ];
 
 const ROMM_URL: &str = "give --romm-url with the address users open RomM at";
@@ -34,8 +35,8 @@ const ROMM_URL: &str = "give --romm-url with the address users open RomM at";
 const NEEDS: &[Need] = &[
     Need {
         what: "RomM's own env was read",
-        ids: &["config.env-file"],
-        proof: &[&["config.env-file"]],
+        ids: &[id::CONFIG_ENV_FILE],
+        proof: &[&[id::CONFIG_ENV_FILE]],
         may_skip: &[],
         how: "give --env-file with the file RomM's container reads (or run the doctor inside RomM's container)",
     },
@@ -51,60 +52,60 @@ const NEEDS: &[Need] = &[
         ids: &[
             "discovery.*",
             "jwks.*",
-            "client.exists",
-            "client.credentials",
-            "pocketid.version",
-            "pocketid.client",
+            id::CLIENT_EXISTS,
+            id::CLIENT_CREDENTIALS,
+            id::POCKETID_VERSION,
+            id::POCKETID_CLIENT,
         ],
         proof: &[&[
-            "discovery.fetch",
-            "discovery.issuer",
-            "jwks.keys",
-            "client.credentials",
+            id::DISCOVERY_FETCH,
+            id::DISCOVERY_ISSUER,
+            id::JWKS_KEYS,
+            id::CLIENT_CREDENTIALS,
         ]],
         may_skip: &["*"],
         how: "",
     },
     Need {
         what: "RomM's callback at the provider",
-        ids: &["client.redirect-uri", "pocketid.callbacks"],
-        proof: &[&["client.redirect-uri"], &["pocketid.callbacks"]],
+        ids: &[id::CLIENT_REDIRECT_URI, id::POCKETID_CALLBACKS],
+        proof: &[&[id::CLIENT_REDIRECT_URI], &[id::POCKETID_CALLBACKS]],
         may_skip: &["*"],
         how: "see client.redirect-uri; with Pocket ID 2.9 or older give --pocket-id-api-key, so that pocketid.callbacks reads the registered callback URLs",
     },
     Need {
         what: "RomM's session cookie comes back with the callback",
-        ids: &["config.session-cookie"],
-        proof: &[&["config.session-cookie"]],
+        ids: &[id::CONFIG_SESSION_COOKIE],
+        proof: &[&[id::CONFIG_SESSION_COOKIE]],
         may_skip: &[],
         how: ROMM_URL,
     },
     Need {
         what: "the running RomM uses these settings",
-        ids: &["romm.heartbeat", "romm.login-redirect"],
-        proof: &[&["romm.heartbeat", "romm.login-redirect"]],
+        ids: &[id::ROMM_HEARTBEAT, id::ROMM_LOGIN_REDIRECT],
+        proof: &[&[id::ROMM_HEARTBEAT, id::ROMM_LOGIN_REDIRECT]],
         may_skip: &[],
         how: ROMM_URL,
     },
     Need {
         what: "the ID token RomM would get, judged by RomM's rules",
-        ids: &["login.*", "pocketid.users", "pocketid.preview"],
+        ids: &["login.*", id::POCKETID_USERS, id::POCKETID_PREVIEW],
         proof: &[&[
-            "login.callback",
-            "login.token",
-            "login.id-token",
-            "login.email",
-            "login.email-verified",
-            "login.username",
+            id::LOGIN_CALLBACK,
+            id::LOGIN_TOKEN,
+            id::LOGIN_ID_TOKEN,
+            id::LOGIN_EMAIL,
+            id::LOGIN_EMAIL_VERIFIED,
+            id::LOGIN_USERNAME,
         ]],
-        may_skip: &["login.roles", "pocketid.*"],
+        may_skip: &[id::LOGIN_ROLES, "pocketid.*"],
         how: "run with --login (a real sign-in through a loopback callback)",
     },
     Need {
         what: "RomM finds (or may create) the user",
-        ids: &["romm.account", "romm.users", "login.email-match"],
-        proof: &[&["romm.account"]],
-        may_skip: &["romm.users", "login.email-match"],
+        ids: &[id::ROMM_ACCOUNT, id::ROMM_USERS, id::LOGIN_EMAIL_MATCH],
+        proof: &[&[id::ROMM_ACCOUNT]],
+        may_skip: &[id::ROMM_USERS, id::LOGIN_EMAIL_MATCH],
         how: "give --romm-username (read-only access to RomM's users), or --email with the RomM user's email (RomM matches users by email)",
     },
     Need {
@@ -155,96 +156,122 @@ pub fn judge(findings: &[Finding]) -> Verdict {
         .iter()
         .filter(|f| !IGNORED.contains(&f.id))
         .collect();
-    let status_of = |id: &str| relevant.iter().find(|f| f.id == id).map(|f| f.status);
-    let mut open = Vec::new();
-    for (i, need) in NEEDS.iter().enumerate() {
-        let members: Vec<&&Finding> = relevant
-            .iter()
-            .filter(|f| need_of(f.id) == Some(i))
-            .collect();
-        let proven_by = need
-            .proof
-            .iter()
-            .find(|set| set.iter().all(|id| status_of(id) == Some(Status::Pass)));
-        let failed: Vec<String> = members
-            .iter()
-            .filter(|f| f.status == Status::Fail)
-            .map(|f| f.id.to_string())
-            .collect();
-        if !failed.is_empty() {
-            open.push(Open {
-                status: Status::Fail,
-                what: need.what,
-                ids: failed,
-                not_run: Vec::new(),
-                how: "see the ✘ findings in the report".into(),
-            });
-            continue;
-        }
-        // With one proof passed, the other alternatives' findings are moot.
-        let moot = |id: &str| {
-            proven_by.is_some_and(|set| !set.contains(&id))
-                && need.proof.iter().any(|set| set.contains(&id))
-        };
-        let mut unproven: Vec<&Finding> = members
-            .iter()
-            .copied()
-            .copied()
-            .filter(|f| !moot(f.id))
-            .filter(|f| match f.status {
-                Status::Warn => true,
-                Status::Skip => !listed(need.may_skip, f.id),
-                _ => false,
-            })
-            .collect();
-        let mut ids: Vec<String> = unproven.iter().map(|f| f.id.to_string()).collect();
-        let mut not_run = Vec::new();
-        if proven_by.is_none()
-            && let Some(first) = need.proof.first()
-        {
-            not_run = first
+    let open: Vec<Open> = NEEDS
+        .iter()
+        .enumerate()
+        .filter_map(|(i, need)| {
+            let members: Vec<&Finding> = relevant
                 .iter()
-                .filter(|id| status_of(id).is_none())
-                .map(|id| id.to_string())
+                .copied()
+                .filter(|f| need_of(f.id) == Some(i))
                 .collect();
-            if ids.is_empty() && not_run.is_empty() {
-                // Every proof id is present yet none set passed: name them.
-                unproven = need
-                    .proof
-                    .iter()
-                    .flat_map(|set| set.iter())
-                    .filter_map(|id| relevant.iter().copied().find(|f| f.id == *id))
-                    .filter(|f| f.status != Status::Pass)
-                    .collect();
-                ids = unproven.iter().map(|f| f.id.to_string()).collect();
-            }
-        }
-        if ids.is_empty() && not_run.is_empty() {
-            continue;
-        }
-        let how = if need.how.is_empty() {
-            unproven
-                .iter()
-                .map(|f| advice(f))
-                .collect::<Vec<_>>()
-                .join("; ")
-        } else {
-            need.how.to_string()
-        };
-        open.push(Open {
-            status: Status::Warn,
+            judge_need(need, &members, &relevant)
+        })
+        .collect();
+    let (status, summary) = closing(&open);
+    Verdict {
+        status,
+        summary,
+        open,
+    }
+}
+
+/// What stays open of one need, given the findings that belong to it
+/// (`members`) and every finding that bears on the login (`relevant`).
+fn judge_need(need: &Need, members: &[&Finding], relevant: &[&Finding]) -> Option<Open> {
+    let failed: Vec<String> = members
+        .iter()
+        .filter(|f| f.status == Status::Fail)
+        .map(|f| f.id.to_string())
+        .collect();
+    if !failed.is_empty() {
+        return Some(Open {
+            status: Status::Fail,
             what: need.what,
-            ids,
-            not_run,
-            how,
+            ids: failed,
+            not_run: Vec::new(),
+            how: "see the ✘ findings in the report".into(),
         });
     }
+    let (unproven, not_run) = unproven(need, members, relevant);
+    if unproven.is_empty() && not_run.is_empty() {
+        return None;
+    }
+    let how = if need.how.is_empty() {
+        unproven
+            .iter()
+            .map(|f| advice(f))
+            .collect::<Vec<_>>()
+            .join("; ")
+    } else {
+        need.how.to_string()
+    };
+    Some(Open {
+        status: Status::Warn,
+        what: need.what,
+        ids: unproven.iter().map(|f| f.id.to_string()).collect(),
+        not_run,
+        how,
+    })
+}
+
+/// The findings that leave a need (none of whose findings failed) unproven,
+/// and the ids of its first proof that did not run at all.
+fn unproven<'a>(
+    need: &Need,
+    members: &[&'a Finding],
+    relevant: &[&'a Finding],
+) -> (Vec<&'a Finding>, Vec<String>) {
+    let status_of = |id: &str| relevant.iter().find(|f| f.id == id).map(|f| f.status);
+    let proven_by = need
+        .proof
+        .iter()
+        .find(|set| set.iter().all(|id| status_of(id) == Some(Status::Pass)));
+    // With one proof passed, the other alternatives' findings are moot.
+    let moot = |id: &str| {
+        proven_by.is_some_and(|set| !set.contains(&id))
+            && need.proof.iter().any(|set| set.contains(&id))
+    };
+    let unproven: Vec<&Finding> = members
+        .iter()
+        .copied()
+        .filter(|f| !moot(f.id))
+        .filter(|f| match f.status {
+            Status::Warn => true,
+            Status::Skip => !listed(need.may_skip, f.id),
+            _ => false,
+        })
+        .collect();
+    let (Some(first), None) = (need.proof.first(), proven_by) else {
+        return (unproven, Vec::new());
+    };
+    let not_run: Vec<String> = first
+        .iter()
+        .filter(|id| status_of(id).is_none())
+        .map(|id| id.to_string())
+        .collect();
+    if !unproven.is_empty() || !not_run.is_empty() {
+        return (unproven, not_run);
+    }
+    // Every proof id is present yet none set passed: name them.
+    let named = need
+        .proof
+        .iter()
+        .flat_map(|set| set.iter())
+        .filter_map(|id| relevant.iter().copied().find(|f| f.id == *id))
+        .filter(|f| f.status != Status::Pass)
+        .collect();
+    (named, not_run)
+}
+
+/// The verdict's status and summary from what stays open.
+fn closing(open: &[Open]) -> (Status, String) {
     let failed: Vec<&str> = open
         .iter()
         .filter(|o| o.status == Status::Fail)
         .map(|o| o.what)
         .collect();
-    let (status, summary) = if !failed.is_empty() {
+    if !failed.is_empty() {
         (
             Status::Fail,
             format!("RomM's login would fail ({})", failed.join("; ")),
@@ -263,11 +290,6 @@ pub fn judge(findings: &[Finding]) -> Verdict {
             Status::Pass,
             "Proven: RomM would accept this login (every check that bears on it passed)".into(),
         )
-    };
-    Verdict {
-        status,
-        summary,
-        open,
     }
 }
 
@@ -287,39 +309,39 @@ mod tests {
     /// Every check of a complete, proven run.
     fn proven() -> Vec<Finding> {
         [
-            "config.issuer-url",
-            "config.redirect-uri",
-            "config.session-cookie",
-            "config.client",
-            "config.env-file",
-            "discovery.fetch",
-            "discovery.issuer",
-            "discovery.metadata",
-            "jwks.keys",
-            "client.exists",
-            "client.credentials",
-            "client.redirect-uri",
-            "romm.heartbeat",
-            "romm.login-redirect",
-            "login.callback",
-            "login.token",
-            "login.id-token",
-            "login.email",
-            "login.email-verified",
-            "login.username",
-            "login.email-match",
-            "romm.account",
+            id::CONFIG_ISSUER_URL,
+            id::CONFIG_REDIRECT_URI,
+            id::CONFIG_SESSION_COOKIE,
+            id::CONFIG_CLIENT,
+            id::CONFIG_ENV_FILE,
+            id::DISCOVERY_FETCH,
+            id::DISCOVERY_ISSUER,
+            id::DISCOVERY_METADATA,
+            id::JWKS_KEYS,
+            id::CLIENT_EXISTS,
+            id::CLIENT_CREDENTIALS,
+            id::CLIENT_REDIRECT_URI,
+            id::ROMM_HEARTBEAT,
+            id::ROMM_LOGIN_REDIRECT,
+            id::LOGIN_CALLBACK,
+            id::LOGIN_TOKEN,
+            id::LOGIN_ID_TOKEN,
+            id::LOGIN_EMAIL,
+            id::LOGIN_EMAIL_VERIFIED,
+            id::LOGIN_USERNAME,
+            id::LOGIN_EMAIL_MATCH,
+            id::ROMM_ACCOUNT,
         ]
         .into_iter()
         .map(|id| Finding::pass(id, "ok"))
         .chain([
-            Finding::skip("config.roles", "No role mapping"),
-            Finding::skip("login.roles", "No role mapping"),
-            Finding::skip("tls.ca-file", "system store"),
-            Finding::skip("pocketid.callbacks", "Give --pocket-id-api-key"),
-            Finding::skip("romm.users", "Give RomM access"),
-            Finding::warn("config.provider-name", "no icon"),
-            Finding::warn("login.userinfo", "HTTP 500"),
+            Finding::skip(id::CONFIG_ROLES, "No role mapping"),
+            Finding::skip(id::LOGIN_ROLES, "No role mapping"),
+            Finding::skip(id::TLS_CA_FILE, "system store"),
+            Finding::skip(id::POCKETID_CALLBACKS, "Give --pocket-id-api-key"),
+            Finding::skip(id::ROMM_USERS, "Give RomM access"),
+            Finding::warn(id::CONFIG_PROVIDER_NAME, "no icon"),
+            Finding::warn(id::LOGIN_USERINFO, "HTTP 500"),
         ])
         .collect()
     }
@@ -340,12 +362,12 @@ mod tests {
     #[test]
     fn a_skip_or_warning_of_any_bearing_check_leaves_it_unproven() {
         for id in [
-            "client.redirect-uri",
-            "config.session-cookie",
-            "romm.login-redirect",
-            "login.id-token",
-            "romm.account",
-            "config.env-file",
+            id::CLIENT_REDIRECT_URI,
+            id::CONFIG_SESSION_COOKIE,
+            id::ROMM_LOGIN_REDIRECT,
+            id::LOGIN_ID_TOKEN,
+            id::ROMM_ACCOUNT,
+            id::CONFIG_ENV_FILE,
         ] {
             for changed in [Finding::skip(id, "not run"), Finding::warn(id, "unsure")] {
                 let v = judge(&with(proven(), changed));
@@ -359,7 +381,7 @@ mod tests {
         // A warning where a skip would do still counts.
         let v = judge(&with(
             proven(),
-            Finding::warn("login.email-match", "unsure"),
+            Finding::warn(id::LOGIN_EMAIL_MATCH, "unsure"),
         ));
         assert_eq!(v.status, Status::Warn, "{v:?}");
         // A check this table has never heard of counts too.
@@ -383,7 +405,10 @@ mod tests {
             .iter()
             .find(|o| o.how.contains("--login"))
             .expect("names --login");
-        assert!(login.not_run.iter().any(|i| i == "login.id-token"), "{v:?}");
+        assert!(
+            login.not_run.iter().any(|i| i == id::LOGIN_ID_TOKEN),
+            "{v:?}"
+        );
     }
 
     #[test]
@@ -391,14 +416,14 @@ mod tests {
         let legacy = with(
             with(
                 proven(),
-                Finding::warn("client.redirect-uri", "Pocket ID 2.9"),
+                Finding::warn(id::CLIENT_REDIRECT_URI, "Pocket ID 2.9"),
             ),
-            Finding::pass("pocketid.callbacks", "registered"),
+            Finding::pass(id::POCKETID_CALLBACKS, "registered"),
         );
         assert_eq!(judge(&legacy).status, Status::Pass);
         let neither = with(
             proven(),
-            Finding::warn("client.redirect-uri", "Pocket ID 2.9"),
+            Finding::warn(id::CLIENT_REDIRECT_URI, "Pocket ID 2.9"),
         );
         let v = judge(&neither);
         assert_eq!(v.status, Status::Warn);
@@ -409,7 +434,7 @@ mod tests {
     fn a_failure_anywhere_fails_and_names_the_need() {
         let v = judge(&with(
             proven(),
-            Finding::fail("client.redirect-uri", "not registered"),
+            Finding::fail(id::CLIENT_REDIRECT_URI, "not registered"),
         ));
         assert_eq!(v.status, Status::Fail);
         assert!(
@@ -418,7 +443,7 @@ mod tests {
         );
         let v = judge(&with(
             proven(),
-            Finding::fail("romm.users", "registration off"),
+            Finding::fail(id::ROMM_USERS, "registration off"),
         ));
         assert_eq!(v.status, Status::Fail, "{v:?}");
     }
@@ -427,7 +452,7 @@ mod tests {
     fn generic_needs_quote_each_findings_own_advice() {
         let v = judge(&with(
             proven(),
-            Finding::warn("config.redirect-uri", "plain http").fix("Serve RomM over https"),
+            Finding::warn(id::CONFIG_REDIRECT_URI, "plain http").fix("Serve RomM over https"),
         ));
         assert!(v.open[0].how.contains("Serve RomM over https"), "{v:?}");
     }

@@ -250,30 +250,7 @@ impl fmt::Display for Rejection {
             Rejection::AlgUnhashable { found, .. } => {
                 write!(f, "the ID token's alg is {found}, not an algorithm name")
             }
-            Rejection::AlgNotAllowed { alg, allowed } => {
-                let allowed = allowed.join(", ");
-                if alg == "none" {
-                    write!(
-                        f,
-                        "the ID token is unsigned (alg \"none\"); authlib accepts only the advertised algorithms ({allowed})"
-                    )
-                } else if alg.starts_with("HS") {
-                    write!(
-                        f,
-                        "the ID token uses the symmetric algorithm {alg}, which the provider does not advertise ({allowed}); verifying it with a published key would be the algorithm-confusion attack"
-                    )
-                } else if REGISTERED_ALGS.contains(&alg.as_str()) {
-                    write!(
-                        f,
-                        "the ID token is signed with {alg}, but the provider advertises only {allowed} in id_token_signing_alg_values_supported (authlib allows just those; RS256 alone when the field is absent)"
-                    )
-                } else {
-                    write!(
-                        f,
-                        "the ID token's alg {alg} is not a JWS algorithm authlib knows"
-                    )
-                }
-            }
+            Rejection::AlgNotAllowed { alg, allowed } => alg_not_allowed(f, alg, allowed),
             Rejection::KeyNotFound { kid: Some(kid), keys } => write!(
                 f,
                 "the ID token names kid {kid}, which none of the {keys} key(s) at jwks_uri has, also after RomM fetches the key set again"
@@ -338,6 +315,32 @@ impl fmt::Display for Rejection {
                 "the signature verifies, but at_hash was computed with SHA-256, while RomM's authlib (1.6.x) computes it with SHA-512 for EdDSA tokens",
             ),
         }
+    }
+}
+
+/// Why authlib refuses `alg`, by the kind of algorithm it is.
+fn alg_not_allowed(f: &mut fmt::Formatter<'_>, alg: &str, allowed: &[String]) -> fmt::Result {
+    let allowed = allowed.join(", ");
+    if alg == "none" {
+        write!(
+            f,
+            "the ID token is unsigned (alg \"none\"); authlib accepts only the advertised algorithms ({allowed})"
+        )
+    } else if alg.starts_with("HS") {
+        write!(
+            f,
+            "the ID token uses the symmetric algorithm {alg}, which the provider does not advertise ({allowed}); verifying it with a published key would be the algorithm-confusion attack"
+        )
+    } else if REGISTERED_ALGS.contains(&alg) {
+        write!(
+            f,
+            "the ID token is signed with {alg}, but the provider advertises only {allowed} in id_token_signing_alg_values_supported (authlib allows just those; RS256 alone when the field is absent)"
+        )
+    } else {
+        write!(
+            f,
+            "the ID token's alg {alg} is not a JWS algorithm authlib knows"
+        )
     }
 }
 
@@ -518,14 +521,17 @@ pub fn verify(
         other => other?,
     };
     cautions.extend(decoded.cautions);
-    let mut checked = Vec::new();
-    validate(
-        &decoded.claims,
-        &decoded.alg,
+    let mut token = IdToken {
+        claims: &decoded.claims,
+        alg: &decoded.alg,
         expected,
-        &mut checked,
-        &mut cautions,
-    )?;
+        checked: Vec::new(),
+        cautions,
+    };
+    token.validate()?;
+    let IdToken {
+        checked, cautions, ..
+    } = token;
     Ok(Verified {
         alg: decoded.alg,
         kid: decoded.kid,
@@ -703,193 +709,253 @@ fn check_signature(
     }
 }
 
-/// `IDToken.validate(leeway=120)`, in authlib's order.
-fn validate(
-    claims: &Map<String, Value>,
-    alg: &str,
-    e: &Expected<'_>,
-    checked: &mut Vec<&'static str>,
-    cautions: &mut Vec<Caution>,
-) -> Result<(), Rejection> {
-    let implicit = e.access_token.is_none();
-    let essential: &[&'static str] = if implicit {
-        &["iss", "sub", "aud", "exp", "iat", "nonce"]
-    } else {
-        &["iss", "sub", "aud", "exp", "iat"]
-    };
-    if let Some(name) = essential.iter().find(|c| !claims.contains_key(**c)) {
-        return Err(if *name == "nonce" {
-            Rejection::NonceMissing
+/// authlib's `CodeIDToken` (or `ImplicitIDToken`) with RomM's options: the
+/// decoded claims, what they must match, and what validating them found.
+struct IdToken<'t> {
+    claims: &'t Map<String, Value>,
+    alg: &'t str,
+    expected: &'t Expected<'t>,
+    /// The checks that applied, in authlib's order.
+    checked: Vec<&'static str>,
+    cautions: Vec<Caution>,
+}
+
+impl IdToken<'_> {
+    /// `IDToken.validate(leeway=120)`: its `validate_*` steps in its order.
+    /// (`validate_aud` and `validate_acr` check nothing without options,
+    /// and RomM passes none.)
+    fn validate(&mut self) -> Result<(), Rejection> {
+        self.validate_essential()?;
+        self.validate_iss()?;
+        self.validate_sub();
+        self.validate_exp()?;
+        self.validate_not_ahead("nbf", |nbf, now| Rejection::NotYetValid { nbf, now })?;
+        self.validate_not_ahead("iat", |iat, now| Rejection::IssuedInFuture { iat, now })?;
+        self.checked.push("exp/iat");
+        self.validate_auth_time()?;
+        self.validate_nonce()?;
+        self.validate_amr()?;
+        self.validate_azp()?;
+        self.validate_at_hash()?;
+        self.check_c_hash();
+        Ok(())
+    }
+
+    /// `ESSENTIAL_CLAIMS`, with `nonce` among them for `ImplicitIDToken`
+    /// (no access token in the response).
+    fn validate_essential(&self) -> Result<(), Rejection> {
+        let essential: &[&'static str] = if self.expected.access_token.is_none() {
+            &["iss", "sub", "aud", "exp", "iat", "nonce"]
         } else {
-            Rejection::MissingClaim(name)
-        });
-    }
-    let now = e.now as f64;
-    let leeway = LEEWAY as f64;
-    // iss: `claims_options = {"iss": {"values": [metadata["issuer"]]}}`.
-    match e.issuer {
-        Some(issuer) => {
-            if !py::eq(&claims["iss"], issuer) {
-                return Err(Rejection::Issuer {
-                    expected: py::shown(issuer),
-                    found: py::shown(&claims["iss"]),
-                });
-            }
-            checked.push("iss");
+            &["iss", "sub", "aud", "exp", "iat"]
+        };
+        match essential.iter().find(|c| !self.claims.contains_key(**c)) {
+            Some(&"nonce") => Err(Rejection::NonceMissing),
+            Some(name) => Err(Rejection::MissingClaim(name)),
+            None => Ok(()),
         }
-        None => cautions.push(Caution::NoIssuerCheck),
     }
-    if claims["sub"].as_str().is_none_or(str::is_empty) {
-        cautions.push(Caution::Subject {
-            found: py::shown(&claims["sub"]),
-        });
+
+    /// `claims_options = {"iss": {"values": [metadata["issuer"]]}}`.
+    fn validate_iss(&mut self) -> Result<(), Rejection> {
+        let found = &self.claims["iss"];
+        match self.expected.issuer {
+            Some(issuer) if !py::eq(found, issuer) => Err(Rejection::Issuer {
+                expected: py::shown(issuer),
+                found: py::shown(found),
+            }),
+            Some(_) => {
+                self.checked.push("iss");
+                Ok(())
+            }
+            None => {
+                self.cautions.push(Caution::NoIssuerCheck);
+                Ok(())
+            }
+        }
     }
-    let numeric = |name: &'static str| -> Result<Option<f64>, Rejection> {
-        match claims.get(name) {
+
+    /// authlib only requires `sub` to be present; an empty one is worth a look.
+    fn validate_sub(&mut self) {
+        let sub = &self.claims["sub"];
+        if sub.as_str().is_none_or(str::is_empty) {
+            self.cautions.push(Caution::Subject {
+                found: py::shown(sub),
+            });
+        }
+    }
+
+    /// A time claim, when present, must be a number (`True` counts).
+    fn numeric(&self, name: &'static str) -> Result<Option<f64>, Rejection> {
+        match self.claims.get(name) {
             None => Ok(None),
             Some(v) => py::number(v).map(Some).ok_or(Rejection::NotNumeric {
                 claim: name,
                 found: py::shown(v),
             }),
         }
-    };
-    if let Some(exp) = numeric("exp")? {
-        if exp < now - leeway {
-            return Err(Rejection::Expired { exp, now: e.now });
-        }
-        if exp < now {
-            cautions.push(Caution::ExpiredWithinLeeway { ago: now - exp });
-        }
     }
-    if let Some(nbf) = numeric("nbf")? {
-        if nbf > now + leeway {
-            return Err(Rejection::NotYetValid { nbf, now: e.now });
-        }
-        if nbf > now + SKEW_WARNING {
-            cautions.push(Caution::ClockAhead {
-                claim: "nbf",
-                ahead: nbf - now,
-            });
-        }
-    }
-    if let Some(iat) = numeric("iat")? {
-        if iat > now + leeway {
-            return Err(Rejection::IssuedInFuture { iat, now: e.now });
-        }
-        if iat > now + SKEW_WARNING {
-            cautions.push(Caution::ClockAhead {
-                claim: "iat",
-                ahead: iat - now,
-            });
-        }
-    }
-    checked.push("exp/iat");
-    if let Some(auth_time) = claims.get("auth_time")
-        && py::truthy(auth_time)
-        && py::number(auth_time).is_none()
-    {
-        return Err(Rejection::AuthTime {
-            found: py::shown(auth_time),
-        });
-    }
-    // `nonce_supported: false` makes parse_id_token drop the nonce param.
-    if claims.get("nonce_supported") == Some(&Value::Bool(false)) {
-        cautions.push(Caution::NonceNotChecked);
-    } else {
-        match claims.get("nonce") {
-            None => return Err(Rejection::NonceMissing),
-            Some(Value::String(n)) if n == e.nonce => checked.push("nonce"),
-            Some(other) => {
-                return Err(Rejection::Nonce {
-                    found: py::shown(other),
-                });
-            }
-        }
-    }
-    if let Some(amr) = claims.get("amr")
-        && py::truthy(amr)
-        && !amr.is_array()
-    {
-        return Err(Rejection::Amr {
-            found: py::shown(amr),
-        });
-    }
-    check_azp(claims, e.client_id, checked, cautions)?;
-    let access_token = e.access_token.filter(|t| !t.is_empty());
-    match (
-        claims.get("at_hash").filter(|h| py::truthy(h)),
-        access_token,
-    ) {
-        (Some(found), Some(token)) => {
-            // `hmac.compare_digest(half_hash, to_bytes(at_hash))`.
-            let found =
-                py::to_bytes(found).map_err(|exception| Rejection::AtHashType { exception })?;
-            let matches = |a: &str| half_hash(a, token).is_some_and(|h| h.as_bytes() == found);
-            if !matches(alg) {
-                return Err(if alg == "EdDSA" && matches("RS256") {
-                    Rejection::EdDsaAtHash
-                } else {
-                    Rejection::AtHash { alg: alg.into() }
-                });
-            }
-            checked.push("at_hash");
-        }
-        (None, Some(_)) => cautions.push(Caution::NoAtHash),
-        _ => {}
-    }
-    if let (Some(Value::String(c_hash)), Some(code)) = (claims.get("c_hash"), e.code)
-        && Some(c_hash.as_str()) != half_hash(alg, code).as_deref()
-    {
-        cautions.push(Caution::CHash);
-    }
-    Ok(())
-}
 
-/// `validate_azp`: `aud` (a one-element list unwrapped) other than the client
-/// id requires `azp`; an `azp` present must be the client id.
-fn check_azp(
-    claims: &Map<String, Value>,
-    client_id: &str,
-    checked: &mut Vec<&'static str>,
-    cautions: &mut Vec<Caution>,
-) -> Result<(), Rejection> {
-    let aud = &claims["aud"];
-    let single = match aud {
-        Value::Array(list) if list.len() == 1 => &list[0],
-        other => other,
-    };
-    let required = py::truthy(aud) && single.as_str() != Some(client_id);
-    let azp = claims.get("azp").filter(|a| py::truthy(a));
-    match azp {
-        None if required => {
-            return Err(Rejection::AzpMissing {
+    fn validate_exp(&mut self) -> Result<(), Rejection> {
+        let now = self.expected.now as f64;
+        if let Some(exp) = self.numeric("exp")? {
+            if exp < now - LEEWAY as f64 {
+                return Err(Rejection::Expired {
+                    exp,
+                    now: self.expected.now,
+                });
+            }
+            if exp < now {
+                self.cautions
+                    .push(Caution::ExpiredWithinLeeway { ago: now - exp });
+            }
+        }
+        Ok(())
+    }
+
+    /// `validate_nbf` and `validate_iat`: a time more than the leeway ahead
+    /// is refused; one less far ahead, but more than a minute, is a clock
+    /// worth a look.
+    fn validate_not_ahead(
+        &mut self,
+        claim: &'static str,
+        refuse: fn(f64, u64) -> Rejection,
+    ) -> Result<(), Rejection> {
+        let now = self.expected.now as f64;
+        if let Some(at) = self.numeric(claim)? {
+            if at > now + LEEWAY as f64 {
+                return Err(refuse(at, self.expected.now));
+            }
+            if at > now + SKEW_WARNING {
+                self.cautions.push(Caution::ClockAhead {
+                    claim,
+                    ahead: at - now,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A truthy `auth_time` must be a number.
+    fn validate_auth_time(&self) -> Result<(), Rejection> {
+        match self.claims.get("auth_time") {
+            Some(auth_time) if py::truthy(auth_time) && py::number(auth_time).is_none() => {
+                Err(Rejection::AuthTime {
+                    found: py::shown(auth_time),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The nonce RomM sent must come back, unless the token says
+    /// `nonce_supported: false` (which makes `parse_id_token` drop the
+    /// nonce parameter).
+    fn validate_nonce(&mut self) -> Result<(), Rejection> {
+        if self.claims.get("nonce_supported") == Some(&Value::Bool(false)) {
+            self.cautions.push(Caution::NonceNotChecked);
+            return Ok(());
+        }
+        match self.claims.get("nonce") {
+            None => Err(Rejection::NonceMissing),
+            Some(Value::String(n)) if n == self.expected.nonce => {
+                self.checked.push("nonce");
+                Ok(())
+            }
+            Some(other) => Err(Rejection::Nonce {
+                found: py::shown(other),
+            }),
+        }
+    }
+
+    /// A truthy `amr` must be a list.
+    fn validate_amr(&self) -> Result<(), Rejection> {
+        match self.claims.get("amr") {
+            Some(amr) if py::truthy(amr) && !amr.is_array() => Err(Rejection::Amr {
+                found: py::shown(amr),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// `aud` (a one-element list unwrapped) other than the client id
+    /// requires `azp`; an `azp` present must be the client id.
+    fn validate_azp(&mut self) -> Result<(), Rejection> {
+        let client_id = self.expected.client_id;
+        let aud = &self.claims["aud"];
+        let single = match aud {
+            Value::Array(list) if list.len() == 1 => &list[0],
+            other => other,
+        };
+        let required = py::truthy(aud) && single.as_str() != Some(client_id);
+        let azp = self.claims.get("azp").filter(|a| py::truthy(a));
+        match azp {
+            None if required => {
+                return Err(Rejection::AzpMissing {
+                    aud: py::shown(aud),
+                    client_id: client_id.into(),
+                });
+            }
+            Some(azp) if azp.as_str() != Some(client_id) => {
+                return Err(Rejection::Azp {
+                    found: py::shown(azp),
+                    client_id: client_id.into(),
+                });
+            }
+            Some(_) => self.checked.push("azp"),
+            None => {}
+        }
+        let names_client = match aud {
+            Value::Array(list) => list.iter().any(|a| a.as_str() == Some(client_id)),
+            other => other.as_str() == Some(client_id),
+        };
+        if !py::truthy(aud) {
+            self.cautions.push(Caution::NoAudience {
                 aud: py::shown(aud),
-                client_id: client_id.into(),
+            });
+        } else if !names_client {
+            self.cautions.push(Caution::OtherAudience {
+                aud: py::shown(aud),
             });
         }
-        Some(azp) if azp.as_str() != Some(client_id) => {
-            return Err(Rejection::Azp {
-                found: py::shown(azp),
-                client_id: client_id.into(),
-            });
+        Ok(())
+    }
+
+    /// A truthy `at_hash` must be the half hash of a non-empty access token
+    /// (`hmac.compare_digest(half_hash, to_bytes(at_hash))`).
+    fn validate_at_hash(&mut self) -> Result<(), Rejection> {
+        let alg = self.alg;
+        let access_token = self.expected.access_token.filter(|t| !t.is_empty());
+        let at_hash = self.claims.get("at_hash").filter(|h| py::truthy(h));
+        match (at_hash, access_token) {
+            (Some(found), Some(token)) => {
+                let found =
+                    py::to_bytes(found).map_err(|exception| Rejection::AtHashType { exception })?;
+                let matches = |a: &str| half_hash(a, token).is_some_and(|h| h.as_bytes() == found);
+                if !matches(alg) {
+                    return Err(if alg == "EdDSA" && matches("RS256") {
+                        Rejection::EdDsaAtHash
+                    } else {
+                        Rejection::AtHash { alg: alg.into() }
+                    });
+                }
+                self.checked.push("at_hash");
+            }
+            (None, Some(_)) => self.cautions.push(Caution::NoAtHash),
+            _ => {}
         }
-        Some(_) => checked.push("azp"),
-        None => {}
+        Ok(())
     }
-    let names_client = match aud {
-        Value::Array(list) => list.iter().any(|a| a.as_str() == Some(client_id)),
-        other => other.as_str() == Some(client_id),
-    };
-    if !py::truthy(aud) {
-        cautions.push(Caution::NoAudience {
-            aud: py::shown(aud),
-        });
-    } else if !names_client {
-        cautions.push(Caution::OtherAudience {
-            aud: py::shown(aud),
-        });
+
+    /// `c_hash`: the code flow never checks it, so a mismatch is a caution.
+    fn check_c_hash(&mut self) {
+        if let (Some(Value::String(c_hash)), Some(code)) =
+            (self.claims.get("c_hash"), self.expected.code)
+            && Some(c_hash.as_str()) != half_hash(self.alg, code).as_deref()
+        {
+            self.cautions.push(Caution::CHash);
+        }
     }
-    Ok(())
 }
 
 /// The hash authlib's `create_half_hash` uses for `alg`.

@@ -13,19 +13,31 @@
 //! first [`KEPT_REFUSALS`] descriptions.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use secrecy::SecretString;
 
+use crate::cli::Loopback;
 use crate::http::hide_codes;
-use crate::report::{Status, note};
+use crate::report::Status;
 
 /// Ports tried in order when --listen is not given, so a provider that needs
 /// an exact callback URL can have it registered once.
 pub const DEFAULT_PORTS: &[u16] = &[8765, 8766, 8767, 8768, 8769];
+
+/// The path the listener takes the callback on.
+pub const CALLBACK_PATH: &str = "/callback";
+/// The login test's callback as registered at the provider: port-less on
+/// 127.0.0.1, which Pocket ID 2.x matches on any port (RFC 8252 §7.3).
+pub const PORTLESS_CALLBACK: &str = "http://127.0.0.1/callback";
+
+/// The callback URL on `authority` (`127.0.0.1:8765`, `[::1]`, `127.0.0.1:*`).
+pub fn callback_url(authority: impl std::fmt::Display) -> String {
+    format!("http://{authority}{CALLBACK_PATH}")
+}
 
 /// Open connections at most; a new one closes the oldest.
 const MAX_CONNECTIONS: usize = 32;
@@ -256,17 +268,13 @@ fn callback_of(url: &url::Url) -> Callback {
 }
 
 impl Listener {
-    /// Binds `listen` (which must be a loopback address) or the first free
-    /// default port on 127.0.0.1.
-    pub fn bind(listen: Option<SocketAddr>) -> Result<Listener> {
+    /// Binds `listen` or the first free default port on 127.0.0.1.
+    pub fn bind(listen: Option<Loopback>) -> Result<Listener> {
         let candidates: Vec<SocketAddr> = match listen {
-            Some(addr) if !addr.ip().is_loopback() => {
-                bail!("--listen {addr}: the callback listener binds loopback addresses only")
-            }
-            Some(addr) => vec![addr],
+            Some(addr) => vec![addr.addr()],
             None => DEFAULT_PORTS
                 .iter()
-                .map(|p| SocketAddr::from((Ipv4Addr::LOCALHOST, *p)))
+                .map(|p| Loopback::ipv4(*p).addr())
                 .collect(),
         };
         let mut last = String::new();
@@ -292,7 +300,7 @@ impl Listener {
     }
 
     pub fn redirect_uri(&self) -> String {
-        format!("http://{}/callback", self.addr)
+        callback_url(self.addr)
     }
 
     pub fn root_url(&self) -> String {
@@ -314,121 +322,181 @@ impl Listener {
     /// `authorize_url`. `handle` runs inside the callback request (the code
     /// exchange happens there, the port already closed) and returns the
     /// value and the page to show. The refused requests to /callback come
-    /// back however the wait ended. `verbose` logs each request, codes
-    /// hidden.
+    /// back however the wait ended. `log`, when given, takes a line for
+    /// each request answered, codes hidden.
     pub fn wait<T>(
         self,
         authorize_url: &str,
         state: &str,
         deadline: Instant,
         cancelled: &AtomicBool,
-        verbose: bool,
+        log: Option<&dyn Fn(&str)>,
         handle: impl FnOnce(Callback) -> (T, Page),
     ) -> (Waited<T>, Refusals) {
-        let mut opened = false;
-        let mut refusals = Refusals::default();
-        let mut connections: Vec<Connection> = Vec::new();
-        let log = |head: &Head, status: u16, why: &str| {
-            if verbose {
-                note!(
-                    "listener: {} {} → {status} ({why})",
-                    head.method,
-                    hide_codes(&head.target)
-                );
-            }
+        let mut serving = Serving {
+            listener: &self,
+            authorize_url,
+            state,
+            log,
+            opened: false,
+            refusals: Refusals::default(),
+            connections: Vec::new(),
         };
+        let ended = serving.serve(deadline, cancelled);
+        let Serving {
+            opened,
+            refusals,
+            connections,
+            ..
+        } = serving;
+        // One callback only: the port closes before the exchange, so
+        // nothing else reaches the listener.
+        drop(connections);
+        drop(self);
+        match ended {
+            Ended::Callback(stream, url) => {
+                let (value, page) = handle(callback_of(&url));
+                respond(stream, 200, None, Some(&page));
+                (Waited::Done(value), refusals)
+            }
+            Ended::TimedOut => (Waited::TimedOut { opened }, refusals),
+            Ended::Cancelled => (Waited::Cancelled, refusals),
+        }
+    }
+}
+
+/// How serving ended: with this run's callback (its connection, answered
+/// after the exchange, and its URL), or without one.
+enum Ended {
+    Callback(TcpStream, url::Url),
+    TimedOut,
+    Cancelled,
+}
+
+/// The listener while it serves: its open connections, and what it has seen.
+struct Serving<'a> {
+    listener: &'a Listener,
+    authorize_url: &'a str,
+    state: &'a str,
+    log: Option<&'a dyn Fn(&str)>,
+    /// The root was requested: a browser went to the provider.
+    opened: bool,
+    refusals: Refusals,
+    connections: Vec<Connection>,
+}
+
+impl Serving<'_> {
+    fn serve(&mut self, deadline: Instant, cancelled: &AtomicBool) -> Ended {
         loop {
             if cancelled.load(Ordering::SeqCst) {
-                return (Waited::Cancelled, refusals);
+                return Ended::Cancelled;
             }
             if Instant::now() >= deadline {
-                return (Waited::TimedOut { opened }, refusals);
+                return Ended::TimedOut;
             }
-            let mut busy = false;
-            while let Ok((stream, _)) = self.socket.accept() {
-                busy = true;
-                if stream.set_nonblocking(true).is_err() {
-                    continue;
-                }
-                if connections.len() >= MAX_CONNECTIONS {
-                    // The oldest is the likeliest to be idle.
-                    connections.remove(0);
-                }
-                connections.push(Connection {
-                    stream,
-                    head: Vec::new(),
-                    opened: Instant::now(),
-                });
-            }
+            let mut busy = self.accept();
             let mut i = 0;
-            while i < connections.len() {
-                let head = match connections[i].poll() {
+            while i < self.connections.len() {
+                let head = match self.connections[i].poll() {
                     Polled::Pending => {
                         i += 1;
                         continue;
                     }
                     Polled::Gone => {
-                        connections.remove(i);
+                        self.connections.remove(i);
                         continue;
                     }
                     Polled::Bad(status) => {
                         busy = true;
-                        respond(connections.remove(i).stream, status, None, None);
+                        respond(self.connections.remove(i).stream, status, None, None);
                         continue;
                     }
                     Polled::Head(head) => head,
                 };
                 busy = true;
-                let stream = connections.remove(i).stream;
-                if !self.host_ok(head.host.as_deref()) {
-                    log(&head, 421, "another host name");
-                    respond(stream, 421, None, None);
-                    continue;
-                }
-                let Ok(url) =
-                    url::Url::parse("http://listener/").and_then(|b| b.join(&head.target))
-                else {
-                    log(&head, 400, "not a URL");
-                    respond(stream, 400, None, None);
-                    continue;
-                };
-                match url.path() {
-                    "/" if head.method == "GET" => {
-                        opened = true;
-                        log(&head, 302, "to the provider");
-                        respond(stream, 302, Some(authorize_url), None);
-                    }
-                    "/callback" => {
-                        if let Some(why) = refusal(&head.method, &url, state) {
-                            log(&head, 400, &why);
-                            respond(stream, 400, None, Some(&refused_page(&why)));
-                            refusals.add(why);
-                            continue;
-                        }
-                        log(&head, 200, "this run's callback");
-                        // One callback only: the port closes before the
-                        // exchange, so nothing else reaches the listener.
-                        drop(connections);
-                        drop(self.socket);
-                        let (value, page) = handle(callback_of(&url));
-                        respond(stream, 200, None, Some(&page));
-                        return (Waited::Done(value), refusals);
-                    }
-                    _ => {
-                        log(&head, 404, "not / or /callback");
-                        let page = Page {
-                            status: Status::Fail,
-                            title: "Not here".into(),
-                            text: "This listener only answers GET / and GET /callback.".into(),
-                        };
-                        respond(stream, 404, None, Some(&page));
-                    }
+                let stream = self.connections.remove(i).stream;
+                if let Some((stream, url)) = self.answer(stream, &head) {
+                    return Ended::Callback(stream, url);
                 }
             }
             if !busy {
                 std::thread::sleep(IDLE);
             }
         }
+    }
+
+    /// Takes every waiting connection; whether there was any.
+    fn accept(&mut self) -> bool {
+        let mut any = false;
+        while let Ok((stream, _)) = self.listener.socket.accept() {
+            any = true;
+            if stream.set_nonblocking(true).is_err() {
+                continue;
+            }
+            if self.connections.len() >= MAX_CONNECTIONS {
+                // The oldest is the likeliest to be idle.
+                self.connections.remove(0);
+            }
+            self.connections.push(Connection {
+                stream,
+                head: Vec::new(),
+                opened: Instant::now(),
+            });
+        }
+        any
+    }
+
+    fn log(&self, head: &Head, status: u16, why: &str) {
+        if let Some(log) = self.log {
+            log(&format!(
+                "listener: {} {} → {status} ({why})",
+                head.method,
+                hide_codes(&head.target)
+            ));
+        }
+    }
+
+    /// Answers one request, unless it is this run's callback: that one
+    /// comes back with its URL, unanswered.
+    fn answer(&mut self, stream: TcpStream, head: &Head) -> Option<(TcpStream, url::Url)> {
+        if !self.listener.host_ok(head.host.as_deref()) {
+            self.log(head, 421, "another host name");
+            respond(stream, 421, None, None);
+            return None;
+        }
+        let Ok(url) = url::Url::parse("http://listener/").and_then(|b| b.join(&head.target)) else {
+            self.log(head, 400, "not a URL");
+            respond(stream, 400, None, None);
+            return None;
+        };
+        match url.path() {
+            "/" if head.method == "GET" => {
+                self.opened = true;
+                self.log(head, 302, "to the provider");
+                respond(stream, 302, Some(self.authorize_url), None);
+            }
+            CALLBACK_PATH => match refusal(&head.method, &url, self.state) {
+                Some(why) => {
+                    self.log(head, 400, &why);
+                    respond(stream, 400, None, Some(&refused_page(&why)));
+                    self.refusals.add(why);
+                }
+                None => {
+                    self.log(head, 200, "this run's callback");
+                    return Some((stream, url));
+                }
+            },
+            _ => {
+                self.log(head, 404, "not / or /callback");
+                let page = Page {
+                    status: Status::Fail,
+                    title: "Not here".into(),
+                    text: "This listener only answers GET / and GET /callback.".into(),
+                };
+                respond(stream, 404, None, Some(&page));
+            }
+        }
+        None
     }
 }
 
@@ -448,6 +516,11 @@ mod tests {
 
     fn url(q: &str) -> url::Url {
         url::Url::parse(&format!("http://127.0.0.1:1/callback{q}")).unwrap()
+    }
+
+    #[test]
+    fn the_portless_callback_is_the_listeners_path_on_127_0_0_1() {
+        assert_eq!(super::callback_url("127.0.0.1"), super::PORTLESS_CALLBACK);
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! OpenID Connect documents as the checks read them.
+//! OpenID Connect: the documents as the checks read them, and the steps of
+//! the login test's authorization-code flow.
 
+pub mod authcode;
 pub mod discovery;
 pub mod id_token;
 pub mod jwk;

@@ -68,13 +68,56 @@ pub fn type_name(v: &Value) -> &'static str {
 /// Python's `repr` of a scalar, as a `KeyError` prints it.
 pub fn repr(v: &Value) -> String {
     match v {
-        Value::String(s) if s.contains('\'') && !s.contains('"') => format!("\"{s}\""),
-        Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+        Value::String(s) => repr_str(s),
         Value::Bool(true) => "True".into(),
         Value::Bool(false) => "False".into(),
         Value::Null => "None".into(),
         other => other.to_string(),
     }
+}
+
+/// Python's `repr` of a string: in single quotes, or double quotes when it
+/// holds a single quote and no double one; backslashes and that quote
+/// escaped, and every character that is not [`printable`] as `\t`, `\n`,
+/// `\r`, `\xhh`, `\uhhhh` or `\Uhhhhhhhh`.
+fn repr_str(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        let code = u32::from(c);
+        match c {
+            '\\' => out.push_str("\\\\"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if printable(c) => out.push(c),
+            _ if code < 0x100 => out.push_str(&format!("\\x{code:02x}")),
+            _ if code < 0x10000 => out.push_str(&format!("\\u{code:04x}")),
+            _ => out.push_str(&format!("\\U{code:08x}")),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// Python's `str.isprintable` for one character: all but the Unicode
+/// categories Other (controls, format characters, unassigned code points, …)
+/// and Separator, except the ASCII space. Go's `strconv.IsPrint` is the same
+/// set, so compose's `%q` quoting (`envfile`) uses it too.
+pub fn printable(c: char) -> bool {
+    use icu_properties::CodePointMapData;
+    use icu_properties::props::{GeneralCategory, GeneralCategoryGroup as G};
+    let category = CodePointMapData::<GeneralCategory>::new().get(c);
+    c == ' ' || !(G::Other.contains(category) || G::Separator.contains(category))
 }
 
 /// authlib's `to_bytes`: a string as UTF-8, a number or a boolean as its
@@ -205,5 +248,95 @@ mod tests {
             assert!(!truthy(&falsy), "{falsy}");
         }
         assert!(truthy(&json!("sig")) && truthy(&json!([0])));
+    }
+
+    /// CPython 3.13's `repr(s)` for each, as run.
+    #[test]
+    fn repr_is_pythons() {
+        for (text, shown) in [
+            ("it's", "\"it's\""),
+            ("say \"hi\"", "'say \"hi\"'"),
+            ("both ' and \"", "'both \\' and \"'"),
+            ("back\\slash", "'back\\\\slash'"),
+            ("it's a\\b", "\"it's a\\\\b\""),
+            ("tab\u{9}here\u{a}", "'tab\\there\\n'"),
+            ("\u{7f}\u{0}\u{1b}", "'\\x7f\\x00\\x1b'"),
+            ("nbsp\u{a0}soft\u{ad}end", "'nbsp\\xa0soft\\xadend'"),
+            ("\u{e9}\u{65e5}\u{672c}", "'\u{e9}\u{65e5}\u{672c}'"),
+            ("\u{2028}", "'\\u2028'"),
+            ("\u{1f980}", "'\u{1f980}'"),
+            ("\u{e0001}", "'\\U000e0001'"),
+            ("\u{feff}", "'\\ufeff'"),
+            ("\u{378}", "'\\u0378'"),
+            ("\u{10ffff}", "'\\U0010ffff'"),
+        ] {
+            assert_eq!(repr(&Value::String(text.into())), shown, "{text:?}");
+        }
+        use serde_json::json;
+        assert_eq!(repr(&json!(true)), "True");
+        assert_eq!(repr(&json!(null)), "None");
+        assert_eq!(repr(&json!(5)), "5");
+    }
+
+    /// authlib 1.6.12's `to_bytes(v)` on CPython 3.13 for each, as run.
+    #[test]
+    fn to_bytes_is_authlibs() {
+        use serde_json::json;
+        let not_int = |t: &str| {
+            Err(format!(
+                "TypeError: '{t}' object cannot be interpreted as an integer"
+            ))
+        };
+        let range = || Err("ValueError: bytes must be in range(0, 256)".to_string());
+        for (value, bytes) in [
+            (json!("é"), Ok(vec![0xc3, 0xa9])),
+            (json!(true), Ok(b"True".to_vec())),
+            (json!(false), Ok(b"False".to_vec())),
+            (json!(5), Ok(b"5".to_vec())),
+            (json!(1.5), Ok(b"1.5".to_vec())),
+            (json!([1, 2, 255]), Ok(vec![1, 2, 255])),
+            (json!([]), Ok(Vec::new())),
+            (json!({}), Ok(Vec::new())),
+            (json!([true]), Ok(vec![1])),
+            (json!({"a": 1}), not_int("str")),
+            (json!([1.0]), not_int("float")),
+            (json!(["a"]), not_int("str")),
+            (json!([null]), not_int("NoneType")),
+            (json!([256]), range()),
+            (json!([-1]), range()),
+            // None passes through, and the base64 decoding after it raises.
+            (
+                json!(null),
+                Err("TypeError: object of type 'NoneType' has no len()".into()),
+            ),
+        ] {
+            assert_eq!(to_bytes(&value), bytes, "{value}");
+        }
+    }
+
+    #[test]
+    fn numbers_types_and_value_errors_as_python_sees_them() {
+        use serde_json::json;
+        assert_eq!(number(&json!(true)), Some(1.0));
+        assert_eq!(number(&json!(2.5)), Some(2.5));
+        assert_eq!(number(&json!("1")), None);
+        for (value, name) in [
+            (json!(null), "NoneType"),
+            (json!(false), "bool"),
+            (json!(1), "int"),
+            (json!(1.0), "float"),
+            (json!("x"), "str"),
+            (json!([]), "list"),
+            (json!({}), "dict"),
+        ] {
+            assert_eq!(type_name(&value), name, "{value}");
+        }
+        assert!(is_value_error("ValueError: Key not found"));
+        assert!(is_value_error("binascii.Error: Incorrect padding"));
+        assert!(!is_value_error("TypeError: unhashable type: 'list'"));
+        let long = json!("x".repeat(100));
+        assert_eq!(shown(&long).chars().count(), 81);
+        assert!(shown(&long).ends_with('…'));
+        assert_eq!(shown(&json!("short")), "\"short\"");
     }
 }
