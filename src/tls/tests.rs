@@ -3,14 +3,7 @@
 //! OpenSSL 3.0.19, and cross-checked with OpenSSL 3.5.6 (pyOpenSSL with the
 //! same flags): both gave the verdict and message of every case below.
 
-#[path = "../../tests/support/certs.rs"]
-#[expect(
-    dead_code,
-    reason = "the integration tests' PKI: these tests need no PEM or key"
-)]
-mod certs;
-
-use certs::{CaSpec, LeafSpec, Validity, intermediate, leaf, root};
+use test_pki::{CaSpec, LeafSpec, Validity, intermediate, leaf, root};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 
 use super::*;

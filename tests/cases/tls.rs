@@ -10,7 +10,7 @@ use crate::support::romm_double;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::certs::{Ca, CaSpec, Leaf, LeafSpec, Validity, intermediate, leaf, root};
+use test_pki::{Ca, CaSpec, Leaf, LeafSpec, Validity, intermediate, leaf, root};
 use pocket_id_emulator::{Config, Emulator, TlsChain};
 
 /// OpenSSL's subject hash of `CN=romm-oidc test root CA` (`openssl x509 -hash`),

@@ -5,7 +5,6 @@
 
 pub mod bin;
 pub mod browser;
-pub mod certs;
 pub mod compose_dotenv;
 pub mod emulator;
 pub mod everything;
