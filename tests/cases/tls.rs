@@ -10,8 +10,8 @@ use crate::support::romm_double;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use test_pki::{Ca, CaSpec, Leaf, LeafSpec, Validity, intermediate, leaf, root};
 use pocket_id_emulator::{Config, Emulator, TlsChain};
+use test_pki::{Ca, CaSpec, Leaf, LeafSpec, Validity, intermediate, leaf, root};
 
 /// OpenSSL's subject hash of `CN=romm-oidc test root CA` (`openssl x509 -hash`),
 /// the name `openssl rehash` gives the root's file.
