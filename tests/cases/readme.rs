@@ -14,7 +14,8 @@ fn readme_names_every_variable_of_the_help_table() {
     let sb = Sandbox::new();
     let mut c = sb.cmd();
     c.args(["emit-env", "--help"]);
-    let help = process::run(&mut c, Duration::from_secs(60)).stdout;
+    let help = process::run(&mut c, Duration::from_secs(60)).stdout_bytes;
+    let help = String::from_utf8(help).unwrap();
     let names: BTreeSet<&str> = help
         .split_whitespace()
         .filter(|w| w.starts_with("OIDC_") || *w == "DISABLE_USERPASS_LOGIN")
@@ -39,7 +40,7 @@ fn readme_set_up_command_runs_and_names_every_check() {
     c.loopback().args(["doctor", "--demo", "--json"]);
     let out = process::run(&mut c, Duration::from_secs(60));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout_bytes).unwrap();
     let ids: BTreeSet<String> = ["working", "broken"]
         .iter()
         .flat_map(|half| report[half]["checks"].as_array().unwrap().clone())

@@ -992,7 +992,7 @@ fn romm_double_signs_in_with_the_env_file_emit_env_writes_as_compose_reads_it() 
         .arg(format!("--redirect-uri={}", RommDouble::callback_url(port)));
     let output = process::run(&mut c, RUN_LIMIT);
     assert!(output.code == 0, "{}", output.show());
-    let file = output.stdout;
+    let file = String::from_utf8(output.stdout_bytes).expect("UTF-8 env block");
     let env: Vec<(String, String)> = compose_dotenv::parse(&file)
         .unwrap_or_else(|err| panic!("compose cannot read the block ({err}):\n{file}"))
         .into_iter()
