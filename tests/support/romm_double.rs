@@ -23,6 +23,7 @@ use serde_json::Value;
 use super::browser;
 use super::lock;
 use super::process::{self, Server};
+use super::sandbox::Sandbox;
 
 /// How long to wait for the double's `ready` line.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -78,6 +79,8 @@ pub struct RommDouble {
     pub ready: Value,
     /// Its stdout: one JSON event a line.
     server: Server,
+    /// Its HOME and working directory (after `server`: removed once it has ended).
+    _home: Sandbox,
 }
 
 /// What one login through the double ended with.
@@ -104,7 +107,7 @@ impl RommDouble {
     /// (`[{"username", "email", "enabled"?, "role"?}]`).
     pub fn start(port: u16, env: &[(String, String)], users: &Value) -> RommDouble {
         let python = pinned_python();
-        let home = std::env::temp_dir();
+        let home = Sandbox::new();
         let mut server = Server::start(
             process::clean(
                 Command::new(&python)
@@ -114,10 +117,10 @@ impl RommDouble {
                     .arg(users.to_string())
                     .arg("--exit-on-stdin-eof"),
             )
-            .env("HOME", &home)
+            .env("HOME", home.path())
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .current_dir(&home),
+            .current_dir(home.path()),
             "the RomM client double",
         );
         let Some(ready) = wait_event_after(&server, 0, READY_TIMEOUT, |e| e["event"] == "ready")
@@ -131,6 +134,7 @@ impl RommDouble {
             url: format!("http://127.0.0.1:{port}"),
             ready,
             server,
+            _home: home,
         }
     }
 
