@@ -5,20 +5,19 @@
 //! namespace of its own beside a "gunicorn" and, with [`Stand::own_network`], in a
 //! network namespace of its own (`unshare`, as root: CI runs as root).
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use pocket_id_emulator::{Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator};
 use serde_json::Value;
 
-use super::cli::{self, Run, Sandbox};
+use super::bin::Env;
+use super::prelude::ROMM_CALLBACK;
+use super::process::{self, Run};
 use super::romm_double;
+use super::sandbox::{RUN_LIMIT, Sandbox, report};
 
-pub const CALLBACK: &str = "https://romm.example.com/api/oauth/openid";
-pub const RESTART: &str = "docker compose up -d --force-recreate romm";
+/// A client secret RomM's container may still run with after it was rotated.
 pub const WRONG_SECRET: &str = "an-old-secret-that-was-rotated-4711";
 
 /// A sandbox with the engine stand-in on PATH and the "container's" environment.
@@ -26,7 +25,6 @@ pub struct Stand {
     pub sb: Sandbox,
     pub bin: PathBuf,
     env: Vec<(String, String)>,
-    extra: Vec<(String, String)>,
 }
 
 impl Stand {
@@ -37,13 +35,13 @@ impl Stand {
         let sb = Sandbox::new();
         let bin = sb.path().join("bin");
         std::fs::create_dir(&bin).unwrap();
-        let engine = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/container/engine");
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
         for name in ["docker", "podman", "kubectl"] {
-            std::fs::copy(&engine, bin.join(name)).unwrap();
+            std::fs::copy(here.join("tests/container/engine"), bin.join(name)).unwrap();
         }
-        let shim = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probe/romm_shim");
         let mut lines: Vec<String> = container.iter().map(|(k, v)| format!("{k}={v}")).collect();
         if !container.iter().any(|(k, _)| *k == "PYTHONPATH") {
+            let shim = here.join("tests/probe/romm_shim");
             lines.push(format!("PYTHONPATH={}", shim.display()));
         }
         let env_file = sb.file("container.env", lines.join("\n") + "\n");
@@ -52,68 +50,54 @@ impl Stand {
             bin.display(),
             std::env::var("PATH").unwrap_or_default()
         );
+        let python = romm_double::pinned_python();
         let env = vec![
             ("PATH".into(), path),
-            ("NO_PROXY".into(), "127.0.0.1,localhost".into()),
             ("STANDIN_NAME".into(), "romm".into()),
             ("STANDIN_ENV".into(), env_file.display().to_string()),
-            (
-                "STANDIN_PYTHON".into(),
-                romm_double::pinned_python().display().to_string(),
-            ),
+            ("STANDIN_PYTHON".into(), python.display().to_string()),
             (
                 "STANDIN_PIDFILE".into(),
                 sb.path().join("standin.pid").display().to_string(),
             ),
         ];
-        Stand {
-            sb,
-            bin,
-            env,
-            extra: Vec::new(),
-        }
+        Stand { sb, bin, env }
     }
 
     /// The container in a network namespace of its own: loopback is not the host's.
-    pub fn own_network(mut self) -> Stand {
-        self.extra.push(("STANDIN_NETNS".into(), "1".into()));
-        self
+    pub fn own_network(self) -> Stand {
+        self.with("STANDIN_NETNS", "1")
     }
 
+    /// `name` set to `value` for the binary and the stand-in.
     pub fn with(mut self, name: &str, value: &str) -> Stand {
-        self.extra.retain(|(k, _)| k != name);
-        self.extra.push((name.into(), value.into()));
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.into(), value.into()));
         self
     }
 
     /// `romm-oidc doctor ARGS` (`--timeout 5` unless given) with the stand-in on PATH.
-    pub fn run(&self, args: &[&str]) -> (Run, Duration) {
+    pub fn run(&self, args: &[&str]) -> Run {
         self.command("doctor", args)
     }
 
-    /// `romm-oidc SUBCOMMAND ARGS` (`--timeout 5` unless given).
-    pub fn command(&self, subcommand: &str, args: &[&str]) -> (Run, Duration) {
+    /// `romm-oidc SUBCOMMAND ARGS` (`--timeout 5` unless given), loopback reached
+    /// directly past the sandbox's dead proxy.
+    pub fn command(&self, subcommand: &str, args: &[&str]) -> Run {
         let mut c = self.sb.cmd();
-        c.arg(subcommand);
+        c.loopback().arg(subcommand);
         if !args.contains(&"--timeout") {
             c.args(["--timeout", "5"]);
         }
-        c.args(args);
-        for (k, v) in self.env.iter().chain(&self.extra) {
-            c.env(k, v);
-        }
-        let started = Instant::now();
-        let run = Run::from(c.output().expect("run romm-oidc"));
-        (run, started.elapsed())
+        c.args(args).envs(self.env.iter().map(|(k, v)| (k, v)));
+        process::run(&mut c, RUN_LIMIT)
     }
 
     /// `doctor --json --container romm ARGS`: the report, checked for exit code 0 or 1.
     pub fn doctor(&self, args: &[&str]) -> (Value, Run) {
         let mut all = vec!["--json", "--container", "romm"];
         all.extend_from_slice(args);
-        let (run, _) = self.run(&all);
-        let report: Value = serde_json::from_str(&run.stdout)
-            .unwrap_or_else(|e| panic!("no JSON report ({e}):\n{}", run.show()));
+        let (report, run) = report(self.run(&all));
         assert!(run.code == 0 || run.code == 1, "{}", run.show());
         (report, run)
     }
@@ -121,7 +105,7 @@ impl Stand {
 
 /// The stand-in needs `unshare` and the right to make namespaces (root). Never
 /// skipped: without them the container cases cannot be told apart, so they fail here.
-pub fn namespaces_work() {
+fn namespaces_work() {
     let status = Command::new("unshare")
         .args(["--pid", "--fork", "--mount-proc", "--net", "true"])
         .stdin(Stdio::null())
@@ -142,7 +126,7 @@ pub fn romm_env(e: &Emulator) -> Vec<(&'static str, String)> {
         ("OIDC_ENABLED", "true".into()),
         ("OIDC_CLIENT_ID", DEFAULT_CLIENT_ID.into()),
         ("OIDC_CLIENT_SECRET", DEFAULT_CLIENT_SECRET.into()),
-        ("OIDC_REDIRECT_URI", CALLBACK.into()),
+        ("OIDC_REDIRECT_URI", ROMM_CALLBACK.into()),
         ("OIDC_SERVER_APPLICATION_URL", e.issuer()),
     ]
 }
@@ -151,6 +135,7 @@ pub fn pairs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a st
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
+/// `env` with `name` set to `value`.
 pub fn changed(
     env: &[(&'static str, String)],
     name: &'static str,
@@ -169,12 +154,4 @@ pub fn view<'a>(report: &'a Value, id: &str, container: bool) -> &'a Value {
         .iter()
         .find(|c| c["id"] == id && (c.get("view") == Some(&Value::from("container"))) == container)
         .unwrap_or_else(|| panic!("no {id} (container: {container}) in {report:#}"))
-}
-
-pub fn status(c: &Value) -> &str {
-    c["status"].as_str().unwrap()
-}
-
-pub fn text(c: &Value) -> String {
-    cli::text(c)
 }

@@ -1,0 +1,146 @@
+//! The README stays true: it names every variable RomM reads and every check
+//! the doctor runs, and its set-up command works.
+
+use crate::support::prelude::*;
+use crate::support::standin;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+fn readme() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md")
+}
+
+#[test]
+fn readme_names_every_variable_of_the_help_table() {
+    let sb = Sandbox::new();
+    let mut c = sb.cmd();
+    c.args(["emit-env", "--help"]);
+    let help = process::run(&mut c, Duration::from_secs(60)).stdout_bytes;
+    let help = String::from_utf8(help).unwrap();
+    let names: BTreeSet<&str> = help
+        .split_whitespace()
+        .filter(|w| w.starts_with("OIDC_") || *w == "DISABLE_USERPASS_LOGIN")
+        .map(|w| w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_'))
+        .collect();
+    assert!(names.len() >= 18, "the help lists only {names:?}");
+    let text = readme();
+    let missing: Vec<_> = names
+        .iter()
+        .filter(|n| !text.contains(&format!("`{n}`")))
+        .collect();
+    assert!(missing.is_empty(), "README.md lacks {missing:?}");
+}
+
+#[test]
+fn readme_set_up_command_runs_and_names_every_check() {
+    let text = readme();
+    assert!(text.contains("cargo run --release -- doctor --demo"));
+    assert!(text.contains("cargo test --workspace"));
+    let sb = Sandbox::new();
+    let mut c = bin::command(sb.path());
+    c.loopback().args(["doctor", "--demo", "--json"]);
+    let out = process::run(&mut c, Duration::from_secs(60));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout_bytes).unwrap();
+    let ids: BTreeSet<String> = ["working", "broken"]
+        .iter()
+        .flat_map(|half| report[half]["checks"].as_array().unwrap().clone())
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(ids.len() >= 25, "{ids:?}");
+    let missing: Vec<_> = ids
+        .iter()
+        .filter(|id| !text.contains(&format!("`{id}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md does not document {missing:?}"
+    );
+}
+
+#[test]
+fn readme_names_exactly_the_emulators_flags() {
+    let usage = include_str!("../../emulator/src/bin/pocket-id-emulator.rs");
+    let usage = &usage[usage.find("const USAGE").expect("USAGE")..];
+    let usage = &usage[..usage.find("\";").expect("end of USAGE")];
+    let flags = |text: &str| -> BTreeSet<String> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| w.starts_with("--") && w.len() > 2)
+            .map(str::to_string)
+            .collect()
+    };
+    let text = readme();
+    let start = text
+        .find("cargo run -p pocket-id-emulator -- --help")
+        .expect("README.md says how to start the emulator on its own");
+    let end = start
+        + text[start..]
+            .find("Its user is")
+            .expect("the emulator's paragraph ends with its user");
+    let mut named = flags(&text[start..end]);
+    named.remove("--help");
+    let mut want = flags(usage);
+    want.remove("--help");
+    assert_eq!(
+        named, want,
+        "README.md's emulator flags (left) differ from its usage (right)"
+    );
+}
+
+/// The README's "Check from RomM's side" transcript is this binary's output, run as it
+/// says: Pocket ID on the host's loopback, RomM's container on a network of its own
+/// with an old client secret, and a `.env` with the new one. The port and Python's
+/// version are the run's; every other character is compared, `…` standing for lines
+/// left out.
+#[test]
+fn readme_transcript_from_romms_side_is_the_binarys_output() {
+    let text = readme();
+    let start = text
+        .find("<!-- transcript: romm-side -->")
+        .expect("README.md has the romm-side transcript");
+    let block: Vec<&str> = text[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| *l != "```")
+        .collect();
+    let (command, expected) = block.split_first().expect("a command line");
+    let args: Vec<&str> = command
+        .strip_prefix("$ romm-oidc doctor ")
+        .expect("a doctor run")
+        .split_whitespace()
+        .collect();
+    let e = standin::emulator();
+    let old = standin::changed(
+        &standin::romm_env(&e),
+        "OIDC_CLIENT_SECRET",
+        standin::WRONG_SECRET,
+    );
+    let stand = standin::Stand::new(&standin::pairs(&old)).own_network();
+    let dotenv: String = standin::romm_env(&e)
+        .iter()
+        .map(|(k, v)| format!("{k}={v}\n"))
+        .collect();
+    stand.sb.file(".env", &dotenv);
+    let run = stand.run(&args);
+    let port = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
+    let python = regex::Regex::new(r"Python \d+\.\d+\.\d+").unwrap();
+    let out = python
+        .replace_all(
+            &port.replace_all(&run.stdout, "127.0.0.1:1411"),
+            "Python 3.13.0",
+        )
+        .into_owned();
+    let lines: Vec<&str> = out.lines().collect();
+    let mut from = 0;
+    for chunk in expected.split(|l| *l == "…") {
+        let found = (from..=lines.len().saturating_sub(chunk.len()))
+            .find(|&i| lines[i..i + chunk.len()] == *chunk)
+            .unwrap_or_else(|| {
+                panic!(
+                    "README.md's transcript lines\n{}\nare not in the output (after line {from}):\n{out}",
+                    chunk.join("\n")
+                )
+            });
+        from = found + chunk.len();
+    }
+}
