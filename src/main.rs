@@ -48,6 +48,7 @@ mod pocketid;
 mod progress;
 mod report;
 mod romm_api;
+mod romm_log;
 mod run;
 mod settings;
 mod tls;
@@ -69,7 +70,10 @@ fn main() -> ExitCode {
 
 fn dispatch(command: &Command, config: &run::Config) -> Result<Exit> {
     match command {
-        Command::Doctor(args) => doctor::command(args, &settings(&args.settings, config)?, config),
+        Command::Doctor(args) => {
+            doctor::check_inputs(args)?;
+            doctor::command(args, &settings(&args.settings, config)?, config)
+        }
         Command::EmitEnv(args) => {
             emit::check_target(&args.output)?;
             emit::command(args, &settings(&args.settings, config)?)
@@ -79,6 +83,7 @@ fn dispatch(command: &Command, config: &run::Config) -> Result<Exit> {
             wizard::run(args, settings(&args.settings, config)?, config)?;
             Ok(Exit::Ok)
         }
+        Command::Explain(args) => romm_log::explain(args, config),
         Command::Generate(args) => {
             generate::write_all(&args.out_dir)?;
             eprintln!(
