@@ -13,6 +13,7 @@ use pocket_id_emulator::{
 
 use crate::browser::Browser;
 use crate::checks::config::CALLBACK_PATH;
+use crate::checks::id;
 use crate::checks::login;
 use crate::cli::Loopback;
 use crate::doctor;
@@ -146,5 +147,5 @@ fn demo_ok(first: &Report, second: &Report) -> bool {
         .verdict
         .as_ref()
         .is_some_and(|v| v.status == crate::report::Status::Pass);
-    first.ok() && proven && second.failures().any(|f| f.id == "config.issuer-url")
+    first.ok() && proven && second.failures().any(|f| f.id == id::CONFIG_ISSUER_URL)
 }

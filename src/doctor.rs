@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::Result;
 
+use crate::checks::id;
 use crate::checks::{
     config, credentials, discovery, jwks, login, pocketid, redirect_uri, romm, romm_users, tls,
     verdict,
@@ -188,6 +189,8 @@ pub fn run(settings: &Settings, options: &Options<'_>, cancelled: &AtomicBool) -
             report.extend([account]);
         }
     }
+    // Threads finish in any order; the report lists the checks in one.
+    report.checks.sort_by_key(|f| id::rank(f.id));
     report.verdict = Some(verdict::judge(&report.checks));
     Ok(report)
 }
@@ -210,20 +213,20 @@ fn provider_checks(
             let finding = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 redirect_uri::run(settings, http, Some(doc), answers.as_ref())
             }));
-            (answers, joined(finding, "client.redirect-uri"))
+            (answers, joined(finding, id::CLIENT_REDIRECT_URI))
         });
         let jwks = inner.spawn(|| jwks::run(http, doc));
         let exists = inner.spawn(|| credentials::exists(settings, http, doc));
         let admin = inner.spawn(|| pocketid::run(settings, http, doc, options.email.as_deref()));
         let probe = credentials::probe(settings, http, doc);
-        findings.push(joined(jwks.join(), "jwks.keys"));
-        findings.push(joined(exists.join(), "client.exists"));
+        findings.push(joined(jwks.join(), id::JWKS_KEYS));
+        findings.push(joined(exists.join(), id::CLIENT_EXISTS));
         findings.push(probe);
         let (answers, callback) = callback.join().unwrap_or_else(|_| {
             (
                 None,
                 Finding::fail(
-                    "client.redirect-uri",
+                    id::CLIENT_REDIRECT_URI,
                     "This check crashed; please report it",
                 ),
             )
@@ -235,7 +238,7 @@ fn provider_checks(
                 discovery::with_pocket_id_version(findings, settings, doc);
             }
             Err(_) => findings.push(Finding::fail(
-                "pocketid.version",
+                id::POCKETID_VERSION,
                 "The Pocket ID checks crashed; please report it",
             )),
         }
@@ -253,18 +256,12 @@ fn without_discovery(
 ) -> Option<romm::Answers> {
     let skip = |id| Finding::skip(id, "Needs the discovery document");
     findings.extend([
-        skip("jwks.keys"),
-        skip("client.exists"),
-        skip("client.credentials"),
+        skip(id::JWKS_KEYS),
+        skip(id::CLIENT_EXISTS),
+        skip(id::CLIENT_CREDENTIALS),
     ]);
     findings.push(redirect_uri::run(settings, http, None, answers.as_ref()));
-    findings.extend([
-        skip("pocketid.version"),
-        skip("pocketid.client"),
-        skip("pocketid.callbacks"),
-        skip("pocketid.users"),
-        skip("pocketid.preview"),
-    ]);
+    findings.extend(id::POCKET_ID.iter().map(|&id| skip(id)));
     answers
 }
 

@@ -2,6 +2,7 @@
 
 use url::Url;
 
+use crate::checks::id;
 use crate::envfile::{Entry, EnvFile, Lookup, Origin, Problem};
 use crate::report::{Finding, Problems};
 use crate::settings::{
@@ -62,12 +63,12 @@ pub fn run(settings: &Settings, purpose: Purpose) -> Vec<Finding> {
 /// that came from the env file through `$` interpolation.
 fn with_interpolation(settings: &Settings, f: Finding) -> Finding {
     let judged: &[&str] = match f.id {
-        "config.issuer-url" => &[OIDC_SERVER_APPLICATION_URL],
-        "config.metadata-url" => &[OIDC_SERVER_METADATA_URL],
-        "config.redirect-uri" => &[OIDC_REDIRECT_URI],
-        "config.client" => &[OIDC_CLIENT_ID, OIDC_CLIENT_SECRET],
-        "config.provider-name" => &[OIDC_PROVIDER],
-        "config.roles" => &[
+        id::CONFIG_ISSUER_URL => &[OIDC_SERVER_APPLICATION_URL],
+        id::CONFIG_METADATA_URL => &[OIDC_SERVER_METADATA_URL],
+        id::CONFIG_REDIRECT_URI => &[OIDC_REDIRECT_URI],
+        id::CONFIG_CLIENT => &[OIDC_CLIENT_ID, OIDC_CLIENT_SECRET],
+        id::CONFIG_PROVIDER_NAME => &[OIDC_PROVIDER],
+        id::CONFIG_ROLES => &[
             OIDC_CLAIM_ROLES,
             OIDC_ROLE_ADMIN,
             OIDC_ROLE_EDITOR,
@@ -298,7 +299,7 @@ fn endpoint_mistake(url: &Url) -> Option<(&'static str, String)> {
 }
 
 pub fn issuer_url(settings: &Settings) -> Finding {
-    const ID: &str = "config.issuer-url";
+    const ID: &str = id::CONFIG_ISSUER_URL;
     let Some(value) = settings.value(OIDC_SERVER_APPLICATION_URL) else {
         return issuer_unset(ID, settings);
     };
@@ -425,7 +426,7 @@ fn endpoint_instead_of_issuer(
 }
 
 pub fn metadata_url(settings: &Settings) -> Finding {
-    const ID: &str = "config.metadata-url";
+    const ID: &str = id::CONFIG_METADATA_URL;
     let name = OIDC_SERVER_METADATA_URL;
     let Some(value) = settings.value(name) else {
         return Finding::skip(
@@ -444,7 +445,7 @@ pub fn metadata_url(settings: &Settings) -> Finding {
 }
 
 pub fn redirect_uri(settings: &Settings) -> Finding {
-    const ID: &str = "config.redirect-uri";
+    const ID: &str = id::CONFIG_REDIRECT_URI;
     let name = OIDC_REDIRECT_URI;
     let romm = settings.romm_url.as_deref().map(str::trim);
     let romm_url = romm.and_then(|r| Url::parse(r).ok());
@@ -515,7 +516,7 @@ pub fn origin_unproven_fix(home: &str) -> String {
 /// started (where users open RomM), and a `Secure` cookie needs an origin
 /// browsers treat as secure.
 pub fn session_cookie(settings: &Settings) -> Finding {
-    const ID: &str = "config.session-cookie";
+    const ID: &str = id::CONFIG_SESSION_COOKIE;
     const MISMATCH: &str =
         "mismatching_state: CSRF Warning! State not equal in request and response.";
     let name = OIDC_REDIRECT_URI;
@@ -587,7 +588,7 @@ pub fn session_cookie(settings: &Settings) -> Finding {
 }
 
 pub fn client(settings: &Settings) -> Finding {
-    const ID: &str = "config.client";
+    const ID: &str = id::CONFIG_CLIENT;
     if !settings.enabled() && settings.value(OIDC_CLIENT_ID).is_none() {
         return Finding::skip(ID, "No client id and OIDC is off");
     }
@@ -711,7 +712,7 @@ fn did_you_mean(name: &str) -> Option<&'static str> {
 }
 
 pub fn env_file(settings: &Settings, purpose: Purpose) -> Finding {
-    const ID: &str = "config.env-file";
+    const ID: &str = id::CONFIG_ENV_FILE;
     if !settings.reads_romm_env() {
         return Finding::skip(
             ID,
@@ -971,7 +972,7 @@ fn required(settings: &Settings, problems: &mut Problems) {
 }
 
 pub fn provider_name(settings: &Settings) -> Finding {
-    const ID: &str = "config.provider-name";
+    const ID: &str = id::CONFIG_PROVIDER_NAME;
     let value = settings.value(OIDC_PROVIDER).unwrap_or("");
     let icon = value.to_lowercase().replace(' ', "-");
     if BUNDLED_ICONS.contains(&icon.as_str()) {
@@ -1006,7 +1007,7 @@ pub fn provider_name(settings: &Settings) -> Finding {
 }
 
 pub fn roles(settings: &Settings) -> Finding {
-    const ID: &str = "config.roles";
+    const ID: &str = id::CONFIG_ROLES;
     let claim = settings.value(OIDC_CLAIM_ROLES);
     let roles: Vec<(&str, &str)> = [OIDC_ROLE_ADMIN, OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER]
         .into_iter()
@@ -1149,13 +1150,16 @@ mod tests {
 
     #[test]
     fn helpers_label_their_findings_with_the_checks_id() {
-        let quoted = literal_problem("config.client", OIDC_CLIENT_ID, "'romm'").unwrap();
-        assert_eq!((quoted.id, quoted.status), ("config.client", Status::Fail));
-        let spaced = literal_problem("config.client", OIDC_CLIENT_ID, "ro mm").unwrap();
+        let quoted = literal_problem(id::CONFIG_CLIENT, OIDC_CLIENT_ID, "'romm'").unwrap();
+        assert_eq!(
+            (quoted.id, quoted.status),
+            (id::CONFIG_CLIENT, Status::Fail)
+        );
+        let spaced = literal_problem(id::CONFIG_CLIENT, OIDC_CLIENT_ID, "ro mm").unwrap();
         assert_eq!(spaced.found.as_deref(), Some("ro mm"));
-        let not_url = http_url("config.metadata-url", "X", "ftp://x").unwrap_err();
-        assert_eq!(not_url.id, "config.metadata-url");
-        assert!(http_url("config.metadata-url", "X", "https://x").is_ok());
+        let not_url = http_url(id::CONFIG_METADATA_URL, "X", "ftp://x").unwrap_err();
+        assert_eq!(not_url.id, id::CONFIG_METADATA_URL);
+        assert!(http_url(id::CONFIG_METADATA_URL, "X", "https://x").is_ok());
     }
 
     #[test]
@@ -1200,7 +1204,7 @@ mod tests {
         ] {
             let f = issuer(value, provider);
             assert_eq!((f.status, f.summary.as_str()), (status, summary), "{f:?}");
-            assert_eq!(f.id, "config.issuer-url");
+            assert_eq!(f.id, id::CONFIG_ISSUER_URL);
             assert!(
                 f.detail.ends_with(&format!(
                     "RomM will fetch discovery from {}",

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::{kind, unreachable};
+use crate::checks::id;
 use crate::http::{Http, Response, client_secret_basic};
 use crate::oidc::discovery::Discovery;
 use crate::report::Finding;
@@ -53,7 +54,7 @@ pub fn non_ascii_note(secret: &str) -> Option<String> {
 
 /// `client.exists`: Pocket ID's public `GET /api/oidc/clients/<id>/meta`.
 pub fn exists(settings: &Settings, http: &Http, discovery: &Discovery) -> Finding {
-    const ID: &str = "client.exists";
+    const ID: &str = id::CLIENT_EXISTS;
     if !discovery.flavor().is_pocket_id() {
         return Finding::skip(
             ID,
@@ -99,7 +100,7 @@ pub fn exists(settings: &Settings, http: &Http, discovery: &Discovery) -> Findin
 /// as RomM authenticates. `invalid_client` means wrong id or secret;
 /// `invalid_grant` means the credentials passed and only the code was refused.
 pub fn probe(settings: &Settings, http: &Http, discovery: &Discovery) -> Finding {
-    const ID: &str = "client.credentials";
+    const ID: &str = id::CLIENT_CREDENTIALS;
     let (Some(client_id), Some(secret)) = (
         settings.value(OIDC_CLIENT_ID),
         settings.value(OIDC_CLIENT_SECRET),
@@ -235,7 +236,7 @@ mod tests {
 
     fn judged(status: u16, body: &str, secret: &str) -> Finding {
         judge_probe(
-            "client.credentials",
+            id::CLIENT_CREDENTIALS,
             "https://id.example.com/token",
             &answer(status, body),
             secret,

@@ -4,6 +4,7 @@
 use url::Url;
 
 use super::{config::is_loopback, json_object, kind, unreachable};
+use crate::checks::id;
 use crate::http::{Http, Response, httpx_refuses};
 use crate::oidc::discovery::{Discovery, Flavor};
 use crate::report::{Finding, Problems, is_unsafe};
@@ -39,14 +40,14 @@ const POCKET_ID_DEFAULT_ISSUER: &str = "http://localhost:1411";
 /// `discovery.fetch`, then `discovery.issuer` and `discovery.metadata` when a
 /// document was read.
 pub fn run(settings: &Settings, http: &Http) -> (Vec<Finding>, Option<Discovery>) {
-    const ID: &str = "discovery.fetch";
+    const ID: &str = id::DISCOVERY_FETCH;
     let Some(url) = settings.discovery_url() else {
         let skip = |id| Finding::skip(id, "No provider URL (OIDC_SERVER_APPLICATION_URL) to fetch");
         return (
             vec![
                 skip(ID),
-                skip("discovery.issuer"),
-                skip("discovery.metadata"),
+                skip(id::DISCOVERY_ISSUER),
+                skip(id::DISCOVERY_METADATA),
             ],
             None,
         );
@@ -69,8 +70,8 @@ pub fn run(settings: &Settings, http: &Http) -> (Vec<Finding>, Option<Discovery>
             (
                 vec![
                     finding,
-                    skip("discovery.issuer"),
-                    skip("discovery.metadata"),
+                    skip(id::DISCOVERY_ISSUER),
+                    skip(id::DISCOVERY_METADATA),
                 ],
                 None,
             )
@@ -93,7 +94,7 @@ pub const STATUS_FIX: &str = "Set OIDC_SERVER_APPLICATION_URL to the provider's 
 pub const NOT_JSON_FIX: &str = "RomM parses the body as JSON and fails with a JSONDecodeError (romm#2061). Point OIDC_SERVER_APPLICATION_URL at the provider's base URL: Pocket ID answers unknown paths (such as …/authorize/.well-known/openid-configuration) with its HTML page.";
 
 fn judge_fetch(url: &str, response: &Response) -> Result<(Finding, Discovery), Finding> {
-    const ID: &str = "discovery.fetch";
+    const ID: &str = id::DISCOVERY_FETCH;
     if (300..400).contains(&response.status) {
         let to = response
             .location
@@ -145,7 +146,7 @@ fn same_url(a: &str, b: &str) -> bool {
 }
 
 fn issuer(settings: &Settings, url: &str, discovery: &Discovery) -> Finding {
-    const ID: &str = "discovery.issuer";
+    const ID: &str = id::DISCOVERY_ISSUER;
     let Some(issuer) = discovery.issuer() else {
         let found = discovery.doc.get("issuer").map(kind).unwrap_or("nothing");
         return Finding::fail(ID, "The discovery document has no issuer string")
@@ -217,20 +218,20 @@ fn issuer(settings: &Settings, url: &str, discovery: &Discovery) -> Finding {
 pub fn with_pocket_id_version(findings: &mut [Finding], settings: &Settings, d: &Discovery) {
     let version = findings
         .iter()
-        .find(|f| f.id == "pocketid.version")
+        .find(|f| f.id == id::POCKETID_VERSION)
         .and_then(|f| f.data.as_ref())
         .and_then(|data| data.get("version"))
         .and_then(serde_json::Value::as_str)
         .and_then(version::parse);
     if let Some(version) = version
-        && let Some(finding) = findings.iter_mut().find(|f| f.id == "discovery.metadata")
+        && let Some(finding) = findings.iter_mut().find(|f| f.id == id::DISCOVERY_METADATA)
     {
         *finding = metadata(settings, d, Some(version));
     }
 }
 
 fn metadata(settings: &Settings, d: &Discovery, version: Option<Version>) -> Finding {
-    const ID: &str = "discovery.metadata";
+    const ID: &str = id::DISCOVERY_METADATA;
     let mut problems = Problems::default();
     let mut notes = vec![email_verified_note(d).to_string()];
     endpoints(d, &mut problems);

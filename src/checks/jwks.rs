@@ -5,13 +5,14 @@
 use serde_json::Value;
 
 use super::{json_object, unreachable};
+use crate::checks::id;
 use crate::http::Http;
 use crate::oidc::discovery::Discovery;
 use crate::oidc::id_token::REGISTERED_ALGS;
 use crate::oidc::{jwk, py};
 use crate::report::{Finding, Problems};
 
-const ID: &str = "jwks.keys";
+const ID: &str = id::JWKS_KEYS;
 
 /// Members that only a private or secret key has.
 const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "k"];

@@ -19,6 +19,7 @@ use super::redirect_uri::{self, CallbackAnswer};
 use super::romm_users::{self, Token};
 use super::unreachable;
 use crate::browser::Browser;
+use crate::checks::id;
 use crate::cli::Loopback;
 use crate::http::Http;
 use crate::oidc::authcode::{self, ExchangeError, Request, Tokens, UserinfoError};
@@ -62,24 +63,11 @@ impl Login {
     }
 }
 
-/// The ids this module reports, in order.
-const IDS: &[&str] = &[
-    "login.callback",
-    "login.token",
-    "login.id-token",
-    "login.userinfo",
-    "login.email",
-    "login.email-verified",
-    "login.username",
-    "login.roles",
-    "login.email-match",
-    "romm.account",
-];
-
 /// `findings` with a skip for every id they lack, in report order.
 fn with_skips(findings: Vec<Finding>, why: &str) -> Vec<Finding> {
     let mut findings = findings.into_iter().map(Some).collect::<Vec<_>>();
-    IDS.iter()
+    id::LOGIN
+        .iter()
         .map(|id| {
             findings
                 .iter_mut()
@@ -236,9 +224,9 @@ fn prepare<'a>(
             "The login needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET",
         );
     };
-    if let Some(refused) = credentials::unsendable("login.token", client_id, secret) {
+    if let Some(refused) = credentials::unsendable(id::LOGIN_TOKEN, client_id, secret) {
         let callback = Finding::skip(
-            "login.callback",
+            id::LOGIN_CALLBACK,
             "Not started: RomM could not send its token request (see login.token)",
         );
         return stop(
@@ -264,7 +252,7 @@ fn prepare<'a>(
     let listener = match Listener::bind(options.listen) {
         Ok(l) => l,
         Err(e) => {
-            let f = Finding::fail("login.callback", "No loopback port for the callback")
+            let f = Finding::fail(id::LOGIN_CALLBACK, "No loopback port for the callback")
                 .detail(format!("{e:#}"))
                 .fix("Free a port or pass --listen 127.0.0.1:PORT.");
             return stop(vec![f], "No callback listener");
@@ -315,9 +303,9 @@ impl Flow<'_> {
             register: &self.register,
             why: &self.why,
             client_id: self.client_id,
-            romm_request_accepted: passed(prior, "client.redirect-uri"),
-            romm_proven: passed(prior, "client.redirect-uri")
-                || passed(prior, "pocketid.callbacks"),
+            romm_request_accepted: passed(prior, id::CLIENT_REDIRECT_URI),
+            romm_proven: passed(prior, id::CLIENT_REDIRECT_URI)
+                || passed(prior, id::POCKETID_CALLBACKS),
             asked: ask_provider(self.settings, self.http, &self.flavor, &self.request.url),
         }
     }
@@ -377,7 +365,7 @@ impl Flow<'_> {
     fn userinfo(&self, access_token: &SecretString) -> (Finding, Option<Map<String, Value>>) {
         let Some(url) = self.discovery.str("userinfo_endpoint") else {
             let f = Finding::skip(
-                "login.userinfo",
+                id::LOGIN_USERINFO,
                 "No userinfo_endpoint (RomM never calls it anyway)",
             );
             return (f, None);
@@ -413,7 +401,7 @@ fn open_browser(root: &str, options: &Options, sink: &dyn Sink) {
 /// The wait ended and nobody ever requested the listener's root.
 fn never_opened(root: &str, timeout: Duration) -> Finding {
     Finding::fail(
-        "login.callback",
+        id::LOGIN_CALLBACK,
         format!("Nobody opened the login URL within {} s", timeout.as_secs()),
     )
     .detail(format!(
@@ -423,7 +411,7 @@ fn never_opened(root: &str, timeout: Duration) -> Finding {
 }
 
 fn cancelled_login() -> Login {
-    let cancelled = Finding::fail("login.callback", "The login test was cancelled (Ctrl-C)")
+    let cancelled = Finding::fail(id::LOGIN_CALLBACK, "The login test was cancelled (Ctrl-C)")
         .fix("Run again and finish the login in the browser.");
     Login::stopped(vec![cancelled], "Cancelled")
 }
@@ -506,7 +494,7 @@ impl OwnCallback<'_> {
         };
         Some(
             Finding::warn(
-                "login.callback",
+                id::LOGIN_CALLBACK,
                 format!(
                     "The provider does not accept the login test's own callback {} (this is not RomM's callback); RomM's login is unproven",
                     self.redirect_uri
@@ -536,7 +524,7 @@ impl OwnCallback<'_> {
             .is_some_and(|a| a.answer == CallbackAnswer::Accepted);
         if accepted {
             return Finding::fail(
-                "login.callback",
+                id::LOGIN_CALLBACK,
                 format!("The login in the browser did not come back within {secs} s"),
             )
             .detail(format!(
@@ -565,7 +553,7 @@ impl OwnCallback<'_> {
         );
         let f = if self.romm_proven {
             Finding::warn(
-                "login.callback",
+                id::LOGIN_CALLBACK,
                 format!(
                     "No callback within {secs} s: most likely the provider does not accept the login test's own callback {} (this is not RomM's callback); RomM's login is unproven",
                     self.redirect_uri
@@ -576,7 +564,7 @@ impl OwnCallback<'_> {
             ))
         } else {
             Finding::fail(
-                "login.callback",
+                id::LOGIN_CALLBACK,
                 format!("The provider never redirected back within {secs} s"),
             )
             .detail(detail)
@@ -650,7 +638,7 @@ fn page_for(prior: &[Finding], login: &[Finding]) -> Page {
 
 /// `login.callback`: what the provider's redirect brought.
 fn callback_verdict(callback: &Callback, flavor: &Flavor, register: &str) -> Finding {
-    const ID: &str = "login.callback";
+    const ID: &str = id::LOGIN_CALLBACK;
     match callback {
         Callback::Code(_) => Finding::pass(
             ID,
@@ -699,7 +687,7 @@ fn token_verdict(
     secret: &str,
     token_url: &str,
 ) -> Finding {
-    const ID: &str = "login.token";
+    const ID: &str = id::LOGIN_TOKEN;
     let (status, error, description, head) = match exchanged {
         Ok(_) => {
             return Finding::pass(
@@ -778,7 +766,7 @@ pub const NO_ID_TOKEN_FIX: &str =
 /// `login.id-token`: the ID token judged by authlib 1.6.12's rules as
 /// RomM's call applies them (`oidc::id_token`); its claims go along as data.
 fn id_token_verdict(verified: &Result<Verified, Rejection>, flavor: &Flavor) -> Finding {
-    const ID: &str = "login.id-token";
+    const ID: &str = id::LOGIN_ID_TOKEN;
     let verified = match verified {
         Ok(verified) => verified,
         Err(rejection) => {
@@ -936,7 +924,7 @@ pub fn rejection_fix(rejection: &Rejection, flavor: &Flavor) -> String {
 
 /// `login.userinfo`: shown for comparison only, since RomM never calls it.
 fn userinfo_verdict(answer: &Result<Map<String, Value>, UserinfoError>, url: &str) -> Finding {
-    const ID: &str = "login.userinfo";
+    const ID: &str = id::LOGIN_USERINFO;
     match answer {
         Ok(claims) => Finding::pass(
             ID,
@@ -1053,7 +1041,7 @@ impl Rules<'_> {
     /// `login.email`: RomM needs an email.
     fn email(&self, claims: &Map<String, Value>) -> Finding {
         if let Some(e) = token_email(claims) {
-            return Finding::pass("login.email", format!("email {e}"));
+            return Finding::pass(id::LOGIN_EMAIL, format!("email {e}"));
         }
         let fix = if self.only_in_userinfo("email") {
             self.claims_fix()
@@ -1061,7 +1049,7 @@ impl Rules<'_> {
             email_missing_fix(&self.flavor).to_string()
         };
         Finding::fail(
-            "login.email",
+            id::LOGIN_EMAIL,
             "RomM: \"Email is missing from token.\" (400)",
         )
         .detail(self.missing_detail("email"))
@@ -1084,12 +1072,12 @@ impl Rules<'_> {
             || (advertised && verified != Some(&Value::Bool(true)));
         if !refused {
             return Finding::pass(
-                "login.email-verified",
+                id::LOGIN_EMAIL_VERIFIED,
                 format!("email_verified is {shown}; {rule}"),
             );
         }
         Finding::fail(
-            "login.email-verified",
+            id::LOGIN_EMAIL_VERIFIED,
             "RomM: \"Email is not verified.\" (400)",
         )
         .detail(format!("email_verified is {shown}; {rule}."))
@@ -1107,11 +1095,11 @@ impl Rules<'_> {
     fn username(&self, claims: &Map<String, Value>, attr: &str) -> Finding {
         match claims.get(attr) {
             Some(v) if !v.is_null() => Finding::pass(
-                "login.username",
+                id::LOGIN_USERNAME,
                 format!("{attr} is {v}: the username of a new RomM account"),
             ),
             _ => Finding::fail(
-                "login.username",
+                id::LOGIN_USERNAME,
                 format!("RomM: \"'{attr}' attribute is missing from token.\" (400)"),
             )
             .detail(self.missing_detail(attr))
@@ -1147,7 +1135,7 @@ pub const NO_ROLE_FIX: &str = "Put the user in a group named like OIDC_ROLE_ADMI
 
 /// `login.email-match`: RomM finds the account by email, case-insensitively.
 fn email_match(claims: &Map<String, Value>, email_flag: Option<&str>) -> Finding {
-    const ID: &str = "login.email-match";
+    const ID: &str = id::LOGIN_EMAIL_MATCH;
     let token = token_email(claims).map(str::to_ascii_lowercase);
     match (email_flag.map(str::to_ascii_lowercase), token) {
         (None, _) => Finding::skip(ID, "Give --email (the RomM user's email) to check that RomM finds the account"),
@@ -1164,7 +1152,7 @@ fn roles(
     claims: &Map<String, Value>,
     userinfo: Option<&Map<String, Value>>,
 ) -> Finding {
-    const ID: &str = "login.roles";
+    const ID: &str = id::LOGIN_ROLES;
     let Some(claim) = settings.value(OIDC_CLAIM_ROLES) else {
         return Finding::skip(
             ID,
@@ -1340,12 +1328,12 @@ mod tests {
 
     #[test]
     fn skips_fill_the_missing_ids_by_id_in_report_order() {
-        let token = Finding::fail("login.token", "refused");
-        let userinfo = Finding::warn("login.userinfo", "HTTP 500");
-        let callback = Finding::pass("login.callback", "code");
+        let token = Finding::fail(id::LOGIN_TOKEN, "refused");
+        let userinfo = Finding::warn(id::LOGIN_USERINFO, "HTTP 500");
+        let callback = Finding::pass(id::LOGIN_CALLBACK, "code");
         let all = with_skips(vec![userinfo, token, callback], "why");
         let ids: Vec<&str> = all.iter().map(|f| f.id).collect();
-        assert_eq!(ids, IDS);
+        assert_eq!(ids, id::LOGIN);
         let statuses: Vec<Status> = all.iter().map(|f| f.status).collect();
         assert_eq!(
             &statuses[..4],
@@ -1528,7 +1516,7 @@ mod tests {
             Some("alice@example.COM"),
         );
         let ids: Vec<&str> = found.iter().map(|f| f.id).collect();
-        assert_eq!(ids, &IDS[4..9], "RomM's order");
+        assert_eq!(ids, &id::LOGIN[4..9], "RomM's order");
         let statuses: Vec<Status> = found.iter().map(|f| f.status).collect();
         assert_eq!(
             statuses,
@@ -1541,7 +1529,7 @@ mod tests {
             ]
         );
         let skipped = judge(&s, &pocket_id(true), &alice(), None, None);
-        assert_eq!(by_id(&skipped, "login.email-match").status, Status::Skip);
+        assert_eq!(by_id(&skipped, id::LOGIN_EMAIL_MATCH).status, Status::Skip);
     }
 
     #[test]
@@ -1556,7 +1544,7 @@ mod tests {
             Some(&userinfo),
             None,
         );
-        for id in ["login.email", "login.username"] {
+        for id in [id::LOGIN_EMAIL, id::LOGIN_USERNAME] {
             let f = by_id(&found, id);
             assert_eq!(f.status, Status::Fail, "{f:?}");
             assert!(
@@ -1566,17 +1554,17 @@ mod tests {
             assert!(f.fix.starts_with("Authelia 4.39+"), "{f:?}");
         }
         // Not advertised and absent: RomM lets it through.
-        assert_eq!(by_id(&found, "login.email-verified").status, Status::Pass);
-        let f = by_id(&found, "login.email-match");
+        assert_eq!(by_id(&found, id::LOGIN_EMAIL_VERIFIED).status, Status::Pass);
+        let f = by_id(&found, id::LOGIN_EMAIL_MATCH);
         assert_eq!(f.status, Status::Skip);
         let found = judge(&s, &pocket_id(false), &token, None, Some("a@example.com"));
-        let f = by_id(&found, "login.email");
+        let f = by_id(&found, id::LOGIN_EMAIL);
         assert_eq!(f.detail, "The ID token has no email claim.");
         assert!(
             f.fix.starts_with("Pocket ID: give the user an email"),
             "{f:?}"
         );
-        let f = by_id(&found, "login.email-match");
+        let f = by_id(&found, id::LOGIN_EMAIL_MATCH);
         assert_eq!(f.found.as_deref(), Some("(no email)"), "{f:?}");
     }
 
@@ -1608,7 +1596,7 @@ mod tests {
             assert_eq!(f.status, want, "{c:?} advertised {advertised}: {f:?}");
         }
         let found = judge(&s, &pocket_id(true), &with("true".into()), None, None);
-        let f = by_id(&found, "login.email-verified");
+        let f = by_id(&found, id::LOGIN_EMAIL_VERIFIED);
         assert_eq!(f.found.as_deref(), Some("\"true\" (a string)"));
         assert!(f.fix.contains("Mark as verified"), "{f:?}");
     }
@@ -1618,7 +1606,7 @@ mod tests {
         let mut token = alice();
         token.remove("preferred_username");
         let found = judge(&settings(&[]), &pocket_id(false), &token, None, None);
-        let f = by_id(&found, "login.username");
+        let f = by_id(&found, id::LOGIN_USERNAME);
         assert_eq!(
             f.summary,
             "RomM: \"'preferred_username' attribute is missing from token.\" (400)"
@@ -1626,7 +1614,7 @@ mod tests {
         assert!(f.fix.starts_with("Set OIDC_USERNAME_ATTRIBUTE"), "{f:?}");
         let by_email = settings(&[(crate::settings::OIDC_USERNAME_ATTRIBUTE, "email")]);
         let found = judge(&by_email, &pocket_id(false), &token, None, None);
-        assert_eq!(by_id(&found, "login.username").status, Status::Pass);
+        assert_eq!(by_id(&found, id::LOGIN_USERNAME).status, Status::Pass);
     }
 
     #[test]

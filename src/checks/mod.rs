@@ -4,6 +4,7 @@
 pub mod config;
 pub mod credentials;
 pub mod discovery;
+pub mod id;
 pub mod jwks;
 pub mod login;
 pub mod pocketid;

@@ -14,13 +14,14 @@ use url::Url;
 use super::config::is_loopback;
 use super::romm;
 use super::{query_param, unreachable};
+use crate::checks::id;
 use crate::http::{Http, Response, excerpt, hide_codes};
 use crate::oidc::authcode::Grant;
 use crate::oidc::discovery::{Discovery, Flavor};
 use crate::report::Finding;
 use crate::settings::{OIDC_CLIENT_ID, OIDC_PROVIDER, OIDC_REDIRECT_URI, Settings};
 
-const ID: &str = "client.redirect-uri";
+const ID: &str = id::CLIENT_REDIRECT_URI;
 
 /// Starts every probe `state` and `nonce`: letters only, like authlib's tokens.
 const PROBE_MARK: &str = "rommoidcprobe";

@@ -5,6 +5,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::{json_object, query_param, unreachable};
+use crate::checks::id;
 use crate::http::{Failure, Http, Response};
 use crate::oidc::discovery::Discovery;
 use crate::report::Finding;
@@ -62,7 +63,7 @@ pub fn judge(
 ) -> Vec<Finding> {
     let Some(answers) = answers else {
         let skip = |id| Finding::skip(id, "Give --romm-url to check the running RomM");
-        return vec![skip("romm.heartbeat"), skip("romm.login-redirect")];
+        return vec![skip(id::ROMM_HEARTBEAT), skip(id::ROMM_LOGIN_REDIRECT)];
     };
     let (heartbeat, version) = heartbeat(settings, answers);
     vec![
@@ -72,7 +73,7 @@ pub fn judge(
 }
 
 fn heartbeat(settings: &Settings, answers: &Answers) -> (Finding, Option<String>) {
-    const ID: &str = "romm.heartbeat";
+    const ID: &str = id::ROMM_HEARTBEAT;
     let doc = match heartbeat_doc(ID, answers) {
         Ok(doc) => doc,
         Err(f) => return (f, None),
@@ -187,7 +188,7 @@ fn login_redirect(
     discovery: Option<&Discovery>,
     version: Option<&str>,
 ) -> Finding {
-    const ID: &str = "romm.login-redirect";
+    const ID: &str = id::ROMM_LOGIN_REDIRECT;
     let url = format!("{}/api/login/openid", answers.base);
     let response = match &answers.login {
         Ok(r) => r,
@@ -325,7 +326,7 @@ fn mismatches(
 /// loopback origins, a `SameSite=Strict` one is not sent with the provider's
 /// redirect back (RomM before 4.3.2, romm#1502).
 fn cookie_problem(cookie: &str, start: Option<&Url>, callback: Option<&Url>) -> Option<Finding> {
-    const ID: &str = "romm.login-redirect";
+    const ID: &str = id::ROMM_LOGIN_REDIRECT;
     let attrs: Vec<String> = cookie
         .split(';')
         .skip(1)
@@ -410,7 +411,7 @@ mod tests {
         use crate::report::Status;
         let settings = flags(&[(OIDC_PROVIDER, "pocket-id"), (OIDC_CLAIM_ROLES, "groups")]);
         let judged = |doc: Value, version: Option<&str>| {
-            judge_heartbeat("romm.heartbeat", &settings, &heartbeat(doc), version)
+            judge_heartbeat(id::ROMM_HEARTBEAT, &settings, &heartbeat(doc), version)
         };
         let on = serde_json::json!({"OIDC": {"ENABLED": true, "PROVIDER": "pocket-id"}});
         assert_eq!(judged(on.clone(), Some("5.2.0")).status, Status::Pass);

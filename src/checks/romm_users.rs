@@ -7,13 +7,14 @@
 use serde_json::{Map, Value};
 
 use super::{login, unreachable};
+use crate::checks::id;
 use crate::http::Http;
 use crate::report::Finding;
 use crate::romm_api::{self, Access, Account, ApiError, USERS_READ};
 use crate::settings::Settings;
 
-const USERS: &str = "romm.users";
-const ACCOUNT: &str = "romm.account";
+const USERS: &str = id::ROMM_USERS;
+const ACCOUNT: &str = id::ROMM_ACCOUNT;
 
 const REGISTRATION_OFF: &str =
     "User registration is disabled. Please contact an administrator to create an account.";
@@ -164,7 +165,7 @@ pub fn account_without_login(
 ) -> Finding {
     let preview = findings
         .iter()
-        .find(|f| f.id == "pocketid.preview")
+        .find(|f| f.id == id::POCKETID_PREVIEW)
         .and_then(|f| f.data.as_ref()?.get("claims")?.as_object());
     let token = match (preview, email_flag) {
         (Some(claims), _) => Token::Claims(claims, "Pocket ID's claims preview"),

@@ -6,13 +6,14 @@ use std::path::Path;
 
 use rustls::pki_types::UnixTime;
 
+use crate::checks::id;
 use crate::report::Finding;
 use crate::settings::{OIDC_TLS_CACERTFILE, Settings};
 use crate::tls::{Reason, Refusal, Trust};
 
 /// `tls.ca-file`: the store RomM's OpenSSL will use, loaded as it loads it.
 pub fn ca_file(settings: &Settings) -> Finding {
-    const ID: &str = "tls.ca-file";
+    const ID: &str = id::TLS_CA_FILE;
     let Some(path) = settings.value(OIDC_TLS_CACERTFILE) else {
         let trust = Trust::romm_default();
         return Finding::skip(
@@ -245,7 +246,7 @@ fn name_mismatch(
 /// `tls.insecure`: shown whenever --insecure is on.
 pub fn insecure() -> Finding {
     Finding::warn(
-        "tls.insecure",
+        id::TLS_INSECURE,
         "Certificate verification is OFF for this run (--insecure)",
     )
     .detail("RomM never skips verification: a pass here does not mean RomM can connect.")
@@ -273,7 +274,7 @@ mod tests {
     #[test]
     fn an_untrusted_chain_names_the_ca_and_how_to_fetch_it() {
         let f = refused(
-            "discovery.fetch",
+            id::DISCOVERY_FETCH,
             "Fetching discovery",
             "https://id.example.com:8443/x",
             &refusal(Reason::Untrusted),

@@ -6,6 +6,7 @@
 //! table does not know counts too: a warning or a skip of it keeps the
 //! verdict from reading as proven, so a new check can only make it stricter.
 
+use crate::checks::id;
 use crate::report::{Finding, Open, Status, Verdict};
 
 struct Need {
@@ -23,9 +24,9 @@ struct Need {
 /// Checks that never bear on RomM accepting the login.
 const IGNORED: &[&str] = &[
     // The button's icon only.
-    "config.provider-name",
+    id::CONFIG_PROVIDER_NAME,
     // RomM never calls userinfo.
-    "login.userinfo",
+    id::LOGIN_USERINFO,
 ];
 
 const ROMM_URL: &str = "give --romm-url with the address users open RomM at";
@@ -34,8 +35,8 @@ const ROMM_URL: &str = "give --romm-url with the address users open RomM at";
 const NEEDS: &[Need] = &[
     Need {
         what: "RomM's own env was read",
-        ids: &["config.env-file"],
-        proof: &[&["config.env-file"]],
+        ids: &[id::CONFIG_ENV_FILE],
+        proof: &[&[id::CONFIG_ENV_FILE]],
         may_skip: &[],
         how: "give --env-file with the file RomM's container reads (or run the doctor inside RomM's container)",
     },
@@ -51,60 +52,60 @@ const NEEDS: &[Need] = &[
         ids: &[
             "discovery.*",
             "jwks.*",
-            "client.exists",
-            "client.credentials",
-            "pocketid.version",
-            "pocketid.client",
+            id::CLIENT_EXISTS,
+            id::CLIENT_CREDENTIALS,
+            id::POCKETID_VERSION,
+            id::POCKETID_CLIENT,
         ],
         proof: &[&[
-            "discovery.fetch",
-            "discovery.issuer",
-            "jwks.keys",
-            "client.credentials",
+            id::DISCOVERY_FETCH,
+            id::DISCOVERY_ISSUER,
+            id::JWKS_KEYS,
+            id::CLIENT_CREDENTIALS,
         ]],
         may_skip: &["*"],
         how: "",
     },
     Need {
         what: "RomM's callback at the provider",
-        ids: &["client.redirect-uri", "pocketid.callbacks"],
-        proof: &[&["client.redirect-uri"], &["pocketid.callbacks"]],
+        ids: &[id::CLIENT_REDIRECT_URI, id::POCKETID_CALLBACKS],
+        proof: &[&[id::CLIENT_REDIRECT_URI], &[id::POCKETID_CALLBACKS]],
         may_skip: &["*"],
         how: "see client.redirect-uri; with Pocket ID 2.9 or older give --pocket-id-api-key, so that pocketid.callbacks reads the registered callback URLs",
     },
     Need {
         what: "RomM's session cookie comes back with the callback",
-        ids: &["config.session-cookie"],
-        proof: &[&["config.session-cookie"]],
+        ids: &[id::CONFIG_SESSION_COOKIE],
+        proof: &[&[id::CONFIG_SESSION_COOKIE]],
         may_skip: &[],
         how: ROMM_URL,
     },
     Need {
         what: "the running RomM uses these settings",
-        ids: &["romm.heartbeat", "romm.login-redirect"],
-        proof: &[&["romm.heartbeat", "romm.login-redirect"]],
+        ids: &[id::ROMM_HEARTBEAT, id::ROMM_LOGIN_REDIRECT],
+        proof: &[&[id::ROMM_HEARTBEAT, id::ROMM_LOGIN_REDIRECT]],
         may_skip: &[],
         how: ROMM_URL,
     },
     Need {
         what: "the ID token RomM would get, judged by RomM's rules",
-        ids: &["login.*", "pocketid.users", "pocketid.preview"],
+        ids: &["login.*", id::POCKETID_USERS, id::POCKETID_PREVIEW],
         proof: &[&[
-            "login.callback",
-            "login.token",
-            "login.id-token",
-            "login.email",
-            "login.email-verified",
-            "login.username",
+            id::LOGIN_CALLBACK,
+            id::LOGIN_TOKEN,
+            id::LOGIN_ID_TOKEN,
+            id::LOGIN_EMAIL,
+            id::LOGIN_EMAIL_VERIFIED,
+            id::LOGIN_USERNAME,
         ]],
-        may_skip: &["login.roles", "pocketid.*"],
+        may_skip: &[id::LOGIN_ROLES, "pocketid.*"],
         how: "run with --login (a real sign-in through a loopback callback)",
     },
     Need {
         what: "RomM finds (or may create) the user",
-        ids: &["romm.account", "romm.users", "login.email-match"],
-        proof: &[&["romm.account"]],
-        may_skip: &["romm.users", "login.email-match"],
+        ids: &[id::ROMM_ACCOUNT, id::ROMM_USERS, id::LOGIN_EMAIL_MATCH],
+        proof: &[&[id::ROMM_ACCOUNT]],
+        may_skip: &[id::ROMM_USERS, id::LOGIN_EMAIL_MATCH],
         how: "give --romm-username (read-only access to RomM's users), or --email with the RomM user's email (RomM matches users by email)",
     },
     Need {
@@ -308,39 +309,39 @@ mod tests {
     /// Every check of a complete, proven run.
     fn proven() -> Vec<Finding> {
         [
-            "config.issuer-url",
-            "config.redirect-uri",
-            "config.session-cookie",
-            "config.client",
-            "config.env-file",
-            "discovery.fetch",
-            "discovery.issuer",
-            "discovery.metadata",
-            "jwks.keys",
-            "client.exists",
-            "client.credentials",
-            "client.redirect-uri",
-            "romm.heartbeat",
-            "romm.login-redirect",
-            "login.callback",
-            "login.token",
-            "login.id-token",
-            "login.email",
-            "login.email-verified",
-            "login.username",
-            "login.email-match",
-            "romm.account",
+            id::CONFIG_ISSUER_URL,
+            id::CONFIG_REDIRECT_URI,
+            id::CONFIG_SESSION_COOKIE,
+            id::CONFIG_CLIENT,
+            id::CONFIG_ENV_FILE,
+            id::DISCOVERY_FETCH,
+            id::DISCOVERY_ISSUER,
+            id::DISCOVERY_METADATA,
+            id::JWKS_KEYS,
+            id::CLIENT_EXISTS,
+            id::CLIENT_CREDENTIALS,
+            id::CLIENT_REDIRECT_URI,
+            id::ROMM_HEARTBEAT,
+            id::ROMM_LOGIN_REDIRECT,
+            id::LOGIN_CALLBACK,
+            id::LOGIN_TOKEN,
+            id::LOGIN_ID_TOKEN,
+            id::LOGIN_EMAIL,
+            id::LOGIN_EMAIL_VERIFIED,
+            id::LOGIN_USERNAME,
+            id::LOGIN_EMAIL_MATCH,
+            id::ROMM_ACCOUNT,
         ]
         .into_iter()
         .map(|id| Finding::pass(id, "ok"))
         .chain([
-            Finding::skip("config.roles", "No role mapping"),
-            Finding::skip("login.roles", "No role mapping"),
-            Finding::skip("tls.ca-file", "system store"),
-            Finding::skip("pocketid.callbacks", "Give --pocket-id-api-key"),
-            Finding::skip("romm.users", "Give RomM access"),
-            Finding::warn("config.provider-name", "no icon"),
-            Finding::warn("login.userinfo", "HTTP 500"),
+            Finding::skip(id::CONFIG_ROLES, "No role mapping"),
+            Finding::skip(id::LOGIN_ROLES, "No role mapping"),
+            Finding::skip(id::TLS_CA_FILE, "system store"),
+            Finding::skip(id::POCKETID_CALLBACKS, "Give --pocket-id-api-key"),
+            Finding::skip(id::ROMM_USERS, "Give RomM access"),
+            Finding::warn(id::CONFIG_PROVIDER_NAME, "no icon"),
+            Finding::warn(id::LOGIN_USERINFO, "HTTP 500"),
         ])
         .collect()
     }
@@ -361,12 +362,12 @@ mod tests {
     #[test]
     fn a_skip_or_warning_of_any_bearing_check_leaves_it_unproven() {
         for id in [
-            "client.redirect-uri",
-            "config.session-cookie",
-            "romm.login-redirect",
-            "login.id-token",
-            "romm.account",
-            "config.env-file",
+            id::CLIENT_REDIRECT_URI,
+            id::CONFIG_SESSION_COOKIE,
+            id::ROMM_LOGIN_REDIRECT,
+            id::LOGIN_ID_TOKEN,
+            id::ROMM_ACCOUNT,
+            id::CONFIG_ENV_FILE,
         ] {
             for changed in [Finding::skip(id, "not run"), Finding::warn(id, "unsure")] {
                 let v = judge(&with(proven(), changed));
@@ -380,7 +381,7 @@ mod tests {
         // A warning where a skip would do still counts.
         let v = judge(&with(
             proven(),
-            Finding::warn("login.email-match", "unsure"),
+            Finding::warn(id::LOGIN_EMAIL_MATCH, "unsure"),
         ));
         assert_eq!(v.status, Status::Warn, "{v:?}");
         // A check this table has never heard of counts too.
@@ -404,7 +405,10 @@ mod tests {
             .iter()
             .find(|o| o.how.contains("--login"))
             .expect("names --login");
-        assert!(login.not_run.iter().any(|i| i == "login.id-token"), "{v:?}");
+        assert!(
+            login.not_run.iter().any(|i| i == id::LOGIN_ID_TOKEN),
+            "{v:?}"
+        );
     }
 
     #[test]
@@ -412,14 +416,14 @@ mod tests {
         let legacy = with(
             with(
                 proven(),
-                Finding::warn("client.redirect-uri", "Pocket ID 2.9"),
+                Finding::warn(id::CLIENT_REDIRECT_URI, "Pocket ID 2.9"),
             ),
-            Finding::pass("pocketid.callbacks", "registered"),
+            Finding::pass(id::POCKETID_CALLBACKS, "registered"),
         );
         assert_eq!(judge(&legacy).status, Status::Pass);
         let neither = with(
             proven(),
-            Finding::warn("client.redirect-uri", "Pocket ID 2.9"),
+            Finding::warn(id::CLIENT_REDIRECT_URI, "Pocket ID 2.9"),
         );
         let v = judge(&neither);
         assert_eq!(v.status, Status::Warn);
@@ -430,7 +434,7 @@ mod tests {
     fn a_failure_anywhere_fails_and_names_the_need() {
         let v = judge(&with(
             proven(),
-            Finding::fail("client.redirect-uri", "not registered"),
+            Finding::fail(id::CLIENT_REDIRECT_URI, "not registered"),
         ));
         assert_eq!(v.status, Status::Fail);
         assert!(
@@ -439,7 +443,7 @@ mod tests {
         );
         let v = judge(&with(
             proven(),
-            Finding::fail("romm.users", "registration off"),
+            Finding::fail(id::ROMM_USERS, "registration off"),
         ));
         assert_eq!(v.status, Status::Fail, "{v:?}");
     }
@@ -448,7 +452,7 @@ mod tests {
     fn generic_needs_quote_each_findings_own_advice() {
         let v = judge(&with(
             proven(),
-            Finding::warn("config.redirect-uri", "plain http").fix("Serve RomM over https"),
+            Finding::warn(id::CONFIG_REDIRECT_URI, "plain http").fix("Serve RomM over https"),
         ));
         assert!(v.open[0].how.contains("Serve RomM over https"), "{v:?}");
     }

@@ -5,6 +5,7 @@
 //! Pocket ID's PUTs replace everything they are sent.
 
 pub mod callbacks;
+pub mod plan;
 
 use std::fmt;
 
@@ -227,42 +228,6 @@ impl<'a> Api<'a> {
             Some(body),
         )
     }
-}
-
-/// The full update body of a client (every field of Pocket ID's PUT), taken
-/// from a GET of it, so a PUT changes only what the caller then sets.
-pub fn client_update_body(client: &Value) -> Value {
-    let keep = [
-        "name",
-        "description",
-        "callbackURLs",
-        "logoutCallbackURLs",
-        "isPublic",
-        "pkceEnabled",
-        "requiresReauthentication",
-        "requiresPushedAuthorizationRequests",
-        "skipConsent",
-        "isGroupRestricted",
-        "launchURL",
-        "accessTokenDurationMinutes",
-        "refreshTokenDurationMinutes",
-    ];
-    let mut body = serde_json::Map::new();
-    for key in keep {
-        if let Some(v) = client.get(key) {
-            body.insert(key.into(), v.clone());
-        }
-    }
-    if let Some(federated) = client
-        .get("credentials")
-        .and_then(|c| c.get("federatedIdentities"))
-    {
-        body.insert(
-            "credentials".into(),
-            json!({ "federatedIdentities": federated }),
-        );
-    }
-    Value::Object(body)
 }
 
 /// The full update body of a user with its email marked verified.
