@@ -17,6 +17,7 @@ use std::sync::LazyLock;
 use anyhow::Result;
 use regex::Regex;
 
+use crate::checks::id;
 use crate::cli::ExplainArgs;
 use crate::exit::Exit;
 use crate::report::{self, Finding, Report, Status};
@@ -25,7 +26,7 @@ pub use input::read;
 use parse::{Event, Header, Stamp, Traceback};
 use patterns::{Pattern, Seen, Stage};
 
-const ID: &str = "romm.log";
+const ID: &str = id::ROMM_LOG;
 
 /// `romm-oidc explain`: the findings on stdout; 1 when a failure stands.
 pub fn explain(args: &ExplainArgs, config: &Config) -> Result<Exit> {
@@ -167,7 +168,7 @@ impl Kind {
     fn check(self) -> Option<&'static str> {
         match self {
             Kind::Row(p) => Some(p.check),
-            Kind::Derived(Derived::Replay) => Some("config.session-cookie"),
+            Kind::Derived(Derived::Replay) => Some(id::CONFIG_SESSION_COOKIE),
             Kind::Derived(_) => None,
         }
     }

@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::parse::Frame;
-use crate::checks::{self, config, discovery, login, romm, romm_users, tls};
+use crate::checks::{self, config, discovery, id, login, romm, romm_users, tls};
 use crate::oidc::discovery::Flavor;
 use crate::oidc::id_token::Rejection;
 
@@ -290,7 +290,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "Discovery is not JSON",
         cause: "The discovery URL answers 2xx with a body that is not JSON: an HTML page (Pocket ID answers any unknown path with its web app, e.g. an issuer ending in /authorize), a proxy or login portal page.",
-        check: "discovery.fetch",
+        check: id::DISCOVERY_FETCH,
         fix: Fix::Text(discovery::NOT_JSON_FIX),
     },
     Pattern {
@@ -303,7 +303,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "Discovery answers a redirect, which RomM does not follow",
         cause: "RomM's HTTP client treats any 3xx as an error: http → https, a missing or extra slash, a moved path.",
-        check: "discovery.fetch",
+        check: id::DISCOVERY_FETCH,
         fix: Fix::Text(discovery::REDIRECT_FIX),
     },
     Pattern {
@@ -316,7 +316,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "Discovery answers an HTTP error",
         cause: "A 404 means the URL is not the provider's discovery document (a doubled /.well-known/openid-configuration, an endpoint instead of the issuer, a missing realm or application path); a 5xx, that the provider or its reverse proxy fails as RomM reaches it.",
-        check: "discovery.fetch",
+        check: id::DISCOVERY_FETCH,
         fix: Fix::Text(discovery::STATUS_FIX),
     },
     Pattern {
@@ -329,7 +329,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "The provider URL in RomM's settings is not an http(s) URL",
         cause: "OIDC_SERVER_APPLICATION_URL (or OIDC_SERVER_METADATA_URL) is empty, has no http:// or https://, or is wrapped in literal quotes (a compose list item `- KEY=\"value\"` keeps them).",
-        check: "config.issuer-url",
+        check: id::CONFIG_ISSUER_URL,
         fix: Fix::Text(config::ISSUER_UNSET_FIX),
     },
     Pattern {
@@ -342,7 +342,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "An endpoint in the discovery document is not an http(s) URL",
         cause: "The token endpoint or jwks_uri that the provider publishes cannot be requested.",
-        check: "discovery.metadata",
+        check: id::DISCOVERY_METADATA,
         fix: Fix::Text(discovery::ENDPOINT_URL_FIX),
     },
     Pattern {
@@ -351,7 +351,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "The discovery document has no authorization_endpoint",
         cause: "RomM read a JSON document without authorization_endpoint: OIDC_SERVER_METADATA_URL points at another JSON document, or the provider publishes an incomplete one.",
-        check: "discovery.metadata",
+        check: id::DISCOVERY_METADATA,
         fix: Fix::Text(discovery::MISSING_ENDPOINT_FIX),
     },
     Pattern {
@@ -360,7 +360,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "The discovery document has no jwks_uri",
         cause: "RomM cannot fetch the keys to check the ID token's signature.",
-        check: "discovery.metadata",
+        check: id::DISCOVERY_METADATA,
         fix: Fix::Text(discovery::MISSING_ENDPOINT_FIX),
     },
     // The network and TLS, at any stage (the stage says which URL).
@@ -374,7 +374,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "RomM's container cannot resolve the provider's host name",
         cause: "The name does not resolve where RomM runs: split DNS, a name known only on the host or on another docker network (e.g. pocket-id:1411 with RomM outside Pocket ID's network); \"Temporary failure\" / \"Try again\" means no DNS server answered.",
-        check: "discovery.fetch",
+        check: id::DISCOVERY_FETCH,
         fix: Fix::Text(checks::DNS_FIX),
     },
     Pattern {
@@ -387,7 +387,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "RomM's container cannot connect to the provider",
         cause: "Nothing answers at that host and port from RomM's side: the service is down, no route, a firewall, or an HTTP_PROXY/HTTPS_PROXY in RomM's environment that refuses (httpx says the same for all of these).",
-        check: "discovery.fetch",
+        check: id::DISCOVERY_FETCH,
         fix: Fix::Text(checks::REFUSED_FIX),
     },
     Pattern {
@@ -405,7 +405,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "RomM's request to the provider timed out",
         cause: "No answer within httpx's 5 s (RomM sets no other timeout): packets dropped by a firewall, hairpin NAT or a wrong address; a TLS handshake that stalls is a ConnectTimeout too, a ReadTimeout an accepted connection that never answered.",
-        check: "discovery.fetch",
+        check: id::DISCOVERY_FETCH,
         fix: Fix::Made(|s| {
             format!(
                 "{}.",
@@ -423,7 +423,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "RomM speaks https to a port that answers plain HTTP",
         cause: "The URL says https:// but that port serves plain HTTP (OpenSSL reads the HTTP answer as a TLS record).",
-        check: "discovery.fetch",
+        check: id::DISCOVERY_FETCH,
         fix: Fix::Text(checks::PLAIN_HTTP_FIX),
     },
     Pattern {
@@ -441,7 +441,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "The provider's server broke off RomM's request",
         cause: "The connection closed or spoke no HTTP: most often http:// to a port that serves TLS (an empty ReadError), or a proxy that drops the request.",
-        check: "discovery.fetch",
+        check: id::DISCOVERY_FETCH,
         fix: Fix::Text(checks::OTHER_FIX),
     },
     Pattern {
@@ -456,7 +456,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "RomM does not trust the provider's certificate",
         cause: "No CA RomM trusts vouches for the chain: a private CA with OIDC_TLS_CACERTFILE unset, naming another CA's file, or naming a directory (which needs `openssl rehash` names). OIDC_TLS_CACERTFILE replaces RomM's default trust store.",
-        check: "tls.ca-file",
+        check: id::TLS_CA_FILE,
         fix: Fix::Made(|_| {
             tls::untrusted_fix("the last certificate `openssl s_client -showcerts` prints")
         }),
@@ -473,7 +473,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "The provider's certificate does not cover the name RomM uses",
         cause: "RomM reaches the provider by a name (or address) its certificate does not list.",
-        check: "discovery.fetch",
+        check: id::DISCOVERY_FETCH,
         fix: Fix::Made(|s| tls::name_mismatch_fix("", &tls::san_entry(s.capture(1)))),
     },
     Pattern {
@@ -486,7 +486,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "The provider's certificate is out of its validity dates",
         cause: "A certificate of the chain (or the CA in OIDC_TLS_CACERTFILE) has expired or is not valid yet, or the clock of RomM's host is wrong.",
-        check: "discovery.fetch",
+        check: id::DISCOVERY_FETCH,
         fix: Fix::Text(tls::VALIDITY_FIX),
     },
     Pattern {
@@ -495,7 +495,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: Some(|s| crate::tls::strict_fix(s.capture(1)).is_some()),
         what: "RomM's Python refuses the provider's certificate chain (strict RFC 5280)",
         cause: "Python 3.13 verifies with VERIFY_X509_STRICT: a certificate of the chain lacks an extension RFC 5280 requires (browsers and most tools accept it).",
-        check: "discovery.fetch",
+        check: id::DISCOVERY_FETCH,
         fix: Fix::Made(|s| {
             tls::reissue_fix(crate::tls::strict_fix(s.capture(1)).unwrap_or_default())
         }),
@@ -510,7 +510,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "The provider's certificate is not for TLS servers",
         cause: "Its extendedKeyUsage or keyUsage does not allow a TLS server.",
-        check: "discovery.fetch",
+        check: id::DISCOVERY_FETCH,
         fix: Fix::Text(tls::PURPOSE_FIX),
     },
     Pattern {
@@ -519,7 +519,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "RomM refuses the provider's certificate",
         cause: "OpenSSL's reason is in the exception line.",
-        check: "discovery.fetch",
+        check: id::DISCOVERY_FETCH,
         fix: Fix::Text(tls::OTHER_CERT_FIX),
     },
     Pattern {
@@ -532,7 +532,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: Some(|s| s.loads_ca_file()),
         what: "OIDC_TLS_CACERTFILE does not exist in RomM's container",
         cause: "httpx opens the CA file whenever authlib makes a client, and the path names no file inside RomM's container (Python does not say which path).",
-        check: "tls.ca-file",
+        check: id::TLS_CA_FILE,
         fix: Fix::Text(
             "Mount the CA file into RomM's container (a volume) and set OIDC_TLS_CACERTFILE to its path inside the container.",
         ),
@@ -543,7 +543,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: Some(|s| s.loads_ca_file()),
         what: "OIDC_TLS_CACERTFILE is not a PEM file RomM can load",
         cause: "The file is DER (.crt/.cer), PKCS#7 (.p7b), empty, or holds no certificate.",
-        check: "tls.ca-file",
+        check: id::TLS_CA_FILE,
         fix: Fix::Text(tls::PEM_FILE_FIX),
     },
     // The callback.
@@ -557,7 +557,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "RomM lost the login state: the session cookie did not come back",
         cause: "The browser did not send RomM's session cookie with the callback: the login started on another scheme, host or port than OIDC_REDIRECT_URI (127.0.0.1 vs localhost, an IP vs a name, http vs https), ROMM_SESSION_SECURE_COOKIE=true over plain http, or a second login tab.",
-        check: "config.session-cookie",
+        check: id::CONFIG_SESSION_COOKIE,
         fix: Fix::Made(|_| {
             config::origin_unproven_fix("the origin (scheme, host and port) of OIDC_REDIRECT_URI")
         }),
@@ -568,7 +568,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "The provider sent the login back with an error",
         cause: "The provider refused the authorization request and redirected to RomM's callback with ?error=…; its words are in the exception line.",
-        check: "login.callback",
+        check: id::LOGIN_CALLBACK,
         fix: Fix::Made(|s| {
             let said = s.capture(0);
             login::provider_error_fix(s.capture(1), said, &s.flavor(), "OIDC_REDIRECT_URI's URL")
@@ -585,7 +585,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "The token endpoint refused RomM's client id or secret",
         cause: "RomM authenticates with OIDC_CLIENT_ID and OIDC_CLIENT_SECRET (HTTP Basic, client_secret_basic), and the provider does not accept them: a wrong or rotated secret, another client's id, or a client set up for another authentication method. (Pocket ID 2.9 and older say \"Invalid client secret\" or \"Client not found\".)",
-        check: "login.token",
+        check: id::LOGIN_TOKEN,
         fix: Fix::Made(token_fix),
     },
     Pattern {
@@ -598,7 +598,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "The token endpoint refused the authorization code",
         cause: "The code expired or was already used (a slow or repeated callback), or OIDC_REDIRECT_URI differs from the redirect_uri of the authorization request (the provider's message then says so).",
-        check: "login.token",
+        check: id::LOGIN_TOKEN,
         fix: Fix::Made(token_fix),
     },
     Pattern {
@@ -607,7 +607,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "The token endpoint refused RomM's code exchange",
         cause: "The provider answered RomM's token request with an OAuth error; its words are in the exception line.",
-        check: "login.token",
+        check: id::LOGIN_TOKEN,
         fix: Fix::Made(token_fix),
     },
     Pattern {
@@ -616,7 +616,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "The token endpoint answers a server error",
         cause: "The token endpoint (or the proxy in front of it) fails as RomM reaches it; only a 5xx raises here, a 4xx is read as an OAuth error.",
-        check: "login.token",
+        check: id::LOGIN_TOKEN,
         fix: Fix::Made(|s| login::token_refusal("", "", s.status.unwrap_or(500)).1.to_string()),
     },
     Pattern {
@@ -625,7 +625,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "The token endpoint's answer is not JSON",
         cause: "Something in front of the token endpoint (a proxy, a WAF, a login portal) answered RomM with a page instead of the provider's JSON.",
-        check: "login.token",
+        check: id::LOGIN_TOKEN,
         fix: Fix::Made(|s| login::token_refusal("", "", s.status.unwrap_or(400)).1.to_string()),
     },
     // The key set.
@@ -635,7 +635,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "RomM cannot read the provider's key set",
         cause: "jwks_uri answers an HTTP error or a body that is not JSON from RomM's side.",
-        check: "login.id-token",
+        check: id::LOGIN_ID_TOKEN,
         fix: Fix::Made(|s| {
             login::rejection_fix(
                 &Rejection::KeySetUnavailable {
@@ -671,18 +671,18 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "The ID token cannot be decoded",
         cause: "It is not a signed JWT RomM can read: malformed, or encrypted.",
-        check: "login.id-token",
+        check: id::LOGIN_ID_TOKEN,
         fix: Fix::Made(|s| {
             login::rejection_fix(&Rejection::Segments { parts: 0 }, &s.flavor())
         }),
     },
     // RomM's own checks of the token, then of its users (each logs one line).
-    logged("romm.userinfo-missing", r"^Userinfo is missing from token\.$", "The token response has no ID token (RomM: \"Userinfo is missing from token.\", 400)", "RomM reads the user from the ID token only, and the provider returned none.", "login.token", Fix::Text(login::NO_ID_TOKEN_FIX)),
-    logged("romm.email-missing", r"^Email is missing from token\.$", "The ID token has no email (RomM: \"Email is missing from token.\", 400)", "RomM finds users by email and reads it from the ID token only, not from userinfo.", "login.email", Fix::Made(|s| login::email_missing_fix(&s.flavor()).to_string())),
-    logged("romm.email-unverified", r"^Email is not verified\.$", "The ID token's email is not verified (RomM: \"Email is not verified.\", 400)", "email_verified is false, or anything but the boolean true while the provider lists email_verified in claims_supported.", "login.email-verified", Fix::Made(|_| login::verified_fix("", &Flavor::Other))),
-    logged("romm.username-missing", r"^'([^']*)' attribute is missing from token\.$", "The ID token lacks the username claim (RomM: \"'…' attribute is missing from token.\", 400)", "The claim OIDC_USERNAME_ATTRIBUTE names (preferred_username unless set) is not in the ID token.", "login.username", Fix::Made(|s| login::username_missing_fix(s.capture(1)))),
-    logged("romm.no-role", r"^User has not been granted any roles for this application\.$", "The user has no role RomM maps (RomM: \"User has not been granted any roles for this application.\", 403)", "The OIDC_CLAIM_ROLES claim is in the token, but matches neither OIDC_ROLE_ADMIN nor OIDC_ROLE_EDITOR/OIDC_ROLE_VIEWER.", "login.roles", Fix::Text(login::NO_ROLE_FIX)),
-    logged("romm.registration-disabled", r"^User with email '([^']*)' not found and OIDC registration is disabled$", "No RomM user has the email, and registration is off (RomM: 403)", "RomM matches the token's email to its users (case-insensitively); none has it and OIDC_ALLOW_REGISTRATION is false.", "romm.account", Fix::Made(|s| romm_users::registration_off_fix(s.capture(1)))),
+    logged("romm.userinfo-missing", r"^Userinfo is missing from token\.$", "The token response has no ID token (RomM: \"Userinfo is missing from token.\", 400)", "RomM reads the user from the ID token only, and the provider returned none.", id::LOGIN_TOKEN, Fix::Text(login::NO_ID_TOKEN_FIX)),
+    logged("romm.email-missing", r"^Email is missing from token\.$", "The ID token has no email (RomM: \"Email is missing from token.\", 400)", "RomM finds users by email and reads it from the ID token only, not from userinfo.", id::LOGIN_EMAIL, Fix::Made(|s| login::email_missing_fix(&s.flavor()).to_string())),
+    logged("romm.email-unverified", r"^Email is not verified\.$", "The ID token's email is not verified (RomM: \"Email is not verified.\", 400)", "email_verified is false, or anything but the boolean true while the provider lists email_verified in claims_supported.", id::LOGIN_EMAIL_VERIFIED, Fix::Made(|_| login::verified_fix("", &Flavor::Other))),
+    logged("romm.username-missing", r"^'([^']*)' attribute is missing from token\.$", "The ID token lacks the username claim (RomM: \"'…' attribute is missing from token.\", 400)", "The claim OIDC_USERNAME_ATTRIBUTE names (preferred_username unless set) is not in the ID token.", id::LOGIN_USERNAME, Fix::Made(|s| login::username_missing_fix(s.capture(1)))),
+    logged("romm.no-role", r"^User has not been granted any roles for this application\.$", "The user has no role RomM maps (RomM: \"User has not been granted any roles for this application.\", 403)", "The OIDC_CLAIM_ROLES claim is in the token, but matches neither OIDC_ROLE_ADMIN nor OIDC_ROLE_EDITOR/OIDC_ROLE_VIEWER.", id::LOGIN_ROLES, Fix::Text(login::NO_ROLE_FIX)),
+    logged("romm.registration-disabled", r"^User with email '([^']*)' not found and OIDC registration is disabled$", "No RomM user has the email, and registration is off (RomM: 403)", "RomM matches the token's email to its users (case-insensitively); none has it and OIDC_ALLOW_REGISTRATION is false.", id::ROMM_ACCOUNT, Fix::Made(|s| romm_users::registration_off_fix(s.capture(1)))),
     Pattern {
         name: "romm.duplicate-username",
         on: exception(
@@ -693,7 +693,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "RomM cannot create the user: a RomM user already has that username",
         cause: "No RomM user has the token's email, so RomM creates one named by the username claim, and another RomM user (e.g. the setup wizard's admin) has that name; RomM's usernames are unique.",
-        check: "romm.account",
+        check: id::ROMM_ACCOUNT,
         fix: Fix::Made(|s| {
             let username = match s.capture(1) {
                 "" => s
@@ -721,7 +721,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "The RomM user is disabled (RomM: 401 \"Disabled user\")",
         cause: "RomM matched the token's email to a RomM user that is disabled; it logs nothing but the 401.",
-        check: "romm.account",
+        check: id::ROMM_ACCOUNT,
         fix: Fix::Made(|_| romm_users::disabled_fix("the RomM user with that email")),
     },
     Pattern {
@@ -734,7 +734,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "OIDC is switched off in the running RomM (RomM: 500 \"OAuth disabled\")",
         cause: "The running RomM process has OIDC_ENABLED off (RomM reads its env only at start); it logs nothing but the 500.",
-        check: "romm.login-redirect",
+        check: id::ROMM_LOGIN_REDIRECT,
         fix: Fix::Made(|_| romm::oidc_disabled_fix()),
     },
     Pattern {
@@ -747,7 +747,7 @@ pub static PATTERNS: &[Pattern] = &[
         when: None,
         what: "RomM could not load discovery at a logout",
         cause: "RP-initiated logout loads the discovery document; it failed, so the user stays signed in at the provider. A login fails the same way until discovery loads.",
-        check: "discovery.fetch",
+        check: id::DISCOVERY_FETCH,
         fix: Fix::Text(discovery::STATUS_FIX),
     },
 ];
@@ -777,7 +777,7 @@ const fn id_token(
         when: None,
         what,
         cause,
-        check: "login.id-token",
+        check: id::LOGIN_ID_TOKEN,
         fix: Fix::OfRejection,
     }
 }
