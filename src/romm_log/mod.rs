@@ -496,12 +496,15 @@ impl Judge {
             Some(Stamp::Romm(_)) => " (RomM's clock: the container's TZ)",
             _ => "",
         };
-        detail.push(format!(
-            "{count} time{} in {source}: first {}, last {}{clock}.",
-            if count == 1 { "" } else { "s" },
-            when(first),
-            when(last)
-        ));
+        detail.push(if count == 1 {
+            format!("Once in {source}, {}{clock}.", when(last))
+        } else {
+            format!(
+                "{count} times in {source}: first {}, last {}{clock}.",
+                when(first),
+                when(last)
+            )
+        });
         let mut status = first.kind.status();
         if let Some((order, time)) = &self.last_success
             && *order > last.order
