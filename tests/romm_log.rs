@@ -74,12 +74,13 @@ fn explain_reads_a_file_and_exits_1_on_a_failure() {
     assert_eq!(run.code, 1, "{}", run.show());
     assert!(run.stderr.is_empty(), "{}", run.show());
     assert!(
-        run.stdout.starts_with("✘ romm.log  The token endpoint refused RomM's client id or secret: 2 times, last 2026-12-05 20:21:07\n"),
+        run.stdout.starts_with("⚠ romm.log  The token endpoint refused RomM's client id or secret: 2 times, last 2026-12-05 20:21:07\n"),
         "{}",
         run.show()
     );
     assert!(run.stdout.contains("    fix: Copy OIDC_CLIENT_SECRET again"), "{}", run.show());
-    assert!(run.stdout.ends_with("0 passed, 0 warnings, 2 failed, 0 skipped\n"), "{}", run.show());
+    assert!(run.stdout.contains("\n✘ romm.log  The ID token's email is not verified"), "{}", run.show());
+    assert!(run.stdout.ends_with("0 passed, 1 warning, 1 failed, 0 skipped\n"), "{}", run.show());
     assert_hides_secrets(&run);
 }
 
@@ -97,7 +98,10 @@ fn explain_json_gives_each_kind_with_its_count_and_last_time() {
         ["token.invalid-client", "romm.email-unverified"]
     );
     let token = &checks(&report)[0];
-    assert_eq!(token["status"], "fail");
+    // The unverified email came later: that login got past the token step.
+    assert_eq!(token["status"], "warn");
+    assert!(text(token).contains("A later login got past this step (2026-12-05 20:40:12)"));
+    assert_eq!(checks(&report)[1]["status"], "fail");
     assert_eq!(
         token["data"],
         serde_json::json!({"pattern": "token.invalid-client", "stage": "token", "count": 2, "first": "2026-12-05 20:14:39", "last": "2026-12-05 20:21:07"})

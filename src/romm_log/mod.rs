@@ -225,6 +225,9 @@ struct Judge {
     host: Option<String>,
     new_user: Option<String>,
     last_success: Option<(usize, Stamp)>,
+    /// By rank (`Stage::rank`), the last event that shows a login got past
+    /// it: a later stage's failure, a login redirect, a success.
+    passed: [Option<(usize, Stamp)>; 8],
     last_restart: Option<(usize, Stamp)>,
     successes: usize,
     nginx: bool,
@@ -264,6 +267,7 @@ impl Judge {
                 "Read the traceback at that time in RomM's log: its exception line names the cause, its frames the step of the login.".to_string(),
             ),
         };
+        self.pass(stage.rank() - 1, t.time.clone());
         let route = t.frames.iter().rev().find_map(|f| {
             if f.is("endpoints/auth.py", "login_via_openid") {
                 Some(LOGIN_ROUTE)
@@ -324,7 +328,8 @@ impl Judge {
             ("base_handler", "INFO") => {
                 if message.starts_with("User successfully authenticated: ") {
                     self.successes += 1;
-                    self.last_success = time.map(|t| (self.order, t));
+                    self.last_success = time.clone().map(|t| (self.order, t));
+                    self.pass(7, time);
                 } else if let Some(c) = NEW_USER.captures(message) {
                     self.new_user = Some(c[1].to_string());
                 }
@@ -335,6 +340,9 @@ impl Judge {
                     ..Seen::default()
                 };
                 if let Some(p) = patterns::match_logged(module, level, message, &mut seen) {
+                    if module == "base_handler" {
+                        self.pass(Stage::Account.rank() - 1, time.clone());
+                    }
                     self.push(Incident {
                         kind: Kind::Row(p),
                         stage: (module == "base_handler").then_some(Stage::Account),
@@ -380,6 +388,9 @@ impl Judge {
         if ![LOGIN_ROUTE, CALLBACK_ROUTE].contains(&path) || uvicorn && status == 500 {
             return;
         }
+        if path == LOGIN_ROUTE && status == 302 {
+            self.pass(Stage::LoginRoute.rank(), time.clone());
+        }
         if path == CALLBACK_ROUTE
             && status == 307
             && let Some(state) = &state
@@ -411,9 +422,14 @@ impl Judge {
             return;
         }
         if let Some(p) = patterns::match_access(path, status, bytes) {
+            let stage = match p.on {
+                patterns::On::Access { stage, .. } => stage,
+                _ => unreachable!("match_access finds access rows"),
+            };
+            self.pass(stage.rank() - 1, time.clone());
             self.push(Incident {
                 kind: Kind::Row(p),
-                stage: None,
+                stage: Some(stage),
                 fix: p.fix(&Seen::default()),
                 shown: format!("GET {path} {status}"),
                 via: ACCESS,
@@ -427,6 +443,26 @@ impl Judge {
 
     fn push(&mut self, incident: Incident) {
         self.incidents.push(incident);
+    }
+
+    /// A login got past `rank` at `time`.
+    fn pass(&mut self, rank: u8, time: Option<Stamp>) {
+        if let Some(time) = time
+            && rank > 0
+        {
+            self.passed[usize::from(rank.min(7))] = Some((self.order, time));
+        }
+    }
+
+    /// The last event after `order` that shows a login got past `stage`.
+    fn passed_after(&self, order: usize, stage: Option<Stage>) -> Option<&Stamp> {
+        let from = stage.map_or(7, Stage::rank);
+        self.passed[usize::from(from)..]
+            .iter()
+            .flatten()
+            .filter(|(at, _)| *at > order)
+            .max_by_key(|(at, _)| *at)
+            .map(|(_, time)| time)
     }
 
     /// The findings: one per kind of failure (pattern, stage and fix), in
@@ -511,6 +547,11 @@ impl Judge {
         {
             detail.push(format!(
                 "A login succeeded after the last one ({time}): this may be fixed, or concern another user."
+            ));
+            status = status.min(Status::Warn);
+        } else if let Some(time) = self.passed_after(last.order, last.stage) {
+            detail.push(format!(
+                "A later login got past this step ({time}): this may be fixed, or concern another user."
             ));
             status = status.min(Status::Warn);
         }

@@ -132,6 +132,19 @@ impl Stage {
         }
     }
 
+    /// How far a login got when it failed here: a later login that gets
+    /// past this rank proves the step works again.
+    pub fn rank(self) -> u8 {
+        match self {
+            Stage::Discovery | Stage::Authorize | Stage::LoginRoute => 1,
+            Stage::Callback | Stage::CallbackRoute => 2,
+            Stage::Token => 3,
+            Stage::Jwks => 4,
+            Stage::IdToken => 5,
+            Stage::Account => 6,
+        }
+    }
+
     /// What else the stage tells about a network or TLS failure there.
     pub fn note(self) -> Option<&'static str> {
         match self {
@@ -209,6 +222,7 @@ pub enum On {
         path: &'static str,
         status: u16,
         bytes: Option<u64>,
+        stage: Stage,
     },
 }
 
@@ -717,6 +731,7 @@ pub static PATTERNS: &[Pattern] = &[
             path: "/api/oauth/openid",
             status: 401,
             bytes: None,
+            stage: Stage::Account,
         },
         when: None,
         what: "The RomM user is disabled (RomM: 401 \"Disabled user\")",
@@ -730,6 +745,7 @@ pub static PATTERNS: &[Pattern] = &[
             path: "/api/login/openid",
             status: 500,
             bytes: Some(27),
+            stage: Stage::LoginRoute,
         },
         when: None,
         what: "OIDC is switched off in the running RomM (RomM: 500 \"OAuth disabled\")",
@@ -902,6 +918,7 @@ pub fn match_access(path: &str, status: u16, bytes: Option<u64>) -> Option<&'sta
             path: p_path,
             status: s,
             bytes: b,
+            ..
         } => p_path == path && s == status && (b.is_none() || b == bytes),
         _ => false,
     })

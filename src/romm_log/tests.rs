@@ -477,6 +477,33 @@ fn a_login_that_succeeds_later_turns_the_failure_into_a_warning() {
 }
 
 #[test]
+fn a_later_login_past_the_step_warns_and_one_stopped_earlier_does_not() {
+    let token = failed(CALLBACK, TOKEN, &[&format!("{OAUTH}: invalid_client: Client authentication failed.")]);
+    let then = |later: &str| {
+        let found = judged(&(token.clone() + later));
+        (found[0].status, found[0].detail.contains("A later login got past this step"))
+    };
+    let past = [
+        failed(CALLBACK, ID_TOKEN, &[&format!("{JOSE}.BadSignatureError: bad_signature: ")]),
+        romm("ERROR", "base_handler", "20:30:00", "Email is not verified."),
+    ];
+    for later in past {
+        assert_eq!(then(&later), (Status::Warn, true), "{later}");
+    }
+    let not_past = [
+        failed(LOGIN, DISCOVERY, &["httpx.ConnectTimeout"]),
+        nginx("20:30:00", "/api/login/openid", 302, 0),
+        failed(CALLBACK, TOKEN, &[&format!("{OAUTH}: invalid_grant: expired")]),
+    ];
+    for later in not_past {
+        assert_eq!(then(&later), (Status::Fail, false), "{later}");
+    }
+    // A login redirect proves discovery loads again.
+    let discovery = failed(LOGIN, DISCOVERY, &["httpx.ConnectTimeout"]) + &nginx("20:30:00", "/api/login/openid", 302, 0);
+    assert_eq!(judged(&discovery)[0].status, Status::Warn);
+}
+
+#[test]
 fn an_unknown_oidc_traceback_is_a_warning_that_shows_its_exception_and_noise_is_ignored() {
     let log = failed(CALLBACK, ID_TOKEN, &["KeyError: 'email'"])
         + &failed(COVER, &[], &["KeyError: 'saves'"])
