@@ -25,7 +25,7 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// Seconds allowed for each network step
+    /// Seconds allowed for each network step (and for each wait on a log read from stdin)
     #[arg(long, global = true, value_name = "SECS", default_value = "10")]
     pub timeout: Seconds,
 

@@ -89,8 +89,14 @@ pub fn check_inputs(args: &DoctorArgs) -> Result<()> {
     let stdin = Path::new("-");
     let readers: Vec<&str> = [
         ("--romm-log", args.romm_log.as_deref()),
-        ("--client-secret-file", args.settings.client_secret_file.as_deref()),
-        ("--pocket-id-api-key-file", args.settings.pocket_id_api_key_file.as_deref()),
+        (
+            "--client-secret-file",
+            args.settings.client_secret_file.as_deref(),
+        ),
+        (
+            "--pocket-id-api-key-file",
+            args.settings.pocket_id_api_key_file.as_deref(),
+        ),
     ]
     .into_iter()
     .filter(|(_, path)| *path == Some(stdin))

@@ -94,3 +94,42 @@ fn readme_names_exactly_the_emulators_flags() {
         "README.md's emulator flags (left) differ from its usage (right)"
     );
 }
+
+/// The README's transcripts are real: after `<!-- transcript: FILE as NAME`,
+/// the `console` block's command run on a copy of FILE named NAME prints
+/// exactly the block's other lines.
+#[test]
+fn readme_transcripts_are_what_the_binary_prints() {
+    let text = readme();
+    let marker = "<!-- transcript: ";
+    let mut seen = 0;
+    for (at, _) in text.match_indices(marker) {
+        let rest = &text[at + marker.len()..];
+        let spec = &rest[..rest.find(';').expect("transcript: FILE as NAME;")];
+        let (file, name) = spec.split_once(" as ").expect("FILE as NAME");
+        let block = &rest[rest.find("```console\n").expect("a console block") + 11..];
+        let block = &block[..block.find("```").expect("the block's end")];
+        let (command, expected) = block.split_once('\n').unwrap();
+        let args = command
+            .strip_prefix("$ romm-oidc ")
+            .expect("the block starts with the command");
+        let dir = tempfile::tempdir().unwrap();
+        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        std::fs::copy(source, dir.path().join(name)).unwrap();
+        let out = Command::cargo_bin("romm-oidc")
+            .unwrap()
+            .args(args.split(' '))
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            expected,
+            "README's transcript of `{command}` is stale"
+        );
+        seen += 1;
+    }
+    assert!(seen >= 1, "README.md has no transcript");
+}

@@ -37,8 +37,7 @@ fn explain(sb: &Sandbox, args: &[&str], stdin: Option<&[u8]>) -> Run {
 }
 
 fn json(run: &Run) -> Value {
-    serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("no JSON ({e}):\n{}", run.show()))
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("no JSON ({e}):\n{}", run.show()))
 }
 
 /// The `pattern` of each finding (its status when it has no data).
@@ -78,9 +77,24 @@ fn explain_reads_a_file_and_exits_1_on_a_failure() {
         "{}",
         run.show()
     );
-    assert!(run.stdout.contains("    fix: Copy OIDC_CLIENT_SECRET again"), "{}", run.show());
-    assert!(run.stdout.contains("\n✘ romm.log  The ID token's email is not verified"), "{}", run.show());
-    assert!(run.stdout.ends_with("0 passed, 1 warning, 1 failed, 0 skipped\n"), "{}", run.show());
+    assert!(
+        run.stdout
+            .contains("    fix: Copy OIDC_CLIENT_SECRET again"),
+        "{}",
+        run.show()
+    );
+    assert!(
+        run.stdout
+            .contains("\n✘ romm.log  The ID token's email is not verified"),
+        "{}",
+        run.show()
+    );
+    assert!(
+        run.stdout
+            .ends_with("0 passed, 1 warning, 1 failed, 0 skipped\n"),
+        "{}",
+        run.show()
+    );
     assert_hides_secrets(&run);
 }
 
@@ -117,7 +131,11 @@ fn explain_reads_stdin_by_default_and_for_dash() {
     for args in [&[][..], &["-"], &["--json"]] {
         let run = explain(&sb, args, Some(EXCERPT.as_bytes()));
         assert_eq!(run.code, 1, "{args:?}: {}", run.show());
-        assert!(run.stdout.contains("2 times in stdin"), "{args:?}: {}", run.show());
+        assert!(
+            run.stdout.contains("2 times in stdin"),
+            "{args:?}: {}",
+            run.show()
+        );
         assert_hides_secrets(&run);
     }
 }
@@ -134,17 +152,28 @@ fn docker_stamps_colours_and_crlf_give_the_same_findings_with_dockers_times() {
             if let Some(at) = l.find("[2026-12-05 ") {
                 time = format!("19{}", &l[at + 14..at + 20]);
             }
-            let coloured = l
-                .replacen("ERROR:", "\x1b[91mERROR\x1b[39m:", 1)
-                .replacen("[RomM]", "\x1b[34m[RomM]\x1b[95m", 1);
+            let coloured = l.replacen("ERROR:", "\x1b[91mERROR\x1b[39m:", 1).replacen(
+                "[RomM]",
+                "\x1b[34m[RomM]\x1b[95m",
+                1,
+            );
             format!("2026-12-05T{time}.000000001Z {coloured}\r\n")
         })
         .collect();
     sb.file("stamped.log", &stamped);
     let run = explain(&sb, &["--json", "stamped.log"], None);
     let report = json(&run);
-    assert_eq!(patterns(&report), ["token.invalid-client", "romm.email-unverified"], "{}", run.show());
-    assert_eq!(checks(&report)[0]["data"]["last"], "2026-12-05T19:21:07Z", "docker's stamp");
+    assert_eq!(
+        patterns(&report),
+        ["token.invalid-client", "romm.email-unverified"],
+        "{}",
+        run.show()
+    );
+    assert_eq!(
+        checks(&report)[0]["data"]["last"],
+        "2026-12-05T19:21:07Z",
+        "docker's stamp"
+    );
     assert_eq!(checks(&report)[0]["data"]["count"], 2);
 }
 
@@ -168,16 +197,34 @@ fn a_log_without_failure_passes_and_says_what_was_read() {
 fn unreadable_input_is_exit_2_and_an_empty_one_a_warning() {
     let sb = Sandbox::new();
     std::fs::create_dir(sb.path().join("logs")).unwrap();
-    for (arg, says) in [("missing.log", "cannot read missing.log"), ("logs", "logs is a directory")] {
+    for (arg, says) in [
+        ("missing.log", "cannot read missing.log"),
+        ("logs", "logs is a directory"),
+    ] {
         let run = explain(&sb, &[arg], None);
         assert_eq!(run.code, 2, "{}", run.show());
-        assert!(run.stdout.is_empty() && run.stderr.contains(says), "{}", run.show());
+        assert!(
+            run.stdout.is_empty() && run.stderr.contains(says),
+            "{}",
+            run.show()
+        );
     }
     let started = Instant::now();
-    let run = Run::from(std_cmd(&sb).arg("explain").stdin(Stdio::null()).output().unwrap());
+    let run = Run::from(
+        std_cmd(&sb)
+            .arg("explain")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap(),
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(run.code, 0, "{}", run.show());
-    assert!(run.stdout.starts_with("⚠ romm.log  stdin holds no line of RomM's log"), "{}", run.show());
+    assert!(
+        run.stdout
+            .starts_with("⚠ romm.log  stdin holds no line of RomM's log"),
+        "{}",
+        run.show()
+    );
 }
 
 /// The binary as `Sandbox::cmd` sets it up, as a std `Command`.
@@ -226,7 +273,9 @@ fn stdin_held_open_ends_after_timeout_with_what_came() {
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
     assert_eq!(run.code, 1, "{}", run.show());
     assert!(
-        run.stdout.contains("stdin stayed open without sending anything for 1 s; what came until then was read."),
+        run.stdout.contains(
+            "stdin stayed open without sending anything for 1 s; what came until then was read."
+        ),
         "{}",
         run.show()
     );
@@ -270,7 +319,10 @@ fn a_fifo_is_read_until_its_writer_closes() {
     let run = explain(&sb, &["--json", "logs.fifo"], None);
     writer.join().unwrap();
     assert_eq!(run.code, 1, "{}", run.show());
-    assert_eq!(patterns(&json(&run)), ["token.invalid-client", "romm.email-unverified"]);
+    assert_eq!(
+        patterns(&json(&run)),
+        ["token.invalid-client", "romm.email-unverified"]
+    );
 }
 
 #[test]
@@ -280,18 +332,35 @@ fn doctor_adds_romm_log_and_its_failures_fail_the_verdict() {
     let args = Args::valid().set("--romm-log", "romm.log");
     let (report, run) = doctor_json(&sb, &args, &[]);
     assert_eq!(run.code, 1, "{}", run.show());
-    let logged: Vec<&Value> = checks(&report).iter().filter(|c| c["id"] == "romm.log").collect();
+    let logged: Vec<&Value> = checks(&report)
+        .iter()
+        .filter(|c| c["id"] == "romm.log")
+        .collect();
     assert_eq!(logged.len(), 2, "{report:#}");
     assert_eq!(logged[0]["data"]["count"], 2);
     assert_eq!(logged[1]["data"]["last"], "2026-12-05 20:40:12");
     let open = report["verdict"]["open"].as_array().unwrap();
     assert!(
-        open.iter().any(|o| o["what"] == "RomM's own log shows no failed login" && o["status"] == "fail"),
+        open.iter()
+            .any(|o| o["what"] == "RomM's own log shows no failed login" && o["status"] == "fail"),
         "{report:#}"
     );
     assert_hides_secrets(&run);
-    let stdin = run_with_stdin(&sb, &["doctor", "--json", "--timeout", "2", "--romm-log", "-"], &Args::valid(), EXCERPT);
-    assert_eq!(json(&stdin)["checks"].as_array().unwrap().iter().filter(|c| c["id"] == "romm.log").count(), 2);
+    let stdin = run_with_stdin(
+        &sb,
+        &["doctor", "--json", "--timeout", "2", "--romm-log", "-"],
+        &Args::valid(),
+        EXCERPT,
+    );
+    assert_eq!(
+        json(&stdin)["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["id"] == "romm.log")
+            .count(),
+        2
+    );
 }
 
 fn run_with_stdin(sb: &Sandbox, sub: &[&str], args: &Args, input: &str) -> Run {
@@ -310,14 +379,22 @@ fn doctor_refuses_two_readers_of_stdin_and_an_unreadable_log() {
     let both = run_with_stdin(&sb, &["doctor"], &args, "secret\n");
     assert_eq!(both.code, 2, "{}", both.show());
     assert!(
-        both.stderr.contains("--romm-log - and --client-secret-file - cannot all read stdin"),
+        both.stderr
+            .contains("--romm-log - and --client-secret-file - cannot all read stdin"),
         "{}",
         both.show()
     );
-    let missing = run(&sb, &["doctor"], &Args::valid().set("--romm-log", "none.log"), &[]);
+    let missing = run(
+        &sb,
+        &["doctor"],
+        &Args::valid().set("--romm-log", "none.log"),
+        &[],
+    );
     assert_eq!(missing.code, 2, "{}", missing.show());
     assert!(
-        missing.stderr.contains("cannot use --romm-log: cannot read none.log"),
+        missing
+            .stderr
+            .contains("cannot use --romm-log: cannot read none.log"),
         "{}",
         missing.show()
     );

@@ -106,14 +106,26 @@ fn judge_fetch(url: &str, response: &Response) -> Result<(Finding, Discovery), F
             .fix(REDIRECT_FIX));
     }
     if !(200..300).contains(&response.status) {
-        return Err(Finding::fail(ID, format!("Discovery answers HTTP {}", response.status))
-            .detail(format!("{url} answered {} ({}); body: {}", response.status, response.content_type.as_deref().unwrap_or("no content type"), response.head()))
-            .mismatch(format!("200 with a JSON document at {url}"), format!("HTTP {}", response.status))
-            .fix(STATUS_FIX));
+        return Err(
+            Finding::fail(ID, format!("Discovery answers HTTP {}", response.status))
+                .detail(format!(
+                    "{url} answered {} ({}); body: {}",
+                    response.status,
+                    response
+                        .content_type
+                        .as_deref()
+                        .unwrap_or("no content type"),
+                    response.head()
+                ))
+                .mismatch(
+                    format!("200 with a JSON document at {url}"),
+                    format!("HTTP {}", response.status),
+                )
+                .fix(STATUS_FIX),
+        );
     }
-    let doc = json_object(ID, "The discovery document", response).map_err(|f| {
-        f.or_fix(NOT_JSON_FIX)
-    })?;
+    let doc =
+        json_object(ID, "The discovery document", response).map_err(|f| f.or_fix(NOT_JSON_FIX))?;
     if !response.is_json_type() {
         let found = response
             .content_type
@@ -282,7 +294,8 @@ fn email_verified_note(d: &Discovery) -> &'static str {
 const ENDPOINTS: [&str; 3] = ["authorization_endpoint", "token_endpoint", "jwks_uri"];
 
 /// The fixes of `discovery.metadata` for an endpoint, shared with `romm.log`.
-pub const MISSING_ENDPOINT_FIX: &str = "The provider must publish it; RomM cannot log in without it.";
+pub const MISSING_ENDPOINT_FIX: &str =
+    "The provider must publish it; RomM cannot log in without it.";
 pub const ENDPOINT_URL_FIX: &str =
     "Fix the provider's public URL settings: the endpoint must be a plain URL.";
 
@@ -290,14 +303,10 @@ pub const ENDPOINT_URL_FIX: &str =
 /// the fix.
 fn endpoint(d: &Discovery, key: &str) -> Result<Url, (String, &'static str)> {
     match d.doc.get(key) {
-        None => Err((
-            format!("{key} is missing"),
-            MISSING_ENDPOINT_FIX,
-        )),
-        Some(serde_json::Value::String(v)) if let Some(why) = httpx_refuses(v) => Err((
-            format!("{key}: {why}"),
-            ENDPOINT_URL_FIX,
-        )),
+        None => Err((format!("{key} is missing"), MISSING_ENDPOINT_FIX)),
+        Some(serde_json::Value::String(v)) if let Some(why) = httpx_refuses(v) => {
+            Err((format!("{key}: {why}"), ENDPOINT_URL_FIX))
+        }
         Some(v) => match v.as_str().map(Url::parse) {
             Some(Ok(url)) if matches!(url.scheme(), "http" | "https") => Ok(url),
             _ => Err((

@@ -1172,14 +1172,25 @@ fn roles(
         Some(role) => {
             let role = if role == "admin" { "Admin" } else { "User" };
             let f = Finding::pass(ID, format!("{found}: RomM grants {role}"));
-            if value.is_string() { Finding { status: Status::Warn, ..f }.detail("The claim is a string, so RomM matches role values as substrings; a list is safer.") } else { f }
+            if value.is_string() {
+                Finding { status: Status::Warn, ..f }.detail("The claim is a string, so RomM matches role values as substrings; a list is safer.")
+            } else {
+                f
+            }
         }
-        None => Finding::fail(ID, "RomM: \"User has not been granted any roles for this application.\" (403)")
-            .mismatch(
-                [OIDC_ROLE_ADMIN, OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER].iter().filter_map(|n| role_value(n).map(|v| format!("{n}={v}"))).collect::<Vec<_>>().join(", "),
-                found,
-            )
-            .fix(NO_ROLE_FIX),
+        None => Finding::fail(
+            ID,
+            "RomM: \"User has not been granted any roles for this application.\" (403)",
+        )
+        .mismatch(
+            [OIDC_ROLE_ADMIN, OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER]
+                .iter()
+                .filter_map(|n| role_value(n).map(|v| format!("{n}={v}")))
+                .collect::<Vec<_>>()
+                .join(", "),
+            found,
+        )
+        .fix(NO_ROLE_FIX),
     }
 }
 

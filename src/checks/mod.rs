@@ -18,7 +18,8 @@ use crate::http::{Failure, Response};
 use crate::report::Finding;
 
 /// The fix for a connection refused (also `romm.log`'s `net.connect`).
-pub const REFUSED_FIX: &str = "Check the host and port in the URL, and that the service is running.";
+pub const REFUSED_FIX: &str =
+    "Check the host and port in the URL, and that the service is running.";
 /// The fix for a name that does not resolve (also `romm.log`'s `net.dns`).
 pub const DNS_FIX: &str = "Fix the host name, or run this check where RomM runs (docker compose exec romm …) to see what RomM sees.";
 /// The fix for a plain-HTTP answer to TLS (also `romm.log`'s `net.plain-http`).

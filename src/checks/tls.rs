@@ -106,7 +106,9 @@ pub fn reissue_fix(with: &str) -> String {
 /// A chain no trusted CA vouches for; `issuer` names the CA that issued it.
 pub fn untrusted_fix(issuer: &str) -> String {
     let ca_file = "mount it into RomM's container, set OIDC_TLS_CACERTFILE to its path there, and pass the same file here with --ca-file";
-    format!("Put the certificate of the CA that issued the chain ({issuer}) in a PEM file, {ca_file}.")
+    format!(
+        "Put the certificate of the CA that issued the chain ({issuer}) in a PEM file, {ca_file}."
+    )
 }
 
 /// The subjectAltName entry that covers `host`.
@@ -144,12 +146,11 @@ pub fn refused(id: &'static str, what: &str, url: &str, refusal: &Refusal) -> Fi
     );
     let store = format!("Trust store: {}.", refusal.store);
     match &refusal.reason {
-        Reason::Untrusted => untrusted(id, what, parsed.as_ref(), port, refusal)
-            .detail(format!(
-                "{log} {} The server sent: {}. {store}",
-                refusal.detail,
-                refusal.sent.join(", ")
-            )),
+        Reason::Untrusted => untrusted(id, what, parsed.as_ref(), port, refusal).detail(format!(
+            "{log} {} The server sent: {}. {store}",
+            refusal.detail,
+            refusal.sent.join(", ")
+        )),
         Reason::Strict { fix } => {
             let stopgap = if refusal.leaf_pin {
                 format!(" Until then: {PIN}.")
@@ -158,19 +159,26 @@ pub fn refused(id: &'static str, what: &str, url: &str, refusal: &Refusal) -> Fi
             };
             Finding::fail(
                 id,
-                format!("{what}: RomM refuses the certificate chain: {}", refusal.openssl),
+                format!(
+                    "{what}: RomM refuses the certificate chain: {}",
+                    refusal.openssl
+                ),
             )
             .detail(format!("{log} {} {store}", refusal.detail))
             .fix(format!("{}{stopgap}", reissue_fix(fix)))
         }
         Reason::Purpose => Finding::fail(
             id,
-            format!("{what}: certificate not for TLS servers ({})", refusal.openssl),
+            format!(
+                "{what}: certificate not for TLS servers ({})",
+                refusal.openssl
+            ),
         )
         .detail(format!("{log} {}", refusal.detail))
         .fix(PURPOSE_FIX),
-        Reason::Name { host, covered } => name_mismatch(id, what, host, covered, port)
-            .detail(format!("{log} {}", refusal.detail)),
+        Reason::Name { host, covered } => {
+            name_mismatch(id, what, host, covered, port).detail(format!("{log} {}", refusal.detail))
+        }
         Reason::Validity => Finding::fail(id, format!("{what}: {}", refusal.openssl))
             .detail(format!("{log} {} {store}", refusal.detail))
             .fix(VALIDITY_FIX),

@@ -461,9 +461,18 @@ mod tests {
         assert_eq!(v.status, Status::Pass, "{v:?}");
         let v = judge(&with(proven(), Finding::fail(id::ROMM_LOG, "net.dns")));
         assert_eq!(v.status, Status::Fail, "{v:?}");
-        assert!(v.summary.contains("RomM's own log shows no failed login"), "{v:?}");
-        let v = judge(&with(proven(), Finding::warn(id::ROMM_LOG, "a later login succeeded")));
-        assert_eq!(v.open[0].what, "RomM's own log shows no failed login", "{v:?}");
+        assert!(
+            v.summary.contains("RomM's own log shows no failed login"),
+            "{v:?}"
+        );
+        let v = judge(&with(
+            proven(),
+            Finding::warn(id::ROMM_LOG, "a later login succeeded"),
+        ));
+        assert_eq!(
+            v.open[0].what, "RomM's own log shows no failed login",
+            "{v:?}"
+        );
     }
 
     #[test]

@@ -204,10 +204,17 @@ mod tests {
         assert!(input.bytes.starts_with(b"INFO:"), "starts whole");
         assert!(text.as_bytes().ends_with(&input.bytes));
         assert_eq!(input.notes.len(), 1, "{:?}", input.notes);
-        assert!(input.notes[0].contains("newest 16.0 MiB"), "{:?}", input.notes);
+        assert!(
+            input.notes[0].contains("newest 16.0 MiB"),
+            "{:?}",
+            input.notes
+        );
         fs::write(&path, "short\n").unwrap();
         let input = read(&path, Duration::from_secs(1)).unwrap();
-        assert_eq!((input.bytes.as_slice(), input.notes.len()), (&b"short\n"[..], 0));
+        assert_eq!(
+            (input.bytes.as_slice(), input.notes.len()),
+            (&b"short\n"[..], 0)
+        );
     }
 
     #[test]
@@ -243,7 +250,7 @@ mod tests {
             fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
                 for b in buf.iter_mut() {
                     self.0 += 1;
-                    *b = if self.0 % 50 == 0 { b'\n' } else { b'a' };
+                    *b = if self.0.is_multiple_of(50) { b'\n' } else { b'a' };
                 }
                 Ok(buf.len())
             }
@@ -255,6 +262,13 @@ mod tests {
         )
         .unwrap();
         assert!(input.bytes.len() <= LOG_LIMIT && input.bytes.len() > LOG_LIMIT - 100);
-        assert!(input.notes.iter().any(|n| n.contains("had not ended after 256.0 MiB")), "{:?}", input.notes);
+        assert!(
+            input
+                .notes
+                .iter()
+                .any(|n| n.contains("had not ended after 256.0 MiB")),
+            "{:?}",
+            input.notes
+        );
     }
 }

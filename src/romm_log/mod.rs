@@ -52,7 +52,10 @@ pub fn judge_input(input: &input::Input) -> Vec<Finding> {
 /// for the findings: "romm.log", "the last 24 h of romm's container log").
 /// Only its newest `LOG_LIMIT` bytes are judged, and the findings say so.
 /// The entry for the log `doctor --container` fetches (issue 12).
-#[allow(dead_code, reason = "called by the container log source, and by the tests")]
+#[allow(
+    dead_code,
+    reason = "called by the container log source, and by the tests"
+)]
 pub fn judge(log: &[u8], source: &str) -> Vec<Finding> {
     judge_with(log, source, &[])
 }
@@ -86,16 +89,13 @@ static POCKET_ID_TOKEN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"HTTP Request: POST \S+/api/oidc/token ""#).unwrap());
 /// nginx's access line (`docker/nginx/default.conf`, `romm_logs`): remote |
 /// forwarded-for | method URI status | bytes | …
-static NGINX: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\S+ \| .*? \| [A-Z]+ (\S+) (\d{3}) \| (\d+) \|").unwrap()
-});
+static NGINX: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\S+ \| .*? \| [A-Z]+ (\S+) (\d{3}) \| (\d+) \|").unwrap());
 /// uvicorn's access line (DEBUG only).
-static UVICORN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^\S* - "[A-Z]+ (\S+) HTTP/[\d.]+" (\d{3})$"#).unwrap()
-});
-static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^HTTP Request: [A-Z]+ \S+ "HTTP/[\d.]+ (\d{3})"#).unwrap()
-});
+static UVICORN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"^\S* - "[A-Z]+ (\S+) HTTP/[\d.]+" (\d{3})$"#).unwrap());
+static REQUEST: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"^HTTP Request: [A-Z]+ \S+ "HTTP/[\d.]+ (\d{3})"#).unwrap());
 static CONNECT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^connect_tcp\.started host='([^']+)'").unwrap());
 static NEW_USER: LazyLock<Regex> = LazyLock::new(|| {
@@ -184,7 +184,9 @@ impl Kind {
     /// Whether the finding names the stage: the row does not.
     fn names_stage(self) -> bool {
         match self {
-            Kind::Row(p) => matches!(&p.on, patterns::On::Exception { stages, .. } if stages.is_empty()),
+            Kind::Row(p) => {
+                matches!(&p.on, patterns::On::Exception { stages, .. } if stages.is_empty())
+            }
             Kind::Derived(d) => d == Derived::Unknown,
         }
     }
@@ -610,8 +612,11 @@ impl Judge {
             detail.push("The log has no INFO lines (LOGLEVEL is WARNING or higher): a disabled user (401) or OIDC switched off (500) leaves no trace then.".into());
         }
         detail.extend(notes.iter().cloned());
-        Finding::pass(ID, format!("No OIDC failure in {source} ({span}; {logins})"))
-            .detail(detail.join("\n"))
+        Finding::pass(
+            ID,
+            format!("No OIDC failure in {source} ({span}; {logins})"),
+        )
+        .detail(detail.join("\n"))
     }
 
     /// `text` with every code and state of the access lines replaced.

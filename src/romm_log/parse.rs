@@ -30,8 +30,7 @@ static DOCKER_TS: LazyLock<Regex> = LazyLock::new(|| {
 });
 static COMPOSE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\s+\| ?").unwrap());
-static ANSI: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]").unwrap());
+static ANSI: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]").unwrap());
 static HEADER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"^(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|TRACE):[ \t]+\[RomM\]\[([^\]\[]+)\]\[(\d{4}-\d{2}-\d{2})(?: (\d{2}:\d{2}:\d{2})?)?\] ?(.*)$",
@@ -143,7 +142,10 @@ impl Traceback {
 #[derive(Debug)]
 pub enum Event {
     /// A header line that starts no traceback.
-    Line { header: Header, time: Option<Stamp> },
+    Line {
+        header: Header,
+        time: Option<Stamp>,
+    },
     Traceback(Traceback),
 }
 
@@ -246,10 +248,10 @@ pub fn scan(text: &str, mut on: impl FnMut(Event)) -> Scan {
         let head = header.level == "ERROR" && header.message == ASGI_HEAD;
         // A header inside a traceback that has no exception line yet is
         // another process writing in between: the traceback goes on.
-        if head || open.as_ref().is_some_and(|b| b.exception.is_some()) {
-            if let Some(block) = open.take() {
-                on(Event::Traceback(block));
-            }
+        if (head || open.as_ref().is_some_and(|b| b.exception.is_some()))
+            && let Some(block) = open.take()
+        {
+            on(Event::Traceback(block));
         }
         if head {
             open = Some(Traceback {
@@ -283,7 +285,8 @@ mod tests {
 
     #[test]
     fn a_header_is_read_with_or_without_colour_and_padding() {
-        let plain = "ERROR:\t  [RomM][base_handler][2026-12-05 22:00:10] Email is missing from token.";
+        let plain =
+            "ERROR:\t  [RomM][base_handler][2026-12-05 22:00:10] Email is missing from token.";
         let warning = "WARNING:  [RomM][auth][2026-12-05 22:00:10] Failed to load OIDC server metadata for RP-Initiated Logout";
         let nginx = "INFO:     [RomM][nginx][2026-12-05 ] 172.18.0.1 | - | GET /api/login/openid 302 | 0 | Firefox Linux | 0.006";
         for (line, module, time) in [
@@ -293,7 +296,13 @@ mod tests {
             (nginx, "nginx", "2026-12-05"),
         ] {
             let (events, scan) = read(line);
-            let [Event::Line { header, time: Some(Stamp::Romm(t)) }] = &events[..] else {
+            let [
+                Event::Line {
+                    header,
+                    time: Some(Stamp::Romm(t)),
+                },
+            ] = &events[..]
+            else {
                 panic!("{line}: {events:?}");
             };
             assert_eq!((header.module.as_str(), t.as_str()), (module, time));
@@ -318,7 +327,9 @@ mod tests {
         assert_eq!(scan.first, scan.last);
         let zoned = "2026-12-05T21:21:49.5+01:00 ERROR:\t  [RomM][x][2026-12-05 21:21:49] m";
         let (events, _) = read(zoned);
-        assert!(matches!(&events[0], Event::Line { time: Some(Stamp::Docker(t)), .. } if t == "2026-12-05T21:21:49+01:00"));
+        assert!(
+            matches!(&events[0], Event::Line { time: Some(Stamp::Docker(t)), .. } if t == "2026-12-05T21:21:49+01:00")
+        );
     }
 
     #[test]
@@ -353,10 +364,18 @@ INFO:     [RomM][nginx][2026-12-05 20:21:50] 172.18.0.1 | - | GET /api/login/ope
         assert_eq!(frames, ["login_via_openid", "load_server_metadata"]);
         assert!(t.frames[0].is("endpoints/auth.py", "login_via_openid"));
         assert!(!t.frames[0].is("points/auth.py", "login_via_openid"));
-        assert!(t.exception.as_deref().unwrap().starts_with("httpx.HTTPStatusError: Redirect"));
+        assert!(
+            t.exception
+                .as_deref()
+                .unwrap()
+                .starts_with("httpx.HTTPStatusError: Redirect")
+        );
         assert_eq!(
             t.more,
-            ["Redirect location: 'https://id.example.com/.well-known/openid-configuration'", "For more information check: https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/301"]
+            [
+                "Redirect location: 'https://id.example.com/.well-known/openid-configuration'",
+                "For more information check: https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/301"
+            ]
         );
     }
 
@@ -392,7 +411,10 @@ httpx.ConnectError: All connection attempts failed"#;
         };
         let frames: Vec<&str> = t.frames.iter().map(|f| f.function.as_str()).collect();
         assert_eq!(frames, ["second", "third"]);
-        assert_eq!(t.exception.as_deref(), Some("httpx.ConnectError: All connection attempts failed"));
+        assert_eq!(
+            t.exception.as_deref(),
+            Some("httpx.ConnectError: All connection attempts failed")
+        );
     }
 
     #[test]
@@ -402,7 +424,10 @@ httpx.ConnectError: All connection attempts failed"#;
             panic!("{events:?}")
         };
         assert_eq!((t.frames.len(), t.exception.as_deref()), (1, None));
-        let long = format!("ERROR:\t  [RomM][x][2026-12-05 20:21:49] {}é", "a".repeat(LINE_LIMIT));
+        let long = format!(
+            "ERROR:\t  [RomM][x][2026-12-05 20:21:49] {}é",
+            "a".repeat(LINE_LIMIT)
+        );
         let (events, _) = read(&long);
         let Event::Line { header, .. } = &events[0] else {
             panic!()

@@ -370,7 +370,11 @@ pub static PATTERNS: &[Pattern] = &[
     },
     Pattern {
         name: "jwks.no-uri",
-        on: exception(&["RuntimeError"], r#"^Missing "jwks_uri" in metadata$"#, &[]),
+        on: exception(
+            &["RuntimeError"],
+            r#"^Missing "jwks_uri" in metadata$"#,
+            &[],
+        ),
         when: None,
         what: "The discovery document has no jwks_uri",
         cause: "RomM cannot fetch the keys to check the ID token's signature.",
@@ -578,7 +582,11 @@ pub static PATTERNS: &[Pattern] = &[
     },
     Pattern {
         name: "callback.provider-error",
-        on: exception(&[OAUTH_ERROR], r"^([^:]*)(?::\s*(.*))?$", &[Stage::Callback]),
+        on: exception(
+            &[OAUTH_ERROR],
+            r"^([^:]*)(?::\s*(.*))?$",
+            &[Stage::Callback],
+        ),
         when: None,
         what: "The provider sent the login back with an error",
         cause: "The provider refused the authorization request and redirected to RomM's callback with ?error=…; its words are in the exception line.",
@@ -631,7 +639,11 @@ pub static PATTERNS: &[Pattern] = &[
         what: "The token endpoint answers a server error",
         cause: "The token endpoint (or the proxy in front of it) fails as RomM reaches it; only a 5xx raises here, a 4xx is read as an OAuth error.",
         check: id::LOGIN_TOKEN,
-        fix: Fix::Made(|s| login::token_refusal("", "", s.status.unwrap_or(500)).1.to_string()),
+        fix: Fix::Made(|s| {
+            login::token_refusal("", "", s.status.unwrap_or(500))
+                .1
+                .to_string()
+        }),
     },
     Pattern {
         name: "token.not-json",
@@ -640,7 +652,11 @@ pub static PATTERNS: &[Pattern] = &[
         what: "The token endpoint's answer is not JSON",
         cause: "Something in front of the token endpoint (a proxy, a WAF, a login portal) answered RomM with a page instead of the provider's JSON.",
         check: id::LOGIN_TOKEN,
-        fix: Fix::Made(|s| login::token_refusal("", "", s.status.unwrap_or(400)).1.to_string()),
+        fix: Fix::Made(|s| {
+            login::token_refusal("", "", s.status.unwrap_or(400))
+                .1
+                .to_string()
+        }),
     },
     // The key set.
     Pattern {
@@ -661,24 +677,137 @@ pub static PATTERNS: &[Pattern] = &[
         }),
     },
     // The ID token, by the exception oidc::id_token knows authlib raises.
-    id_token("id-token.iss", "The ID token's iss is not discovery's issuer", "RomM compares iss with the issuer of the discovery document (not with OIDC_SERVER_APPLICATION_URL): a trailing slash, or a provider whose public URL changed.", |_| Rejection::Issuer { expected: String::new(), found: String::new() }),
-    id_token("id-token.at-hash", "The ID token's at_hash does not match its access token", "authlib hashes at_hash by the token's algorithm: SHA-512 for EdDSA, where Pocket ID 2.10+ uses SHA-256; otherwise the provider computes it wrongly.", |pocket_id| if pocket_id { Rejection::EdDsaAtHash } else { Rejection::AtHash { alg: String::new() } }),
-    id_token("id-token.nonce", "The ID token does not carry the login's nonce", "The provider did not copy the nonce of RomM's authorization request into the ID token.", |_| Rejection::Nonce { found: String::new() }),
-    id_token("id-token.nonce", "The ID token does not carry the login's nonce", "The provider did not copy the nonce of RomM's authorization request into the ID token.", |_| Rejection::NonceMissing),
-    id_token("id-token.azp", "The ID token has another audience and no azp for RomM", "aud lists more than RomM's client id, and azp is absent.", |_| Rejection::AzpMissing { aud: String::new(), client_id: String::new() }),
-    id_token("id-token.azp", "The ID token was issued to another client (azp)", "azp is not OIDC_CLIENT_ID.", |_| Rejection::Azp { found: String::new(), client_id: String::new() }),
-    id_token("id-token.time", "The ID token has expired", "Its exp is more than authlib's 120 s of leeway in the past by RomM's clock: the clocks of RomM's and the provider's hosts differ, or tokens live very briefly.", |_| Rejection::Expired { exp: 0.0, now: 0 }),
-    id_token("id-token.time", "The ID token is not valid yet (nbf)", "Its nbf is more than 120 s ahead of RomM's clock: the clocks of RomM's and the provider's hosts differ.", |_| Rejection::NotYetValid { nbf: 0.0, now: 0 }),
-    id_token("id-token.time", "The ID token was issued in the future (iat)", "Its iat is more than 120 s ahead of RomM's clock: the clocks of RomM's and the provider's hosts differ.", |_| Rejection::IssuedInFuture { iat: 0.0, now: 0 }),
-    id_token("id-token.signature", "The ID token's signature does not verify", "The key with the token's kid in the provider's key set does not verify it: a key rotated in place, a stale key set RomM keeps, or another instance's keys.", |_| Rejection::BadSignature { why: String::new() }),
-    id_token("id-token.alg", "The ID token's algorithm is not allowed", "The token's alg is not in discovery's id_token_signing_alg_values_supported (RS256 when that is absent), or is HS256 or none; an encrypted ID token fails the same way.", |_| Rejection::AlgNotAllowed { alg: String::new(), allowed: Vec::new() }),
-    id_token("id-token.alg", "The ID token names no algorithm", "Its header has no alg.", |_| Rejection::AlgMissing),
-    id_token("id-token.kid", "The ID token's kid is not in the provider's key set", "Even after fetching the key set again, no key has the token's kid: a rotated key, or the jwks_uri of another instance.", |_| Rejection::KeyNotFound { kid: Some(String::new()), keys: 0 }),
-    id_token("id-token.missing-claim", "The ID token lacks a claim OIDC requires", "authlib requires iss, sub, aud, exp and iat.", |_| Rejection::MissingClaim("iss")),
-    id_token("id-token.missing-claim", "The ID token lacks a claim OIDC requires", "authlib requires iss, sub, aud, exp and iat.", |_| Rejection::MissingClaim("sub")),
-    id_token("id-token.missing-claim", "The ID token lacks a claim OIDC requires", "authlib requires iss, sub, aud, exp and iat.", |_| Rejection::MissingClaim("aud")),
-    id_token("id-token.missing-claim", "The ID token lacks a claim OIDC requires", "authlib requires iss, sub, aud, exp and iat.", |_| Rejection::MissingClaim("exp")),
-    id_token("id-token.missing-claim", "The ID token lacks a claim OIDC requires", "authlib requires iss, sub, aud, exp and iat.", |_| Rejection::MissingClaim("iat")),
+    id_token(
+        "id-token.iss",
+        "The ID token's iss is not discovery's issuer",
+        "RomM compares iss with the issuer of the discovery document (not with OIDC_SERVER_APPLICATION_URL): a trailing slash, or a provider whose public URL changed.",
+        |_| Rejection::Issuer {
+            expected: String::new(),
+            found: String::new(),
+        },
+    ),
+    id_token(
+        "id-token.at-hash",
+        "The ID token's at_hash does not match its access token",
+        "authlib hashes at_hash by the token's algorithm: SHA-512 for EdDSA, where Pocket ID 2.10+ uses SHA-256; otherwise the provider computes it wrongly.",
+        |pocket_id| {
+            if pocket_id {
+                Rejection::EdDsaAtHash
+            } else {
+                Rejection::AtHash { alg: String::new() }
+            }
+        },
+    ),
+    id_token(
+        "id-token.nonce",
+        "The ID token does not carry the login's nonce",
+        "The provider did not copy the nonce of RomM's authorization request into the ID token.",
+        |_| Rejection::Nonce {
+            found: String::new(),
+        },
+    ),
+    id_token(
+        "id-token.nonce",
+        "The ID token does not carry the login's nonce",
+        "The provider did not copy the nonce of RomM's authorization request into the ID token.",
+        |_| Rejection::NonceMissing,
+    ),
+    id_token(
+        "id-token.azp",
+        "The ID token has another audience and no azp for RomM",
+        "aud lists more than RomM's client id, and azp is absent.",
+        |_| Rejection::AzpMissing {
+            aud: String::new(),
+            client_id: String::new(),
+        },
+    ),
+    id_token(
+        "id-token.azp",
+        "The ID token was issued to another client (azp)",
+        "azp is not OIDC_CLIENT_ID.",
+        |_| Rejection::Azp {
+            found: String::new(),
+            client_id: String::new(),
+        },
+    ),
+    id_token(
+        "id-token.time",
+        "The ID token has expired",
+        "Its exp is more than authlib's 120 s of leeway in the past by RomM's clock: the clocks of RomM's and the provider's hosts differ, or tokens live very briefly.",
+        |_| Rejection::Expired { exp: 0.0, now: 0 },
+    ),
+    id_token(
+        "id-token.time",
+        "The ID token is not valid yet (nbf)",
+        "Its nbf is more than 120 s ahead of RomM's clock: the clocks of RomM's and the provider's hosts differ.",
+        |_| Rejection::NotYetValid { nbf: 0.0, now: 0 },
+    ),
+    id_token(
+        "id-token.time",
+        "The ID token was issued in the future (iat)",
+        "Its iat is more than 120 s ahead of RomM's clock: the clocks of RomM's and the provider's hosts differ.",
+        |_| Rejection::IssuedInFuture { iat: 0.0, now: 0 },
+    ),
+    id_token(
+        "id-token.signature",
+        "The ID token's signature does not verify",
+        "The key with the token's kid in the provider's key set does not verify it: a key rotated in place, a stale key set RomM keeps, or another instance's keys.",
+        |_| Rejection::BadSignature { why: String::new() },
+    ),
+    id_token(
+        "id-token.alg",
+        "The ID token's algorithm is not allowed",
+        "The token's alg is not in discovery's id_token_signing_alg_values_supported (RS256 when that is absent), or is HS256 or none; an encrypted ID token fails the same way.",
+        |_| Rejection::AlgNotAllowed {
+            alg: String::new(),
+            allowed: Vec::new(),
+        },
+    ),
+    id_token(
+        "id-token.alg",
+        "The ID token names no algorithm",
+        "Its header has no alg.",
+        |_| Rejection::AlgMissing,
+    ),
+    id_token(
+        "id-token.kid",
+        "The ID token's kid is not in the provider's key set",
+        "Even after fetching the key set again, no key has the token's kid: a rotated key, or the jwks_uri of another instance.",
+        |_| Rejection::KeyNotFound {
+            kid: Some(String::new()),
+            keys: 0,
+        },
+    ),
+    id_token(
+        "id-token.missing-claim",
+        "The ID token lacks a claim OIDC requires",
+        "authlib requires iss, sub, aud, exp and iat.",
+        |_| Rejection::MissingClaim("iss"),
+    ),
+    id_token(
+        "id-token.missing-claim",
+        "The ID token lacks a claim OIDC requires",
+        "authlib requires iss, sub, aud, exp and iat.",
+        |_| Rejection::MissingClaim("sub"),
+    ),
+    id_token(
+        "id-token.missing-claim",
+        "The ID token lacks a claim OIDC requires",
+        "authlib requires iss, sub, aud, exp and iat.",
+        |_| Rejection::MissingClaim("aud"),
+    ),
+    id_token(
+        "id-token.missing-claim",
+        "The ID token lacks a claim OIDC requires",
+        "authlib requires iss, sub, aud, exp and iat.",
+        |_| Rejection::MissingClaim("exp"),
+    ),
+    id_token(
+        "id-token.missing-claim",
+        "The ID token lacks a claim OIDC requires",
+        "authlib requires iss, sub, aud, exp and iat.",
+        |_| Rejection::MissingClaim("iat"),
+    ),
     Pattern {
         name: "id-token.decode",
         on: exception(&["authlib.jose.errors.DecodeError"], ".*", &[]),
@@ -686,17 +815,57 @@ pub static PATTERNS: &[Pattern] = &[
         what: "The ID token cannot be decoded",
         cause: "It is not a signed JWT RomM can read: malformed, or encrypted.",
         check: id::LOGIN_ID_TOKEN,
-        fix: Fix::Made(|s| {
-            login::rejection_fix(&Rejection::Segments { parts: 0 }, &s.flavor())
-        }),
+        fix: Fix::Made(|s| login::rejection_fix(&Rejection::Segments { parts: 0 }, &s.flavor())),
     },
     // RomM's own checks of the token, then of its users (each logs one line).
-    logged("romm.userinfo-missing", r"^Userinfo is missing from token\.$", "The token response has no ID token (RomM: \"Userinfo is missing from token.\", 400)", "RomM reads the user from the ID token only, and the provider returned none.", id::LOGIN_TOKEN, Fix::Text(login::NO_ID_TOKEN_FIX)),
-    logged("romm.email-missing", r"^Email is missing from token\.$", "The ID token has no email (RomM: \"Email is missing from token.\", 400)", "RomM finds users by email and reads it from the ID token only, not from userinfo.", id::LOGIN_EMAIL, Fix::Made(|s| login::email_missing_fix(&s.flavor()).to_string())),
-    logged("romm.email-unverified", r"^Email is not verified\.$", "The ID token's email is not verified (RomM: \"Email is not verified.\", 400)", "email_verified is false, or anything but the boolean true while the provider lists email_verified in claims_supported.", id::LOGIN_EMAIL_VERIFIED, Fix::Made(|_| login::verified_fix("", &Flavor::Other))),
-    logged("romm.username-missing", r"^'([^']*)' attribute is missing from token\.$", "The ID token lacks the username claim (RomM: \"'…' attribute is missing from token.\", 400)", "The claim OIDC_USERNAME_ATTRIBUTE names (preferred_username unless set) is not in the ID token.", id::LOGIN_USERNAME, Fix::Made(|s| login::username_missing_fix(s.capture(1)))),
-    logged("romm.no-role", r"^User has not been granted any roles for this application\.$", "The user has no role RomM maps (RomM: \"User has not been granted any roles for this application.\", 403)", "The OIDC_CLAIM_ROLES claim is in the token, but matches neither OIDC_ROLE_ADMIN nor OIDC_ROLE_EDITOR/OIDC_ROLE_VIEWER.", id::LOGIN_ROLES, Fix::Text(login::NO_ROLE_FIX)),
-    logged("romm.registration-disabled", r"^User with email '([^']*)' not found and OIDC registration is disabled$", "No RomM user has the email, and registration is off (RomM: 403)", "RomM matches the token's email to its users (case-insensitively); none has it and OIDC_ALLOW_REGISTRATION is false.", id::ROMM_ACCOUNT, Fix::Made(|s| romm_users::registration_off_fix(s.capture(1)))),
+    logged(
+        "romm.userinfo-missing",
+        r"^Userinfo is missing from token\.$",
+        "The token response has no ID token (RomM: \"Userinfo is missing from token.\", 400)",
+        "RomM reads the user from the ID token only, and the provider returned none.",
+        id::LOGIN_TOKEN,
+        Fix::Text(login::NO_ID_TOKEN_FIX),
+    ),
+    logged(
+        "romm.email-missing",
+        r"^Email is missing from token\.$",
+        "The ID token has no email (RomM: \"Email is missing from token.\", 400)",
+        "RomM finds users by email and reads it from the ID token only, not from userinfo.",
+        id::LOGIN_EMAIL,
+        Fix::Made(|s| login::email_missing_fix(&s.flavor()).to_string()),
+    ),
+    logged(
+        "romm.email-unverified",
+        r"^Email is not verified\.$",
+        "The ID token's email is not verified (RomM: \"Email is not verified.\", 400)",
+        "email_verified is false, or anything but the boolean true while the provider lists email_verified in claims_supported.",
+        id::LOGIN_EMAIL_VERIFIED,
+        Fix::Made(|_| login::verified_fix("", &Flavor::Other)),
+    ),
+    logged(
+        "romm.username-missing",
+        r"^'([^']*)' attribute is missing from token\.$",
+        "The ID token lacks the username claim (RomM: \"'…' attribute is missing from token.\", 400)",
+        "The claim OIDC_USERNAME_ATTRIBUTE names (preferred_username unless set) is not in the ID token.",
+        id::LOGIN_USERNAME,
+        Fix::Made(|s| login::username_missing_fix(s.capture(1))),
+    ),
+    logged(
+        "romm.no-role",
+        r"^User has not been granted any roles for this application\.$",
+        "The user has no role RomM maps (RomM: \"User has not been granted any roles for this application.\", 403)",
+        "The OIDC_CLAIM_ROLES claim is in the token, but matches neither OIDC_ROLE_ADMIN nor OIDC_ROLE_EDITOR/OIDC_ROLE_VIEWER.",
+        id::LOGIN_ROLES,
+        Fix::Text(login::NO_ROLE_FIX),
+    ),
+    logged(
+        "romm.registration-disabled",
+        r"^User with email '([^']*)' not found and OIDC registration is disabled$",
+        "No RomM user has the email, and registration is off (RomM: 403)",
+        "RomM matches the token's email to its users (case-insensitively); none has it and OIDC_ALLOW_REGISTRATION is false.",
+        id::ROMM_ACCOUNT,
+        Fix::Made(|s| romm_users::registration_off_fix(s.capture(1))),
+    ),
     Pattern {
         name: "romm.duplicate-username",
         on: exception(
@@ -857,11 +1026,7 @@ fn is_class(text: &str) -> bool {
 
 /// The first row for an exception raised at `stage`, with what it
 /// captured.
-pub fn match_exception(
-    exception: &str,
-    stage: Stage,
-    seen: &mut Seen,
-) -> Option<&'static Pattern> {
+pub fn match_exception(exception: &str, stage: Stage, seen: &mut Seen) -> Option<&'static Pattern> {
     let (class, message) = split_exception(exception);
     let short = format!(
         "{}{}{message}",
@@ -897,17 +1062,20 @@ pub fn match_logged(
     message: &str,
     seen: &mut Seen,
 ) -> Option<&'static Pattern> {
-    PATTERNS.iter().zip(REGEXES.iter()).find_map(|(p, re)| match (&p.on, re) {
-        (
-            On::Logged {
-                module: m,
-                level: l,
-                ..
-            },
-            Some(re),
-        ) if *m == module && *l == level && captured(re, message, seen) => Some(p),
-        _ => None,
-    })
+    PATTERNS
+        .iter()
+        .zip(REGEXES.iter())
+        .find_map(|(p, re)| match (&p.on, re) {
+            (
+                On::Logged {
+                    module: m,
+                    level: l,
+                    ..
+                },
+                Some(re),
+            ) if *m == module && *l == level && captured(re, message, seen) => Some(p),
+            _ => None,
+        })
 }
 
 /// The row for an access-log answer (`bytes`: the body size, when the
