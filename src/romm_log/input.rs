@@ -250,7 +250,11 @@ mod tests {
             fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
                 for b in buf.iter_mut() {
                     self.0 += 1;
-                    *b = if self.0.is_multiple_of(50) { b'\n' } else { b'a' };
+                    *b = if self.0.is_multiple_of(50) {
+                        b'\n'
+                    } else {
+                        b'a'
+                    };
                 }
                 Ok(buf.len())
             }

@@ -279,14 +279,21 @@ impl Judge {
                 None
             }
         });
+        // httpx names where a redirect went on the line after.
+        let location = t
+            .more
+            .iter()
+            .find(|l| l.starts_with("Redirect location: "))
+            .map_or(String::new(), |l| format!("\n{l}"));
         self.pending = Some(self.incidents.len());
         self.push(Incident {
             kind,
             stage: Some(stage),
             fix,
-            shown: t
-                .exception
-                .unwrap_or_else(|| "(the log ends before the exception line)".into()),
+            shown: t.exception.map_or_else(
+                || "(the log ends before the exception line)".into(),
+                |e| e + &location,
+            ),
             via: LOGGED,
             route,
             time: t.time,

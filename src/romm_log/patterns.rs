@@ -476,7 +476,9 @@ pub static PATTERNS: &[Pattern] = &[
         cause: "No CA RomM trusts vouches for the chain: a private CA with OIDC_TLS_CACERTFILE unset, naming another CA's file, or naming a directory (which needs `openssl rehash` names). OIDC_TLS_CACERTFILE replaces RomM's default trust store.",
         check: id::TLS_CA_FILE,
         fix: Fix::Made(|_| {
-            tls::untrusted_fix("the last certificate `openssl s_client -showcerts` prints")
+            tls::untrusted_fix(
+                "the issuer of the last certificate `openssl s_client -showcerts` prints",
+            )
         }),
     },
     Pattern {
@@ -639,11 +641,7 @@ pub static PATTERNS: &[Pattern] = &[
         what: "The token endpoint answers a server error",
         cause: "The token endpoint (or the proxy in front of it) fails as RomM reaches it; only a 5xx raises here, a 4xx is read as an OAuth error.",
         check: id::LOGIN_TOKEN,
-        fix: Fix::Made(|s| {
-            login::token_refusal("", "", s.status.unwrap_or(500))
-                .1
-                .to_string()
-        }),
+        fix: Fix::Made(token_fix),
     },
     Pattern {
         name: "token.not-json",
@@ -652,11 +650,10 @@ pub static PATTERNS: &[Pattern] = &[
         what: "The token endpoint's answer is not JSON",
         cause: "Something in front of the token endpoint (a proxy, a WAF, a login portal) answered RomM with a page instead of the provider's JSON.",
         check: id::LOGIN_TOKEN,
-        fix: Fix::Made(|s| {
-            login::token_refusal("", "", s.status.unwrap_or(400))
-                .1
-                .to_string()
-        }),
+        // login.token shows the page and says to read it; the log has no page.
+        fix: Fix::Text(
+            "Let RomM's container reach the token endpoint (discovery's token_endpoint) without the proxy, firewall or login portal in front of it answering for the provider.",
+        ),
     },
     // The key set.
     Pattern {
@@ -938,7 +935,7 @@ pub static PATTERNS: &[Pattern] = &[
 ];
 
 /// `login.token`'s fix for the provider's refusal (error and description
-/// from the `OAuthError`, the status from RomM's request line).
+/// from the `OAuthError`, if any; the status from RomM's request line).
 fn token_fix(s: &Seen) -> String {
     let said = format!("{} {}", s.capture(1), s.capture(2));
     login::token_refusal(s.capture(1), said.trim(), s.status.unwrap_or(400))

@@ -1485,3 +1485,37 @@ fn the_readme_names_every_pattern() {
         );
     }
 }
+
+#[test]
+fn a_redirects_location_is_shown_and_sql_parameters_are_not() {
+    let redirect = failed(
+        LOGIN,
+        DISCOVERY,
+        &[
+            "httpx.HTTPStatusError: Redirect response '308 Permanent Redirect' for url 'http://id.example.com/.well-known/openid-configuration'",
+            "Redirect location: 'https://id.example.com/.well-known/openid-configuration'",
+        ],
+    );
+    let f = judged(&redirect).remove(0);
+    assert!(
+        f.detail.contains(
+            "\nRedirect location: 'https://id.example.com/.well-known/openid-configuration'\n"
+        ),
+        "{}",
+        f.detail
+    );
+    let dup = failed(
+        CALLBACK,
+        ACCOUNT,
+        &[
+            "sqlalchemy.exc.IntegrityError: (mariadb.IntegrityError) Duplicate entry 'alice' for key 'ix_users_username'",
+            "[SQL: INSERT INTO users (username, hashed_password) VALUES (?, ?)]",
+            "[parameters: ('alice', 'b3e0c7d2-hashed')]",
+        ],
+    );
+    let text = serde_json::to_string(&judged(&dup)).unwrap();
+    assert!(
+        !text.contains("b3e0c7d2") && !text.contains("[SQL"),
+        "{text}"
+    );
+}
