@@ -271,6 +271,9 @@ const OAUTH_ERROR: &str = "authlib.integrations.base_client.errors.OAuthError";
 const JSON_ERROR: &str = "json.decoder.JSONDecodeError";
 const STATUS_ERROR: &str = "httpx.HTTPStatusError";
 const CONNECT_ERROR: &str = "httpx.ConnectError";
+/// A refused certificate: httpx's wrapper, or the ssl error itself where the
+/// chain is printed whole (sentry's ASGI wrapper cuts it to httpx's).
+const VERIFY_ERRORS: &[&str] = &[CONNECT_ERROR, "ssl.SSLCertVerificationError"];
 /// A TLS verify failure: the reason, then CPython's source line (which
 /// varies by release).
 macro_rules! verify_failed {
@@ -465,7 +468,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         name: "tls.untrusted",
         on: exception(
-            &[CONNECT_ERROR],
+            VERIFY_ERRORS,
             verify_failed!(
                 r"(unable to get local issuer certificate|unable to get issuer certificate|unable to verify the first certificate|self-signed certificate(?: in certificate chain)?)"
             ),
@@ -484,7 +487,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         name: "tls.hostname",
         on: exception(
-            &[CONNECT_ERROR],
+            VERIFY_ERRORS,
             verify_failed!(
                 r"(?:Hostname|IP address) mismatch, certificate is not valid for '([^']+)'\."
             ),
@@ -499,7 +502,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         name: "tls.expired",
         on: exception(
-            &[CONNECT_ERROR],
+            VERIFY_ERRORS,
             verify_failed!(r"(certificate has expired|certificate is not yet valid)"),
             &[],
         ),
@@ -511,7 +514,7 @@ pub static PATTERNS: &[Pattern] = &[
     },
     Pattern {
         name: "tls.strict",
-        on: exception(&[CONNECT_ERROR], verify_failed!(r"(.+)"), &[]),
+        on: exception(VERIFY_ERRORS, verify_failed!(r"(.+)"), &[]),
         when: Some(|s| crate::tls::strict_fix(s.capture(1)).is_some()),
         what: "RomM's Python refuses the provider's certificate chain (strict RFC 5280)",
         cause: "Python 3.13 verifies with VERIFY_X509_STRICT: a certificate of the chain lacks an extension RFC 5280 requires (browsers and most tools accept it).",
@@ -523,7 +526,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern {
         name: "tls.purpose",
         on: exception(
-            &[CONNECT_ERROR],
+            VERIFY_ERRORS,
             verify_failed!(r"(unsupported certificate purpose)"),
             &[],
         ),
@@ -535,7 +538,7 @@ pub static PATTERNS: &[Pattern] = &[
     },
     Pattern {
         name: "tls.refused",
-        on: exception(&[CONNECT_ERROR], VERIFY_ANY, &[]),
+        on: exception(VERIFY_ERRORS, VERIFY_ANY, &[]),
         when: None,
         what: "RomM refuses the provider's certificate",
         cause: "OpenSSL's reason is in the exception line.",

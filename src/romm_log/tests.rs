@@ -1519,3 +1519,15 @@ fn a_redirects_location_is_shown_and_sql_parameters_are_not() {
         "{text}"
     );
 }
+
+#[test]
+fn a_whole_chain_ending_in_the_ssl_error_reads_as_httpxs() {
+    let chain = failed(
+        LOGIN,
+        DISCOVERY,
+        &[
+            "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate (_ssl.c:1020)",
+        ],
+    );
+    assert_eq!(patterns_of(&judged(&chain)), ["tls.untrusted"]);
+}
