@@ -93,7 +93,7 @@ fn offered() -> clap::Command {
 /// labels that complete each subcommand spell it `romm__subcmd__oidc__subcmd__doctor`
 /// (`-` as `__subcmd__`), so nothing completes after a subcommand. The labels
 /// are renamed to what the loop sets. Once upstream is fixed the wrong
-/// spelling is gone and this is a no-op; `tests/completions.rs` proves
+/// spelling is gone and this is a no-op; `tests/cases/completions.rs` proves
 /// either way that completion works after a subcommand.
 fn bash_case_labels(script: &str) -> Result<String> {
     let wrong = format!("{}__subcmd__", BIN.replace('-', "__subcmd__"));

@@ -1,7 +1,7 @@
 //! Every value that holds a secret, built with known secrets: its `{:?}` and
 //! `{:#?}` (and `{}`, where it has one) show none of them, nor any piece of
 //! one. The black-box side (every output mode of every command) is
-//! `tests/secrets_never_shown.rs`.
+//! `tests/cases/secrets_never_shown.rs`.
 
 use std::path::Path;
 

@@ -3,11 +3,8 @@
 //! OpenSSL 3.0.19, and cross-checked with OpenSSL 3.5.6 (pyOpenSSL with the
 //! same flags): both gave the verdict and message of every case below.
 
-#[path = "../../tests/support/certs.rs"]
-mod certs;
-
-use certs::{CaSpec, LeafSpec, Validity, intermediate, leaf, root};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use test_pki::{CaSpec, LeafSpec, Validity, intermediate, leaf, root};
 
 use super::*;
 

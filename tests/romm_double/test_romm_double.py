@@ -1,4 +1,4 @@
-"""The double's own tests, on RomM's pinned libraries (run by tests/romm_agreement.rs:
+"""The double's own tests, on RomM's pinned libraries (run by tests/cases/romm_agreement.rs:
 `python -m unittest discover` in this folder, with the venv's python)."""
 
 from __future__ import annotations

@@ -25,8 +25,6 @@
 //!   after it; the name looked up in the environment first, then among the values read so
 //!   far; `:-` `-` `:+` `+` `:?` `?` as in the shell.
 
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::sync::LazyLock;
 

@@ -4,16 +4,15 @@
 //! with an admin's password or a `users.read` client token. With `--login` the
 //! run also gets an authorization code, an ID token and an access token.
 
-#![allow(dead_code)]
-
 use pocket_id_emulator::{
     Client, Config, Emulator, RommClientToken, RommConfig, RommEmulator, RommUser,
 };
 
 use std::path::Path;
 
-use super::cli::Args;
-use super::peer::{browser_driver, browser_script};
+use super::browser;
+use super::emulator;
+use super::sandbox::Args;
 
 pub const CLIENT_ID: &str = "romm";
 pub const CLIENT_SECRET: &str = "Cs-4hV9qLz2WmX7pRt3K-everything";
@@ -32,7 +31,7 @@ pub struct Everything {
 
 impl Everything {
     pub fn start() -> Everything {
-        let pocket_id = Emulator::start(
+        let pocket_id = emulator::pocket_id(
             Config {
                 clients: vec![Client {
                     name: "RomM".into(),
@@ -45,8 +44,7 @@ impl Everything {
                 ..Config::default()
             }
             .with_admin_api_key(API_KEY),
-        )
-        .expect("start the Pocket ID emulator");
+        );
         let issuer = pocket_id.issuer();
         let env = [
             ("OIDC_ENABLED", "true"),
@@ -56,7 +54,7 @@ impl Everything {
             ("OIDC_REDIRECT_URI", REDIRECT_URI),
             ("OIDC_SERVER_APPLICATION_URL", issuer.as_str()),
         ];
-        let romm = RommEmulator::start(RommConfig {
+        let romm = emulator::romm(RommConfig {
             env: env
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -71,8 +69,7 @@ impl Everything {
                 scopes: vec!["users.read".into()],
             }],
             ..RommConfig::default()
-        })
-        .expect("start the RomM double");
+        });
         Everything { pocket_id, romm }
     }
 
@@ -91,12 +88,7 @@ impl Everything {
     /// browser stand-in logs (the callback URL, code included) to
     /// `dir/browser.log`, not to the doctor's stderr.
     pub fn doctor(&self, dir: &Path) -> Args {
-        browser_driver(); // fails clearly without Node.js
-        let browser = format!(
-            "sh -c 'exec node \"$0\" \"$1\" 2>>\"$2\" >&2' '{}' %s '{}'",
-            browser_script().display(),
-            dir.join("browser.log").display()
-        );
+        let browser = browser::logged(&dir.join("browser.log"), None);
         self.settings()
             .set("--pocket-id-api-key", API_KEY)
             .set("--romm-username", "admin")

@@ -15,19 +15,17 @@
 //! ```
 //! Accounts: any login; `email` = `<login>@example.com` (none for `noemail*`),
 //! `email_verified` = false for `unverified*`, `groups` = `["romm-admins"]` for `admin*`.
-//!
-//! [`browser_driver`] is a command line for `--browser-command` / `$BROWSER` that plays a
-//! browser (follows redirects with a cookie jar and fills in the login/consent forms).
 
-#![allow(dead_code)]
-
-use std::io::{BufRead, BufReader, ErrorKind};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
+
+use super::browser::{NODE_HELP, require_node};
+use super::lock;
+use super::process::Server;
 
 /// How long to wait for the `READY <issuer>` line.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -36,18 +34,11 @@ const INSTALL_LOCK_TIMEOUT: Duration = Duration::from_secs(300);
 /// A lock directory older than this is considered left behind by a killed process.
 const INSTALL_LOCK_STALE: Duration = Duration::from_secs(240);
 
-const NODE_HELP: &str = "the OIDC test peer needs Node.js >= 20 and npm on PATH. \
-     Install them, e.g. on Debian/Ubuntu `apt-get install nodejs npm` (needs Node 20+; \
-     otherwise install Node 20 or 22 LTS from https://nodejs.org or NodeSource), \
-     then re-run the tests. These tests are never skipped.";
-
 /// A running `oidc-provider` instance. Killed on drop.
 pub struct Peer {
     /// `http://127.0.0.1:<port>`, exactly as the provider's discovery `issuer`.
     pub issuer: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stderr: Arc<Mutex<String>>,
+    server: Server,
 }
 
 impl Peer {
@@ -55,88 +46,34 @@ impl Peer {
     /// provider's stderr) if Node is missing, `npm ci` fails or the provider is not ready
     /// within 20 s.
     pub fn start(config: serde_json::Value) -> Peer {
-        check_node();
+        require_node();
         ensure_installed();
 
-        let server = peer_dir().join("server.mjs");
-        let mut child = Command::new("node")
-            .arg(&server)
-            .env("PEER_CONFIG", config.to_string())
-            .current_dir(peer_dir())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "failed to spawn `node {}`: {e}; {NODE_HELP}",
-                    server.display()
-                )
-            });
-
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().expect("child stdout is piped");
-        let stderr_pipe = child.stderr.take().expect("child stderr is piped");
-
-        let stderr = Arc::new(Mutex::new(String::new()));
-        {
-            let stderr = Arc::clone(&stderr);
-            thread::spawn(move || {
-                let mut reader = BufReader::new(stderr_pipe);
-                let mut line = String::new();
-                while matches!(reader.read_line(&mut line), Ok(n) if n > 0) {
-                    lock(&stderr).push_str(&line);
-                    line.clear();
-                }
-            });
-        }
-
-        let (tx, rx) = mpsc::channel::<String>();
-        thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let mut sent = false;
-            while matches!(reader.read_line(&mut line), Ok(n) if n > 0) {
-                if !sent {
-                    let _ = tx.send(line.trim_end().to_string());
-                    sent = true;
-                }
-                // Keep draining until EOF so the child never blocks on a full pipe.
-                line.clear();
-            }
-        });
-
         let started = Instant::now();
-        let mut peer = Peer {
-            issuer: String::new(),
-            child,
-            stdin,
-            stderr,
+        let mut server = Server::start(
+            Command::new("node")
+                .arg(peer_dir().join("server.mjs"))
+                .env("PEER_CONFIG", config.to_string())
+                .current_dir(peer_dir()),
+            &format!("the OIDC test peer; {NODE_HELP}"),
+        );
+        let Some(line) = server.wait_line_after(0, READY_TIMEOUT, |_| true) else {
+            let (status, stderr) = server.kill();
+            panic!(
+                "OIDC test peer not ready after {:?} ({status:?}); config {config}; stderr:\n{stderr}",
+                started.elapsed()
+            )
         };
-        match rx.recv_timeout(READY_TIMEOUT) {
-            Ok(line) => match line.strip_prefix("READY ") {
-                Some(issuer) if issuer.starts_with("http://127.0.0.1:") => {
-                    peer.issuer = issuer.to_string();
-                }
-                _ => panic!(
-                    "OIDC test peer printed {line:?} instead of `READY <issuer>`; stderr:\n{}",
-                    peer.wait_stderr()
-                ),
+        match line.strip_prefix("READY ") {
+            Some(issuer) if issuer.starts_with("http://127.0.0.1:") => Peer {
+                issuer: issuer.to_string(),
+                server,
             },
-            Err(mpsc::RecvTimeoutError::Timeout) => panic!(
-                "OIDC test peer not ready after {:?}; stderr:\n{}",
-                started.elapsed(),
-                peer.wait_stderr()
+            _ => panic!(
+                "OIDC test peer printed {line:?} instead of `READY <issuer>`; stderr:\n{}",
+                server.kill().1
             ),
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                let status = peer.child.wait().ok();
-                panic!(
-                    "OIDC test peer exited before it was ready ({status:?}); config {config}; stderr:\n{}",
-                    peer.wait_stderr()
-                )
-            }
         }
-        peer
     }
 
     /// `issuer` + `path` (path starting with `/`).
@@ -149,88 +86,16 @@ impl Peer {
         self.url("/.well-known/openid-configuration")
     }
 
-    /// The port the provider listens on.
-    pub fn port(&self) -> u16 {
-        self.issuer
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("issuer ends with :<port>")
-    }
-
     /// Everything the provider wrote to stderr so far (warnings, `peer: grant.error: ...`
     /// lines with the reason for each rejected request). Handy in assertion messages.
     pub fn stderr(&self) -> String {
-        lock(&self.stderr).clone()
+        self.server.stderr()
     }
-
-    fn wait_stderr(&mut self) -> String {
-        // Give the reader thread a moment to collect the last lines.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        thread::sleep(Duration::from_millis(100));
-        self.stderr()
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        // Closing stdin alone makes server.mjs exit; kill to be certain and reap it.
-        drop(self.stdin.take());
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Command line that runs the browser stand-in, e.g. `node /abs/tests/support/browser.mjs`;
-/// the URL to open is appended as the last argument. Env: `BROWSER_LOGIN` (default `alice`),
-/// `BROWSER_MODE=stop-at-callback`, `BROWSER_CONSENT=deny`. Exit 0 = reached a 2xx page.
-pub fn browser_driver() -> String {
-    check_node();
-    format!("node {}", browser_script().display())
-}
-
-/// Absolute path of `tests/support/browser.mjs`.
-pub fn browser_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/browser.mjs")
 }
 
 /// Absolute path of `tests/peer`.
 pub fn peer_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peer")
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Panics with install instructions unless `node` (>= 20) runs.
-fn check_node() {
-    static CHECKED: Mutex<bool> = Mutex::new(false);
-    let mut checked = lock(&CHECKED);
-    if *checked {
-        return;
-    }
-    let output = match Command::new("node").arg("--version").output() {
-        Ok(o) => o,
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            panic!("`node` not found on PATH: {NODE_HELP}")
-        }
-        Err(e) => panic!("cannot run `node --version`: {e}; {NODE_HELP}"),
-    };
-    let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    let major: Option<u32> = version
-        .strip_prefix('v')
-        .and_then(|v| v.split('.').next())
-        .and_then(|m| m.parse().ok());
-    match major {
-        Some(m) if output.status.success() && m >= 20 => {}
-        _ => panic!(
-            "`node --version` gave {version:?} ({}); {NODE_HELP}",
-            output.status
-        ),
-    }
-    *checked = true;
 }
 
 /// Version of `oidc-provider` pinned in tests/peer/package.json.

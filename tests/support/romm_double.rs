@@ -13,23 +13,20 @@
 //! [`pinned_python`] is the interpreter of that set, for any test or probe that needs
 //! RomM's libraries.
 
-#![allow(dead_code)]
-
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::browser;
+use super::lock;
+use super::process::{self, Server};
+use super::sandbox::Sandbox;
+
 /// How long to wait for the double's `ready` line.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a login through the double may take, browser included.
-const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `tests/romm_double`.
 pub fn double_dir() -> PathBuf {
@@ -74,42 +71,16 @@ pub fn pinned_python() -> PathBuf {
     venv_dir().join("bin/python")
 }
 
-/// A free loopback port below the kernel's ephemeral range (32768+, where the
-/// providers' `bind(0)` land), so no provider started meanwhile takes it. Each call
-/// gives another port; the start depends on the process id, so test binaries running
-/// at once walk different ports. Never 8765-8769 (the doctor's default listener).
-pub fn free_port() -> u16 {
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let base = 10_000 + (std::process::id() % 400) as u16 * 25;
-    for _ in 0..2_000 {
-        let port = base + NEXT.fetch_add(1, Ordering::SeqCst) % 10_000;
-        if (8765..=8769).contains(&port) || port >= 32_768 {
-            continue;
-        }
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port below the ephemeral range");
-}
-
-/// Everything the double wrote on stdout, one JSON value per line, and its stderr.
-#[derive(Default)]
-struct Channel {
-    events: Vec<Value>,
-    stderr: String,
-    closed: bool,
-}
-
 /// A running double. Killed on drop.
 pub struct RommDouble {
     /// `http://127.0.0.1:<port>`.
     pub url: String,
     /// The `ready` line: interpreter, TLS flags' origin, library versions.
     pub ready: Value,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    channel: Arc<(Mutex<Channel>, Condvar)>,
+    /// Its stdout: one JSON event a line.
+    server: Server,
+    /// Its HOME and working directory (after `server`: removed once it has ended).
+    _home: Sandbox,
 }
 
 /// What one login through the double ended with.
@@ -136,144 +107,59 @@ impl RommDouble {
     /// (`[{"username", "email", "enabled"?, "role"?}]`).
     pub fn start(port: u16, env: &[(String, String)], users: &Value) -> RommDouble {
         let python = pinned_python();
-        let home = std::env::temp_dir();
-        let mut child = Command::new(&python)
-            .arg(double_dir().join("server.py"))
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .arg("--users")
-            .arg(users.to_string())
-            .arg("--exit-on-stdin-eof")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &home)
+        let home = Sandbox::new();
+        let mut server = Server::start(
+            process::clean(
+                Command::new(&python)
+                    .arg(double_dir().join("server.py"))
+                    .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                    .arg("--users")
+                    .arg(users.to_string())
+                    .arg("--exit-on-stdin-eof"),
+            )
+            .env("HOME", home.path())
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .current_dir(&home)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
-
-        let channel = Arc::new((Mutex::new(Channel::default()), Condvar::new()));
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        {
-            let channel = Arc::clone(&channel);
-            thread::spawn(move || {
-                let mut reader = BufReader::new(stdout);
-                let mut line = String::new();
-                while matches!(reader.read_line(&mut line), Ok(n) if n > 0) {
-                    let event = serde_json::from_str(line.trim_end())
-                        .unwrap_or_else(|_| Value::String(line.trim_end().to_string()));
-                    lock(&channel.0).events.push(event);
-                    channel.1.notify_all();
-                    line.clear();
-                }
-                lock(&channel.0).closed = true;
-                channel.1.notify_all();
-            });
-        }
-        {
-            let channel = Arc::clone(&channel);
-            thread::spawn(move || {
-                let mut reader = BufReader::new(stderr);
-                let mut line = String::new();
-                while matches!(reader.read_line(&mut line), Ok(n) if n > 0) {
-                    lock(&channel.0).stderr.push_str(&line);
-                    line.clear();
-                }
-            });
-        }
-        let stdin = child.stdin.take();
-        let mut double = RommDouble {
-            url: format!("http://127.0.0.1:{port}"),
-            ready: Value::Null,
-            child,
-            stdin,
-            channel,
+            .current_dir(home.path()),
+            "the RomM client double",
+        );
+        let Some(ready) = wait_event_after(&server, 0, READY_TIMEOUT, |e| e["event"] == "ready")
+        else {
+            let (status, stderr) = server.kill();
+            panic!(
+                "the RomM double on port {port} was not ready within {READY_TIMEOUT:?} ({status:?}); stderr:\n{stderr}"
+            );
         };
-        match double.wait_event(READY_TIMEOUT, |e| e["event"] == "ready") {
-            Some(ready) => double.ready = ready,
-            None => {
-                let _ = double.child.kill();
-                let status = double.child.wait().ok();
-                thread::sleep(Duration::from_millis(100));
-                panic!(
-                    "the RomM double on port {port} was not ready within {READY_TIMEOUT:?} ({status:?}); stderr:\n{}",
-                    double.stderr()
-                );
-            }
+        RommDouble {
+            url: format!("http://127.0.0.1:{port}"),
+            ready,
+            server,
+            _home: home,
         }
-        double
     }
 
     /// The double's stderr so far (tracebacks of unhandled exceptions, as in RomM's log).
     pub fn stderr(&self) -> String {
-        lock(&self.channel.0).stderr.clone()
+        self.server.stderr()
     }
 
     /// Every outcome the double recorded so far, oldest first.
     pub fn outcomes(&self) -> Vec<Value> {
-        lock(&self.channel.0)
-            .events
+        self.server
+            .lines()
             .iter()
+            .map(|l| event(l))
             .filter(|e| e["event"] == "outcome")
-            .cloned()
             .collect()
-    }
-
-    /// The first event after the first `skip` events that satisfies `wanted`.
-    fn wait_event_after(
-        &self,
-        skip: usize,
-        within: Duration,
-        wanted: impl Fn(&Value) -> bool,
-    ) -> Option<Value> {
-        let deadline = Instant::now() + within;
-        let (mutex, condvar) = &*self.channel;
-        let mut channel = lock(mutex);
-        loop {
-            if let Some(found) = channel.events.iter().skip(skip).find(|e| wanted(e)) {
-                return Some(found.clone());
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if channel.closed || left.is_zero() {
-                return None;
-            }
-            channel = condvar
-                .wait_timeout(channel, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-    }
-
-    fn wait_event(&self, within: Duration, wanted: impl Fn(&Value) -> bool) -> Option<Value> {
-        self.wait_event_after(0, within, wanted)
     }
 
     /// Opens `<double>/api/login/openid` in the browser stand-in (signing in at the
     /// provider as `BROWSER_LOGIN`, from `browser_env`), and returns what the browser
     /// and the double saw.
     pub fn login(&self, browser_env: &[(&str, &str)]) -> DoubleLogin {
-        let seen = lock(&self.channel.0).events.len();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/browser.mjs");
-        let start = format!("{}/api/login/openid", self.url);
-        let mut browser = Command::new("node");
-        browser
-            .arg(&script)
-            .arg(&start)
-            .envs(browser_env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let output = run_bounded(browser, LOGIN_TIMEOUT)
-            .unwrap_or_else(|e| panic!("browser stand-in (node {}): {e}", script.display()));
-        let summary = output
-            .lines()
-            .rev()
-            .find_map(|l| serde_json::from_str::<Value>(l).ok())
-            .unwrap_or_else(|| panic!("no summary line from the browser stand-in:\n{output}"));
+        let seen = self.server.lines().len();
+        let summary =
+            browser::visit(&format!("{}/api/login/openid", self.url), browser_env).summary;
         // Did the browser request this route of the double (on any host name)?
         let port = url::Url::parse(&self.url).ok().and_then(|u| u.port());
         let visited = |route: &str| {
@@ -290,7 +176,7 @@ impl RommDouble {
             if !visited(route) {
                 return None;
             }
-            self.wait_event_after(seen, Duration::from_secs(5), |e| {
+            wait_event_after(&self.server, seen, Duration::from_secs(5), |e| {
                 e["event"] == "outcome" && e["route"] == route
             })
         };
@@ -302,40 +188,19 @@ impl RommDouble {
     }
 }
 
-impl Drop for RommDouble {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// One line of the double's stdout as an event (a line that is not JSON as a string).
+fn event(line: &str) -> Value {
+    serde_json::from_str(line).unwrap_or_else(|_| Value::String(line.to_string()))
 }
 
-/// Runs `command` (stderr piped) to its end, killing it after `limit`; returns stderr.
-fn run_bounded(mut command: Command, limit: Duration) -> Result<String, String> {
-    let mut child = command.spawn().map_err(|e| e.to_string())?;
-    let mut stderr = child.stderr.take().expect("stderr is piped");
-    let reader = thread::spawn(move || {
-        let mut text = String::new();
-        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
-        text
-    });
-    let deadline = Instant::now() + limit;
-    loop {
-        if child.try_wait().map_err(|e| e.to_string())?.is_some() {
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("still running after {limit:?}"));
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    reader
-        .join()
-        .map_err(|_| "stderr reader panicked".to_string())
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// The first event after the first `skip` events that satisfies `wanted`.
+fn wait_event_after(
+    server: &Server,
+    skip: usize,
+    within: Duration,
+    wanted: impl Fn(&Value) -> bool,
+) -> Option<Value> {
+    server
+        .wait_line_after(skip, within, |l| wanted(&event(l)))
+        .map(|l| event(&l))
 }

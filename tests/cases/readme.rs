@@ -1,0 +1,120 @@
+//! The README stays true: it names every variable RomM reads and every check
+//! the doctor runs, and its set-up command works.
+
+use crate::support::prelude::*;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+fn readme() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md")
+}
+
+#[test]
+fn readme_names_every_variable_of_the_help_table() {
+    let sb = Sandbox::new();
+    let mut c = sb.cmd();
+    c.args(["emit-env", "--help"]);
+    let help = process::run(&mut c, Duration::from_secs(60)).stdout_bytes;
+    let help = String::from_utf8(help).unwrap();
+    let names: BTreeSet<&str> = help
+        .split_whitespace()
+        .filter(|w| w.starts_with("OIDC_") || *w == "DISABLE_USERPASS_LOGIN")
+        .map(|w| w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_'))
+        .collect();
+    assert!(names.len() >= 18, "the help lists only {names:?}");
+    let text = readme();
+    let missing: Vec<_> = names
+        .iter()
+        .filter(|n| !text.contains(&format!("`{n}`")))
+        .collect();
+    assert!(missing.is_empty(), "README.md lacks {missing:?}");
+}
+
+#[test]
+fn readme_set_up_command_runs_and_names_every_check() {
+    let text = readme();
+    assert!(text.contains("cargo run --release -- doctor --demo"));
+    assert!(text.contains("cargo test --workspace"));
+    let sb = Sandbox::new();
+    let mut c = bin::command(sb.path());
+    c.loopback().args(["doctor", "--demo", "--json"]);
+    let out = process::run(&mut c, Duration::from_secs(60));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout_bytes).unwrap();
+    let ids: BTreeSet<String> = ["working", "broken"]
+        .iter()
+        .flat_map(|half| report[half]["checks"].as_array().unwrap().clone())
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(ids.len() >= 25, "{ids:?}");
+    let missing: Vec<_> = ids
+        .iter()
+        .filter(|id| !text.contains(&format!("`{id}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md does not document {missing:?}"
+    );
+}
+
+#[test]
+fn readme_names_exactly_the_emulators_flags() {
+    let usage = include_str!("../../emulator/src/bin/pocket-id-emulator.rs");
+    let usage = &usage[usage.find("const USAGE").expect("USAGE")..];
+    let usage = &usage[..usage.find("\";").expect("end of USAGE")];
+    let flags = |text: &str| -> BTreeSet<String> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| w.starts_with("--") && w.len() > 2)
+            .map(str::to_string)
+            .collect()
+    };
+    let text = readme();
+    let start = text
+        .find("cargo run -p pocket-id-emulator -- --help")
+        .expect("README.md says how to start the emulator on its own");
+    let end = start
+        + text[start..]
+            .find("Its user is")
+            .expect("the emulator's paragraph ends with its user");
+    let mut named = flags(&text[start..end]);
+    named.remove("--help");
+    let mut want = flags(usage);
+    want.remove("--help");
+    assert_eq!(
+        named, want,
+        "README.md's emulator flags (left) differ from its usage (right)"
+    );
+}
+
+/// The README's transcripts are real: after `<!-- transcript: FILE as NAME`,
+/// the `console` block's command run on a copy of FILE named NAME prints
+/// exactly the block's other lines.
+#[test]
+fn readme_transcripts_are_what_the_binary_prints() {
+    let text = readme();
+    let marker = "<!-- transcript: ";
+    let mut seen = 0;
+    for (at, _) in text.match_indices(marker) {
+        let rest = &text[at + marker.len()..];
+        let spec = &rest[..rest.find(';').expect("transcript: FILE as NAME;")];
+        let (file, name) = spec.split_once(" as ").expect("FILE as NAME");
+        let block = &rest[rest.find("```console\n").expect("a console block") + 11..];
+        let block = &block[..block.find("```").expect("the block's end")];
+        let (command, expected) = block.split_once('\n').unwrap();
+        let args = command
+            .strip_prefix("$ romm-oidc ")
+            .expect("the block starts with the command");
+        let sb = Sandbox::new();
+        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        std::fs::copy(source, sb.path().join(name)).unwrap();
+        let mut c = bin::command(sb.path());
+        c.plain().args(args.split(' '));
+        let out = process::run(&mut c, Duration::from_secs(60));
+        assert_eq!(
+            out.stdout, expected,
+            "README's transcript of `{command}` is stale"
+        );
+        seen += 1;
+    }
+    assert!(seen >= 1, "README.md has no transcript");
+}
