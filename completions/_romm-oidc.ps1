@@ -21,7 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'romm-oidc' {
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step (and for each wait on a log read from stdin)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
@@ -31,11 +31,13 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the settings, the provider and the running RomM, and say what to change')
             [CompletionResult]::new('wizard', 'wizard', [CompletionResultType]::ParameterValue, 'Set up RomM''s OIDC login step by step, checking each answer')
+            [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Read RomM''s log and explain every OIDC login failure in it')
             [CompletionResult]::new('emit-env', 'emit-env', [CompletionResultType]::ParameterValue, 'Print the env block RomM needs (or merge it into an env file with --write)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'romm-oidc;doctor' {
+            [CompletionResult]::new('--romm-log', '--romm-log', [CompletionResultType]::ParameterName, 'Also read RomM''s log from FILE (- for stdin) and report each OIDC failure in it (romm.log); see `romm-oidc explain`')
             [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read RomM''s variables from this env file (docker compose .env rules)')
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'The provider''s issuer URL, e.g. Pocket ID''s APP_URL (OIDC_SERVER_APPLICATION_URL)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The client id registered at the provider (OIDC_CLIENT_ID)')
@@ -63,7 +65,7 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
             [CompletionResult]::new('--container', '--container', [CompletionResultType]::ParameterName, 'Check from inside RomM''s container NAME too: its environment becomes the lowest settings source, and a probe piped to its python3 makes RomM''s own OIDC requests there (nothing is written into the container; the client secret never leaves it)')
             [CompletionResult]::new('--engine', '--engine', [CompletionResultType]::ParameterName, 'The engine that runs --container [default: the first on PATH of docker, podman, nerdctl]')
             [CompletionResult]::new('--exec', '--exec', [CompletionResultType]::ParameterName, 'Instead of --container: the command that runs a program in RomM''s container, given the program after it, e.g. ''kubectl exec -i -n media deploy/romm --'' (stdin must reach the program)')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step (and for each wait on a log read from stdin)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as JSON: {"schema": 1, "ok", "checks", "verdict"} (every field is in the README)')
             [CompletionResult]::new('--demo', '--demo', [CompletionResultType]::ParameterName, 'Run against a built-in Pocket ID emulator and RomM double on loopback: a working setup, then a broken one')
@@ -104,7 +106,7 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
             [CompletionResult]::new('--browser-command', '--browser-command', [CompletionResultType]::ParameterName, 'Command that opens the login URL (the URL is appended, or replaces %s); overrides $BROWSER')
             [CompletionResult]::new('--login-timeout', '--login-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the login to come back (at most a week)')
             [CompletionResult]::new('--email', '--email', [CompletionResultType]::ParameterName, 'The RomM user''s email: checked against the token''s email, as RomM matches accounts')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step (and for each wait on a log read from stdin)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Accept every default and ask nothing that a flag, the environment or --env-file answers')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Accept every default and ask nothing that a flag, the environment or --env-file answers')
@@ -112,6 +114,16 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
             [CompletionResult]::new('--login', '--login', [CompletionResultType]::ParameterName, 'Run a real authorization-code login through a loopback listener and judge the ID token as RomM will (the wizard runs it without asking)')
             [CompletionResult]::new('--no-browser', '--no-browser', [CompletionResultType]::ParameterName, 'Do not open a browser; only print the URL to open')
             [CompletionResult]::new('--pkce', '--pkce', [CompletionResultType]::ParameterName, 'Add PKCE (S256) to the login; RomM itself sends none')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'romm-oidc;explain' {
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step (and for each wait on a log read from stdin)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the findings as JSON: the doctor''s report without its verdict')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -138,7 +150,7 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
             [CompletionResult]::new('--pocket-id-api-key-file', '--pocket-id-api-key-file', [CompletionResultType]::ParameterName, 'Read the Pocket ID admin API key from this file, or stdin for -')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--write', '--write', [CompletionResultType]::ParameterName, 'Merge into this env file instead of printing: OIDC lines replaced in place, others kept byte for byte')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step (and for each wait on a log read from stdin)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Print the block even when a check fails')
             [CompletionResult]::new('--write-read-only', '--write-read-only', [CompletionResultType]::ParameterName, 'Let --write replace a read-only file (no owner write permission); the new file keeps that mode')
@@ -151,6 +163,7 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
         'romm-oidc;help' {
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the settings, the provider and the running RomM, and say what to change')
             [CompletionResult]::new('wizard', 'wizard', [CompletionResultType]::ParameterValue, 'Set up RomM''s OIDC login step by step, checking each answer')
+            [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Read RomM''s log and explain every OIDC login failure in it')
             [CompletionResult]::new('emit-env', 'emit-env', [CompletionResultType]::ParameterValue, 'Print the env block RomM needs (or merge it into an env file with --write)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -159,6 +172,9 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
             break
         }
         'romm-oidc;help;wizard' {
+            break
+        }
+        'romm-oidc;help;explain' {
             break
         }
         'romm-oidc;help;emit-env' {

@@ -22,6 +22,9 @@ _romm__oidc() {
             romm__oidc,emit-env)
                 cmd="romm__oidc__subcmd__emit__subcmd__env"
                 ;;
+            romm__oidc,explain)
+                cmd="romm__oidc__subcmd__explain"
+                ;;
             romm__oidc,help)
                 cmd="romm__oidc__subcmd__help"
                 ;;
@@ -33,6 +36,9 @@ _romm__oidc() {
                 ;;
             romm__oidc__subcmd__help,emit-env)
                 cmd="romm__oidc__subcmd__help__subcmd__emit__subcmd__env"
+                ;;
+            romm__oidc__subcmd__help,explain)
+                cmd="romm__oidc__subcmd__help__subcmd__explain"
                 ;;
             romm__oidc__subcmd__help,help)
                 cmd="romm__oidc__subcmd__help__subcmd__help"
@@ -47,7 +53,7 @@ _romm__oidc() {
 
     case "${cmd}" in
         romm__oidc)
-            opts="-v -h -V --timeout --color --verbose --help --version doctor wizard emit-env help"
+            opts="-v -h -V --timeout --color --verbose --help --version doctor wizard explain emit-env help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -69,12 +75,16 @@ _romm__oidc() {
             return 0
             ;;
         romm__oidc__subcmd__doctor)
-            opts="-v -h --json --demo --insecure --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --pocket-id-api-key --pocket-id-api-key-file --login --listen --browser-command --no-browser --login-timeout --pkce --email --romm-username --romm-password-file --romm-token-file --container --engine --exec --timeout --color --verbose --help"
+            opts="-v -h --json --demo --insecure --romm-log --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --pocket-id-api-key --pocket-id-api-key-file --login --listen --browser-command --no-browser --login-timeout --pkce --email --romm-username --romm-password-file --romm-token-file --container --engine --exec --timeout --color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --romm-log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --env-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -296,8 +306,30 @@ _romm__oidc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        romm__oidc__subcmd__explain)
+            opts="-v -h --json --timeout --color --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         romm__oidc__subcmd__help)
-            opts="doctor wizard emit-env help"
+            opts="doctor wizard explain emit-env help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -325,6 +357,20 @@ _romm__oidc() {
             return 0
             ;;
         romm__oidc__subcmd__help__subcmd__emit__subcmd__env)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        romm__oidc__subcmd__help__subcmd__explain)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

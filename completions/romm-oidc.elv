@@ -18,7 +18,7 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
     }
     var completions = [
         &'romm-oidc'= {
-            cand --timeout 'Seconds allowed for each network step'
+            cand --timeout 'Seconds allowed for each network step (and for each wait on a log read from stdin)'
             cand --color 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb'
             cand -v 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
             cand --verbose 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
@@ -28,10 +28,12 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
             cand --version 'Print version'
             cand doctor 'Check the settings, the provider and the running RomM, and say what to change'
             cand wizard 'Set up RomM''s OIDC login step by step, checking each answer'
+            cand explain 'Read RomM''s log and explain every OIDC login failure in it'
             cand emit-env 'Print the env block RomM needs (or merge it into an env file with --write)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'romm-oidc;doctor'= {
+            cand --romm-log 'Also read RomM''s log from FILE (- for stdin) and report each OIDC failure in it (romm.log); see `romm-oidc explain`'
             cand --env-file 'Read RomM''s variables from this env file (docker compose .env rules)'
             cand --issuer 'The provider''s issuer URL, e.g. Pocket ID''s APP_URL (OIDC_SERVER_APPLICATION_URL)'
             cand --client-id 'The client id registered at the provider (OIDC_CLIENT_ID)'
@@ -59,7 +61,7 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
             cand --container 'Check from inside RomM''s container NAME too: its environment becomes the lowest settings source, and a probe piped to its python3 makes RomM''s own OIDC requests there (nothing is written into the container; the client secret never leaves it)'
             cand --engine 'The engine that runs --container [default: the first on PATH of docker, podman, nerdctl]'
             cand --exec 'Instead of --container: the command that runs a program in RomM''s container, given the program after it, e.g. ''kubectl exec -i -n media deploy/romm --'' (stdin must reach the program)'
-            cand --timeout 'Seconds allowed for each network step'
+            cand --timeout 'Seconds allowed for each network step (and for each wait on a log read from stdin)'
             cand --color 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb'
             cand --json 'Print the report as JSON: {"schema": 1, "ok", "checks", "verdict"} (every field is in the README)'
             cand --demo 'Run against a built-in Pocket ID emulator and RomM double on loopback: a working setup, then a broken one'
@@ -99,7 +101,7 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
             cand --browser-command 'Command that opens the login URL (the URL is appended, or replaces %s); overrides $BROWSER'
             cand --login-timeout 'Seconds to wait for the login to come back (at most a week)'
             cand --email 'The RomM user''s email: checked against the token''s email, as RomM matches accounts'
-            cand --timeout 'Seconds allowed for each network step'
+            cand --timeout 'Seconds allowed for each network step (and for each wait on a log read from stdin)'
             cand --color 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb'
             cand -y 'Accept every default and ask nothing that a flag, the environment or --env-file answers'
             cand --yes 'Accept every default and ask nothing that a flag, the environment or --env-file answers'
@@ -107,6 +109,15 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
             cand --login 'Run a real authorization-code login through a loopback listener and judge the ID token as RomM will (the wizard runs it without asking)'
             cand --no-browser 'Do not open a browser; only print the URL to open'
             cand --pkce 'Add PKCE (S256) to the login; RomM itself sends none'
+            cand -v 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
+            cand --verbose 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'romm-oidc;explain'= {
+            cand --timeout 'Seconds allowed for each network step (and for each wait on a log read from stdin)'
+            cand --color 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb'
+            cand --json 'Print the findings as JSON: the doctor''s report without its verdict'
             cand -v 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
             cand --verbose 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
             cand -h 'Print help (see more with ''--help'')'
@@ -132,7 +143,7 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
             cand --pocket-id-api-key-file 'Read the Pocket ID admin API key from this file, or stdin for -'
             cand --format 'Output format'
             cand --write 'Merge into this env file instead of printing: OIDC lines replaced in place, others kept byte for byte'
-            cand --timeout 'Seconds allowed for each network step'
+            cand --timeout 'Seconds allowed for each network step (and for each wait on a log read from stdin)'
             cand --color 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb'
             cand --force 'Print the block even when a check fails'
             cand --write-read-only 'Let --write replace a read-only file (no owner write permission); the new file keeps that mode'
@@ -144,12 +155,15 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
         &'romm-oidc;help'= {
             cand doctor 'Check the settings, the provider and the running RomM, and say what to change'
             cand wizard 'Set up RomM''s OIDC login step by step, checking each answer'
+            cand explain 'Read RomM''s log and explain every OIDC login failure in it'
             cand emit-env 'Print the env block RomM needs (or merge it into an env file with --write)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'romm-oidc;help;doctor'= {
         }
         &'romm-oidc;help;wizard'= {
+        }
+        &'romm-oidc;help;explain'= {
         }
         &'romm-oidc;help;emit-env'= {
         }

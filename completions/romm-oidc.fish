@@ -24,7 +24,7 @@ function __fish_romm_oidc_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -l timeout -d 'Seconds allowed for each network step' -r
+complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -l timeout -d 'Seconds allowed for each network step (and for each wait on a log read from stdin)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -l color -d 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -33,8 +33,10 @@ complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -s h -l help -d 'Print
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -s V -l version -d 'Print version'
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "doctor" -d 'Check the settings, the provider and the running RomM, and say what to change'
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "wizard" -d 'Set up RomM\'s OIDC login step by step, checking each answer'
+complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "explain" -d 'Read RomM\'s log and explain every OIDC login failure in it'
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "emit-env" -d 'Print the env block RomM needs (or merge it into an env file with --write)'
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-log -d 'Also read RomM\'s log from FILE (- for stdin) and report each OIDC failure in it (romm.log); see `romm-oidc explain`' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l env-file -d 'Read RomM\'s variables from this env file (docker compose .env rules)' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l issuer -d 'The provider\'s issuer URL, e.g. Pocket ID\'s APP_URL (OIDC_SERVER_APPLICATION_URL)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l client-id -d 'The client id registered at the provider (OIDC_CLIENT_ID)' -r
@@ -64,7 +66,7 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l engine -d
 podman\t''
 nerdctl\t''"
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l exec -d 'Instead of --container: the command that runs a program in RomM\'s container, given the program after it, e.g. \'kubectl exec -i -n media deploy/romm --\' (stdin must reach the program)' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l timeout -d 'Seconds allowed for each network step' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l timeout -d 'Seconds allowed for each network step (and for each wait on a log read from stdin)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l color -d 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -107,7 +109,7 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l listen -d
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l browser-command -d 'Command that opens the login URL (the URL is appended, or replaces %s); overrides $BROWSER' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l login-timeout -d 'Seconds to wait for the login to come back (at most a week)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l email -d 'The RomM user\'s email: checked against the token\'s email, as RomM matches accounts' -r
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l timeout -d 'Seconds allowed for each network step' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l timeout -d 'Seconds allowed for each network step (and for each wait on a log read from stdin)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l color -d 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -118,6 +120,13 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l no-browse
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l pkce -d 'Add PKCE (S256) to the login; RomM itself sends none'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -l timeout -d 'Seconds allowed for each network step (and for each wait on a log read from stdin)' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -l color -d 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -l json -d 'Print the findings as JSON: the doctor\'s report without its verdict'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l env-file -d 'Read RomM\'s variables from this env file (docker compose .env rules)' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l issuer -d 'The provider\'s issuer URL, e.g. Pocket ID\'s APP_URL (OIDC_SERVER_APPLICATION_URL)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l client-id -d 'The client id registered at the provider (OIDC_CLIENT_ID)' -r
@@ -140,7 +149,7 @@ compose\t'An `environment:` mapping to paste under the RomM service in compose.y
 shell\t'`export KEY=\'value\'` lines for a POSIX shell'
 json\t'A JSON object'"
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l write -d 'Merge into this env file instead of printing: OIDC lines replaced in place, others kept byte for byte' -r -F
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l timeout -d 'Seconds allowed for each network step' -r
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l timeout -d 'Seconds allowed for each network step (and for each wait on a log read from stdin)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l color -d 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -148,7 +157,8 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l force -
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l write-read-only -d 'Let --write replace a read-only file (no owner write permission); the new file keeps that mode'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard emit-env help" -f -a "doctor" -d 'Check the settings, the provider and the running RomM, and say what to change'
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard emit-env help" -f -a "wizard" -d 'Set up RomM\'s OIDC login step by step, checking each answer'
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard emit-env help" -f -a "emit-env" -d 'Print the env block RomM needs (or merge it into an env file with --write)'
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard emit-env help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard explain emit-env help" -f -a "doctor" -d 'Check the settings, the provider and the running RomM, and say what to change'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard explain emit-env help" -f -a "wizard" -d 'Set up RomM\'s OIDC login step by step, checking each answer'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard explain emit-env help" -f -a "explain" -d 'Read RomM\'s log and explain every OIDC login failure in it'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard explain emit-env help" -f -a "emit-env" -d 'Print the env block RomM needs (or merge it into an env file with --write)'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand help; and not __fish_seen_subcommand_from doctor wizard explain emit-env help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

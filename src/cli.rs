@@ -26,7 +26,7 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// Seconds allowed for each network step
+    /// Seconds allowed for each network step (and for each wait on a log read from stdin)
     #[arg(long, global = true, value_name = "SECS", default_value = "10")]
     pub timeout: Seconds,
 
@@ -57,6 +57,19 @@ pub enum Command {
     /// exit status is 2, unless --force. Only the block goes to stdout, so
     /// `romm-oidc emit-env > .env` is clean.
     EmitEnv(EmitEnvArgs),
+
+    /// Read RomM's log and explain every OIDC login failure in it
+    ///
+    /// Give RomM's container log, both streams: `docker logs --since 24h romm
+    /// 2>&1 | romm-oidc explain`, or a saved copy as FILE. Each kind of failure
+    /// RomM logs (its tracebacks, its own refusals, the answers only the access
+    /// log shows) is one finding with its count, the time of the last one, the
+    /// cause and the fix the doctor's matching check gives. The newest 16 MiB
+    /// are read; stdin is read until it ends or sends nothing for --timeout
+    /// seconds. Codes and states in the access lines are never shown. Exit
+    /// status: 0 when no failure stands, 1 when one does, 2 when the log cannot
+    /// be read (stdin a terminal included).
+    Explain(ExplainArgs),
 
     /// Write shell completions and man pages (for packagers and maintainers)
     #[command(hide = true)]
@@ -183,6 +196,10 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub insecure: bool,
 
+    /// Also read RomM's log from FILE (- for stdin) and report each OIDC failure in it (romm.log); see `romm-oidc explain`
+    #[arg(long, value_name = "FILE", conflicts_with = "demo")]
+    pub romm_log: Option<PathBuf>,
+
     #[command(flatten)]
     pub settings: SettingsArgs,
 
@@ -290,6 +307,17 @@ pub struct LoginArgs {
     /// The RomM user's email: checked against the token's email, as RomM matches accounts
     #[arg(long, value_name = "EMAIL")]
     pub email: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// RomM's log (docker logs output, with or without -t), or - for stdin
+    #[arg(value_name = "FILE", default_value = "-")]
+    pub log: PathBuf,
+
+    /// Print the findings as JSON: the doctor's report without its verdict
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -30,6 +30,7 @@ use serde::Deserialize;
 
 use crate::cli::ContainerArgs;
 use crate::http::{self, Response};
+use crate::romm_log::LOG_LIMIT;
 use crate::settings::VARS;
 
 /// The probe, piped to the container's Python.
@@ -38,9 +39,6 @@ const PROBE: &str = include_str!("container/probe.py");
 /// The most a command may print on each stream, the newest bytes kept: the probe's
 /// answer holds at most three bodies of `http::BODY_LIMIT`.
 const OUTPUT_CAP: usize = 4 * http::BODY_LIMIT;
-/// RomM's log is read up to this much, the newest kept (a day of a busy RomM at INFO
-/// is a few MB; at DEBUG tens of MB).
-pub const LOG_CAP: usize = 16 * 1024 * 1024;
 /// How long the pipes may stay open after a command was killed.
 const GRACE: Duration = Duration::from_millis(500);
 
@@ -80,8 +78,9 @@ pub struct Unavailable {
 struct Exec {
     /// The words before the command: `docker exec -i romm`, or `--exec`'s.
     prefix: Vec<String>,
-    /// `<engine> logs --since 24h NAME`, when an engine runs the container.
-    logs: Option<Vec<String>>,
+    /// `<engine> logs --since 24h NAME`, and how to say it, when an engine runs the
+    /// container.
+    logs: Option<(Vec<String>, String)>,
 }
 
 /// RomM's container, as the command line names it, and RomM's environment read there.
@@ -206,7 +205,10 @@ impl Container {
                     };
                     let exec = Exec {
                         prefix: run(&["exec", "-i", name]),
-                        logs: Some(run(&["logs", "--since", "24h", name])),
+                        logs: Some((
+                            run(&["logs", "--since", "24h", name]),
+                            format!("{} logs --since 24h {name}", engine.program()),
+                        )),
                     };
                     (format!("container {name} ({})", engine.program()), Ok(exec))
                 }
@@ -290,32 +292,32 @@ impl Container {
         self.parsed(&answer, "the probe's answer")
     }
 
-    /// RomM's log of the last 24 hours (both streams), within 2 × `--timeout`.
-    #[allow(dead_code)] // the recogniser (romm_log) reads it once it lands on main
-    pub fn logs(&self) -> Result<Log, Unavailable> {
-        let exec = self.exec.as_ref().map_err(Clone::clone)?;
-        let Some(argv) = &exec.logs else {
-            return Err(Unavailable {
-                summary: "RomM's log is read with --container only".into(),
-                detail: format!("{} runs commands in RomM's container, but no engine's `logs` reads its output.", self.label),
-                fix: "Save the log and give it to the doctor, e.g. kubectl logs --since=24h -n media deploy/romm > romm.log".into(),
-            });
+    /// RomM's log of the last 24 hours (stdout, then stderr: nginx's errors), within
+    /// 2 × `--timeout`, the newest `LOG_LIMIT` bytes of each; `None` with `--exec`,
+    /// where no engine's `logs` applies.
+    pub fn logs(&self) -> Option<Result<Log, Unavailable>> {
+        let exec = match &self.exec {
+            Ok(exec) => exec,
+            Err(why) => return Some(Err(why.clone())),
         };
-        let shown = shell_words::join(argv);
-        let output = run(argv, &[], self.timeout * 2, LOG_CAP)
-            .map_err(|e| self.failed("Reading RomM's log", &e.to_string()))?;
-        match output.status {
-            Some(status) if status.success() => {}
-            _ => return Err(self.refused("Reading RomM's log", &shown, &output)),
-        }
-        let cut = output.stdout.dropped + output.stderr.dropped > 0;
-        let mut text = output.stdout.bytes;
-        text.extend_from_slice(&output.stderr.bytes);
-        Ok(Log {
-            text,
-            origin: shown,
-            cut,
-        })
+        let (argv, origin) = exec.logs.as_ref()?;
+        let read = run(argv, &[], self.timeout * 2, LOG_LIMIT)
+            .map_err(|e| self.failed("Reading RomM's log", &e.to_string()))
+            .and_then(|output| match output.status {
+                Some(status) if status.success() => Ok(output),
+                _ => Err(self.refused("Reading RomM's log", origin, &output)),
+            })
+            .map(|output| {
+                let cut = output.stdout.dropped + output.stderr.dropped > 0;
+                let mut text = output.stdout.bytes;
+                text.extend_from_slice(&output.stderr.bytes);
+                Log {
+                    text,
+                    origin: origin.clone(),
+                    cut,
+                }
+            });
+        Some(read)
     }
 
     /// Runs the probe with `config` (plus the time limits) in the container's python3,
@@ -462,11 +464,10 @@ fn last_line(bytes: &[u8]) -> String {
 }
 
 /// RomM's log as read, and the command that read it.
-#[allow(dead_code)] // see `Container::logs`
 pub struct Log {
     pub text: Vec<u8>,
     pub origin: String,
-    /// True when more than `LOG_CAP` was printed (the oldest part was dropped).
+    /// True when a stream printed more than `LOG_LIMIT` (its oldest part was dropped).
     pub cut: bool,
 }
 

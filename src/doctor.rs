@@ -51,6 +51,14 @@ pub fn command(
     if args.insecure {
         eprintln!("romm-oidc: WARNING: --insecure: TLS certificates are NOT verified in this run");
     }
+    let romm_log = match &args.romm_log {
+        Some(path) => {
+            let input = crate::romm_log::read(path, config.timeout)
+                .map_err(|e| e.context("cannot use --romm-log"))?;
+            Some(crate::romm_log::judge_input(&input))
+        }
+        None => None,
+    };
     let login = args.login.login.then(|| config.login(&args.login));
     if login.is_some() {
         interrupt::install(Policy::Finish);
@@ -72,13 +80,60 @@ pub fn command(
         romm_access,
         container,
     };
-    let report = run(settings, &options, interrupt::flag())?;
+    // RomM's own log, read from its container beside the checks unless given.
+    let (report, from_container) = std::thread::scope(|s| {
+        let log = container
+            .filter(|_| romm_log.is_none())
+            .map(|c| s.spawn(|| container::log(c)));
+        let report = run(settings, &options, interrupt::flag());
+        (report, log.map(|log| log.join()))
+    });
+    let mut report = report?;
+    let romm_log = romm_log.or(match from_container {
+        Some(Ok(findings)) => Some(findings),
+        Some(Err(_)) => Some(vec![Finding::fail(
+            id::ROMM_LOG,
+            "Reading RomM's log crashed; please report it",
+        )]),
+        None => None,
+    });
+    if let Some(findings) = romm_log {
+        report.extend(findings);
+        report.verdict = Some(verdict::judge(&report.checks));
+    }
     report::print_stdout(&if args.json {
         report.to_json()
     } else {
         report.to_human()
     })?;
     Ok(Exit::checked(report.ok(), interrupt::interrupted()))
+}
+
+/// The inputs only one flag may read: stdin.
+pub fn check_inputs(args: &DoctorArgs) -> Result<()> {
+    let stdin = Path::new("-");
+    let readers: Vec<&str> = [
+        ("--romm-log", args.romm_log.as_deref()),
+        (
+            "--client-secret-file",
+            args.settings.client_secret_file.as_deref(),
+        ),
+        (
+            "--pocket-id-api-key-file",
+            args.settings.pocket_id_api_key_file.as_deref(),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, path)| *path == Some(stdin))
+    .map(|(flag, _)| flag)
+    .collect();
+    if readers.len() > 1 && readers[0] == "--romm-log" {
+        anyhow::bail!(
+            "{} - cannot all read stdin; give all but one of them a file",
+            readers.join(" - and ")
+        );
+    }
+    Ok(())
 }
 
 #[cfg(feature = "demo")]

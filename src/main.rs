@@ -49,6 +49,7 @@ mod pocketid;
 mod progress;
 mod report;
 mod romm_api;
+mod romm_log;
 mod run;
 mod settings;
 mod tls;
@@ -72,6 +73,7 @@ fn main() -> ExitCode {
 fn dispatch(command: &Command, config: &run::Config) -> Result<Exit> {
     match command {
         Command::Doctor(args) => {
+            doctor::check_inputs(args)?;
             let container = Container::open(&args.container, config.timeout)?;
             let settings = settings(&args.settings, container.as_ref(), config)?;
             doctor::command(args, &settings, config, container.as_ref())
@@ -87,6 +89,7 @@ fn dispatch(command: &Command, config: &run::Config) -> Result<Exit> {
             wizard::run(args, settings, config, container.as_ref())?;
             Ok(Exit::Ok)
         }
+        Command::Explain(args) => romm_log::explain(args, config),
         Command::Generate(args) => {
             generate::write_all(&args.out_dir)?;
             eprintln!(

@@ -875,6 +875,25 @@ const STRICT_RULES: &[StrictRule] = &[
     },
 ];
 
+/// OpenSSL's message for a certificate used as a CA that is not one, and
+/// what to re-issue it with.
+const INVALID_CA: &str = "invalid CA certificate";
+const INVALID_CA_FIX: &str =
+    "basicConstraints = critical, CA:TRUE with keyUsage = critical, keyCertSign, cRLSign";
+
+/// What to re-issue a certificate with that OpenSSL refused with `openssl`
+/// (its verify message, as RomM logs it), when that message names a
+/// strict rule on its own.
+pub fn strict_fix(openssl: &str) -> Option<&'static str> {
+    if openssl == INVALID_CA {
+        return Some(INVALID_CA_FIX);
+    }
+    STRICT_RULES
+        .iter()
+        .find(|r| r.openssl == openssl)
+        .map(|r| r.fix)
+}
+
 /// The first of [`STRICT_RULES`] that the certificate at position `i` (0 =
 /// the server's) of a chain of `n` breaks; OpenSSL applies them to every
 /// certificate of a chain longer than one.
@@ -1121,9 +1140,9 @@ fn check_ca_use(c: &Cert<'_>, i: usize) -> Result<(), Failed> {
     }
     Err((
         Reason::Strict {
-            fix: "basicConstraints = critical, CA:TRUE with keyUsage = critical, keyCertSign, cRLSign".into(),
+            fix: INVALID_CA_FIX.into(),
         },
-        "invalid CA certificate".into(),
+        INVALID_CA.into(),
         format!(
             "{} is used as a CA but is not one by RFC 5280 (no basicConstraints CA:TRUE, or a keyUsage without keyCertSign).",
             role(c, i)

@@ -335,11 +335,13 @@ fn issuer_unset(id: &'static str, settings: &Settings) -> Finding {
              with \"Request URL is missing an 'http://' or 'https://' protocol\" when the \
              login button is pressed.",
         )
-        .fix(
-            "Set OIDC_SERVER_APPLICATION_URL to the provider's issuer (for Pocket ID its \
-             APP_URL, e.g. https://id.example.com), or pass --issuer.",
-        )
+        .fix(ISSUER_UNSET_FIX)
 }
+
+/// The fix for a missing provider URL, shared with `romm.log` (httpx's
+/// "Request URL is missing an 'http://' or 'https://' protocol").
+pub const ISSUER_UNSET_FIX: &str = "Set OIDC_SERVER_APPLICATION_URL to the provider's issuer (for Pocket ID its \
+     APP_URL, e.g. https://id.example.com), or pass --issuer.";
 
 /// The issuer as written: a plain base URL RomM appends the discovery path to.
 fn issuer_value(id: &'static str, settings: &Settings, value: &str, fetched: &str) -> Finding {
@@ -502,6 +504,14 @@ pub fn redirect_uri(settings: &Settings) -> Finding {
     Finding::pass(ID, format!("{name} is {value}"))
 }
 
+/// The fix when RomM's login state may be lost on another origin than
+/// `home` (RomM's "mismatching_state"); shared with `romm.log`.
+pub fn origin_unproven_fix(home: &str) -> String {
+    format!(
+        "Give --romm-url with the address users open RomM at, to prove it; and open RomM only at {home}."
+    )
+}
+
 /// `config.session-cookie`: RomM keeps the login state in its session
 /// cookie, so the login must end (`OIDC_REDIRECT_URI`) on the origin where it
 /// started (where users open RomM), and a `Secure` cookie needs an origin
@@ -550,9 +560,7 @@ pub fn session_cookie(settings: &Settings) -> Finding {
             "RomM keeps the login state in its session cookie, which the browser returns only to the origin that set it. The login starts where users open RomM and ends at {name}; opened on another scheme, host or port (127.0.0.1 vs localhost, an IP vs a name, http vs https), RomM's callback fails with \"{MISMATCH}\" (a 500). Which address users open cannot be seen without --romm-url."
         ))
         .mismatch(format!("users open RomM at {home}"), "unknown (no --romm-url)")
-        .fix(format!(
-            "Give --romm-url with the address users open RomM at, to prove it; and open RomM only at {home}."
-        ));
+        .fix(origin_unproven_fix(&home));
     };
     let Some(opened) = Url::parse(romm).ok().filter(|u| u.host().is_some()) else {
         return Finding::warn(ID, format!("--romm-url {romm} is not a URL")).fix(

@@ -103,6 +103,25 @@ pub fn client(container: &Container, answers: &Result<Answers, Unavailable>) -> 
         .fix("Name RomM's own container (RomM's image puts its code on PYTHONPATH=/backend), or check the login itself with --login.")
 }
 
+/// `romm.log` for RomM's own log, read with the engine (`--container`): RomM's
+/// failures of the last 24 h (`romm_log::judge`), or a warning when the log could not
+/// be read. Nothing with `--exec`, whose command reads no log.
+pub fn log(container: &Container) -> Vec<Finding> {
+    match container.logs() {
+        None => Vec::new(),
+        Some(Ok(log)) => {
+            let newest = if log.cut { "the newest part of " } else { "" };
+            let source = format!("{newest}the last 24 h of RomM's log ({})", log.origin);
+            crate::romm_log::judge(&log.text, &source)
+        }
+        Some(Err(why)) => vec![
+            Finding::warn(id::ROMM_LOG, why.summary)
+                .detail(format!("{} RomM's own log of its failed logins was not read.", why.detail))
+                .fix(format!("{} Or save the log and give it with --romm-log FILE (docker logs -t --since 24h romm > romm.log).", why.fix)),
+        ],
+    }
+}
+
 fn unavailable(id: &'static str, why: &Unavailable) -> Finding {
     Finding::fail(id, why.summary.clone())
         .detail(why.detail.clone())

@@ -87,6 +87,12 @@ fn source_var(settings: &Settings) -> &'static str {
     }
 }
 
+/// The fixes of `discovery.fetch`, shared with `romm.log` (RomM's own log of
+/// the same failures).
+pub const REDIRECT_FIX: &str = "Use the URL the redirect points to (its https:// form, without the /.well-known/openid-configuration suffix) in OIDC_SERVER_APPLICATION_URL.";
+pub const STATUS_FIX: &str = "Set OIDC_SERVER_APPLICATION_URL to the provider's issuer (the URL whose /.well-known/openid-configuration answers), e.g. Pocket ID's APP_URL; Keycloak needs …/realms/<realm>, Authentik …/application/o/<slug>.";
+pub const NOT_JSON_FIX: &str = "RomM parses the body as JSON and fails with a JSONDecodeError (romm#2061). Point OIDC_SERVER_APPLICATION_URL at the provider's base URL: Pocket ID answers unknown paths (such as …/authorize/.well-known/openid-configuration) with its HTML page.";
+
 /// The discovery document `url` answered, judged: `discovery.fetch`, and the
 /// document when there is one.
 pub fn judge_fetch(url: &str, response: &Response) -> Result<(Finding, Discovery), Finding> {
@@ -99,18 +105,29 @@ pub fn judge_fetch(url: &str, response: &Response) -> Result<(Finding, Discovery
         return Err(Finding::fail(ID, format!("Discovery answers a {} redirect, which RomM does not follow", response.status))
             .detail(format!("{url} redirects to {to}. RomM's HTTP client treats any 3xx as an error, and the login button gives a bare 500 (romm#1430)."))
             .mismatch(format!("200 from {url}"), format!("{} → {to}", response.status))
-            .fix("Use the URL the redirect points to (its https:// form, without the /.well-known/openid-configuration suffix) in OIDC_SERVER_APPLICATION_URL."));
+            .fix(REDIRECT_FIX));
     }
     if !(200..300).contains(&response.status) {
-        return Err(Finding::fail(ID, format!("Discovery answers HTTP {}", response.status))
-            .detail(format!("{url} answered {} ({}); body: {}", response.status, response.content_type.as_deref().unwrap_or("no content type"), response.head()))
-            .mismatch(format!("200 with a JSON document at {url}"), format!("HTTP {}", response.status))
-            .fix("Set OIDC_SERVER_APPLICATION_URL to the provider's issuer (the URL whose /.well-known/openid-configuration answers), e.g. Pocket ID's APP_URL; Keycloak needs …/realms/<realm>, Authentik …/application/o/<slug>."));
+        return Err(
+            Finding::fail(ID, format!("Discovery answers HTTP {}", response.status))
+                .detail(format!(
+                    "{url} answered {} ({}); body: {}",
+                    response.status,
+                    response
+                        .content_type
+                        .as_deref()
+                        .unwrap_or("no content type"),
+                    response.head()
+                ))
+                .mismatch(
+                    format!("200 with a JSON document at {url}"),
+                    format!("HTTP {}", response.status),
+                )
+                .fix(STATUS_FIX),
+        );
     }
-    let doc = json_object(ID, "The discovery document", response).map_err(|f| {
-        let fix = "RomM parses the body as JSON and fails with a JSONDecodeError (romm#2061). Point OIDC_SERVER_APPLICATION_URL at the provider's base URL: Pocket ID answers unknown paths (such as …/authorize/.well-known/openid-configuration) with its HTML page.";
-        f.or_fix(fix)
-    })?;
+    let doc =
+        json_object(ID, "The discovery document", response).map_err(|f| f.or_fix(NOT_JSON_FIX))?;
     if !response.is_json_type() {
         let found = response
             .content_type
@@ -278,18 +295,20 @@ fn email_verified_note(d: &Discovery) -> &'static str {
 /// The endpoints RomM calls.
 const ENDPOINTS: [&str; 3] = ["authorization_endpoint", "token_endpoint", "jwks_uri"];
 
+/// The fixes of `discovery.metadata` for an endpoint, shared with `romm.log`.
+pub const MISSING_ENDPOINT_FIX: &str =
+    "The provider must publish it; RomM cannot log in without it.";
+pub const ENDPOINT_URL_FIX: &str =
+    "Fix the provider's public URL settings: the endpoint must be a plain URL.";
+
 /// An endpoint as RomM's httpx would call it, or what is wrong with it and
 /// the fix.
 fn endpoint(d: &Discovery, key: &str) -> Result<Url, (String, &'static str)> {
     match d.doc.get(key) {
-        None => Err((
-            format!("{key} is missing"),
-            "The provider must publish it; RomM cannot log in without it.",
-        )),
-        Some(serde_json::Value::String(v)) if let Some(why) = httpx_refuses(v) => Err((
-            format!("{key}: {why}"),
-            "Fix the provider's public URL settings: the endpoint must be a plain URL.",
-        )),
+        None => Err((format!("{key} is missing"), MISSING_ENDPOINT_FIX)),
+        Some(serde_json::Value::String(v)) if let Some(why) = httpx_refuses(v) => {
+            Err((format!("{key}: {why}"), ENDPOINT_URL_FIX))
+        }
         Some(v) => match v.as_str().map(Url::parse) {
             Some(Ok(url)) if matches!(url.scheme(), "http" | "https") => Ok(url),
             _ => Err((

@@ -39,6 +39,7 @@ pub const LOGIN_USERNAME: &str = "login.username";
 pub const LOGIN_ROLES: &str = "login.roles";
 pub const LOGIN_EMAIL_MATCH: &str = "login.email-match";
 pub const ROMM_ACCOUNT: &str = "romm.account";
+pub const ROMM_LOG: &str = "romm.log";
 
 /// The report order: what RomM reads first (its settings), then what it
 /// fetches (the provider), then the running RomM, then a login.
@@ -80,6 +81,7 @@ pub const ORDER: &[&str] = &[
     LOGIN_ROLES,
     LOGIN_EMAIL_MATCH,
     ROMM_ACCOUNT,
+    ROMM_LOG,
 ];
 
 /// The Pocket ID admin API checks, in report order.
@@ -87,7 +89,7 @@ pub const POCKET_ID: &[&str] = ORDER.split_at(19).1.split_at(5).0;
 
 /// What the login test reports, in report order (`romm.account` last: the
 /// login proves or refutes it).
-pub const LOGIN: &[&str] = ORDER.split_at(27).1;
+pub const LOGIN: &[&str] = ORDER.split_at(27).1.split_at(10).0;
 
 /// Where `id` stands in the report; an id not in [`ORDER`] goes last.
 pub fn rank(id: &str) -> usize {

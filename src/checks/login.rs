@@ -662,7 +662,7 @@ fn callback_verdict(callback: &Callback, flavor: &Flavor, register: &str) -> Fin
 
 /// The fix for an `error` the provider redirected back with (`said`: with
 /// its description).
-fn provider_error_fix(error: &str, said: &str, flavor: &Flavor, register: &str) -> String {
+pub fn provider_error_fix(error: &str, said: &str, flavor: &Flavor, register: &str) -> String {
     let lower = said.to_ascii_lowercase();
     if lower.contains("pkce") || lower.contains("code_challenge") {
         if flavor.is_pocket_id() {
@@ -701,9 +701,7 @@ fn token_verdict(
         Err(ExchangeError::NoIdToken { head }) => {
             return Finding::fail(ID, "The token response has no id_token")
                 .detail(format!("Body starts: {head}"))
-                .fix(
-                    "RomM needs an ID token: make sure the openid scope is allowed for the client.",
-                );
+                .fix(NO_ID_TOKEN_FIX);
         }
         Err(ExchangeError::Refused {
             status,
@@ -713,11 +711,31 @@ fn token_verdict(
         }) => (*status, error.as_str(), description, head),
     };
     let said = format!("{error} {description}").trim().to_string();
-    let lower = said.to_ascii_lowercase();
-    let (summary, fix) = if error == "invalid_client"
-        || error == "Invalid client secret"
-        || status == 401
+    let (summary, fix) = token_refusal(error, &said, status);
+    let mut detail = if said.is_empty() {
+        head.clone()
+    } else {
+        said.clone()
+    };
+    let mut fix = fix.to_string();
+    if (summary.contains("client secret") || error == "invalid_request")
+        && let Some(note) = credentials::non_ascii_note(secret)
     {
+        detail = format!("{note}\n{detail}");
+        fix = credentials::ASCII_SECRET_FIX.to_string();
+    }
+    Finding::fail(ID, format!("{summary} (HTTP {status})"))
+        .detail(detail)
+        .mismatch("200 with id_token", format!("{status} {said}"))
+        .fix(fix)
+}
+
+/// What a token endpoint's refusal (`error`, its whole text `said`, the
+/// HTTP `status`) means, and its fix; `romm.log` reads the same refusal in
+/// RomM's `OAuthError`.
+pub fn token_refusal(error: &str, said: &str, status: u16) -> (&'static str, &'static str) {
+    let lower = said.to_ascii_lowercase();
+    if error == "invalid_client" || error == "Invalid client secret" || status == 401 {
         (
             "The provider refused the client secret",
             "Copy OIDC_CLIENT_SECRET again from the provider (Pocket ID shows it once: create a new secret under OIDC Clients → RomM).",
@@ -737,24 +755,13 @@ fn token_verdict(
             "The token request failed",
             "Read the provider's error above.",
         )
-    };
-    let mut detail = if said.is_empty() {
-        head.clone()
-    } else {
-        said.clone()
-    };
-    let mut fix = fix.to_string();
-    if (summary.contains("client secret") || error == "invalid_request")
-        && let Some(note) = credentials::non_ascii_note(secret)
-    {
-        detail = format!("{note}\n{detail}");
-        fix = credentials::ASCII_SECRET_FIX.to_string();
     }
-    Finding::fail(ID, format!("{summary} (HTTP {status})"))
-        .detail(detail)
-        .mismatch("200 with id_token", format!("{status} {said}"))
-        .fix(fix)
 }
+
+/// The fix for a token response without an ID token (RomM: "Userinfo is
+/// missing from token.").
+pub const NO_ID_TOKEN_FIX: &str =
+    "RomM needs an ID token: make sure the openid scope is allowed for the client.";
 
 /// `login.id-token`: the ID token judged by authlib 1.6.12's rules as
 /// RomM's call applies them (`oidc::id_token`); its claims go along as data.
@@ -836,7 +843,7 @@ fn caution_fix(caution: &Caution) -> String {
     }
 }
 
-fn rejection_fix(rejection: &Rejection, flavor: &Flavor) -> String {
+pub fn rejection_fix(rejection: &Rejection, flavor: &Flavor) -> String {
     let fix = match rejection {
         Rejection::EdDsaAtHash if flavor.is_pocket_id() => {
             return format!(
@@ -956,7 +963,7 @@ fn id_token_claims_fix(provider: &str) -> &'static str {
     }
 }
 
-fn verified_fix(provider: &str, flavor: &Flavor) -> String {
+pub fn verified_fix(provider: &str, flavor: &Flavor) -> String {
     match flavor {
         Flavor::PocketIdModern => "Pocket ID 2.2+: Settings → Admin → Users → edit the user → \"Mark as verified\" → Save. For new users, tick Application Configuration → Email → \"Emails verified by default\" (it does not change existing users, pocket-id#1264).".into(),
         Flavor::PocketIdLegacy => "Pocket ID 2.2–2.9: Settings → Admin → Users → edit the user → \"Mark as verified\"; before 2.2: Application Configuration → General → tick \"Emails Verified\".".into(),
@@ -1038,10 +1045,8 @@ impl Rules<'_> {
         }
         let fix = if self.only_in_userinfo("email") {
             self.claims_fix()
-        } else if self.flavor.is_pocket_id() {
-            "Pocket ID: give the user an email address (Settings → Admin → Users), and keep the email scope allowed.".to_string()
         } else {
-            "Give the user an email at the provider and release it in the ID token for the email scope.".to_string()
+            email_missing_fix(&self.flavor).to_string()
         };
         Finding::fail(
             id::LOGIN_EMAIL,
@@ -1101,13 +1106,32 @@ impl Rules<'_> {
             .fix(if self.only_in_userinfo(attr) {
                 self.claims_fix()
             } else {
-                format!(
-                    "Set OIDC_USERNAME_ATTRIBUTE to a claim the ID token has (e.g. preferred_username, email), or release {attr} in the ID token."
-                )
+                username_missing_fix(attr)
             }),
         }
     }
 }
+
+/// The fix for a token without email (RomM: "Email is missing from token.").
+pub fn email_missing_fix(flavor: &Flavor) -> &'static str {
+    if flavor.is_pocket_id() {
+        "Pocket ID: give the user an email address (Settings → Admin → Users), and keep the email scope allowed."
+    } else {
+        "Give the user an email at the provider and release it in the ID token for the email scope."
+    }
+}
+
+/// The fix for a token without the username claim `attr` (RomM: "'attr'
+/// attribute is missing from token.").
+pub fn username_missing_fix(attr: &str) -> String {
+    format!(
+        "Set OIDC_USERNAME_ATTRIBUTE to a claim the ID token has (e.g. preferred_username, email), or release {attr} in the ID token."
+    )
+}
+
+/// The fix for RomM's "User has not been granted any roles for this
+/// application." (403).
+pub const NO_ROLE_FIX: &str = "Put the user in a group named like OIDC_ROLE_ADMIN/OIDC_ROLE_VIEWER, or set OIDC_ROLE_VIEWER=* to let anyone with the claim in.";
 
 /// `login.email-match`: RomM finds the account by email, case-insensitively.
 fn email_match(claims: &Map<String, Value>, email_flag: Option<&str>) -> Finding {
@@ -1148,14 +1172,25 @@ fn roles(
         Some(role) => {
             let role = if role == "admin" { "Admin" } else { "User" };
             let f = Finding::pass(ID, format!("{found}: RomM grants {role}"));
-            if value.is_string() { Finding { status: Status::Warn, ..f }.detail("The claim is a string, so RomM matches role values as substrings; a list is safer.") } else { f }
+            if value.is_string() {
+                Finding { status: Status::Warn, ..f }.detail("The claim is a string, so RomM matches role values as substrings; a list is safer.")
+            } else {
+                f
+            }
         }
-        None => Finding::fail(ID, "RomM: \"User has not been granted any roles for this application.\" (403)")
-            .mismatch(
-                [OIDC_ROLE_ADMIN, OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER].iter().filter_map(|n| role_value(n).map(|v| format!("{n}={v}"))).collect::<Vec<_>>().join(", "),
-                found,
-            )
-            .fix("Put the user in a group named like OIDC_ROLE_ADMIN/OIDC_ROLE_VIEWER, or set OIDC_ROLE_VIEWER=* to let anyone with the claim in."),
+        None => Finding::fail(
+            ID,
+            "RomM: \"User has not been granted any roles for this application.\" (403)",
+        )
+        .mismatch(
+            [OIDC_ROLE_ADMIN, OIDC_ROLE_EDITOR, OIDC_ROLE_VIEWER]
+                .iter()
+                .filter_map(|n| role_value(n).map(|v| format!("{n}={v}")))
+                .collect::<Vec<_>>()
+                .join(", "),
+            found,
+        )
+        .fix(NO_ROLE_FIX),
     }
 }
 

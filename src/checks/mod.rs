@@ -18,6 +18,22 @@ pub mod verdict;
 use crate::http::{Failure, Response};
 use crate::report::Finding;
 
+/// The fix for a connection refused (also `romm.log`'s `net.connect`).
+pub const REFUSED_FIX: &str =
+    "Check the host and port in the URL, and that the service is running.";
+/// The fix for a name that does not resolve (also `romm.log`'s `net.dns`).
+pub const DNS_FIX: &str = "Fix the host name, or run this check where RomM runs (docker compose exec romm …) to see what RomM sees.";
+/// The fix for a plain-HTTP answer to TLS (also `romm.log`'s `net.plain-http`).
+pub const PLAIN_HTTP_FIX: &str = "Use http:// in this URL if the service is meant to be reached without TLS, or fix the TLS listener (the reverse proxy's https port) so this port speaks HTTPS.";
+/// The fix for any other failed request (also `romm.log`'s `net.protocol`).
+pub const OTHER_FIX: &str = "Check the URL and that the service answers HTTP there.";
+
+/// The fix for an answer that never came, without this tool's own advice on
+/// `--timeout` (`romm.log`'s `net.timeout` shares it).
+pub fn blocked_fix(host: &str) -> String {
+    format!("Check that {host} is up and not blocked by a firewall or proxy")
+}
+
 /// A finding for a request that got no usable answer: what happened, in the
 /// user's terms, and what to do about it.
 pub fn unreachable(id: &'static str, what: &str, url: &str, failure: &Failure) -> Finding {
@@ -29,21 +45,19 @@ pub fn unreachable(id: &'static str, what: &str, url: &str, failure: &Failure) -
         Failure::Timeout => (
             format!("{what} timed out"),
             format!("{url} accepted no answer within the time limit (--timeout)."),
-            format!(
-                "Check that {host} is up and not blocked by a firewall or proxy; raise --timeout for a slow link."
-            ),
+            format!("{}; raise --timeout for a slow link.", blocked_fix(&host)),
         ),
         Failure::Refused => (
             format!("{what}: connection refused"),
             format!("Nothing listens at {url}."),
-            "Check the host and port in the URL, and that the service is running.".into(),
+            REFUSED_FIX.into(),
         ),
         Failure::Dns => (
             format!("{what}: host {host} not found"),
             format!(
                 "The name {host} does not resolve from this machine. RomM's container may resolve names differently (docker networks, split DNS)."
             ),
-            "Fix the host name, or run this check where RomM runs (docker compose exec romm …) to see what RomM sees.".to_string(),
+            DNS_FIX.to_string(),
         ),
         Failure::Certificate(refusal) => return tls::refused(id, what, url, refusal),
         Failure::Tls(why) => (
@@ -58,7 +72,7 @@ pub fn unreachable(id: &'static str, what: &str, url: &str, failure: &Failure) -
             format!(
                 "{url}: the answer to the TLS handshake was plain text, not TLS. RomM fails the same way ([SSL: WRONG_VERSION_NUMBER])."
             ),
-            "Use http:// in this URL if the service is meant to be reached without TLS, or fix the TLS listener (the reverse proxy's https port) so this port speaks HTTPS.".into(),
+            PLAIN_HTTP_FIX.into(),
         ),
         Failure::TooLarge => (
             format!("{what}: answer too large"),
@@ -72,7 +86,7 @@ pub fn unreachable(id: &'static str, what: &str, url: &str, failure: &Failure) -
         Failure::Other(why) => (
             format!("{what} failed"),
             format!("{url}: {why}"),
-            "Check the URL and that the service answers HTTP there.".into(),
+            OTHER_FIX.into(),
         ),
     };
     Finding::fail(id, summary).detail(detail).fix(fix)

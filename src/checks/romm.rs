@@ -141,9 +141,7 @@ fn judge_heartbeat(
             format!("The running RomM {shown} has OIDC switched off"),
         )
         .mismatch("OIDC.ENABLED true", "OIDC.ENABLED false")
-        .fix(format!(
-            "Set OIDC_ENABLED=true in RomM's env and recreate the container: {RESTART}"
-        ));
+        .fix(oidc_disabled_fix());
     }
     let expected_provider = settings.value(OIDC_PROVIDER).unwrap_or("");
     if provider != expected_provider {
@@ -249,6 +247,11 @@ fn login_redirect(
         .fix(format!("If the settings here are the ones you want, recreate RomM so it reads them: {RESTART}"))
 }
 
+/// The fix for RomM's "OAuth disabled", shared with `romm.log`.
+pub fn oidc_disabled_fix() -> String {
+    format!("Set OIDC_ENABLED=true in RomM's env and recreate the container: {RESTART}")
+}
+
 /// RomM's login route answered 500: OIDC off in the running process, or
 /// (a bare 500) discovery that RomM could not load.
 fn login_route_error(
@@ -263,7 +266,7 @@ fn login_route_error(
     match detail.as_deref() {
         Some("OAuth disabled") => Finding::fail(id, "RomM answers \"OAuth disabled\"")
             .detail(format!("{url} answered 500 {{\"detail\":\"OAuth disabled\"}}: the running process has OIDC_ENABLED off."))
-            .fix(format!("Set OIDC_ENABLED=true in RomM's env and recreate the container: {RESTART}")),
+            .fix(oidc_disabled_fix()),
         Some(other) => Finding::fail(id, format!("RomM's login route fails: {other}")).fix("Check RomM's container log for the traceback."),
         None => Finding::fail(id, "RomM's login route answers a bare 500 Internal Server Error")
             .detail(format!(

@@ -193,7 +193,7 @@ fn with_users(
             return Finding::fail(ACCOUNT, format!("RomM account {} has this email but is disabled: RomM answers 401 \"Disabled user\"", user.username))
                 .detail(format!("RomM matches the email {email} ({from}) to {} case-insensitively, then refuses a disabled account.", user.username))
                 .mismatch("an enabled account", format!("{} (disabled)", user.username))
-                .fix(format!("Enable {} in RomM (Settings → Users → edit the user), or log in with a Pocket ID user whose email belongs to an enabled RomM account.", user.username))
+                .fix(disabled_fix(&user.username))
                 .data(data);
         }
         let role = claims
@@ -217,7 +217,7 @@ fn with_users(
         return Finding::fail(ACCOUNT, format!("RomM: \"{REGISTRATION_OFF}\" (403)"))
             .detail(format!("No RomM account has the email {email} ({from}; {count} RomM users read, emails compared case-insensitively), and OIDC_ALLOW_REGISTRATION is false."))
             .mismatch(format!("a RomM account with email {email}"), format!("none among {count} accounts"))
-            .fix(format!("In RomM (Settings → Users), create the user with email {email} or put that email on the existing account; or set OIDC_ALLOW_REGISTRATION=true to let RomM create it."));
+            .fix(registration_off_fix(email));
     }
     let attr = settings.username_attribute();
     let Some(claims) = claims else {
@@ -246,10 +246,7 @@ fn with_users(
                 taken.username
             ))
             .mismatch("a username no RomM user has", taken.username.clone())
-            .fix(format!(
-                "Put the email {email} on the RomM account {} (RomM then logs into it), or rename that account, or set OIDC_USERNAME_ATTRIBUTE to a claim whose value is unique (e.g. email).",
-                taken.username
-            ));
+            .fix(username_taken_fix(email, &taken.username));
     }
     Finding::pass(
         ACCOUNT,
@@ -258,6 +255,26 @@ fn with_users(
     .detail(format!(
         "The username comes from the token's {attr} ({from}); none of RomM's {count} users has it."
     ))
+}
+
+/// The fixes of `romm.account`, shared with `romm.log` (RomM's own log of
+/// the same refusals).
+pub fn disabled_fix(username: &str) -> String {
+    format!(
+        "Enable {username} in RomM (Settings → Users → edit the user), or log in with a Pocket ID user whose email belongs to an enabled RomM account."
+    )
+}
+
+pub fn registration_off_fix(email: &str) -> String {
+    format!(
+        "In RomM (Settings → Users), create the user with email {email} or put that email on the existing account; or set OIDC_ALLOW_REGISTRATION=true to let RomM create it."
+    )
+}
+
+pub fn username_taken_fix(email: &str, username: &str) -> String {
+    format!(
+        "Put the email {email} on the RomM account {username} (RomM then logs into it), or rename that account, or set OIDC_USERNAME_ATTRIBUTE to a claim whose value is unique (e.g. email)."
+    )
 }
 
 fn without_users(

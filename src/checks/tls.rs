@@ -74,7 +74,7 @@ pub fn ca_file(settings: &Settings) -> Finding {
             } else {
                 (
                     "one PEM file with -----BEGIN CERTIFICATE----- blocks",
-                    "Point OIDC_TLS_CACERTFILE at a PEM file holding the CA that signed the provider's certificate (plus intermediates the provider does not send).".to_string(),
+                    PEM_FILE_FIX.to_string(),
                 )
             };
             Finding::fail(ID, "OIDC_TLS_CACERTFILE is not a trust store RomM can use")
@@ -87,6 +87,45 @@ pub fn ca_file(settings: &Settings) -> Finding {
 
 fn lines(items: &[String]) -> String {
     items.iter().map(|n| format!("\n- {n}")).collect()
+}
+
+/// The fixes for a refused certificate, shared with `romm.log` (RomM's own
+/// log of the same refusal, which names neither the chain nor the store).
+pub const PURPOSE_FIX: &str = "Re-issue it with extendedKeyUsage = serverAuth and keyUsage = digitalSignature, keyEncipherment.";
+pub const VALIDITY_FIX: &str = "Renew that certificate (a CA certificate in OIDC_TLS_CACERTFILE is replaced there), and check the clocks of this machine and of RomM's host.";
+pub const OTHER_CERT_FIX: &str = "Check the provider's certificate chain (openssl s_client -showcerts) and re-issue it with a standard RSA or ECDSA key and SHA-256 signatures.";
+/// The fix for an `OIDC_TLS_CACERTFILE` that is not a usable PEM file.
+pub const PEM_FILE_FIX: &str = "Point OIDC_TLS_CACERTFILE at a PEM file holding the CA that signed the provider's certificate (plus intermediates the provider does not send).";
+
+/// A certificate that breaks one of OpenSSL's strict rules: `with` names
+/// what to re-issue it with.
+pub fn reissue_fix(with: &str) -> String {
+    format!("Re-issue that certificate with {with}.")
+}
+
+/// A chain no trusted CA vouches for; `issuer` names the CA that issued it.
+pub fn untrusted_fix(issuer: &str) -> String {
+    let ca_file = "mount it into RomM's container, set OIDC_TLS_CACERTFILE to its path there, and pass the same file here with --ca-file";
+    format!(
+        "Put the certificate of the CA that issued the chain ({issuer}) in a PEM file, {ca_file}."
+    )
+}
+
+/// The subjectAltName entry that covers `host`.
+pub fn san_entry(host: &str) -> String {
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        format!("IP:{host}")
+    } else {
+        format!("DNS:{host}")
+    }
+}
+
+/// A certificate that does not cover the host; `reach` gives a name it does
+/// cover (or nothing), `san` the entry it lacks.
+pub fn name_mismatch_fix(reach: &str, san: &str) -> String {
+    format!(
+        "Reach the provider by a name its certificate covers{reach}: set OIDC_SERVER_APPLICATION_URL (and the provider's own public URL) to it. Or re-issue the certificate with subjectAltName = {san}."
+    )
 }
 
 /// What RomM also accepts instead of the CA: the provider's own certificate.
@@ -107,12 +146,11 @@ pub fn refused(id: &'static str, what: &str, url: &str, refusal: &Refusal) -> Fi
     );
     let store = format!("Trust store: {}.", refusal.store);
     match &refusal.reason {
-        Reason::Untrusted => untrusted(id, what, parsed.as_ref(), port, refusal)
-            .detail(format!(
-                "{log} {} The server sent: {}. {store}",
-                refusal.detail,
-                refusal.sent.join(", ")
-            )),
+        Reason::Untrusted => untrusted(id, what, parsed.as_ref(), port, refusal).detail(format!(
+            "{log} {} The server sent: {}. {store}",
+            refusal.detail,
+            refusal.sent.join(", ")
+        )),
         Reason::Strict { fix } => {
             let stopgap = if refusal.leaf_pin {
                 format!(" Until then: {PIN}.")
@@ -121,28 +159,35 @@ pub fn refused(id: &'static str, what: &str, url: &str, refusal: &Refusal) -> Fi
             };
             Finding::fail(
                 id,
-                format!("{what}: RomM refuses the certificate chain: {}", refusal.openssl),
+                format!(
+                    "{what}: RomM refuses the certificate chain: {}",
+                    refusal.openssl
+                ),
             )
             .detail(format!("{log} {} {store}", refusal.detail))
-            .fix(format!("Re-issue that certificate with {fix}.{stopgap}"))
+            .fix(format!("{}{stopgap}", reissue_fix(fix)))
         }
         Reason::Purpose => Finding::fail(
             id,
-            format!("{what}: certificate not for TLS servers ({})", refusal.openssl),
+            format!(
+                "{what}: certificate not for TLS servers ({})",
+                refusal.openssl
+            ),
         )
         .detail(format!("{log} {}", refusal.detail))
-        .fix("Re-issue it with extendedKeyUsage = serverAuth and keyUsage = digitalSignature, keyEncipherment."),
-        Reason::Name { host, covered } => name_mismatch(id, what, host, covered, port)
-            .detail(format!("{log} {}", refusal.detail)),
+        .fix(PURPOSE_FIX),
+        Reason::Name { host, covered } => {
+            name_mismatch(id, what, host, covered, port).detail(format!("{log} {}", refusal.detail))
+        }
         Reason::Validity => Finding::fail(id, format!("{what}: {}", refusal.openssl))
             .detail(format!("{log} {} {store}", refusal.detail))
-            .fix("Renew that certificate (a CA certificate in OIDC_TLS_CACERTFILE is replaced there), and check the clocks of this machine and of RomM's host."),
+            .fix(VALIDITY_FIX),
         Reason::Other => Finding::fail(
             id,
             format!("{what}: TLS certificate refused ({})", refusal.openssl),
         )
         .detail(format!("{log} {} {store}", refusal.detail))
-        .fix("Check the provider's certificate chain (openssl s_client -showcerts) and re-issue it with a standard RSA or ECDSA key and SHA-256 signatures."),
+        .fix(OTHER_CERT_FIX),
     }
 }
 
@@ -172,15 +217,11 @@ fn untrusted(
             " The last certificate `{show}` prints is not enough: RomM would still refuse the chain it ends."
         ),
     };
-    let ca_file = "mount it into RomM's container, set OIDC_TLS_CACERTFILE to its path there, and pass the same file here with --ca-file";
     Finding::fail(
         id,
         format!("{what}: certificate not trusted ({})", refusal.openssl),
     )
-    .fix(format!(
-        "Put the certificate of the CA that issued the chain ({}) in a PEM file, {ca_file}.{how}",
-        refusal.last_issuer
-    ))
+    .fix(format!("{}{how}", untrusted_fix(&refusal.last_issuer)))
 }
 
 /// The certificate does not cover the host RomM reaches the provider by.
@@ -196,11 +237,7 @@ fn name_mismatch(
     } else {
         covered.join(", ")
     };
-    let san = if host.parse::<std::net::IpAddr>().is_ok() {
-        format!("IP:{host}")
-    } else {
-        format!("DNS:{host}")
-    };
+    let san = san_entry(host);
     let reach = covered
         .iter()
         .find(|n| !n.contains(' ') && !n.starts_with('*'))
@@ -211,9 +248,7 @@ fn name_mismatch(
         format!("{what}: certificate name mismatch: it covers {names}, not {host}"),
     )
     .mismatch(format!("a certificate valid for {host}"), names)
-    .fix(format!(
-        "Reach the provider by a name its certificate covers{reach}: set OIDC_SERVER_APPLICATION_URL (and the provider's own public URL) to it. Or re-issue the certificate with subjectAltName = {san}."
-    ))
+    .fix(name_mismatch_fix(&reach, &san))
 }
 
 /// `tls.insecure`: shown whenever --insecure is on.

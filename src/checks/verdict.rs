@@ -109,6 +109,13 @@ const NEEDS: &[Need] = &[
         how: "give --romm-username (read-only access to RomM's users), or --email with the RomM user's email (RomM matches users by email)",
     },
     Need {
+        what: "RomM's own log shows no failed login",
+        ids: &[id::ROMM_LOG],
+        proof: &[],
+        may_skip: &[],
+        how: "",
+    },
+    Need {
         what: "other checks",
         ids: &["*"],
         proof: &[],
@@ -478,6 +485,26 @@ mod tests {
             Finding::fail(id::ROMM_USERS, "registration off"),
         ));
         assert_eq!(v.status, Status::Fail, "{v:?}");
+    }
+
+    #[test]
+    fn romms_log_counts_when_given_and_names_its_need() {
+        let v = judge(&with(proven(), Finding::pass(id::ROMM_LOG, "no failure")));
+        assert_eq!(v.status, Status::Pass, "{v:?}");
+        let v = judge(&with(proven(), Finding::fail(id::ROMM_LOG, "net.dns")));
+        assert_eq!(v.status, Status::Fail, "{v:?}");
+        assert!(
+            v.summary.contains("RomM's own log shows no failed login"),
+            "{v:?}"
+        );
+        let v = judge(&with(
+            proven(),
+            Finding::warn(id::ROMM_LOG, "a later login succeeded"),
+        ));
+        assert_eq!(
+            v.open[0].what, "RomM's own log shows no failed login",
+            "{v:?}"
+        );
     }
 
     #[test]

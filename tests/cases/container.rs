@@ -537,6 +537,78 @@ fn the_wizard_makes_sure_romms_container_reaches_the_provider() {
 }
 
 #[test]
+fn romms_log_is_read_from_its_container_and_judged_as_explain_judges_it() {
+    let e = emulator();
+    let excerpt = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/excerpts/romm.log");
+    let stand = Stand::new(&pairs(&romm_env(&e)));
+    let calls = stand.sb.path().join("calls");
+    let stand = stand
+        .with("STANDIN_LOG", excerpt.to_str().unwrap())
+        .with("STANDIN_CALLS", calls.to_str().unwrap());
+    let (report, _) = stand.doctor(&[]);
+    let logged: Vec<&Value> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == "romm.log")
+        .collect();
+    // What `explain` finds in the same log, each with the log's origin.
+    let mut c = bin::command(stand.sb.path());
+    c.plain()
+        .args(["explain", "--json", excerpt.to_str().unwrap()]);
+    let explained = process::run(&mut c, Duration::from_secs(60));
+    let explained: Value = serde_json::from_str(&explained.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", explained.show()));
+    let summaries = |checks: Vec<&Value>| {
+        checks
+            .iter()
+            .map(|c| (c["status"].clone(), c["summary"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        summaries(logged.clone()),
+        summaries(explained["checks"].as_array().unwrap().iter().collect())
+    );
+    assert!(logged.len() >= 2, "{logged:#?}");
+    assert!(
+        text(logged[0]).contains("the last 24 h of RomM's log (docker logs --since 24h romm)"),
+        "{:#}",
+        logged[0]
+    );
+    let calls = std::fs::read_to_string(&calls).unwrap();
+    assert!(
+        calls.lines().any(|l| l.ends_with("logs --since 24h romm")),
+        "{calls}"
+    );
+
+    // A log the engine cannot read: a warning that says how to give it.
+    let (report, _) = stand.with("STANDIN_LOGS", "fail").doctor(&[]);
+    let log = check(&report, "romm.log");
+    assert_eq!(state(log), "warn", "{log:#}");
+    assert!(
+        text(log).contains("configured logging driver does not support reading"),
+        "{log:#}"
+    );
+    assert!(
+        log["fix"].as_str().unwrap().contains("--romm-log FILE"),
+        "{log:#}"
+    );
+
+    // --exec reads no log; --romm-log is read instead of the container's.
+    let stand = Stand::new(&pairs(&romm_env(&e))).with("STANDIN_NAME", "deploy/romm");
+    let run = stand.run(&["--json", "--exec", "kubectl exec -i deploy/romm --"]);
+    let (report, _) = sandbox::report(run);
+    assert!(
+        !report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == "romm.log"),
+        "{report:#}"
+    );
+}
+
+#[test]
 fn the_probe_passes_its_own_tests_on_romms_pinned_libraries() {
     let probe = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probe");
     romm_double::unit_tests(&probe, 12);

@@ -4,8 +4,8 @@
 //! and so does a line for a field no run has any more.
 //!
 //! The runs: `doctor --demo --json` (a working setup with a real login, then a
-//! broken one), and a doctor with a real login, the Pocket ID API key and
-//! RomM's users, so that every documented `data` shape appears.
+//! broken one), and a doctor with a real login, the Pocket ID API key,
+//! RomM's users and RomM's log, so that every documented `data` shape appears.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -122,10 +122,12 @@ fn json_fields_and_data_keys_are_exactly_the_documented_ones() {
     reports.push(demo["working"].clone());
     reports.push(demo["broken"].clone());
     let e = Everything::start();
+    // RomM's log too, so that romm.log's data shows.
+    let log = sb.file("romm.log", include_str!("../excerpts/romm.log"));
     reports.push(run_json(
         &sb,
         &["doctor", "--json", "--timeout", "5"],
-        &e.doctor(sb.path()),
+        &e.doctor(sb.path()).set("--romm-log", log.to_str().unwrap()),
         &Everything::env(),
     ));
 

@@ -18,6 +18,7 @@ mod progress;
 mod readme;
 mod redirect_uri;
 mod romm_agreement;
+mod romm_log;
 mod romm_users;
 mod secrets;
 mod secrets_never_shown;

@@ -87,6 +87,39 @@ fn readme_names_exactly_the_emulators_flags() {
     );
 }
 
+/// The README's transcripts are real: after `<!-- transcript: FILE as NAME`,
+/// the `console` block's command run on a copy of FILE named NAME prints
+/// exactly the block's other lines.
+#[test]
+fn readme_transcripts_are_what_the_binary_prints() {
+    let text = readme();
+    let marker = "<!-- transcript: ";
+    let mut seen = 0;
+    for (at, _) in text.match_indices(marker) {
+        let rest = &text[at + marker.len()..];
+        let spec = &rest[..rest.find(';').expect("transcript: FILE as NAME;")];
+        let (file, name) = spec.split_once(" as ").expect("FILE as NAME");
+        let block = &rest[rest.find("```console\n").expect("a console block") + 11..];
+        let block = &block[..block.find("```").expect("the block's end")];
+        let (command, expected) = block.split_once('\n').unwrap();
+        let args = command
+            .strip_prefix("$ romm-oidc ")
+            .expect("the block starts with the command");
+        let sb = Sandbox::new();
+        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        std::fs::copy(source, sb.path().join(name)).unwrap();
+        let mut c = bin::command(sb.path());
+        c.plain().args(args.split(' '));
+        let out = process::run(&mut c, Duration::from_secs(60));
+        assert_eq!(
+            out.stdout, expected,
+            "README's transcript of `{command}` is stale"
+        );
+        seen += 1;
+    }
+    assert!(seen >= 1, "README.md has no transcript");
+}
+
 /// The README's "Check from RomM's side" transcript is this binary's output, run as it
 /// says: Pocket ID on the host's loopback, RomM's container on a network of its own
 /// with an old client secret, and a `.env` with the new one. The port and Python's
@@ -96,7 +129,7 @@ fn readme_names_exactly_the_emulators_flags() {
 fn readme_transcript_from_romms_side_is_the_binarys_output() {
     let text = readme();
     let start = text
-        .find("<!-- transcript: romm-side -->")
+        .find("<!-- container transcript -->")
         .expect("README.md has the romm-side transcript");
     let block: Vec<&str> = text[start..]
         .lines()

@@ -51,8 +51,14 @@ impl Stand {
             std::env::var("PATH").unwrap_or_default()
         );
         let python = romm_double::pinned_python();
+        // RomM's log: nothing but a worker's start, unless a case gives one.
+        let log = sb.file(
+            "romm.log",
+            "INFO:\t  [RomM][server][2026-12-05 10:00:00] Started server process [57]\n",
+        );
         let env = vec![
             ("PATH".into(), path),
+            ("STANDIN_LOG".into(), log.display().to_string()),
             ("STANDIN_NAME".into(), "romm".into()),
             ("STANDIN_ENV".into(), env_file.display().to_string()),
             ("STANDIN_PYTHON".into(), python.display().to_string()),
