@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use super::{credentials, discovery, id, jwks};
+use super::{credentials, discovery, id, jwks, tls};
 use crate::container::{Answers, Container, Step, Unavailable};
 use crate::http::Response;
 use crate::oidc::discovery::Discovery;
@@ -302,35 +302,18 @@ fn cause(
     }
     if let Some(reason) = said.split("certificate verify failed: ").nth(1) {
         let reason = reason.split(" (_ssl.c").next().unwrap_or(reason);
-        if reason.starts_with("Hostname mismatch") {
-            return (format!("the certificate does not cover {host} ({reason})"), "Use the name on the provider's certificate in the URL, or reissue the certificate for the name RomM uses.".into());
-        }
-        let here = match settings.get(OIDC_TLS_CACERTFILE) {
-            Some(s) if matches!(s.source, Source::Flag(_)) => format!(
-                " This run trusts it through {}; RomM's container does not.",
-                s.source
-            ),
-            _ => String::new(),
-        };
-        return (
-            format!("RomM's container does not trust the provider's certificate ({reason})"),
-            format!(
-                "Mount the CA certificate (PEM) into RomM's container and set OIDC_TLS_CACERTFILE to its path there (it then is RomM's only trust store), then restart RomM: {restart}.{here}"
-            ),
-        );
+        return certificate(settings, reason, host);
     }
     if said.starts_with("FileNotFoundError") {
         return (
             "OIDC_TLS_CACERTFILE names no file in RomM's container".into(),
-            format!(
-                "Mount the CA file into RomM's container and set OIDC_TLS_CACERTFILE to the mounted path, then restart RomM: {restart}"
-            ),
+            format!("{} Then restart RomM: {restart}", tls::CA_FILE_MOUNT_FIX),
         );
     }
     if said.starts_with("ssl.SSLError") {
         return (
             "RomM cannot load OIDC_TLS_CACERTFILE".into(),
-            "Give OIDC_TLS_CACERTFILE a PEM file (openssl x509 -inform der -in ca.crt -out ca.pem).".into(),
+            tls::PEM_FILE_FIX.into(),
         );
     }
     if said.starts_with("httpx.UnsupportedProtocol") {
@@ -365,6 +348,47 @@ fn cause(
     (
         "RomM's request failed".into(),
         "See the exception: RomM's login fails the same way.".into(),
+    )
+}
+
+/// A certificate RomM's container refused, with OpenSSL's `reason`: the cause, and
+/// the fix the doctor gives for the same refusal from here.
+fn certificate(settings: &Settings, reason: &str, host: &str) -> (String, String) {
+    let untrusted = [
+        "unable to get local issuer certificate",
+        "unable to get issuer certificate",
+        "unable to verify the first certificate",
+        "self-signed certificate",
+    ];
+    if reason.starts_with("Hostname mismatch") || reason.starts_with("IP address mismatch") {
+        let fix = tls::name_mismatch_fix("", &tls::san_entry(host));
+        return (
+            format!("the certificate does not cover {host} ({reason})"),
+            fix,
+        );
+    }
+    if !untrusted.iter().any(|u| reason.starts_with(u)) {
+        let fix = match crate::tls::strict_fix(reason) {
+            Some(rule) => tls::reissue_fix(rule),
+            None if reason.contains("expired") => tls::VALIDITY_FIX.into(),
+            None => tls::OTHER_CERT_FIX.into(),
+        };
+        let cause = format!("RomM's container refuses the provider's certificate ({reason})");
+        return (cause, fix);
+    }
+    let here = match settings.get(OIDC_TLS_CACERTFILE) {
+        Some(s) if matches!(s.source, Source::Flag(_)) => format!(
+            " This run trusts it through {}; RomM's container does not.",
+            s.source
+        ),
+        _ => String::new(),
+    };
+    let fix = tls::untrusted_fix(
+        "the issuer of the last certificate `openssl s_client -showcerts` prints",
+    );
+    (
+        format!("RomM's container does not trust the provider's certificate ({reason})"),
+        format!("{fix} Then restart RomM: {}.{here}", settings::RESTART),
     )
 }
 
@@ -642,7 +666,7 @@ mod tests {
                 "httpx.ConnectError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate is not valid for 'id.example.com'. (_ssl.c:1020)",
                 json!({}),
                 "the certificate does not cover id.example.com",
-                "Use the name on the provider's certificate",
+                "subjectAltName = DNS:id.example.com",
             ),
             (
                 flags(&[]),
@@ -650,6 +674,20 @@ mod tests {
                 json!({}),
                 "names no file in RomM's container",
                 "Mount the CA file",
+            ),
+            (
+                flags(&[]),
+                "httpx.ConnectError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired (_ssl.c:1020)",
+                json!({}),
+                "refuses the provider's certificate (certificate has expired)",
+                "Renew that certificate",
+            ),
+            (
+                flags(&[]),
+                "httpx.ConnectError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Missing Authority Key Identifier (_ssl.c:1020)",
+                json!({}),
+                "refuses the provider's certificate (Missing Authority Key Identifier)",
+                "authorityKeyIdentifier = keyid",
             ),
             (
                 flags(&[]),

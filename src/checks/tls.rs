@@ -94,6 +94,9 @@ fn lines(items: &[String]) -> String {
 pub const PURPOSE_FIX: &str = "Re-issue it with extendedKeyUsage = serverAuth and keyUsage = digitalSignature, keyEncipherment.";
 pub const VALIDITY_FIX: &str = "Renew that certificate (a CA certificate in OIDC_TLS_CACERTFILE is replaced there), and check the clocks of this machine and of RomM's host.";
 pub const OTHER_CERT_FIX: &str = "Check the provider's certificate chain (openssl s_client -showcerts) and re-issue it with a standard RSA or ECDSA key and SHA-256 signatures.";
+/// The fix for an `OIDC_TLS_CACERTFILE` that names no file in RomM's container
+/// (the container's view, and `romm.log`).
+pub const CA_FILE_MOUNT_FIX: &str = "Mount the CA file into RomM's container (a volume) and set OIDC_TLS_CACERTFILE to its path inside the container.";
 /// The fix for an `OIDC_TLS_CACERTFILE` that is not a usable PEM file.
 pub const PEM_FILE_FIX: &str = "Point OIDC_TLS_CACERTFILE at a PEM file holding the CA that signed the provider's certificate (plus intermediates the provider does not send).";
 

@@ -556,9 +556,7 @@ pub static PATTERNS: &[Pattern] = &[
         what: "OIDC_TLS_CACERTFILE does not exist in RomM's container",
         cause: "httpx opens the CA file whenever authlib makes a client, and the path names no file inside RomM's container (Python does not say which path).",
         check: id::TLS_CA_FILE,
-        fix: Fix::Text(
-            "Mount the CA file into RomM's container (a volume) and set OIDC_TLS_CACERTFILE to its path inside the container.",
-        ),
+        fix: Fix::Text(tls::CA_FILE_MOUNT_FIX),
     },
     Pattern {
         name: "tls.ca-file-unreadable",
