@@ -262,29 +262,8 @@ fn cause(
     let unreachable_fix = format!(
         "Give RomM a URL it reaches from its network: {url_var}, e.g. the provider's service name on a docker network both share; or connect RomM's container to the provider's network."
     );
-    let resolver = [
-        "Name or service not known",
-        "Name does not resolve",
-        "No address associated",
-        "Name has no usable address",
-    ];
-    if resolver.iter().any(|t| said.contains(t)) {
-        return (
-            "RomM's container cannot resolve the name".into(),
-            format!(
-                "Add {host} to RomM's network (the provider's docker network, extra_hosts: or dns: in the compose file), or use the internal URL: {url_var}."
-            ),
-        );
-    }
-    if said.contains("Temporary failure in name resolution")
-        || said.contains("[Errno -3] Try again")
-    {
-        return (
-            "no name server answered RomM's container".into(),
-            format!(
-                "Check the DNS of RomM's container (its /etc/resolv.conf, dns: in the compose file), or use a URL RomM resolves: {url_var}."
-            ),
-        );
+    if let Some(found) = dns_cause(said, host, &url_var) {
+        return found;
     }
     if let Some(proxy) = &step.proxy
         && (said.starts_with("httpx.Connect")
@@ -349,6 +328,35 @@ fn cause(
         "RomM's request failed".into(),
         "See the exception: RomM's login fails the same way.".into(),
     )
+}
+
+/// A failed name lookup in RomM's container (musl's and glibc's words).
+fn dns_cause(said: &str, host: &str, url_var: &str) -> Option<(String, String)> {
+    let resolver = [
+        "Name or service not known",
+        "Name does not resolve",
+        "No address associated",
+        "Name has no usable address",
+    ];
+    if resolver.iter().any(|t| said.contains(t)) {
+        return Some((
+            "RomM's container cannot resolve the name".into(),
+            format!(
+                "Add {host} to RomM's network (the provider's docker network, extra_hosts: or dns: in the compose file), or use the internal URL: {url_var}."
+            ),
+        ));
+    }
+    if said.contains("Temporary failure in name resolution")
+        || said.contains("[Errno -3] Try again")
+    {
+        return Some((
+            "no name server answered RomM's container".into(),
+            format!(
+                "Check the DNS of RomM's container (its /etc/resolv.conf, dns: in the compose file), or use a URL RomM resolves: {url_var}."
+            ),
+        ));
+    }
+    None
 }
 
 /// A certificate RomM's container refused, with OpenSSL's `reason`: the cause, and
@@ -720,7 +728,10 @@ mod tests {
             assert!(v[0].summary.contains(cause), "{logged}: {}", v[0].summary);
             assert!(v[0].fix.contains(fix), "{logged}: {}", v[0].fix);
         }
-        // Our own time limit, not RomM's.
+    }
+
+    #[test]
+    fn our_own_time_limit_is_named_as_ours_not_romms() {
         let timeout = json!({"discovery": {"url": format!("{ISSUER}/x"), "error": {"class": "timeout", "logged": null}}});
         let v = views_of(
             &flags(&[(OIDC_SERVER_APPLICATION_URL, ISSUER)]),

@@ -959,9 +959,13 @@ fn every_row_is_recognised_from_its_excerpt_and_its_near_miss_is_not() {
     }
 }
 
+/// The fix the one finding `log` gives.
+fn fix_of(log: &str) -> String {
+    judged(log).remove(0).fix
+}
+
 #[test]
-fn the_fixes_are_the_checks_own() {
-    let fix_of = |log: &str| judged(log).remove(0).fix;
+fn the_fixes_of_the_network_rows_are_the_checks_own() {
     let dns = crate::http::Failure::Dns;
     assert_eq!(
         fix_of(&failed(
@@ -1010,6 +1014,10 @@ fn the_fixes_are_the_checks_own() {
         )),
         "Re-issue that certificate with keyUsage = critical, keyCertSign, cRLSign (RFC 5280 4.2.1.3)."
     );
+}
+
+#[test]
+fn the_fixes_of_the_account_and_token_rows_are_the_checks_own() {
     let registration = fix_of(&romm(
         "ERROR",
         "base_handler",
