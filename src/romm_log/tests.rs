@@ -221,25 +221,47 @@ fn tls(reason: &str) -> String {
 const OAUTH: &str = "authlib.integrations.base_client.errors.OAuthError";
 const JOSE: &str = "authlib.jose.errors";
 
+/// One excerpt and near miss per pattern row, grouped by what the row is about.
 fn cases() -> Vec<Case> {
-    let dup = |key: &str| {
-        romm(
-            "INFO",
-            "base_handler",
-            "20:21:48",
-            "User with email 'alice@example.com' not found, creating new user",
-        ) + &failed(
-            CALLBACK,
-            ACCOUNT,
-            &[
-                &format!(
-                    "sqlalchemy.exc.IntegrityError: (mariadb.IntegrityError) Duplicate entry 'alice' for key '{key}'"
-                ),
-                "[SQL: INSERT INTO users (username, email) VALUES (?, ?)]",
-                "[parameters: ('alice', 'alice@example.com')]",
-            ],
-        )
-    };
+    [
+        discovery_cases(),
+        endpoint_and_key_set_cases(),
+        network_cases(),
+        tls_cases(),
+        more_tls_cases(),
+        callback_cases(),
+        token_cases(),
+        id_token_cases(),
+        more_id_token_cases(),
+        romm_cases(),
+        more_romm_cases(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// A new account whose username or email collides on `key`.
+fn duplicate(key: &str) -> String {
+    romm(
+        "INFO",
+        "base_handler",
+        "20:21:48",
+        "User with email 'alice@example.com' not found, creating new user",
+    ) + &failed(
+        CALLBACK,
+        ACCOUNT,
+        &[
+            &format!(
+                "sqlalchemy.exc.IntegrityError: (mariadb.IntegrityError) Duplicate entry 'alice' for key '{key}'"
+            ),
+            "[SQL: INSERT INTO users (username, email) VALUES (?, ?)]",
+            "[parameters: ('alice', 'alice@example.com')]",
+        ],
+    )
+}
+
+fn discovery_cases() -> Vec<Case> {
     vec![
         case(
             "discovery.not-json",
@@ -312,20 +334,6 @@ fn cases() -> Vec<Case> {
             "endpoint.bad-url",
         ),
         case(
-            "endpoint.bad-url",
-            failed(
-                CALLBACK,
-                JWKS,
-                &["httpx.UnsupportedProtocol: Request URL has an unsupported protocol 'ftp://'."],
-            ),
-            failed(
-                COVER,
-                &[],
-                &["httpx.UnsupportedProtocol: Request URL has an unsupported protocol 'ftp://'."],
-            ),
-            "pass",
-        ),
-        case(
             "discovery.incomplete",
             failed(
                 LOGIN,
@@ -338,6 +346,25 @@ fn cases() -> Vec<Case> {
                 &["RuntimeError: Missing \"token_url\" value"],
             ),
             "unrecognised",
+        ),
+    ]
+}
+
+fn endpoint_and_key_set_cases() -> Vec<Case> {
+    vec![
+        case(
+            "endpoint.bad-url",
+            failed(
+                CALLBACK,
+                JWKS,
+                &["httpx.UnsupportedProtocol: Request URL has an unsupported protocol 'ftp://'."],
+            ),
+            failed(
+                COVER,
+                &[],
+                &["httpx.UnsupportedProtocol: Request URL has an unsupported protocol 'ftp://'."],
+            ),
+            "pass",
         ),
         case(
             "jwks.no-uri",
@@ -353,6 +380,29 @@ fn cases() -> Vec<Case> {
             ),
             "unrecognised",
         ),
+        case(
+            "jwks.fetch",
+            failed(
+                CALLBACK,
+                JWKS,
+                &[
+                    "httpx.HTTPStatusError: Client error '404 Not Found' for url 'https://id.example.com/.well-known/jwks.json'",
+                ],
+            ),
+            failed(
+                CALLBACK,
+                ID_TOKEN,
+                &[
+                    "httpx.HTTPStatusError: Client error '404 Not Found' for url 'https://id.example.com/.well-known/jwks.json'",
+                ],
+            ),
+            "unrecognised",
+        ),
+    ]
+}
+
+fn network_cases() -> Vec<Case> {
+    vec![
         case(
             "net.dns",
             failed(
@@ -409,6 +459,11 @@ fn cases() -> Vec<Case> {
             failed(COVER, &[], &["httpx.ReadError"]),
             "pass",
         ),
+    ]
+}
+
+fn tls_cases() -> Vec<Case> {
+    vec![
         case(
             "tls.untrusted",
             failed(
@@ -451,6 +506,11 @@ fn cases() -> Vec<Case> {
             ),
             "tls.refused",
         ),
+    ]
+}
+
+fn more_tls_cases() -> Vec<Case> {
+    vec![
         case(
             "tls.purpose",
             failed(LOGIN, DISCOVERY, &[&tls("unsupported certificate purpose")]),
@@ -495,6 +555,11 @@ fn cases() -> Vec<Case> {
             ),
             "unrecognised",
         ),
+    ]
+}
+
+fn callback_cases() -> Vec<Case> {
+    vec![
         case(
             "callback.state",
             failed(
@@ -536,6 +601,11 @@ fn cases() -> Vec<Case> {
             ),
             "token.refused",
         ),
+    ]
+}
+
+fn token_cases() -> Vec<Case> {
+    vec![
         case(
             "token.invalid-client",
             failed(
@@ -614,24 +684,11 @@ fn cases() -> Vec<Case> {
             ),
             "jwks.fetch",
         ),
-        case(
-            "jwks.fetch",
-            failed(
-                CALLBACK,
-                JWKS,
-                &[
-                    "httpx.HTTPStatusError: Client error '404 Not Found' for url 'https://id.example.com/.well-known/jwks.json'",
-                ],
-            ),
-            failed(
-                CALLBACK,
-                ID_TOKEN,
-                &[
-                    "httpx.HTTPStatusError: Client error '404 Not Found' for url 'https://id.example.com/.well-known/jwks.json'",
-                ],
-            ),
-            "unrecognised",
-        ),
+    ]
+}
+
+fn id_token_cases() -> Vec<Case> {
+    vec![
         case(
             "id-token.iss",
             failed(
@@ -720,6 +777,11 @@ fn cases() -> Vec<Case> {
             ),
             "unrecognised",
         ),
+    ]
+}
+
+fn more_id_token_cases() -> Vec<Case> {
+    vec![
         case(
             "id-token.signature",
             failed(
@@ -794,6 +856,11 @@ fn cases() -> Vec<Case> {
             ),
             "unrecognised",
         ),
+    ]
+}
+
+fn romm_cases() -> Vec<Case> {
+    vec![
         case(
             "romm.userinfo-missing",
             romm(
@@ -874,6 +941,11 @@ fn cases() -> Vec<Case> {
             ),
             "pass",
         ),
+    ]
+}
+
+fn more_romm_cases() -> Vec<Case> {
+    vec![
         case(
             "romm.registration-disabled",
             romm(
@@ -887,8 +959,8 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "romm.duplicate-username",
-            dup("ix_users_username"),
-            dup("ix_users_email"),
+            duplicate("ix_users_username"),
+            duplicate("ix_users_email"),
             "unrecognised",
         ),
         case(
