@@ -2076,6 +2076,28 @@ mod tests {
     }
 
     #[test]
+    fn times_near_the_ends_of_the_number_range_compare_without_overflow() {
+        // authlib compares floats: a far-future exp is valid, a far-future
+        // nbf or iat is not yet valid, a far-past exp is expired.
+        for far in [json!(u64::MAX), json!(1e300)] {
+            clean(run(&set("exp", far.clone())));
+            refused(
+                run(&set("nbf", far.clone())),
+                "InvalidTokenError: invalid_token: The token is not valid yet",
+            );
+            refused(
+                run(&set("iat", far)),
+                "InvalidTokenError: invalid_token: The token is not valid as it was issued in the future",
+            );
+        }
+        refused(
+            run(&set("exp", json!(i64::MIN))),
+            "ExpiredTokenError: expired_token: The token is expired",
+        );
+        clean(run(&set("nbf", json!(-1e300))));
+    }
+
+    #[test]
     fn nbf_has_120_seconds_of_leeway() {
         refused(
             run(&set("nbf", json!(NOW + 121))),
