@@ -834,7 +834,7 @@ fn hand_written_document_on_a_peer_passes() {
 /// The README's bound: the longest chain of requests in a row is discovery,
 /// then five Pocket ID admin API calls (key owner, version, client, user,
 /// claims preview); everything else runs beside it.
-const RUN_BOUND_TIMEOUTS: u32 = 6;
+pub(crate) const RUN_BOUND_TIMEOUTS: u32 = 6;
 
 /// Every provider answer takes 80% of `--timeout` (so each succeeds, and the
 /// chain runs to its end) and RomM's answers drip forever: the run ends

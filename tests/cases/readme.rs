@@ -177,3 +177,28 @@ fn readme_transcript_from_romms_side_is_the_binarys_output() {
         from = found + chunk.len();
     }
 }
+
+#[test]
+fn readme_states_the_run_bound_the_malformed_suite_measures() {
+    let stated = format!(
+        "within **{} × `--timeout`**",
+        crate::cases::malformed::RUN_BOUND_TIMEOUTS
+    );
+    assert!(readme().contains(&stated), "README should say {stated}");
+}
+
+#[test]
+fn readme_set_up_names_what_the_suite_installs_from_the_network() {
+    // .ci/run installs the peer with npm ci and the RomM double with pip: a
+    // fresh machine needs these, and the README must say so.
+    let text = readme();
+    for needed in [
+        "Node.js 20 or later and npm",
+        "registry.npmjs.org",
+        "Python 3 with `venv` and pip",
+        "pypi.org",
+        "bash, zsh and fish",
+    ] {
+        assert!(text.contains(needed), "README's set-up lacks {needed:?}");
+    }
+}
