@@ -3,7 +3,7 @@
 //! browser stand-in plays a browser and has its own). It behaves like RomM's
 //! httpx 0.28.1 where that matters: no redirects followed; TLS judged as
 //! RomM's OpenSSL judges it, with RomM's trust store (`tls`), unless
-//! `--insecure`; names looked up with the system resolver; gzip, deflate and
+//! `--insecure`; names looked up as the system does (`SystemResolver`); gzip, deflate and
 //! zstd bodies decoded; a URL httpx would refuse refused before anything is
 //! sent (`httpx_refuses`); the client secret sent as authlib encodes it
 //! (`client_secret_basic`). Every request is bounded by one deadline,
@@ -14,7 +14,6 @@
 
 use std::fmt;
 use std::io::Read;
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -233,10 +232,13 @@ pub struct Options<'a> {
 /// its runtime's blocking pool, which waits for a lookup stuck on a name
 /// server that never answers: the request gives up at its deadline, but the
 /// run could not end until the system resolver did (10 s and more).
-struct DetachedResolver;
+#[cfg(not(target_feature = "crt-static"))]
+struct SystemResolver;
 
-impl reqwest::dns::Resolve for DetachedResolver {
+#[cfg(not(target_feature = "crt-static"))]
+impl reqwest::dns::Resolve for SystemResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        use std::net::{SocketAddr, ToSocketAddrs};
         let host = name.as_str().to_string();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let spawned = std::thread::Builder::new()
@@ -247,6 +249,52 @@ impl reqwest::dns::Resolve for DetachedResolver {
         Box::pin(async move {
             spawned?;
             let addrs = rx.await??.collect::<Vec<SocketAddr>>();
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Name lookups in the fully static build (dist/build-static), which must
+/// not call getaddrinfo: static glibc would load the NSS modules named in
+/// the host's /etc/nsswitch.conf from the host's own, different glibc.
+/// As glibc's `files dns` and musl do: a name in /etc/hosts (in either
+/// family) is taken from there alone; any other is asked of the name servers
+/// of /etc/resolv.conf (its search, ndots, timeout and attempts options) by
+/// hickory's resolver. No mDNS or systemd-resolved NSS module. It runs on
+/// reqwest's runtime, so a request's deadline ends a lookup stuck on a silent
+/// name server.
+#[cfg(target_feature = "crt-static")]
+struct SystemResolver;
+
+#[cfg(target_feature = "crt-static")]
+impl reqwest::dns::Resolve for SystemResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        use hickory_resolver::config::{LookupIpStrategy, ResolveHosts};
+        use hickory_resolver::proto::op::Query;
+        use hickory_resolver::proto::rr::{Name, RecordType};
+        use hickory_resolver::{Hosts, TokioResolver};
+        use std::net::SocketAddr;
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let hosts = Hosts::from_system().unwrap_or_default();
+            let mut addrs: Vec<SocketAddr> = Vec::new();
+            if let Ok(name) = host.parse::<Name>() {
+                for family in [RecordType::A, RecordType::AAAA] {
+                    let query = Query::query(name.clone(), family);
+                    if let Some(found) = hosts.lookup_static_host(&query) {
+                        let ips = found.answers().iter().filter_map(|r| r.data.ip_addr());
+                        addrs.extend(ips.map(|ip| SocketAddr::new(ip, 0)));
+                    }
+                }
+            }
+            if addrs.is_empty() {
+                let mut builder = TokioResolver::builder_tokio()?;
+                // Both families, as getaddrinfo returns them; hosts done above.
+                builder.options_mut().ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
+                builder.options_mut().use_hosts_file = ResolveHosts::Never;
+                let lookup = builder.build()?.lookup_ip(host).await?;
+                addrs.extend(lookup.iter().map(|ip| SocketAddr::new(ip, 0)));
+            }
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
         })
     }
@@ -264,7 +312,7 @@ impl Http {
     /// A client with this trust store instead of the one `options` names.
     pub fn with_trust(options: &Options<'_>, trust: tls::Trust) -> Result<Http> {
         let builder = Client::builder()
-            .dns_resolver(std::sync::Arc::new(DetachedResolver))
+            .dns_resolver(std::sync::Arc::new(SystemResolver))
             .redirect(Policy::none())
             .timeout(options.timeout)
             .connect_timeout(options.timeout)
