@@ -73,6 +73,22 @@ const DECODED_EXTENSIONS: &[(&str, &str)] = &[
     ("2.5.29.35", "authorityKeyIdentifier"),
 ];
 
+/// OpenSSL's default CA file and directory in RomM's image: its Python links
+/// Alpine's OpenSSL 3 (OPENSSLDIR /etc/ssl; RomM's docker/Dockerfile copies
+/// python:3.13-alpine's /usr/lib and /usr/local into an nginx Alpine image).
+const ROMM_IMAGE_CA_FILE: &str = "/etc/ssl/cert.pem";
+const ROMM_IMAGE_CA_DIR: &str = "/etc/ssl/certs";
+
+/// Whether this run is inside RomM's container (`docker exec romm
+/// romm-oidc …`): RomM's image has its code in /backend, on PYTHONPATH. Only
+/// there are OpenSSL's default paths RomM's own; anywhere else they are this
+/// host's, which RomM never reads.
+pub fn in_romm_container() -> bool {
+    let on_path = std::env::var_os("PYTHONPATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d == Path::new("/backend")));
+    on_path && Path::new("/backend/main.py").is_file()
+}
+
 /// The certificates RomM's OpenSSL trusts, and where they come from.
 #[derive(Clone, Debug)]
 pub struct Trust {
@@ -117,7 +133,9 @@ impl Trust {
     /// httpx hands httpcore no context, and httpcore's default context loads
     /// OpenSSL's default paths (`SSL_CERT_FILE` / `SSL_CERT_DIR`, else the
     /// container's own bundle) plus certifi. Mozilla's roots stand in for
-    /// certifi and the container bundle, which are both Mozilla's list.
+    /// certifi and the image's bundle, which are both Mozilla's list; inside
+    /// RomM's container its own bundle is read as well, with what was added
+    /// to it.
     pub fn romm_default() -> Trust {
         let mut certs: Vec<CertificateDer<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
             .iter()
@@ -128,29 +146,52 @@ impl Trust {
             certs.len()
         );
         let mut notes = Vec::new();
-        if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()) {
+        // OpenSSL's default file and directory: SSL_CERT_FILE / SSL_CERT_DIR,
+        // else those of the OpenSSL build, which are RomM's only inside its
+        // container (a missing default is skipped without a word).
+        let inside = in_romm_container();
+        let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+        let file = match var("SSL_CERT_FILE") {
+            Some(file) => Some(("SSL_CERT_FILE".to_string(), file)),
+            None if inside && Path::new(ROMM_IMAGE_CA_FILE).exists() => Some((
+                "RomM's container bundle".to_string(),
+                ROMM_IMAGE_CA_FILE.into(),
+            )),
+            None => None,
+        };
+        if let Some((what, file)) = file {
             let path = Path::new(&file);
             match read_pem_file(path) {
                 Ok(more) => {
-                    source += &format!(" + SSL_CERT_FILE {} ({})", path.display(), more.len());
+                    source += &format!(" + {what} {} ({})", path.display(), more.len());
                     certs.extend(more);
                 }
                 Err(e) => notes.push(format!(
-                    "SSL_CERT_FILE is set but unusable, and OpenSSL ignores it without a word: {e:#}"
+                    "{what} is unusable, and OpenSSL ignores it without a word: {e:#}"
                 )),
             }
         }
-        if let Some(dir) = std::env::var_os("SSL_CERT_DIR").filter(|v| !v.is_empty()) {
+        let dirs = match var("SSL_CERT_DIR") {
             // OpenSSL takes a list of directories, separated as PATH is.
-            for path in std::env::split_paths(&dir) {
-                match hashed_dir(&path) {
-                    Ok((more, dir_notes)) => {
-                        source += &format!(" + SSL_CERT_DIR {} ({})", path.display(), more.len());
-                        certs.extend(more);
-                        notes.extend(dir_notes);
+            Some(dir) => std::env::split_paths(&dir)
+                .map(|d| ("SSL_CERT_DIR".to_string(), d))
+                .collect(),
+            None if inside && Path::new(ROMM_IMAGE_CA_DIR).is_dir() => vec![(
+                "RomM's container directory".to_string(),
+                ROMM_IMAGE_CA_DIR.into(),
+            )],
+            None => Vec::new(),
+        };
+        for (what, path) in dirs {
+            match hashed_dir(&path) {
+                Ok((more, dir_notes)) => {
+                    if !more.is_empty() || what == "SSL_CERT_DIR" {
+                        source += &format!(" + {what} {} ({})", path.display(), more.len());
                     }
-                    Err(e) => notes.push(format!("SSL_CERT_DIR: {e:#}")),
+                    certs.extend(more);
+                    notes.extend(dir_notes);
                 }
+                Err(e) => notes.push(format!("{what}: {e:#}")),
             }
         }
         Trust {

@@ -16,12 +16,17 @@ pub fn ca_file(settings: &Settings) -> Finding {
     const ID: &str = id::TLS_CA_FILE;
     let Some(path) = settings.value(OIDC_TLS_CACERTFILE) else {
         let trust = Trust::romm_default();
+        let unseen = if crate::tls::in_romm_container() {
+            ""
+        } else {
+            "; a CA added only inside RomM's container is not seen here"
+        };
         return Finding::skip(
             ID,
             "No OIDC_TLS_CACERTFILE: RomM trusts certifi's Mozilla roots and its container's OpenSSL store",
         )
         .detail(format!(
-            "With OIDC_TLS_CACERTFILE unset, RomM's httpx uses OpenSSL's default paths (SSL_CERT_FILE / SSL_CERT_DIR in RomM's environment, else the image's bundle) plus certifi. This run trusts {}; a CA added only inside RomM's container is not seen here.{}",
+            "With OIDC_TLS_CACERTFILE unset, RomM's httpx uses OpenSSL's default paths (SSL_CERT_FILE / SSL_CERT_DIR in RomM's environment, else the image's bundle) plus certifi. This run trusts {}{unseen}.{}",
             trust.source,
             lines(&trust.notes)
         ));
