@@ -457,6 +457,10 @@ pub struct Config {
     /// `http(s)://127.0.0.1:<port>` (same listener). Without it both are
     /// `http(s)://127.0.0.1:<port>`.
     pub split_internal_url: bool,
+    /// `APP_URL` = `http(s)://<app_host>:<port>` (a name the client looks
+    /// up, e.g. from its /etc/hosts), `INTERNAL_APP_URL` as with
+    /// `split_internal_url`.
+    pub app_host: Option<String>,
     /// The username already signed in (with consent given): `/authorize`
     /// redirects straight to the callback. `None` shows the login step.
     pub session_user: Option<String>,
@@ -520,6 +524,7 @@ impl Default for Config {
             tls: false,
             tls_chain: None,
             split_internal_url: false,
+            app_host: None,
             session_user: Some("alice".to_string()),
             allow_insecure_callback_urls: true,
             version: None,
@@ -978,10 +983,10 @@ impl Emulator {
             "http"
         };
         let internal = format!("{scheme}://127.0.0.1:{port}");
-        let issuer = if config.split_internal_url {
-            format!("{scheme}://localhost:{port}")
-        } else {
-            internal.clone()
+        let issuer = match (&config.app_host, config.split_internal_url) {
+            (Some(host), _) => format!("{scheme}://{host}:{port}"),
+            (None, true) => format!("{scheme}://localhost:{port}"),
+            (None, false) => internal.clone(),
         };
         let key = keys::SigningKey::new(config.alg)?;
         let impostor_key = match config.faults.id_token {

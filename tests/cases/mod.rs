@@ -22,6 +22,7 @@ mod romm_log;
 mod romm_users;
 mod secrets;
 mod secrets_never_shown;
+mod static_binary;
 mod static_checks;
 mod tls;
 mod untrusted;
