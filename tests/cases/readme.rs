@@ -2,6 +2,7 @@
 //! the doctor runs, and its set-up command works.
 
 use crate::support::prelude::*;
+use crate::support::report::assert_transcript;
 use crate::support::standin;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -163,19 +164,7 @@ fn readme_transcript_from_romms_side_is_the_binarys_output() {
             "Python 3.13.0",
         )
         .into_owned();
-    let lines: Vec<&str> = out.lines().collect();
-    let mut from = 0;
-    for chunk in expected.split(|l| *l == "…") {
-        let found = (from..=lines.len().saturating_sub(chunk.len()))
-            .find(|&i| lines[i..i + chunk.len()] == *chunk)
-            .unwrap_or_else(|| {
-                panic!(
-                    "README.md's transcript lines\n{}\nare not in the output (after line {from}):\n{out}",
-                    chunk.join("\n")
-                )
-            });
-        from = found + chunk.len();
-    }
+    assert_transcript(expected, &out);
 }
 
 #[test]

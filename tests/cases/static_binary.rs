@@ -16,6 +16,7 @@
 //! then they fail, saying what to do, when the binary is missing.
 
 use crate::support::prelude::*;
+use crate::support::report::assert_transcript;
 use std::net::{Ipv4Addr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -327,4 +328,49 @@ fn in_an_empty_root_a_silent_name_server_ends_the_run_at_the_deadline() {
     has(&found, "discovery.fetch", "fail", &["timed out"]);
     let (normal, _) = doctor_within(root.path(), false, "2", &args(&issuer), &[]);
     assert_same(&found, &normal);
+}
+
+/// README's "Install" transcript is the static binary's output in the empty
+/// root, run as it says (the emulator's port shown as 1411; `…` stands for
+/// lines left out).
+#[test]
+#[ignore = "needs root and dist/build-static's binary: .ci/run runs it"]
+fn the_readme_transcript_is_the_static_binarys_output() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let start = readme
+        .find("<!-- static transcript -->")
+        .expect("README.md has the static binary's transcript");
+    let block: Vec<&str> = readme[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| *l != "```")
+        .collect();
+    let (command, expected) = block.split_first().expect("a command line");
+    let words: Vec<&str> = command
+        .strip_prefix("$ ")
+        .expect("a command")
+        .split_whitespace()
+        .collect();
+    let at = words.iter().position(|w| *w == "chroot").expect("chroot");
+    let env: Vec<(&str, &str)> = words[..at]
+        .iter()
+        .map(|w| w.split_once('=').expect("VAR=value before chroot"))
+        .collect();
+    assert_eq!(words[at + 1..at + 3], ["root", "/romm-oidc"], "{command}");
+    let ns = NameServer::start(true);
+    let (e, ca) = provider();
+    let root = empty_root(&ns, &[("ca.pem", &ca)]);
+    let port = e.port().to_string();
+    let mut c = Command::new("chroot");
+    process::clean(&mut c)
+        .env("NO_COLOR", "1")
+        .envs(env)
+        .arg(root.path())
+        .arg("/romm-oidc")
+        .args(words[at + 3..].iter().map(|w| w.replace("1411", &port)));
+    let run = process::run(&mut c, RUN_LIMIT);
+    assert_eq!(run.code, 0, "{}", run.show());
+    let out = run.stdout.replace(&format!(":{port}"), ":1411");
+    assert_transcript(expected, &out);
 }

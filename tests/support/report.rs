@@ -85,3 +85,22 @@ pub fn piece_of(secret: &str, text: &str) -> Option<String> {
         .map(|w| w.iter().collect::<String>())
         .find(|piece| text.contains(piece.as_str()))
 }
+
+/// A README transcript's lines are `out`'s, in order: `…` stands for lines
+/// left out, every other line must be there exactly.
+#[track_caller]
+pub fn assert_transcript(expected: &[&str], out: &str) {
+    let lines: Vec<&str> = out.lines().collect();
+    let mut from = 0;
+    for chunk in expected.split(|l| *l == "…") {
+        let found = (from..=lines.len().saturating_sub(chunk.len()))
+            .find(|&i| lines[i..i + chunk.len()] == *chunk)
+            .unwrap_or_else(|| {
+                panic!(
+                    "README.md's transcript lines\n{}\nare not in the output (after line {from}):\n{out}",
+                    chunk.join("\n")
+                )
+            });
+        from = found + chunk.len();
+    }
+}
