@@ -2,7 +2,7 @@
 //! the doctor runs, and its set-up command works.
 
 use crate::support::prelude::*;
-use crate::support::report::assert_transcript;
+use crate::support::report::{assert_transcript, readme_transcript};
 use crate::support::standin;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -128,18 +128,9 @@ fn readme_transcripts_are_what_the_binary_prints() {
 /// left out.
 #[test]
 fn readme_transcript_from_romms_side_is_the_binarys_output() {
-    let text = readme();
-    let start = text
-        .find("<!-- container transcript -->")
-        .expect("README.md has the romm-side transcript");
-    let block: Vec<&str> = text[start..]
-        .lines()
-        .skip(2)
-        .take_while(|l| *l != "```")
-        .collect();
-    let (command, expected) = block.split_first().expect("a command line");
+    let (command, expected) = readme_transcript("<!-- container transcript -->");
     let args: Vec<&str> = command
-        .strip_prefix("$ romm-oidc doctor ")
+        .strip_prefix("romm-oidc doctor ")
         .expect("a doctor run")
         .split_whitespace()
         .collect();
@@ -164,7 +155,7 @@ fn readme_transcript_from_romms_side_is_the_binarys_output() {
             "Python 3.13.0",
         )
         .into_owned();
-    assert_transcript(expected, &out);
+    assert_transcript(&expected, &out);
 }
 
 #[test]

@@ -16,7 +16,7 @@
 //! then they fail, saying what to do, when the binary is missing.
 
 use crate::support::prelude::*;
-use crate::support::report::assert_transcript;
+use crate::support::report::{assert_transcript, readme_transcript};
 use std::net::{Ipv4Addr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -180,6 +180,15 @@ fn doctor_within(
     sandbox::report(process::run(&mut c, RUN_LIMIT))
 }
 
+/// A name server that answers, the [`provider`], and an empty root with its CA
+/// as `ca.pem`.
+fn provider_in_root() -> (NameServer, Emulator, tempfile::TempDir) {
+    let ns = NameServer::start(true);
+    let (e, ca) = provider();
+    let root = empty_root(&ns, &[("ca.pem", &ca)]);
+    (ns, e, root)
+}
+
 /// The emulator on 127.0.0.1 serving a certificate for [`HOST`] from a private
 /// CA, its issuer `https://HOST:PORT`; and that CA's PEM.
 fn provider() -> (Emulator, String) {
@@ -233,9 +242,7 @@ fn assert_same(static_report: &Value, normal: &Value) {
 #[test]
 #[ignore = "needs root and dist/build-static's binary: .ci/run runs it"]
 fn in_an_empty_root_the_static_binary_reports_what_the_normal_build_reports() {
-    let ns = NameServer::start(true);
-    let (e, ca) = provider();
-    let root = empty_root(&ns, &[("ca.pem", &ca)]);
+    let (ns, e, root) = provider_in_root();
     let issuer = e.issuer();
     assert!(issuer.starts_with(&format!("https://{HOST}:")), "{issuer}");
     // The CA as RomM gets it; a relative path names the root's file in both runs.
@@ -261,9 +268,7 @@ fn in_an_empty_root_the_static_binary_reports_what_the_normal_build_reports() {
 #[test]
 #[ignore = "needs root and dist/build-static's binary: .ci/run runs it"]
 fn in_an_empty_root_a_name_that_does_not_resolve_is_the_same_finding() {
-    let ns = NameServer::start(true);
-    let (e, ca) = provider();
-    let root = empty_root(&ns, &[("ca.pem", &ca)]);
+    let (ns, e, root) = provider_in_root();
     let issuer = e.issuer().replace(HOST, NOWHERE);
     let env = [("OIDC_TLS_CACERTFILE", "ca.pem")];
     let (found, _) = doctor(root.path(), true, &args(&issuer), &env);
@@ -336,31 +341,15 @@ fn in_an_empty_root_a_silent_name_server_ends_the_run_at_the_deadline() {
 #[test]
 #[ignore = "needs root and dist/build-static's binary: .ci/run runs it"]
 fn the_readme_transcript_is_the_static_binarys_output() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("README.md");
-    let start = readme
-        .find("<!-- static transcript -->")
-        .expect("README.md has the static binary's transcript");
-    let block: Vec<&str> = readme[start..]
-        .lines()
-        .skip(2)
-        .take_while(|l| *l != "```")
-        .collect();
-    let (command, expected) = block.split_first().expect("a command line");
-    let words: Vec<&str> = command
-        .strip_prefix("$ ")
-        .expect("a command")
-        .split_whitespace()
-        .collect();
+    let (command, expected) = readme_transcript("<!-- static transcript -->");
+    let words: Vec<&str> = command.split_whitespace().collect();
     let at = words.iter().position(|w| *w == "chroot").expect("chroot");
     let env: Vec<(&str, &str)> = words[..at]
         .iter()
         .map(|w| w.split_once('=').expect("VAR=value before chroot"))
         .collect();
     assert_eq!(words[at + 1..at + 3], ["root", "/romm-oidc"], "{command}");
-    let ns = NameServer::start(true);
-    let (e, ca) = provider();
-    let root = empty_root(&ns, &[("ca.pem", &ca)]);
+    let (_ns, e, root) = provider_in_root();
     let port = e.port().to_string();
     let mut c = Command::new("chroot");
     process::clean(&mut c)
@@ -372,5 +361,5 @@ fn the_readme_transcript_is_the_static_binarys_output() {
     let run = process::run(&mut c, RUN_LIMIT);
     assert_eq!(run.code, 0, "{}", run.show());
     let out = run.stdout.replace(&format!(":{port}"), ":1411");
-    assert_transcript(expected, &out);
+    assert_transcript(&expected, &out);
 }
