@@ -17,7 +17,7 @@
 // one screenshot per page (DIR/shots/<page>.png) and, last, after Chromium has
 // ended, the summary DIR/browser.json:
 //   {"ok":bool,"error":?,"pid":N,"pages":[{"name","url","status","title",
-//    "text","heading_color","shot"}],"listener":[{"method","url","status",
+//    "text","heading_color","text_font","shot"}],"listener":[{"method","url","status",
 //    "location"}]}
 // ("text" is document.body.innerText, what Chromium rendered; URLs carry no
 // authorization code.) Exit 0 when the listener's result page was reached.
@@ -120,6 +120,12 @@ async function keep(page, name, response) {
       .locator('h1')
       .first()
       .evaluate((h) => getComputedStyle(h).color)
+      .catch(() => null),
+    // The font of what follows the heading: the page's own text.
+    text_font: await page
+      .locator('h1 + *')
+      .first()
+      .evaluate((e) => `${getComputedStyle(e).fontSize} ${getComputedStyle(e).fontFamily}`)
       .catch(() => null),
     shot,
   });

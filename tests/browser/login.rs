@@ -78,9 +78,24 @@ pub fn assert_result_page(seen: &Seen, report: &Value) {
             assert!(text.contains(&fix), "no {fix:?} on the page:\n{text}");
         }
     }
+    assert_readable(seen, "result");
+}
+
+/// The listener's page `name` reads as a page: its text in the page's font at
+/// the normal size (not the browser's small monospace), and the closing line
+/// that holds for the doctor and the wizard alike.
+#[track_caller]
+pub fn assert_readable(seen: &Seen, name: &str) {
+    let page = seen.page(name);
+    let font = page["text_font"].as_str().unwrap_or_default();
+    assert!(
+        font.starts_with("16px") && !font.contains("monospace"),
+        "the text of the {name} page is set in {font:?}:\n{page:#}"
+    );
+    let text = seen.text(name);
     assert!(
         text.trim_end()
-            .ends_with("You can close this tab; the full report is in the terminal."),
+            .ends_with("You can close this tab; the rest is in the terminal."),
         "{text}"
     );
 }
@@ -171,6 +186,7 @@ fn doctor_login_against_the_emulator_refuses_a_stray_callback_and_signs_in() {
     ] {
         assert!(refused_text.contains(words), "no {words:?} in:\n{refused_text}");
     }
+    assert_readable(&seen, "refused");
     assert!(!refused_text.contains("stray-code") && !refused_text.contains("not-this-runs-state"));
     let callback = check(&report, "login.callback");
     assert_eq!(callback["status"], "pass", "{callback:#}");
@@ -187,6 +203,7 @@ fn doctor_login_against_the_emulator_refuses_a_stray_callback_and_signs_in() {
             .contains("This listener only answers GET / and GET /callback."),
         "{not_here:#}"
     );
+    assert_readable(&seen, "not-here");
 
     assert_redirected(&seen, &format!("{}/authorize", e.issuer()), port, "Sign in");
     for id in ["login.token", "login.id-token", "login.email", "login.username"] {
