@@ -138,7 +138,11 @@ impl Chromium {
             return found;
         };
         for entry in entries.flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
                 continue;
             };
             if pid == std::process::id() {
@@ -223,17 +227,18 @@ fn require() {
     );
     let package: Value = read_json(&here().join("package.json"));
     let pinned = package["dependencies"]["playwright-core"].as_str();
-    let installed: Option<Value> = std::fs::read_to_string(
-        here().join("node_modules/playwright-core/package.json"),
-    )
-    .ok()
-    .and_then(|t| serde_json::from_str(&t).ok());
+    let installed: Option<Value> =
+        std::fs::read_to_string(here().join("node_modules/playwright-core/package.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
     let version = installed.as_ref().and_then(|p| p["version"].as_str());
     assert!(
         pinned.is_some() && version == pinned,
-        "the browser tests drive Chromium with playwright-core {pinned:?} (found {version:?}): \
+        "the browser tests drive Chromium with playwright-core {} (installed: {}): \
          npm ci --prefix tests/browser (.ci/run runs it; it downloads no browser). \
-         These tests are never skipped."
+         These tests are never skipped.",
+        pinned.unwrap_or("(no pin in tests/browser/package.json)"),
+        version.unwrap_or("none")
     );
 }
 

@@ -71,7 +71,11 @@ pub fn assert_result_page(seen: &Seen, report: &Value) {
             Some("fail") => "✘",
             _ => "–",
         };
-        let row = format!("{mark} {} {}", c["id"].as_str().unwrap(), c["summary"].as_str().unwrap());
+        let row = format!(
+            "{mark} {} {}",
+            c["id"].as_str().unwrap(),
+            c["summary"].as_str().unwrap()
+        );
         assert!(text.contains(&row), "no row {row:?} on the page:\n{text}");
         if c["status"] == "fail" {
             let fix = format!("fix: {}", c["fix"].as_str().unwrap());
@@ -184,7 +188,10 @@ fn doctor_login_against_the_emulator_refuses_a_stray_callback_and_signs_in() {
         "Refused: GET /callback with a state that is not this run's (parameters code, state).",
         "Nothing was exchanged, and the login test goes on waiting for the tab it opened.",
     ] {
-        assert!(refused_text.contains(words), "no {words:?} in:\n{refused_text}");
+        assert!(
+            refused_text.contains(words),
+            "no {words:?} in:\n{refused_text}"
+        );
     }
     assert_readable(&seen, "refused");
     assert!(!refused_text.contains("stray-code") && !refused_text.contains("not-this-runs-state"));
@@ -206,15 +213,22 @@ fn doctor_login_against_the_emulator_refuses_a_stray_callback_and_signs_in() {
     assert_readable(&seen, "not-here");
 
     assert_redirected(&seen, &format!("{}/authorize", e.issuer()), port, "Sign in");
-    for id in ["login.token", "login.id-token", "login.email", "login.username"] {
+    for id in [
+        "login.token",
+        "login.id-token",
+        "login.email",
+        "login.username",
+    ] {
         assert_eq!(status(&report, id), "pass", "{id}:\n{}", run.show());
     }
-    assert_eq!(report["verdict"]["status"], "warn", "no RomM to ask: unproven");
+    assert_eq!(
+        report["verdict"]["status"], "warn",
+        "no RomM to ask: unproven"
+    );
     assert_result_page(&seen, &report);
     assert_no_secrets(&run, &seen);
     assert!(started.elapsed() < CASE_LIMIT, "{:?}", started.elapsed());
 }
-
 
 #[test]
 fn doctor_login_against_oidc_provider_fills_its_login_form_and_consent() {
@@ -231,10 +245,20 @@ fn doctor_login_against_oidc_provider_fills_its_login_form_and_consent() {
     let run = doctor(&chromium, &peer.issuer, port, &chromium.command(&[]));
     let seen = chromium.seen();
     let (report, run) = sandbox::report(run);
-    assert!(seen.ok(), "{:#}\n{}\n{}", seen.summary, run.show(), peer.stderr());
+    assert!(
+        seen.ok(),
+        "{:#}\n{}\n{}",
+        seen.summary,
+        run.show(),
+        peer.stderr()
+    );
     assert_eq!(run.code, 0, "{}", run.show());
     assert_redirected(&seen, &format!("{}/auth", peer.issuer), port, "Sign-in");
-    assert!(seen.text("consent").contains("Authorize"), "{:#}", seen.page("consent"));
+    assert!(
+        seen.text("consent").contains("Authorize"),
+        "{:#}",
+        seen.page("consent")
+    );
     assert_eq!(check(&report, "login.email")["status"], "pass");
     assert_result_page(&seen, &report);
     assert_no_secrets(&run, &seen);
@@ -251,6 +275,9 @@ fn doctor_login_against_oidc_provider_fills_its_login_form_and_consent() {
     assert_eq!(run.code, 1, "{}", run.show());
     assert_eq!(status(&report, "login.email-verified"), "fail");
     assert_result_page(&seen, &report);
-    assert!(seen.text("result").starts_with("RomM would refuse this login"));
+    assert!(
+        seen.text("result")
+            .starts_with("RomM would refuse this login")
+    );
     assert!(started.elapsed() < CASE_LIMIT, "{:?}", started.elapsed());
 }

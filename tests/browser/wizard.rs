@@ -42,7 +42,11 @@ fn wizard_login_step_signs_in_and_writes_the_env_file() {
     run.assert_hides(SECRET, "the client secret");
 
     // The login step ran in Chromium and the wizard read its result.
-    assert!(seen.text("redirect").contains("Sign in"), "{:#}", seen.summary);
+    assert!(
+        seen.text("redirect").contains("Sign in"),
+        "{:#}",
+        seen.summary
+    );
     for words in [
         "The token endpoint issued tokens",
         &format!("claims RomM reads: email \"{EMAIL}\", email_verified true"),
