@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use pocket_id_emulator::{Client, Config};
+use pocket_id_emulator::{Client, Config, Emulator};
 
 use crate::chromium::{Chromium, Seen};
 use crate::support::peer::Peer;
@@ -14,6 +14,20 @@ use crate::support::prelude::*;
 pub const SECRET: &str = "s3cret-Xk93pQ7zLm20Wd55-abcdefgh";
 /// A whole case: the provider, the binary, Chromium's start and every page.
 pub const CASE_LIMIT: Duration = Duration::from_secs(120);
+
+/// The Pocket ID emulator with RomM's client (RomM's callback and the login
+/// test's) and no session: Chromium goes through its sign-in form as alice.
+pub fn pocket_id() -> Emulator {
+    emulator::pocket_id(Config {
+        clients: vec![Client::confidential(
+            "romm",
+            SECRET,
+            &[ROMM_CALLBACK, LOOPBACK_CALLBACK],
+        )],
+        session_user: None,
+        ..Config::default()
+    })
+}
 
 /// `romm-oidc doctor --json --login` on `port` with the browser `browser`.
 fn doctor(chromium: &Chromium, issuer: &str, port: u16, browser: &str) -> Run {
@@ -154,16 +168,7 @@ fn assert_no_secrets(run: &Run, seen: &Seen) {
 #[test]
 fn doctor_login_against_the_emulator_refuses_a_stray_callback_and_signs_in() {
     let started = Instant::now();
-    let e = emulator::pocket_id(Config {
-        clients: vec![Client::confidential(
-            "romm",
-            SECRET,
-            &[ROMM_CALLBACK, LOOPBACK_CALLBACK],
-        )],
-        // No session: Chromium goes through the sign-in form as alice.
-        session_user: None,
-        ..Config::default()
-    });
+    let e = pocket_id();
     let chromium = Chromium::new("doctor_emulator");
     let port = free_port();
     let run = doctor(

@@ -3,24 +3,14 @@
 
 use std::time::Instant;
 
-use pocket_id_emulator::{Client, Config};
-
 use crate::chromium::Chromium;
-use crate::login::{CASE_LIMIT, SECRET, assert_readable};
+use crate::login::{CASE_LIMIT, SECRET, assert_readable, pocket_id};
 use crate::support::prelude::*;
 
 #[test]
 fn wizard_login_step_signs_in_and_writes_the_env_file() {
     let started = Instant::now();
-    let e = emulator::pocket_id(Config {
-        clients: vec![Client::confidential(
-            "romm",
-            SECRET,
-            &[ROMM_CALLBACK, LOOPBACK_CALLBACK],
-        )],
-        session_user: None,
-        ..Config::default()
-    });
+    let e = pocket_id();
     let chromium = Chromium::new("wizard");
     let env_file = chromium.sandbox().join("romm.env");
     let mut c = bin::command(chromium.sandbox());
