@@ -4,7 +4,7 @@
 // file; it never downloads a browser). The doctor runs it as a user's browser,
 // through --browser-command, with the login URL last:
 //
-//   node tests/browser/chromium.mjs --dir DIR [--login NAME] [--stray-callback] URL
+//   node tests/browser/chromium.mjs --chromium PATH --dir DIR [--login NAME] [--stray-callback] URL
 //
 // It opens URL (the doctor's loopback listener), follows the listener's
 // redirect to the provider, signs in there as a user would (oidc-provider's
@@ -30,7 +30,6 @@ import { parseArgs } from 'node:util';
 const VISIT_LIMIT_MS = 60_000;
 /// Any one step (a page load, a form's answer).
 const STEP_MS = 30_000;
-const CHROMIUM = '/usr/bin/chromium';
 /// As root on a closed network: no sandbox, no GPU, and no background
 /// connections to Google's hosts (refused here, and noise everywhere).
 const CHROMIUM_FLAGS = [
@@ -48,14 +47,15 @@ const CHROMIUM_FLAGS = [
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
   options: {
+    chromium: { type: 'string' },
     dir: { type: 'string' },
     login: { type: 'string', default: 'alice' },
     'stray-callback': { type: 'boolean', default: false },
   },
 });
 const start = positionals.at(-1);
-if (!opts.dir || !start) {
-  process.stderr.write('usage: node chromium.mjs --dir DIR [--login NAME] [--stray-callback] URL\n');
+if (!opts.chromium || !opts.dir || !start) {
+  process.stderr.write('usage: node chromium.mjs --chromium PATH --dir DIR [--login NAME] [--stray-callback] URL\n');
   process.exit(2);
 }
 const dir = path.resolve(opts.dir);
@@ -188,7 +188,7 @@ async function visit(context) {
 async function main() {
   const { chromium } = await import('playwright-core');
   const context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-    executablePath: CHROMIUM,
+    executablePath: opts.chromium,
     headless: true,
     args: CHROMIUM_FLAGS,
     viewport: { width: 900, height: 700 },

@@ -74,8 +74,9 @@ impl Chromium {
             format!("'{p}'")
         };
         format!(
-            "node {} --dir {} {}",
+            "node {} --chromium {} --dir {} {}",
             quoted(&script),
+            quoted(Path::new(CHROMIUM)),
             quoted(&self.dir),
             options.join(" ")
         )
