@@ -202,3 +202,52 @@ fn readme_set_up_names_what_the_suite_installs_from_the_network() {
         assert!(text.contains(needed), "README's set-up lacks {needed:?}");
     }
 }
+
+/// The README's "Asking for help" transcript is this binary's output: the
+/// demo's report to paste, hosts redacted. The loopback ports are the run's:
+/// they are numbered 1411, 8080, 8081, … in the order they first appear;
+/// every other character is compared, `…` standing for lines left out.
+#[test]
+fn readme_transcript_of_a_report_to_paste_is_the_binarys_output() {
+    let text = readme();
+    let start = text
+        .find("<!-- paste transcript -->")
+        .expect("README.md has the report-to-paste transcript");
+    let block: Vec<&str> = text[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| *l != "````")
+        .collect();
+    let (command, expected) = block.split_first().expect("a command line");
+    let args = command
+        .strip_prefix("$ romm-oidc ")
+        .expect("the block starts with the command");
+    let sb = Sandbox::new();
+    let mut c = bin::command(sb.path());
+    c.loopback().args(args.split(' '));
+    let out = process::run(&mut c, Duration::from_secs(60));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let port = regex::Regex::new(r"127\.0\.0\.1:(\d+)").unwrap();
+    let mut seen: Vec<String> = Vec::new();
+    let stdout = port.replace_all(&out.stdout, |c: &regex::Captures<'_>| {
+        let at = seen.iter().position(|p| *p == c[1]).unwrap_or_else(|| {
+            seen.push(c[1].to_string());
+            seen.len() - 1
+        });
+        let shown = if at == 0 { 1411 } else { 8079 + at };
+        format!("127.0.0.1:{shown}")
+    });
+    let lines: Vec<&str> = stdout.lines().collect();
+    let mut from = 0;
+    for chunk in expected.split(|l| *l == "…").filter(|c| !c.is_empty()) {
+        let found = (from..=lines.len().saturating_sub(chunk.len()))
+            .find(|&i| lines[i..i + chunk.len()] == *chunk)
+            .unwrap_or_else(|| {
+                panic!(
+                    "README.md's transcript lines\n{}\nare not in the output (after line {from}):\n{stdout}",
+                    chunk.join("\n")
+                )
+            });
+        from = found + chunk.len();
+    }
+}
