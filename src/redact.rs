@@ -21,8 +21,9 @@
 //! What counts as a host in printed text: a name after `//` (also percent-
 //! encoded, `%2F%2F`), any name seen there before or given in the settings,
 //! and any other dotted name whose last label the list knows as a suffix,
-//! except the doctor's check ids (`login.email`) and file names whose
-//! extension is also a top-level domain (`.py`, `.rs`, `.md`, `.sh`, `.so`).
+//! except the doctor's check ids (`login.email`), file names whose
+//! extension is also a top-level domain (`.py`, `.rs`, `.md`, `.sh`, `.so`)
+//! and RomM's scopes (`users.read`).
 //! A whole name is matched, never part of one: `notromm.example.com` is not
 //! `romm.example.com`.
 
@@ -35,8 +36,9 @@ use regex::{Captures, Regex};
 
 use crate::checks::id;
 
-/// Extensions of file names that are also top-level domains.
-const FILE_EXTENSIONS: &[&str] = &["py", "rs", "md", "sh", "so"];
+/// Last labels of dotted names in reports that are not hosts but are also
+/// top-level domains: file extensions, and RomM's scope verb (`users.read`).
+const NOT_HOSTS: &[&str] = &["py", "rs", "md", "sh", "so", "read"];
 
 /// The placeholders of one run.
 #[derive(Debug, Default)]
@@ -135,7 +137,7 @@ impl Redactor {
         }
         let last = lower.rsplit('.').next().unwrap_or_default();
         last.chars().all(|c| c.is_ascii_alphabetic())
-            && !FILE_EXTENSIONS.contains(&last)
+            && !NOT_HOSTS.contains(&last)
             && psl::suffix(lower.as_bytes()).is_some_and(|s| s.is_known())
             && psl::domain(lower.as_bytes()).is_some()
     }
@@ -321,7 +323,7 @@ mod tests {
     fn check_ids_versions_file_names_and_code_names_are_not_hosts() {
         let text = "login.email romm.account pocketid.preview v2.14.0 RomM 5.2.0 \
                     backend/handler/auth/base_handler.py README.md id_token.email \
-                    httpx.ConnectError e.g. authlib.jose";
+                    httpx.ConnectError e.g. authlib.jose scope users.read";
         assert_eq!(redacted(&[text])[0], text);
     }
 }
