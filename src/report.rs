@@ -278,6 +278,18 @@ impl Report {
         self.checks.iter().filter(|f| f.status == status).count()
     }
 
+    /// "N passed, N warnings, N failed, N skipped".
+    fn totals(&self) -> String {
+        let warnings = self.count(Status::Warn);
+        format!(
+            "{} passed, {warnings} warning{}, {} failed, {} skipped",
+            self.count(Status::Pass),
+            if warnings == 1 { "" } else { "s" },
+            self.count(Status::Fail),
+            self.count(Status::Skip)
+        )
+    }
+
     pub fn failures(&self) -> impl Iterator<Item = &Finding> {
         self.checks.iter().filter(|f| f.status == Status::Fail)
     }
@@ -344,15 +356,7 @@ impl Report {
                 }
             }
         }
-        let warnings = self.count(Status::Warn);
-        let _ = writeln!(
-            out,
-            "\n{} passed, {warnings} warning{}, {} failed, {} skipped",
-            self.count(Status::Pass),
-            if warnings == 1 { "" } else { "s" },
-            self.count(Status::Fail),
-            self.count(Status::Skip)
-        );
+        let _ = writeln!(out, "\n{}", self.totals());
         if let Some(verdict) = &self.verdict {
             let (mark, style) = mark(verdict.status);
             let mut lines = verdict.lines().into_iter();

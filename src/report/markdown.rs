@@ -118,15 +118,7 @@ impl Report {
             inline(&self.version(id::ROMM_HEARTBEAT).unwrap_or("unknown".into())),
             inline(&self.pocket_id_version()),
         );
-        let warnings = self.count(Status::Warn);
-        let _ = writeln!(
-            out,
-            "### Findings\n\n{} passed, {warnings} warning{}, {} failed, {} skipped.\n",
-            self.count(Status::Pass),
-            if warnings == 1 { "" } else { "s" },
-            self.count(Status::Fail),
-            self.count(Status::Skip)
-        );
+        let _ = writeln!(out, "### Findings\n\n{}.\n", self.totals());
         for status in [Status::Fail, Status::Warn] {
             for f in self.checks.iter().filter(|f| f.status == status) {
                 finding(&mut out, f);

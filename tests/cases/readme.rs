@@ -128,14 +128,7 @@ fn readme_transcripts_are_what_the_binary_prints() {
 #[test]
 fn readme_transcript_from_romms_side_is_the_binarys_output() {
     let text = readme();
-    let start = text
-        .find("<!-- container transcript -->")
-        .expect("README.md has the romm-side transcript");
-    let block: Vec<&str> = text[start..]
-        .lines()
-        .skip(2)
-        .take_while(|l| *l != "```")
-        .collect();
+    let block = block_after(&text, "<!-- container transcript -->", "```");
     let (command, expected) = block.split_first().expect("a command line");
     let args: Vec<&str> = command
         .strip_prefix("$ romm-oidc doctor ")
@@ -163,6 +156,24 @@ fn readme_transcript_from_romms_side_is_the_binarys_output() {
             "Python 3.13.0",
         )
         .into_owned();
+    lines_in_order(expected, &out);
+}
+
+/// The lines of the block in `fence` that follows `marker` in `text`.
+fn block_after<'a>(text: &'a str, marker: &str, fence: &str) -> Vec<&'a str> {
+    let start = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("README.md has no {marker}"));
+    text[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| *l != fence)
+        .collect()
+}
+
+/// Each run of `expected` lines between `…` lines is in `out`, in order.
+#[track_caller]
+fn lines_in_order(expected: &[&str], out: &str) {
     let lines: Vec<&str> = out.lines().collect();
     let mut from = 0;
     for chunk in expected.split(|l| *l == "…") {
@@ -210,14 +221,7 @@ fn readme_set_up_names_what_the_suite_installs_from_the_network() {
 #[test]
 fn readme_transcript_of_a_report_to_paste_is_the_binarys_output() {
     let text = readme();
-    let start = text
-        .find("<!-- paste transcript -->")
-        .expect("README.md has the report-to-paste transcript");
-    let block: Vec<&str> = text[start..]
-        .lines()
-        .skip(2)
-        .take_while(|l| *l != "````")
-        .collect();
+    let block = block_after(&text, "<!-- paste transcript -->", "````");
     let (command, expected) = block.split_first().expect("a command line");
     let args = command
         .strip_prefix("$ romm-oidc ")
@@ -237,17 +241,5 @@ fn readme_transcript_of_a_report_to_paste_is_the_binarys_output() {
         let shown = if at == 0 { 1411 } else { 8079 + at };
         format!("127.0.0.1:{shown}")
     });
-    let lines: Vec<&str> = stdout.lines().collect();
-    let mut from = 0;
-    for chunk in expected.split(|l| *l == "…").filter(|c| !c.is_empty()) {
-        let found = (from..=lines.len().saturating_sub(chunk.len()))
-            .find(|&i| lines[i..i + chunk.len()] == *chunk)
-            .unwrap_or_else(|| {
-                panic!(
-                    "README.md's transcript lines\n{}\nare not in the output (after line {from}):\n{stdout}",
-                    chunk.join("\n")
-                )
-            });
-        from = found + chunk.len();
-    }
+    lines_in_order(expected, &stdout);
 }
