@@ -123,9 +123,11 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
             break
         }
         'romm-oidc;explain' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How the findings are printed: text, json (see --json), or markdown to paste into a support thread')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step (and for each wait on a log read from stdin)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the findings as JSON: the doctor''s report without its verdict')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the findings as JSON: the doctor''s report without its verdict; the same as --format json')
+            [CompletionResult]::new('--redact-hosts', '--redact-hosts', [CompletionResultType]::ParameterName, 'Replace every host name, public IP address and email address in the output by a stable placeholder, as `doctor --redact-hosts` does')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -311,12 +311,16 @@ _romm__oidc() {
             return 0
             ;;
         romm__oidc__subcmd__explain)
-            opts="-v -h --json --timeout --color --verbose --help"
+            opts="-v -h --json --format --redact-hosts --timeout --color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json markdown" -- "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

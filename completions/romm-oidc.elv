@@ -117,9 +117,11 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'romm-oidc;explain'= {
+            cand --format 'How the findings are printed: text, json (see --json), or markdown to paste into a support thread'
             cand --timeout 'Seconds allowed for each network step (and for each wait on a log read from stdin)'
             cand --color 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb'
-            cand --json 'Print the findings as JSON: the doctor''s report without its verdict'
+            cand --json 'Print the findings as JSON: the doctor''s report without its verdict; the same as --format json'
+            cand --redact-hosts 'Replace every host name, public IP address and email address in the output by a stable placeholder, as `doctor --redact-hosts` does'
             cand -v 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
             cand --verbose 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
             cand -h 'Print help (see more with ''--help'')'

@@ -124,11 +124,15 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l no-browse
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l pkce -d 'Add PKCE (S256) to the login; RomM itself sends none'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -l format -d 'How the findings are printed: text, json (see --json), or markdown to paste into a support thread' -r -f -a "text\t'A line per check, and what to do about each one not passing'
+json\t'The report as one JSON object (README "The JSON report")'
+markdown\t'Markdown to paste into a support thread, with versions and the env RomM reads, secrets removed'"
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -l timeout -d 'Seconds allowed for each network step (and for each wait on a log read from stdin)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -l color -d 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -l json -d 'Print the findings as JSON: the doctor\'s report without its verdict'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -l json -d 'Print the findings as JSON: the doctor\'s report without its verdict; the same as --format json'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -l redact-hosts -d 'Replace every host name, public IP address and email address in the output by a stable placeholder, as `doctor --redact-hosts` does'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l env-file -d 'Read RomM\'s variables from this env file (docker compose .env rules)' -r -F

@@ -335,9 +335,28 @@ pub struct ExplainArgs {
     #[arg(value_name = "FILE", default_value = "-")]
     pub log: PathBuf,
 
-    /// Print the findings as JSON: the doctor's report without its verdict
-    #[arg(long)]
+    /// Print the findings as JSON: the doctor's report without its verdict; the same as --format json
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+
+    /// How the findings are printed: text, json (see --json), or markdown to paste into a support thread
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+
+    /// Replace every host name, public IP address and email address in the output by a stable placeholder, as `doctor --redact-hosts` does
+    #[arg(long)]
+    pub redact_hosts: bool,
+}
+
+impl ExplainArgs {
+    /// The report's format: `--json` is `--format json`.
+    pub fn report_format(&self) -> ReportFormat {
+        if self.json {
+            ReportFormat::Json
+        } else {
+            self.format
+        }
+    }
 }
 
 #[derive(Debug, Args)]

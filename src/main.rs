@@ -99,7 +99,12 @@ fn dispatch(command: &Command, config: &run::Config) -> Result<Exit> {
             wizard::run(args, settings, config, container.as_ref())?;
             Ok(Exit::Ok)
         }
-        Command::Explain(args) => romm_log::explain(args, config),
+        Command::Explain(args) => {
+            if args.redact_hosts {
+                redact::enable();
+            }
+            romm_log::explain(args, config)
+        }
         Command::Generate(args) => {
             generate::write_all(&args.out_dir)?;
             eprintln!(

@@ -19,8 +19,8 @@ use crate::checks::id;
 use crate::settings::{Kind, Settings, Source};
 use crate::version;
 
-/// What the report alone does not hold: the variables RomM reads and the
-/// run's options.
+/// What the report alone does not hold: the variables RomM reads (none for
+/// `explain`) and the run's options.
 pub struct Setup {
     /// `NAME=value  # source` lines, secrets removed.
     pub env: Vec<String>,
@@ -93,8 +93,8 @@ fn line(name: &str, value: &str, source: &Source) -> String {
 
 impl Report {
     /// The report in markdown (see the module's comment).
-    pub fn to_markdown(&self, context: &Setup) -> String {
-        let mut out = String::from("## romm-oidc doctor report\n\n");
+    pub fn to_markdown(&self, setup: &Setup) -> String {
+        let mut out = String::from("## romm-oidc report\n\n");
         if let Some(verdict) = &self.verdict {
             let mut lines = verdict.lines().into_iter();
             let _ = writeln!(
@@ -138,12 +138,14 @@ impl Report {
                 out.push_str(&indented(&fenced("json", &claims), "  "));
             }
         }
-        let _ = writeln!(
-            out,
-            "\n### Settings\n\nThe variables RomM reads, as the doctor resolved them (secrets removed), and where each came from:\n\n{}\n### Run\n\n{}",
-            fenced("sh", &context.env.join("\n")),
-            fenced("sh", &context.run)
-        );
+        if !setup.env.is_empty() {
+            let _ = write!(
+                out,
+                "\n### Settings\n\nThe variables RomM reads, as the doctor resolved them (secrets removed), and where each came from:\n\n{}",
+                fenced("sh", &setup.env.join("\n")),
+            );
+        }
+        let _ = write!(out, "\n### Run\n\n{}", fenced("sh", &setup.run));
         out
     }
 

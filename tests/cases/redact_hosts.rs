@@ -155,3 +155,45 @@ fn redact_hosts_shows_no_known_host_email_or_secret_in_any_output_mode() {
         }
     }
 }
+
+/// `explain --redact-hosts`: a log whose failure names the provider's host
+/// shows it in every format without the flag, and in none with it.
+#[test]
+fn explain_redact_hosts_hides_the_hosts_of_romms_log_in_every_format() {
+    let log = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/excerpts/romm.log"
+    ))
+    .unwrap()
+    .replace(
+        "authlib.integrations.base_client.errors.OAuthError: invalid_client: Client authentication failed.",
+        "httpx.HTTPStatusError: Client error '404 Not Found' for url 'https://id.mydomain.com/api/oidc/token'",
+    );
+    let sb = Sandbox::new();
+    let file = sb.file("romm.log", log);
+    let file = file.to_string_lossy();
+    for format in ["text", "json", "markdown"] {
+        for redact in [false, true] {
+            let mut c = sb.cmd();
+            c.args(["explain", &file, "--format", format]);
+            if redact {
+                c.arg("--redact-hosts");
+            }
+            let run = process::run(&mut c, RUN_LIMIT);
+            assert_eq!(run.code, 1, "{}", run.show());
+            let shown = run.stdout.contains("id.mydomain.com");
+            assert_eq!(
+                shown,
+                !redact,
+                "explain --format {format} (redact: {redact}):\n{}",
+                run.show()
+            );
+            assert_eq!(
+                run.stdout.contains("id.example-1"),
+                redact,
+                "{}",
+                run.show()
+            );
+        }
+    }
+}
