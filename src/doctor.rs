@@ -48,6 +48,8 @@ pub fn command(
     if args.demo {
         return demo(config, args.report_format());
     }
+    // With --redact-hosts, the settings' hosts are hosts wherever they show,
+    // even as a bare name in a message.
     for url in [
         settings.value(OIDC_SERVER_APPLICATION_URL),
         settings.value(settings::OIDC_SERVER_METADATA_URL),

@@ -87,8 +87,10 @@ fn other_value(name: &str, raw: &str) -> String {
     }
 }
 
+/// One variable's line; a line break in its value or source shows as `\n`,
+/// so that every line of the block is one variable.
 fn line(name: &str, value: &str, source: &Source) -> String {
-    format!("{name}={value}  # {source}")
+    format!("{name}={}  # {}", clean(value), clean(&source.to_string()))
 }
 
 impl Report {
