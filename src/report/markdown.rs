@@ -288,6 +288,85 @@ fn indented(text: &str, by: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::{FlagValues, Inputs};
+
+    #[test]
+    fn failures_come_first_then_warnings_then_skipped_and_passed_with_the_versions_found() {
+        let report = Report {
+            checks: vec![
+                Finding::pass(id::ROMM_HEARTBEAT, "RomM runs")
+                    .data(serde_json::json!({ "version": "5.2.0" })),
+                Finding::warn(id::DISCOVERY_ISSUER, "issuer differs").fix("Set A"),
+                Finding::skip(id::ROMM_USERS, "not asked"),
+                Finding::fail(id::CONFIG_CLIENT, "no secret ```\n# x")
+                    .detail("sent ```` then <b>")
+                    .mismatch("x", "y")
+                    .fix("Set B\nthen C"),
+            ],
+            verdict: None,
+        };
+        let run = "romm-oidc doctor".to_string();
+        let text = report.to_markdown(&Setup {
+            env: Vec::new(),
+            run,
+        });
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("{needle}:\n{text}"))
+        };
+        assert!(at("✘ fail `config.client`") < at("⚠ warn `discovery.issuer`"));
+        assert!(at("⚠ warn `discovery.issuer`") < at("– skip `romm.users`"));
+        assert!(at("– skip `romm.users`") < at("✔ pass `romm.heartbeat`"));
+        assert!(
+            text.contains("| RomM | 5.2.0 |\n| Pocket ID | unknown |"),
+            "{text}"
+        );
+        assert!(text.contains("no secret \\`\\`\\`\\\\n\\# x"), "{text}");
+        assert!(
+            text.contains("`````text\nsent ```` then <b>\nexpected: x\nfound:    y\n`````"),
+            "{text}"
+        );
+        assert!(text.contains("**Fix:**\n\n- Set B\n- then C\n"), "{text}");
+        assert!(text.contains("**Fix:** Set A\n"), "{text}");
+        assert!(!text.contains("### Settings"), "{text}");
+    }
+
+    #[test]
+    fn the_settings_show_no_secret_and_only_the_other_variables_that_help() {
+        let container = crate::container::RommEnv::of(&[
+            ("ROMM_BASE_URL", "https://romm.example.com"),
+            ("DB_PASSWD", "db-password-value"),
+            ("ROMM_AUTH_SECRET_KEY", "auth-secret-value"),
+        ]);
+        let settings = Settings::resolve(Inputs {
+            flags: FlagValues::new(),
+            environment: vec![
+                ("OIDC_CLIENT_ID".into(), "romm".into()),
+                ("OIDC_CLIENT_SECRET".into(), "client-secret-value".into()),
+            ],
+            env_file: None,
+            romm_url: None,
+            secret_file: None,
+            container: Some(&container),
+        });
+        let env = Setup::new(&settings, String::new()).env.join("\n");
+        for secret in [
+            "client-secret-value",
+            "db-password-value",
+            "auth-secret-value",
+        ] {
+            assert!(!env.contains(secret), "{env}");
+        }
+        for line in [
+            "OIDC_CLIENT_ID=romm  # the environment",
+            "OIDC_CLIENT_SECRET=(set, removed)  # the environment",
+            "ROMM_BASE_URL=https://romm.example.com  # RomM's container",
+            "DB_PASSWD=(set, not shown)  # RomM's container",
+            "ROMM_AUTH_SECRET_KEY=(set, not shown)  # RomM's container",
+        ] {
+            assert!(env.lines().any(|l| l == line), "{line}:\n{env}");
+        }
+    }
 
     #[test]
     fn inline_text_can_make_no_link_tag_heading_or_mention() {

@@ -141,7 +141,11 @@ fn doctor_shows_no_secret_read_from_files_stdin_or_the_environment() {
         ),
     ];
     for (what, args, env) in variants {
-        for mode in [&["-vv"][..], &["--json", "-vv"]] {
+        for mode in [
+            &["-vv"][..],
+            &["--json", "-vv"],
+            &["--format", "markdown", "-vv"],
+        ] {
             e.pocket_id.clear_requests();
             let mut sub = vec!["doctor", "--timeout", "5"];
             sub.extend_from_slice(mode);
