@@ -194,7 +194,7 @@ pub struct DoctorArgs {
     pub format: ReportFormat,
 
     /// Replace every host name, public IP address and email address in the output (stdout and stderr) by a stable placeholder, e.g. id.example-1, user-1@example-1 (the rule is in the README)
-    #[arg(long, conflicts_with = "no_browser")]
+    #[arg(long)]
     pub redact_hosts: bool,
 
     /// Run against a built-in Pocket ID emulator and RomM double on loopback: a working setup, then a broken one
