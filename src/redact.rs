@@ -110,6 +110,9 @@ impl Redactor {
 
     /// `user-N@` (or `%40`) and the domain's placeholder.
     fn email(&mut self, address: &str, domain: &str) -> String {
+        if placeholder(domain) {
+            return address.to_string();
+        }
         let at = &address[..address.len() - domain.len()];
         let at = if at.ends_with('@') {
             "@"
@@ -144,7 +147,7 @@ impl Redactor {
 
     /// The placeholder of a lowercase host name; `None` for one that stays.
     fn host(&mut self, name: &str) -> Option<String> {
-        if name == "localhost" || name.ends_with(".localhost") {
+        if name == "localhost" || name.ends_with(".localhost") || placeholder(name) {
             return None;
         }
         Some(match psl::domain(name.as_bytes()) {
@@ -172,6 +175,18 @@ impl Redactor {
         };
         (!stays).then(|| format!("ip-{}", number(&mut self.ips, ip)))
     }
+}
+
+/// Whether a lowercase host name is a placeholder already (`id.example-1`,
+/// `host-2`, `ip-3`), which stays: redacting twice changes nothing.
+fn placeholder(name: &str) -> bool {
+    let numbered = |label: &str, prefix: &str| {
+        label
+            .strip_prefix(prefix)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let last = name.rsplit('.').next().unwrap_or_default();
+    numbered(last, "example-") || numbered(name, "host-") || numbered(name, "ip-")
 }
 
 /// The 1-based number of `item`, added when new.
@@ -311,6 +326,19 @@ mod tests {
             out[1],
             "cannot resolve example-1; pocket-id is a compose service; romm.lan is not known"
         );
+    }
+
+    #[test]
+    fn redacting_twice_changes_nothing() {
+        let mut r = Redactor::default();
+        let once = r.text(
+            "https://id.mydomain.com/x http://pocket-id:1411 alice@id.mydomain.com http://203.0.113.7/",
+        );
+        assert_eq!(
+            once,
+            "https://id.example-1/x http://host-1:1411 user-1@id.example-1 http://ip-1/"
+        );
+        assert_eq!(r.text(&once), once);
     }
 
     #[test]
