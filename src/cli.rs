@@ -225,11 +225,7 @@ pub struct DoctorArgs {
 impl DoctorArgs {
     /// The report's format: `--json` is `--format json`.
     pub fn report_format(&self) -> ReportFormat {
-        if self.json {
-            ReportFormat::Json
-        } else {
-            self.format
-        }
+        self.format.or_json(self.json)
     }
 }
 
@@ -351,11 +347,7 @@ pub struct ExplainArgs {
 impl ExplainArgs {
     /// The report's format: `--json` is `--format json`.
     pub fn report_format(&self) -> ReportFormat {
-        if self.json {
-            ReportFormat::Json
-        } else {
-            self.format
-        }
+        self.format.or_json(self.json)
     }
 }
 

@@ -27,6 +27,13 @@ pub enum ReportFormat {
     Markdown,
 }
 
+impl ReportFormat {
+    /// This format, or JSON when `--json` was given (the same as `--format json`).
+    pub fn or_json(self, json: bool) -> ReportFormat {
+        if json { ReportFormat::Json } else { self }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
