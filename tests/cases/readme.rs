@@ -128,14 +128,7 @@ fn readme_transcripts_are_what_the_binary_prints() {
 #[test]
 fn readme_transcript_from_romms_side_is_the_binarys_output() {
     let text = readme();
-    let start = text
-        .find("<!-- container transcript -->")
-        .expect("README.md has the romm-side transcript");
-    let block: Vec<&str> = text[start..]
-        .lines()
-        .skip(2)
-        .take_while(|l| *l != "```")
-        .collect();
+    let block = block_after(&text, "<!-- container transcript -->", "```");
     let (command, expected) = block.split_first().expect("a command line");
     let args: Vec<&str> = command
         .strip_prefix("$ romm-oidc doctor ")
@@ -163,6 +156,24 @@ fn readme_transcript_from_romms_side_is_the_binarys_output() {
             "Python 3.13.0",
         )
         .into_owned();
+    lines_in_order(expected, &out);
+}
+
+/// The lines of the block in `fence` that follows `marker` in `text`.
+fn block_after<'a>(text: &'a str, marker: &str, fence: &str) -> Vec<&'a str> {
+    let start = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("README.md has no {marker}"));
+    text[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| *l != fence)
+        .collect()
+}
+
+/// Each run of `expected` lines between `…` lines is in `out`, in order.
+#[track_caller]
+fn lines_in_order(expected: &[&str], out: &str) {
     let lines: Vec<&str> = out.lines().collect();
     let mut from = 0;
     for chunk in expected.split(|l| *l == "…") {
@@ -201,4 +212,34 @@ fn readme_set_up_names_what_the_suite_installs_from_the_network() {
     ] {
         assert!(text.contains(needed), "README's set-up lacks {needed:?}");
     }
+}
+
+/// The README's "Asking for help" transcript is this binary's output: the
+/// demo's report to paste, hosts redacted. The loopback ports are the run's:
+/// they are numbered 1411, 8080, 8081, … in the order they first appear;
+/// every other character is compared, `…` standing for lines left out.
+#[test]
+fn readme_transcript_of_a_report_to_paste_is_the_binarys_output() {
+    let text = readme();
+    let block = block_after(&text, "<!-- paste transcript -->", "````");
+    let (command, expected) = block.split_first().expect("a command line");
+    let args = command
+        .strip_prefix("$ romm-oidc ")
+        .expect("the block starts with the command");
+    let sb = Sandbox::new();
+    let mut c = bin::command(sb.path());
+    c.loopback().args(args.split(' '));
+    let out = process::run(&mut c, Duration::from_secs(60));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let port = regex::Regex::new(r"127\.0\.0\.1:(\d+)").unwrap();
+    let mut seen: Vec<String> = Vec::new();
+    let stdout = port.replace_all(&out.stdout, |c: &regex::Captures<'_>| {
+        let at = seen.iter().position(|p| *p == c[1]).unwrap_or_else(|| {
+            seen.push(c[1].to_string());
+            seen.len() - 1
+        });
+        let shown = if at == 0 { 1411 } else { 8079 + at };
+        format!("127.0.0.1:{shown}")
+    });
+    lines_in_order(expected, &stdout);
 }
