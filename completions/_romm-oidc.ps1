@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
             break
         }
         'romm-oidc;doctor' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How the report is printed: text for the terminal, json (see --json), or markdown to paste into a RomM or Pocket ID support thread (versions, every finding with its fix, the variables RomM reads with every secret removed)')
             [CompletionResult]::new('--romm-log', '--romm-log', [CompletionResultType]::ParameterName, 'Also read RomM''s log from FILE (- for stdin) and report each OIDC failure in it (romm.log); see `romm-oidc explain`')
             [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read RomM''s variables from this env file (docker compose .env rules)')
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'The provider''s issuer URL, e.g. Pocket ID''s APP_URL (OIDC_SERVER_APPLICATION_URL)')
@@ -67,7 +68,8 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
             [CompletionResult]::new('--exec', '--exec', [CompletionResultType]::ParameterName, 'Instead of --container: the command that runs a program in RomM''s container, given the program after it, e.g. ''kubectl exec -i -n media deploy/romm --'' (stdin must reach the program)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step (and for each wait on a log read from stdin)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as JSON: {"schema": 1, "ok", "checks", "verdict"} (every field is in the README)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as JSON: {"schema": 1, "ok", "checks", "verdict"} (every field is in the README); the same as --format json')
+            [CompletionResult]::new('--redact-hosts', '--redact-hosts', [CompletionResultType]::ParameterName, 'Replace every host name, public IP address and email address in the output (stdout and stderr) by a stable placeholder, e.g. id.example-1, user-1@example-1 (the rule is in the README)')
             [CompletionResult]::new('--demo', '--demo', [CompletionResultType]::ParameterName, 'Run against a built-in Pocket ID emulator and RomM double on loopback: a working setup, then a broken one')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'DANGER: do not verify TLS certificates (RomM always verifies; a pass then proves less)')
             [CompletionResult]::new('--login', '--login', [CompletionResultType]::ParameterName, 'Run a real authorization-code login through a loopback listener and judge the ID token as RomM will (the wizard runs it without asking)')
@@ -121,9 +123,11 @@ Register-ArgumentCompleter -Native -CommandName 'romm-oidc' -ScriptBlock {
             break
         }
         'romm-oidc;explain' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How the findings are printed: text, json (see --json), or markdown to paste into a support thread')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each network step (and for each wait on a log read from stdin)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the findings as JSON: the doctor''s report without its verdict')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the findings as JSON: the doctor''s report without its verdict; the same as --format json')
+            [CompletionResult]::new('--redact-hosts', '--redact-hosts', [CompletionResultType]::ParameterName, 'Replace every host name, public IP address and email address in the output by a stable placeholder, as `doctor --redact-hosts` does')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -75,12 +75,16 @@ _romm__oidc() {
             return 0
             ;;
         romm__oidc__subcmd__doctor)
-            opts="-v -h --json --demo --insecure --romm-log --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --pocket-id-api-key --pocket-id-api-key-file --login --listen --browser-command --no-browser --login-timeout --pkce --email --romm-username --romm-password-file --romm-token-file --container --engine --exec --timeout --color --verbose --help"
+            opts="-v -h --json --format --redact-hosts --demo --insecure --romm-log --env-file --issuer --client-id --client-secret --client-secret-file --redirect-uri --romm-url --provider --ca-file --metadata-url --username-attribute --claim-roles --role-admin --role-editor --role-viewer --pocket-id-api-key --pocket-id-api-key-file --login --listen --browser-command --no-browser --login-timeout --pkce --email --romm-username --romm-password-file --romm-token-file --container --engine --exec --timeout --color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json markdown" -- "${cur}"))
+                    return 0
+                    ;;
                 --romm-log)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -307,12 +311,16 @@ _romm__oidc() {
             return 0
             ;;
         romm__oidc__subcmd__explain)
-            opts="-v -h --json --timeout --color --verbose --help"
+            opts="-v -h --json --format --redact-hosts --timeout --color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json markdown" -- "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

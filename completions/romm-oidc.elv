@@ -33,6 +33,7 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'romm-oidc;doctor'= {
+            cand --format 'How the report is printed: text for the terminal, json (see --json), or markdown to paste into a RomM or Pocket ID support thread (versions, every finding with its fix, the variables RomM reads with every secret removed)'
             cand --romm-log 'Also read RomM''s log from FILE (- for stdin) and report each OIDC failure in it (romm.log); see `romm-oidc explain`'
             cand --env-file 'Read RomM''s variables from this env file (docker compose .env rules)'
             cand --issuer 'The provider''s issuer URL, e.g. Pocket ID''s APP_URL (OIDC_SERVER_APPLICATION_URL)'
@@ -63,7 +64,8 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
             cand --exec 'Instead of --container: the command that runs a program in RomM''s container, given the program after it, e.g. ''kubectl exec -i -n media deploy/romm --'' (stdin must reach the program)'
             cand --timeout 'Seconds allowed for each network step (and for each wait on a log read from stdin)'
             cand --color 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb'
-            cand --json 'Print the report as JSON: {"schema": 1, "ok", "checks", "verdict"} (every field is in the README)'
+            cand --json 'Print the report as JSON: {"schema": 1, "ok", "checks", "verdict"} (every field is in the README); the same as --format json'
+            cand --redact-hosts 'Replace every host name, public IP address and email address in the output (stdout and stderr) by a stable placeholder, e.g. id.example-1, user-1@example-1 (the rule is in the README)'
             cand --demo 'Run against a built-in Pocket ID emulator and RomM double on loopback: a working setup, then a broken one'
             cand --insecure 'DANGER: do not verify TLS certificates (RomM always verifies; a pass then proves less)'
             cand --login 'Run a real authorization-code login through a loopback listener and judge the ID token as RomM will (the wizard runs it without asking)'
@@ -115,9 +117,11 @@ set edit:completion:arg-completer[romm-oidc] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'romm-oidc;explain'= {
+            cand --format 'How the findings are printed: text, json (see --json), or markdown to paste into a support thread'
             cand --timeout 'Seconds allowed for each network step (and for each wait on a log read from stdin)'
             cand --color 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb'
-            cand --json 'Print the findings as JSON: the doctor''s report without its verdict'
+            cand --json 'Print the findings as JSON: the doctor''s report without its verdict; the same as --format json'
+            cand --redact-hosts 'Replace every host name, public IP address and email address in the output by a stable placeholder, as `doctor --redact-hosts` does'
             cand -v 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
             cand --verbose 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
             cand -h 'Print help (see more with ''--help'')'

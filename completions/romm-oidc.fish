@@ -36,6 +36,9 @@ complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "wizard" -d 'Set
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "explain" -d 'Read RomM\'s log and explain every OIDC login failure in it'
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "emit-env" -d 'Print the env block RomM needs (or merge it into an env file with --write)'
 complete -c romm-oidc -n "__fish_romm_oidc_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l format -d 'How the report is printed: text for the terminal, json (see --json), or markdown to paste into a RomM or Pocket ID support thread (versions, every finding with its fix, the variables RomM reads with every secret removed)' -r -f -a "text\t'A line per check, and what to do about each one not passing'
+json\t'The report as one JSON object (README "The JSON report")'
+markdown\t'Markdown to paste into a support thread, with versions and the env RomM reads, secrets removed'"
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l romm-log -d 'Also read RomM\'s log from FILE (- for stdin) and report each OIDC failure in it (romm.log); see `romm-oidc explain`' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l env-file -d 'Read RomM\'s variables from this env file (docker compose .env rules)' -r -F
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l issuer -d 'The provider\'s issuer URL, e.g. Pocket ID\'s APP_URL (OIDC_SERVER_APPLICATION_URL)' -r
@@ -70,7 +73,8 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l timeout -
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l color -d 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l json -d 'Print the report as JSON: {"schema": 1, "ok", "checks", "verdict"} (every field is in the README)'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l json -d 'Print the report as JSON: {"schema": 1, "ok", "checks", "verdict"} (every field is in the README); the same as --format json'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l redact-hosts -d 'Replace every host name, public IP address and email address in the output (stdout and stderr) by a stable placeholder, e.g. id.example-1, user-1@example-1 (the rule is in the README)'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l demo -d 'Run against a built-in Pocket ID emulator and RomM double on loopback: a working setup, then a broken one'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l insecure -d 'DANGER: do not verify TLS certificates (RomM always verifies; a pass then proves less)'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand doctor" -l login -d 'Run a real authorization-code login through a loopback listener and judge the ID token as RomM will (the wizard runs it without asking)'
@@ -120,11 +124,15 @@ complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l no-browse
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -l pkce -d 'Add PKCE (S256) to the login; RomM itself sends none'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand wizard" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -l format -d 'How the findings are printed: text, json (see --json), or markdown to paste into a support thread' -r -f -a "text\t'A line per check, and what to do about each one not passing'
+json\t'The report as one JSON object (README "The JSON report")'
+markdown\t'Markdown to paste into a support thread, with versions and the env RomM reads, secrets removed'"
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -l timeout -d 'Seconds allowed for each network step (and for each wait on a log read from stdin)' -r
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -l color -d 'When to use colours; auto: on a terminal, unless NO_COLOR is set or TERM is dumb' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -l json -d 'Print the findings as JSON: the doctor\'s report without its verdict'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -l json -d 'Print the findings as JSON: the doctor\'s report without its verdict; the same as --format json'
+complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -l redact-hosts -d 'Replace every host name, public IP address and email address in the output by a stable placeholder, as `doctor --redact-hosts` does'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -s v -l verbose -d 'Print more on stderr: -v the resolved settings and each request, -vv bodies too (secrets masked)'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c romm-oidc -n "__fish_romm_oidc_using_subcommand emit-env" -l env-file -d 'Read RomM\'s variables from this env file (docker compose .env rules)' -r -F

@@ -10,6 +10,7 @@ use secrecy::SecretString;
 
 use crate::container::Engine;
 use crate::emit::Format;
+use crate::report::ReportFormat;
 use crate::settings::VARS;
 
 /// Set up and diagnose OpenID Connect login for RomM.
@@ -184,9 +185,17 @@ fn api_key() -> impl clap::builder::TypedValueParser<Value = Result<SecretString
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// Print the report as JSON: {"schema": 1, "ok", "checks", "verdict"} (every field is in the README)
-    #[arg(long)]
+    /// Print the report as JSON: {"schema": 1, "ok", "checks", "verdict"} (every field is in the README); the same as --format json
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+
+    /// How the report is printed: text for the terminal, json (see --json), or markdown to paste into a RomM or Pocket ID support thread (versions, every finding with its fix, the variables RomM reads with every secret removed)
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+
+    /// Replace every host name, public IP address and email address in the output (stdout and stderr) by a stable placeholder, e.g. id.example-1, user-1@example-1 (the rule is in the README)
+    #[arg(long)]
+    pub redact_hosts: bool,
 
     /// Run against a built-in Pocket ID emulator and RomM double on loopback: a working setup, then a broken one
     #[arg(long, conflicts_with_all = ["insecure", "login", "container", "exec"])]
@@ -211,6 +220,13 @@ pub struct DoctorArgs {
 
     #[command(flatten)]
     pub container: ContainerArgs,
+}
+
+impl DoctorArgs {
+    /// The report's format: `--json` is `--format json`.
+    pub fn report_format(&self) -> ReportFormat {
+        self.format.or_json(self.json)
+    }
 }
 
 /// RomM's own side: its environment, network and code, seen from inside its container.
@@ -315,9 +331,24 @@ pub struct ExplainArgs {
     #[arg(value_name = "FILE", default_value = "-")]
     pub log: PathBuf,
 
-    /// Print the findings as JSON: the doctor's report without its verdict
-    #[arg(long)]
+    /// Print the findings as JSON: the doctor's report without its verdict; the same as --format json
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+
+    /// How the findings are printed: text, json (see --json), or markdown to paste into a support thread
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+
+    /// Replace every host name, public IP address and email address in the output by a stable placeholder, as `doctor --redact-hosts` does
+    #[arg(long)]
+    pub redact_hosts: bool,
+}
+
+impl ExplainArgs {
+    /// The report's format: `--json` is `--format json`.
+    pub fn report_format(&self) -> ReportFormat {
+        self.format.or_json(self.json)
+    }
 }
 
 #[derive(Debug, Args)]

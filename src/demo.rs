@@ -18,7 +18,7 @@ use crate::checks::login;
 use crate::cli::Loopback;
 use crate::doctor;
 use crate::oidc::loopback::PORTLESS_CALLBACK;
-use crate::report::Report;
+use crate::report::{Report, ReportFormat, Setup};
 use crate::run;
 use crate::settings::{FlagValues, Inputs, Settings};
 
@@ -27,7 +27,11 @@ const CLIENT_SECRET: &str = "Xq7VtR2mK9pLs4NdW8cYb3HfJ6gA1eZu";
 
 /// Runs both halves; the report text goes to `print`. Ok(true) when the demo
 /// behaved as it should: the good setup passes, the broken one fails.
-pub fn run(config: &run::Config, json: bool, print: impl Fn(&str) -> Result<()>) -> Result<bool> {
+pub fn run(
+    config: &run::Config,
+    format: ReportFormat,
+    print: impl Fn(&str) -> Result<()>,
+) -> Result<bool> {
     let provider = Emulator::start(Config {
         clients: vec![Client {
             name: "RomM".into(),
@@ -60,15 +64,26 @@ pub fn run(config: &run::Config, json: bool, print: impl Fn(&str) -> Result<()>)
         romm_access: None,
         container: None,
     };
-    let first = doctor::run(
-        &settings(&issuer, &romm),
-        &options(Some(login_options(config))),
-        cancelled,
-    )?;
+    let good = settings(&issuer, &romm);
+    let first = doctor::run(&good, &options(Some(login_options(config))), cancelled)?;
     let wrong = format!("{issuer}/authorize");
     let broken_romm = start_romm(&wrong)?;
-    let second = doctor::run(&settings(&wrong, &broken_romm), &options(None), cancelled)?;
-    if json {
+    let broken = settings(&wrong, &broken_romm);
+    let second = doctor::run(&broken, &options(None), cancelled)?;
+    if format == ReportFormat::Markdown {
+        let run = || {
+            format!(
+                "romm-oidc {} doctor --demo --timeout {} --format markdown",
+                crate::version::ROMM_OIDC,
+                config.timeout.as_secs_f64()
+            )
+        };
+        print(&format!(
+            "# 1. A working setup: doctor --login against the emulator\n\n{}\n# 2. The same setup with the old Pocket ID guide's OIDC_SERVER_APPLICATION_URL\n\n{}",
+            first.to_markdown(&Setup::new(&good, run())),
+            second.to_markdown(&Setup::new(&broken, run()))
+        ))?;
+    } else if format == ReportFormat::Json {
         let both = serde_json::json!({
             "working": serde_json::from_str::<serde_json::Value>(&first.to_json())?,
             "broken": serde_json::from_str::<serde_json::Value>(&second.to_json())?,

@@ -19,7 +19,7 @@ use crate::http::{self, Http};
 use crate::interrupt::{self, Policy};
 use crate::oidc::discovery::Discovery;
 use crate::progress;
-use crate::report::{self, Finding, Report};
+use crate::report::{self, Finding, Report, ReportFormat, Setup};
 use crate::run::Config;
 use crate::settings::{self, OIDC_SERVER_APPLICATION_URL, OIDC_TLS_CACERTFILE, Settings};
 
@@ -46,7 +46,17 @@ pub fn command(
     container: Option<&Container>,
 ) -> Result<Exit> {
     if args.demo {
-        return demo(config, args.json);
+        return demo(config, args.report_format());
+    }
+    // With --redact-hosts, the settings' hosts are hosts wherever they show,
+    // even as a bare name in a message.
+    for url in [
+        settings.value(OIDC_SERVER_APPLICATION_URL),
+        settings.value(settings::OIDC_SERVER_METADATA_URL),
+        settings.value(settings::OIDC_REDIRECT_URI),
+        settings.romm_url.as_deref(),
+    ] {
+        crate::redact::learn(url.unwrap_or_default());
     }
     if args.insecure {
         eprintln!("romm-oidc: WARNING: --insecure: TLS certificates are NOT verified in this run");
@@ -63,7 +73,8 @@ pub fn command(
     if login.is_some() {
         interrupt::install(Policy::Finish);
     }
-    let romm_access = settings::romm_access(&args.romm, args.json)?;
+    let romm_access =
+        settings::romm_access(&args.romm, args.report_format() != ReportFormat::Text)?;
     progress::line(&format!(
         "romm-oidc: checking {}… (each request at most {} s)",
         match settings.value(OIDC_SERVER_APPLICATION_URL) {
@@ -101,12 +112,74 @@ pub fn command(
         report.extend(findings);
         report.verdict = Some(verdict::judge(&report.checks));
     }
-    report::print_stdout(&if args.json {
-        report.to_json()
-    } else {
-        report.to_human()
+    report::print_stdout(&match args.report_format() {
+        ReportFormat::Text => report.to_human(),
+        ReportFormat::Json => report.to_json(),
+        ReportFormat::Markdown => {
+            report.to_markdown(&Setup::new(settings, command_line(args, settings, config)))
+        }
     })?;
     Ok(Exit::checked(report.ok(), interrupt::interrupted()))
+}
+
+/// The doctor's command line as the markdown report shows it: the options
+/// that change what was checked, a secret given as a value removed (the
+/// settings' flags are in the settings' sources).
+fn command_line(args: &DoctorArgs, settings: &Settings, config: &Config) -> String {
+    let quote = |text: &str| shell_words::quote(text).into_owned();
+    let path = |p: &Path| quote(&p.to_string_lossy());
+    let mut words = vec![format!("romm-oidc {} doctor", crate::version::ROMM_OIDC)];
+    let c = &args.container;
+    if let Some(name) = &c.container {
+        words.push(format!("--container {}", quote(name)));
+    }
+    if let Some(engine) = c.engine {
+        words.push(format!("--engine {engine:?}").to_lowercase());
+    }
+    if let Some(exec) = &c.exec {
+        // Only the program: the rest may carry a token (`kubectl --token=…`).
+        let program = exec.words().first().map(String::as_str).unwrap_or_default();
+        words.push(format!("--exec {}", quote(&format!("{program} …"))));
+    }
+    if let Some(url) = &settings.romm_url {
+        words.push(format!("--romm-url {}", quote(url)));
+    }
+    if let Some(file) = &settings.env_file {
+        words.push(format!("--env-file {}", path(&file.path)));
+    }
+    if let Some(file) = &args.romm_log {
+        words.push(format!("--romm-log {}", path(file)));
+    }
+    let login = &args.login;
+    if login.login {
+        words.push(format!("--login --login-timeout {}", login.login_timeout));
+    }
+    for (on, flag) in [(login.pkce, "--pkce"), (args.insecure, "--insecure")] {
+        if on {
+            words.push(flag.to_string());
+        }
+    }
+    if let Some(email) = &login.email {
+        words.push(format!("--email {}", quote(email)));
+    }
+    if settings.api_key.is_some() {
+        words.push("--pocket-id-api-key (given, removed)".into());
+    }
+    if let Some(user) = &args.romm.romm_username {
+        words.push(format!(
+            "--romm-username {} (password removed)",
+            quote(user)
+        ));
+    }
+    if args.romm.romm_token_file.is_some() {
+        words.push("--romm-token-file (given, removed)".into());
+    }
+    words.push(format!("--timeout {}", config.timeout.as_secs_f64()));
+    words.push("--format markdown".into());
+    if args.redact_hosts {
+        words.push("--redact-hosts".into());
+    }
+    words.join(" \\\n  ")
 }
 
 /// The inputs only one flag may read: stdin.
@@ -137,13 +210,13 @@ pub fn check_inputs(args: &DoctorArgs) -> Result<()> {
 }
 
 #[cfg(feature = "demo")]
-fn demo(config: &Config, json: bool) -> Result<Exit> {
-    let ok = crate::demo::run(config, json, report::print_stdout)?;
+fn demo(config: &Config, format: ReportFormat) -> Result<Exit> {
+    let ok = crate::demo::run(config, format, report::print_stdout)?;
     Ok(Exit::checked(ok, interrupt::interrupted()))
 }
 
 #[cfg(not(feature = "demo"))]
-fn demo(_: &Config, _: bool) -> Result<Exit> {
+fn demo(_: &Config, _: ReportFormat) -> Result<Exit> {
     anyhow::bail!(
         "--demo: this romm-oidc was built without the demo (the `demo` cargo feature, on by default), which brings the Pocket ID emulator and RomM double it runs against"
     )

@@ -9,12 +9,14 @@
 /// over the prelude's). std's versions panic when stderr is a closed pipe
 /// (`romm-oidc doctor -v 2>&1 | head -1`); a note nobody reads is not worth
 /// a crash, nor the exit status the run earned. A spinner on the terminal is
-/// taken off while a note is written, so neither draws over the other.
+/// taken off while a note is written, so neither draws over the other. With
+/// `doctor --redact-hosts`, every note is redacted (`redact::shown`).
 macro_rules! eprintln {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
+        let text = $crate::redact::shown(&format!($($arg)*)).into_owned();
         $crate::progress::suspend(|| {
-            let _ = writeln!(std::io::stderr(), $($arg)*);
+            let _ = writeln!(std::io::stderr(), "{text}");
         });
     }};
 }
@@ -22,8 +24,9 @@ macro_rules! eprintln {
 macro_rules! eprint {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
+        let text = $crate::redact::shown(&format!($($arg)*)).into_owned();
         $crate::progress::suspend(|| {
-            let _ = write!(std::io::stderr(), $($arg)*);
+            let _ = write!(std::io::stderr(), "{text}");
         });
     }};
 }
@@ -47,6 +50,7 @@ mod never_shown;
 mod oidc;
 mod pocketid;
 mod progress;
+mod redact;
 mod report;
 mod romm_api;
 mod romm_log;
@@ -73,6 +77,12 @@ fn main() -> ExitCode {
 fn dispatch(command: &Command, config: &run::Config) -> Result<Exit> {
     match command {
         Command::Doctor(args) => {
+            if args.redact_hosts {
+                redact::enable();
+            }
+            if args.redact_hosts || args.report_format() == report::ReportFormat::Markdown {
+                settings::paste_mode();
+            }
             doctor::check_inputs(args)?;
             let container = Container::open(&args.container, config.timeout)?;
             let settings = settings(&args.settings, container.as_ref(), config)?;
@@ -89,7 +99,12 @@ fn dispatch(command: &Command, config: &run::Config) -> Result<Exit> {
             wizard::run(args, settings, config, container.as_ref())?;
             Ok(Exit::Ok)
         }
-        Command::Explain(args) => romm_log::explain(args, config),
+        Command::Explain(args) => {
+            if args.redact_hosts {
+                redact::enable();
+            }
+            romm_log::explain(args, config)
+        }
         Command::Generate(args) => {
             generate::write_all(&args.out_dir)?;
             eprintln!(

@@ -109,7 +109,7 @@ fn spinner(what: &str, deadline: Instant) -> Option<Spinner> {
         .ok()?
         .with_key("left", left);
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(style);
-    bar.set_message(crate::report::clean(what).into_owned());
+    bar.set_message(crate::redact::shown(&crate::report::clean(what)).into_owned());
     bar.enable_steady_tick(Duration::from_millis(120));
     *SHOWING.lock().unwrap_or_else(|p| p.into_inner()) = Some(bar);
     Some(Spinner(()))

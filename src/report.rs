@@ -1,5 +1,6 @@
 //! Findings and how they are shown. Checks produce findings; this module only
-//! renders them (human text or JSON) and never decides anything.
+//! renders them (human text, JSON, or markdown in `markdown`) and never
+//! decides anything.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -11,6 +12,27 @@ use console::Style;
 use serde::Serialize;
 use serde_json::Value;
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
+mod markdown;
+pub use markdown::Setup;
+
+/// How `doctor` prints its report (`--format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// A line per check, and what to do about each one not passing
+    Text,
+    /// The report as one JSON object (README "The JSON report")
+    Json,
+    /// Markdown to paste into a support thread, with versions and the env RomM reads, secrets removed
+    Markdown,
+}
+
+impl ReportFormat {
+    /// This format, or JSON when `--json` was given (the same as `--format json`).
+    pub fn or_json(self, json: bool) -> ReportFormat {
+        if json { ReportFormat::Json } else { self }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -263,6 +285,18 @@ impl Report {
         self.checks.iter().filter(|f| f.status == status).count()
     }
 
+    /// "N passed, N warnings, N failed, N skipped".
+    fn totals(&self) -> String {
+        let warnings = self.count(Status::Warn);
+        format!(
+            "{} passed, {warnings} warning{}, {} failed, {} skipped",
+            self.count(Status::Pass),
+            if warnings == 1 { "" } else { "s" },
+            self.count(Status::Fail),
+            self.count(Status::Skip)
+        )
+    }
+
     pub fn failures(&self) -> impl Iterator<Item = &Finding> {
         self.checks.iter().filter(|f| f.status == Status::Fail)
     }
@@ -329,15 +363,7 @@ impl Report {
                 }
             }
         }
-        let warnings = self.count(Status::Warn);
-        let _ = writeln!(
-            out,
-            "\n{} passed, {warnings} warning{}, {} failed, {} skipped",
-            self.count(Status::Pass),
-            if warnings == 1 { "" } else { "s" },
-            self.count(Status::Fail),
-            self.count(Status::Skip)
-        );
+        let _ = writeln!(out, "\n{}", self.totals());
         if let Some(verdict) = &self.verdict {
             let (mark, style) = mark(verdict.status);
             let mut lines = verdict.lines().into_iter();
@@ -530,6 +556,7 @@ impl serde_json::ser::Formatter for SafeFormatter {
 
 /// Writes the product to stdout; a closed pipe is not an error worth a panic.
 pub fn print_stdout(text: &str) -> Result<()> {
+    let text = crate::redact::shown(text);
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

@@ -442,6 +442,9 @@ pub struct Settings {
     romm_env: BTreeMap<&'static str, Setting>,
     /// `OIDC_*` names in the env file or environment that RomM does not read.
     pub unknown: Vec<(String, Source)>,
+    /// RomM's other variables the env file or RomM's container sets (every
+    /// value held as a secret: most of them are not shown anywhere).
+    others: BTreeMap<String, Setting>,
     pub env_file: Option<EnvFile>,
     /// RomM's public base URL, when given.
     pub romm_url: Option<String>,
@@ -535,6 +538,10 @@ impl Settings {
                 self.unknown.retain(|(k, _)| k != key);
                 self.unknown.push((key.to_string(), source));
             }
+            None if romm_reads(key) => {
+                let raw = Written::Secret(value.into());
+                self.others.insert(key.to_string(), Setting { raw, source });
+            }
             None => {}
         }
     }
@@ -620,6 +627,11 @@ impl Settings {
     /// A value of RomM's own env as RomM reads it.
     pub fn romm_env_value(&self, name: &str) -> Option<&str> {
         self.romm_env.get(name).and_then(|s| romm_value(s.raw()))
+    }
+
+    /// RomM's other variables the env file or RomM's container sets, by name.
+    pub fn others(&self) -> impl Iterator<Item = (&str, &Setting)> {
+        self.others.iter().map(|(k, v)| (k.as_str(), v))
     }
 
     /// The settings in table order, as written.
@@ -840,12 +852,22 @@ pub fn well_known_url(base: &str) -> String {
 /// Secrets shorter than this are shown by their length only.
 const MASK_PREFIX_FROM: usize = 20;
 
+/// Whether masks show no character of a secret (`paste_mode`).
+static NO_PREFIX: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// For the rest of the run, a secret is shown by its length only: a report
+/// made to be pasted (`doctor --format markdown`, `--redact-hosts`) shows no
+/// part of one.
+pub fn paste_mode() {
+    NO_PREFIX.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// A secret as it may be shown: its length, and for a secret of 20 or more
 /// characters its first 4 (at most a fifth of it), enough to tell two long
-/// generated secrets apart.
+/// generated secrets apart — except in `paste_mode`.
 pub fn mask(secret: &str) -> String {
     let count = secret.chars().count();
-    if count < MASK_PREFIX_FROM {
+    if count < MASK_PREFIX_FROM || NO_PREFIX.load(std::sync::atomic::Ordering::Relaxed) {
         return format!("•••• ({count} chars)");
     }
     let head: String = secret.chars().take(4).collect();

@@ -1,6 +1,9 @@
 //! Release versions as Pocket ID and RomM report them (`v2.14.0`, `5.2.0`,
 //! `2.0.0-beta.1`), read one way for both.
 
+/// romm-oidc's own version.
+pub const ROMM_OIDC: &str = env!("CARGO_PKG_VERSION");
+
 /// `(major, minor, patch)`, compared in that order.
 pub type Version = (u32, u32, u32);
 

@@ -605,18 +605,10 @@ fn with_refusals(finding: &mut Finding, refusals: &Refusals) {
 
 /// The browser page: what the whole run proves so far (`prior`, the
 /// doctor's checks before the login, then the login's own findings), with
-/// every login row marked as it came out.
+/// every login row marked as it came out. Outside the doctor (the wizard,
+/// no `prior`) it judges the login alone: the wizard checks the rest in
+/// steps of its own, so the doctor's open needs would read as not run.
 fn page_for(prior: &[Finding], login: &[Finding]) -> Page {
-    let all: Vec<Finding> = prior.iter().chain(login).cloned().collect();
-    let verdict = super::verdict::judge(&all);
-    let title = match verdict.status {
-        Status::Pass => "RomM would accept this login",
-        Status::Fail if login.iter().any(|f| f.status == Status::Fail) => {
-            "RomM would refuse this login"
-        }
-        Status::Fail => "RomM's own login would fail",
-        _ => "The provider's login worked; RomM accepting it is not proven",
-    };
     let mut lines: Vec<String> = login
         .iter()
         .map(|f| {
@@ -627,10 +619,36 @@ fn page_for(prior: &[Finding], login: &[Finding]) -> Page {
             }
         })
         .collect();
-    lines.push(String::new());
-    lines.extend(verdict.lines());
+    let refused = login.iter().any(|f| f.status == Status::Fail);
+    let (status, title) = if prior.is_empty() {
+        // A skip here is a check that does not apply (no roles mapped).
+        let worst = login
+            .iter()
+            .map(|f| f.status)
+            .filter(|s| *s != Status::Skip)
+            .max()
+            .unwrap_or(Status::Warn);
+        let title = match worst {
+            Status::Fail => "RomM would refuse this login",
+            Status::Pass => "The login worked, and RomM's rules accept its ID token",
+            _ => "The login worked; RomM accepting its ID token is not proven",
+        };
+        (worst, title)
+    } else {
+        let all: Vec<Finding> = prior.iter().chain(login).cloned().collect();
+        let verdict = super::verdict::judge(&all);
+        let title = match verdict.status {
+            Status::Pass => "RomM would accept this login",
+            Status::Fail if refused => "RomM would refuse this login",
+            Status::Fail => "RomM's own login would fail",
+            _ => "The provider's login worked; RomM accepting it is not proven",
+        };
+        lines.push(String::new());
+        lines.extend(verdict.lines());
+        (verdict.status, title)
+    };
     Page {
-        status: verdict.status,
+        status,
         title: title.into(),
         text: lines.join("\n"),
     }

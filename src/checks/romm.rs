@@ -84,6 +84,10 @@ fn heartbeat(settings: &Settings, answers: &Answers) -> (Finding, Option<String>
         .and_then(Value::as_str)
         .map(str::to_string);
     let f = judge_heartbeat(ID, settings, &doc, version.as_deref());
+    let f = match &version {
+        Some(v) => f.data(serde_json::json!({ "version": v })),
+        None => f,
+    };
     (f, version)
 }
 

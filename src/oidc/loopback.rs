@@ -110,13 +110,21 @@ fn html(page: &Page) -> String {
         Status::Warn => "#9a6700",
         Status::Skip | Status::Fail => "#cf222e",
     };
+    // A line each, in the page's font: a row that wraps hangs under its
+    // mark, so it never reads as the next row.
+    let lines: String = page
+        .text
+        .lines()
+        .map(|line| format!("<div>{}</div>", escape(line)))
+        .collect();
     format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>romm-oidc: {title}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem}}\
-         h1{{color:{color}}}pre{{white-space:pre-wrap}}</style></head><body><h1>{title}</h1>\
-         <pre>{text}</pre><p>You can close this tab; the full report is in the terminal.</p></body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\"><title>romm-oidc: {title}</title>\
+         <style>body{{font-family:system-ui,sans-serif;line-height:1.4;max-width:48rem;margin:4rem auto;padding:0 1rem}}\
+         h1{{color:{color}}}.lines div{{white-space:pre-wrap;padding-left:1.5em;text-indent:-1.5em}}\
+         .lines div:empty{{height:.7em}}</style></head><body><h1>{title}</h1>\
+         <div class=\"lines\">{lines}</div><p>You can close this tab; the rest is in the terminal.</p></body></html>",
         title = escape(&page.title),
-        text = escape(&page.text),
     )
 }
 

@@ -20,7 +20,7 @@ use regex::Regex;
 use crate::checks::id;
 use crate::cli::ExplainArgs;
 use crate::exit::Exit;
-use crate::report::{self, Finding, Report, Status};
+use crate::report::{self, Finding, Report, ReportFormat, Setup, Status};
 use crate::run::Config;
 pub use input::{LOG_LIMIT, read};
 use parse::{Event, Header, Stamp, Traceback};
@@ -35,10 +35,17 @@ pub fn explain(args: &ExplainArgs, config: &Config) -> Result<Exit> {
         checks: judge_input(&input),
         verdict: None,
     };
-    report::print_stdout(&if args.json {
-        report.to_json()
-    } else {
-        report.to_human()
+    report::print_stdout(&match args.report_format() {
+        ReportFormat::Text => report.to_human(),
+        ReportFormat::Json => report.to_json(),
+        ReportFormat::Markdown => report.to_markdown(&Setup {
+            env: Vec::new(),
+            run: format!(
+                "romm-oidc {} explain {} --format markdown",
+                crate::version::ROMM_OIDC,
+                shell_words::quote(&args.log.to_string_lossy())
+            ),
+        }),
     })?;
     Ok(Exit::checked(report.ok(), false))
 }

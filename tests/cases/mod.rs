@@ -16,6 +16,7 @@ mod peer_smoke;
 mod pocketid_api;
 mod progress;
 mod readme;
+mod redact_hosts;
 mod redirect_uri;
 mod romm_agreement;
 mod romm_log;

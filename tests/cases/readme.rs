@@ -2,12 +2,11 @@
 //! the doctor runs, and its set-up command works.
 
 use crate::support::prelude::*;
-use crate::support::report::{assert_transcript, readme_transcript};
 use crate::support::standin;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-fn readme() -> String {
+pub fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md")
 }
 
@@ -128,9 +127,11 @@ fn readme_transcripts_are_what_the_binary_prints() {
 /// left out.
 #[test]
 fn readme_transcript_from_romms_side_is_the_binarys_output() {
-    let (command, expected) = readme_transcript("<!-- container transcript -->");
+    let text = readme();
+    let block = block_after(&text, "<!-- container transcript -->", "```");
+    let (command, expected) = block.split_first().expect("a command line");
     let args: Vec<&str> = command
-        .strip_prefix("romm-oidc doctor ")
+        .strip_prefix("$ romm-oidc doctor ")
         .expect("a doctor run")
         .split_whitespace()
         .collect();
@@ -155,7 +156,37 @@ fn readme_transcript_from_romms_side_is_the_binarys_output() {
             "Python 3.13.0",
         )
         .into_owned();
-    assert_transcript(&expected, &out);
+    lines_in_order(expected, &out);
+}
+
+/// The lines of the block in `fence` that follows `marker` in `text`.
+pub fn block_after<'a>(text: &'a str, marker: &str, fence: &str) -> Vec<&'a str> {
+    let start = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("README.md has no {marker}"));
+    text[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| *l != fence)
+        .collect()
+}
+
+/// Each run of `expected` lines between `…` lines is in `out`, in order.
+#[track_caller]
+pub fn lines_in_order(expected: &[&str], out: &str) {
+    let lines: Vec<&str> = out.lines().collect();
+    let mut from = 0;
+    for chunk in expected.split(|l| *l == "…") {
+        let found = (from..=lines.len().saturating_sub(chunk.len()))
+            .find(|&i| lines[i..i + chunk.len()] == *chunk)
+            .unwrap_or_else(|| {
+                panic!(
+                    "README.md's transcript lines\n{}\nare not in the output (after line {from}):\n{out}",
+                    chunk.join("\n")
+                )
+            });
+        from = found + chunk.len();
+    }
 }
 
 #[test]
@@ -181,4 +212,34 @@ fn readme_set_up_names_what_the_suite_installs_from_the_network() {
     ] {
         assert!(text.contains(needed), "README's set-up lacks {needed:?}");
     }
+}
+
+/// The README's "Asking for help" transcript is this binary's output: the
+/// demo's report to paste, hosts redacted. The loopback ports are the run's:
+/// they are numbered 1411, 8080, 8081, … in the order they first appear;
+/// every other character is compared, `…` standing for lines left out.
+#[test]
+fn readme_transcript_of_a_report_to_paste_is_the_binarys_output() {
+    let text = readme();
+    let block = block_after(&text, "<!-- paste transcript -->", "````");
+    let (command, expected) = block.split_first().expect("a command line");
+    let args = command
+        .strip_prefix("$ romm-oidc ")
+        .expect("the block starts with the command");
+    let sb = Sandbox::new();
+    let mut c = bin::command(sb.path());
+    c.loopback().args(args.split(' '));
+    let out = process::run(&mut c, Duration::from_secs(60));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let port = regex::Regex::new(r"127\.0\.0\.1:(\d+)").unwrap();
+    let mut seen: Vec<String> = Vec::new();
+    let stdout = port.replace_all(&out.stdout, |c: &regex::Captures<'_>| {
+        let at = seen.iter().position(|p| *p == c[1]).unwrap_or_else(|| {
+            seen.push(c[1].to_string());
+            seen.len() - 1
+        });
+        let shown = if at == 0 { 1411 } else { 8079 + at };
+        format!("127.0.0.1:{shown}")
+    });
+    lines_in_order(expected, &stdout);
 }

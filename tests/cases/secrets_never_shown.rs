@@ -2,7 +2,7 @@
 //! the tool holds the client secret, the Pocket ID API key, a RomM password or
 //! client token, and (with `--login`) an authorization code, an ID token and
 //! an access token, are searched for every one of them — on stdout and stderr,
-//! human, `--json`, `-v`, `-vv`. Only `emit-env` (and the wizard printing the
+//! human, `--json`, `--format markdown`, `-v`, `-vv`. Only `emit-env` (and the wizard printing the
 //! block) shows the client secret, once, as the value in the block.
 //!
 //! A secret counts as shown when any 8 of its characters in a row are (a mask
@@ -74,6 +74,9 @@ fn doctor_shows_no_secret_in_any_output_mode() {
         &["-vv"],
         &["--json", "-vv"],
         &["-vv", "--color", "always"],
+        &["--format", "markdown"],
+        &["--format", "markdown", "-vv"],
+        &["--format", "markdown", "--redact-hosts", "-vv"],
     ];
     for mode in modes {
         e.pocket_id.clear_requests();
@@ -81,6 +84,19 @@ fn doctor_shows_no_secret_in_any_output_mode() {
         let mut secrets = given();
         secrets.extend(e.issued());
         nothing_shown(&format!("doctor {mode:?}"), &run, &secrets);
+        // A report to paste shows no part of a secret: masks lose their prefix.
+        if mode.contains(&"markdown") {
+            let all = format!("{}{}", run.stdout, run.stderr);
+            for secret in &secrets {
+                let head: String = secret.chars().take(4).collect();
+                assert!(
+                    !all.contains(&format!("{head}••••")),
+                    "doctor {mode:?} shows the first characters of {secret:?}:\n{}",
+                    run.show()
+                );
+            }
+            assert!(all.contains("•••• "), "doctor {mode:?}: no mask at all");
+        }
     }
 }
 
@@ -125,7 +141,11 @@ fn doctor_shows_no_secret_read_from_files_stdin_or_the_environment() {
         ),
     ];
     for (what, args, env) in variants {
-        for mode in [&["-vv"][..], &["--json", "-vv"]] {
+        for mode in [
+            &["-vv"][..],
+            &["--json", "-vv"],
+            &["--format", "markdown", "-vv"],
+        ] {
             e.pocket_id.clear_requests();
             let mut sub = vec!["doctor", "--timeout", "5"];
             sub.extend_from_slice(mode);

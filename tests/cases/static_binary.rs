@@ -16,7 +16,7 @@
 //! then they fail, saying what to do, when the binary is missing.
 
 use crate::support::prelude::*;
-use crate::support::report::{assert_transcript, readme_transcript};
+use crate::cases::readme::{block_after, lines_in_order, readme};
 use std::net::{Ipv4Addr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -341,8 +341,14 @@ fn in_an_empty_root_a_silent_name_server_ends_the_run_at_the_deadline() {
 #[test]
 #[ignore = "needs root and dist/build-static's binary: .ci/run runs it"]
 fn the_readme_transcript_is_the_static_binarys_output() {
-    let (command, expected) = readme_transcript("<!-- static transcript -->");
-    let words: Vec<&str> = command.split_whitespace().collect();
+    let text = readme();
+    let block = block_after(&text, "<!-- static transcript -->", "```");
+    let (command, expected) = block.split_first().expect("a command line");
+    let words: Vec<&str> = command
+        .strip_prefix("$ ")
+        .expect("a command")
+        .split_whitespace()
+        .collect();
     let at = words.iter().position(|w| *w == "chroot").expect("chroot");
     let env: Vec<(&str, &str)> = words[..at]
         .iter()
@@ -361,5 +367,5 @@ fn the_readme_transcript_is_the_static_binarys_output() {
     let run = process::run(&mut c, RUN_LIMIT);
     assert_eq!(run.code, 0, "{}", run.show());
     let out = run.stdout.replace(&format!(":{port}"), ":1411");
-    assert_transcript(&expected, &out);
+    lines_in_order(expected, &out);
 }

@@ -5,7 +5,7 @@
 //! run also gets an authorization code, an ID token and an access token.
 
 use pocket_id_emulator::{
-    Client, Config, Emulator, RommClientToken, RommConfig, RommEmulator, RommUser,
+    Client, Config, Emulator, Faults, RommClientToken, RommConfig, RommEmulator, RommUser,
 };
 
 use std::path::Path;
@@ -31,8 +31,14 @@ pub struct Everything {
 
 impl Everything {
     pub fn start() -> Everything {
+        Everything::with_faults(Faults::default())
+    }
+
+    /// The same setup, the provider misbehaving as `faults` say.
+    pub fn with_faults(faults: Faults) -> Everything {
         let pocket_id = emulator::pocket_id(
             Config {
+                faults,
                 clients: vec![Client {
                     name: "RomM".into(),
                     ..Client::confidential(

@@ -85,36 +85,3 @@ pub fn piece_of(secret: &str, text: &str) -> Option<String> {
         .map(|w| w.iter().collect::<String>())
         .find(|piece| text.contains(piece.as_str()))
 }
-
-/// The README's console block after `marker`: its command line (without the
-/// prompt `$ `) and the lines it shows.
-pub fn readme_transcript(marker: &str) -> (String, Vec<String>) {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("README.md");
-    let start = text
-        .find(marker)
-        .unwrap_or_else(|| panic!("README.md has no {marker}"));
-    let mut block = text[start..].lines().skip(2).take_while(|l| *l != "```");
-    let command = block.next().expect("a command line");
-    let command = command.strip_prefix("$ ").expect("a command after `$ `");
-    (command.to_string(), block.map(str::to_string).collect())
-}
-
-/// A README transcript's lines are `out`'s, in order: `…` stands for lines
-/// left out, every other line must be there exactly.
-#[track_caller]
-pub fn assert_transcript(expected: &[String], out: &str) {
-    let lines: Vec<&str> = out.lines().collect();
-    let mut from = 0;
-    for chunk in expected.split(|l| l == "…") {
-        let found = (from..=lines.len().saturating_sub(chunk.len()))
-            .find(|&i| lines[i..i + chunk.len()] == *chunk)
-            .unwrap_or_else(|| {
-                panic!(
-                    "README.md's transcript lines\n{}\nare not in the output (after line {from}):\n{out}",
-                    chunk.join("\n")
-                )
-            });
-        from = found + chunk.len();
-    }
-}
