@@ -15,8 +15,8 @@
 //! `dist/build-static` with `cargo test --test cli static_binary -- --ignored`, and
 //! then they fail, saying what to do, when the binary is missing.
 
-use crate::support::prelude::*;
 use crate::cases::readme::{block_after, lines_in_order, readme};
+use crate::support::prelude::*;
 use std::net::{Ipv4Addr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Command;
