@@ -73,9 +73,14 @@ pub fn run(
     if format == ReportFormat::Markdown {
         let run = || {
             format!(
-                "romm-oidc {} doctor --demo --timeout {} --format markdown",
+                "romm-oidc {} doctor --demo --timeout {} --format markdown{}",
                 crate::version::ROMM_OIDC,
-                config.timeout.as_secs_f64()
+                config.timeout.as_secs_f64(),
+                if crate::redact::enabled() {
+                    " --redact-hosts"
+                } else {
+                    ""
+                }
             )
         };
         print(&format!(
