@@ -11,7 +11,9 @@
 //! an ID token whose `iss` is another host). The emails come from `--email`,
 //! the token's claims, RomM's users and Pocket ID's users.
 
-use pocket_id_emulator::{Faults, TokenFault, WRONG_TOKEN_ISSUER};
+use pocket_id_emulator::{
+    Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Faults, TokenFault, WRONG_TOKEN_ISSUER,
+};
 
 use crate::support::everything::{Everything, GIVEN};
 use crate::support::prelude::*;
@@ -152,6 +154,66 @@ fn redact_hosts_shows_no_known_host_email_or_secret_in_any_output_mode() {
                 "doctor {with:?}: no {placeholder}…:\n{}",
                 run.show()
             );
+        }
+    }
+}
+
+/// A provider the doctor reaches by name (a NAS's `.lan` name, which no
+/// public suffix list knows, found in `/etc/hosts`): with `--redact-hosts` no
+/// output mode shows it or RomM's host, every check of the provider having
+/// run against it; without the flag they are shown. Needs root (a mount
+/// namespace for the hosts file).
+#[test]
+fn a_provider_reached_by_name_is_redacted_in_every_output_mode() {
+    const NAS: &str = "id.nas.lan";
+    let e = emulator::pocket_id(Config {
+        app_host: Some(NAS.into()),
+        ..Config::default()
+    });
+    let issuer = e.issuer();
+    assert!(issuer.starts_with(&format!("http://{NAS}:")), "{issuer}");
+    let sb = Sandbox::new();
+    let names = sb.path().join("names");
+    std::fs::create_dir_all(names.join("etc")).unwrap();
+    let hosts = format!("127.0.0.1\tlocalhost\n127.0.0.1\t{NAS}\n");
+    std::fs::write(names.join("etc/hosts"), hosts).unwrap();
+    std::fs::write(names.join("etc/resolv.conf"), "nameserver 127.0.0.1\n").unwrap();
+    let args = Args::new()
+        .set("--issuer", &issuer)
+        .set("--client-id", DEFAULT_CLIENT_ID)
+        .set("--client-secret", DEFAULT_CLIENT_SECRET)
+        .set("--redirect-uri", ROMM_CALLBACK);
+    let modes: &[&[&str]] = &[
+        &["--json"],
+        &["--json", "-vv"],
+        &[],
+        &["-vv"],
+        &["--format", "markdown", "-vv"],
+    ];
+    for redact in [false, true] {
+        for mode in modes {
+            let mut c = bin::with_name_files(&names, bin::path());
+            bin::in_home(&mut c, sb.path()).plain();
+            c.args(["doctor", "--timeout", "5"]).args(*mode);
+            if redact {
+                c.arg("--redact-hosts");
+            }
+            let run = process::run(c.args(args.to_vec()), RUN_LIMIT);
+            if mode.first() == Some(&"--json") {
+                let report: Value = serde_json::from_str(&run.stdout).expect("a JSON report");
+                for id in ["discovery.fetch", "jwks.keys", "client.credentials"] {
+                    expect_status(&report, id, &["pass"]);
+                }
+            }
+            let both = format!("{}{}", run.stdout, run.stderr).to_lowercase();
+            for name in [NAS, "nas.lan", "romm.example.com"] {
+                assert_eq!(
+                    both.contains(name),
+                    !redact,
+                    "doctor {mode:?} (--redact-hosts: {redact}) and {name}:\n{}",
+                    run.show()
+                );
+            }
         }
     }
 }

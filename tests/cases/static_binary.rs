@@ -164,13 +164,7 @@ fn doctor_within(
         c.arg(root).arg("/romm-oidc");
         c
     } else {
-        let mut c = Command::new("unshare");
-        c.args(["--mount", "--propagation", "private", "sh", "-c"])
-            .arg(r#"mount --bind "$1/etc/hosts" /etc/hosts && mount --bind "$1/etc/resolv.conf" /etc/resolv.conf && shift && exec "$@""#)
-            .arg("sh")
-            .arg(root)
-            .arg(bin::path());
-        c
+        bin::with_name_files(root, bin::path())
     };
     process::clean(&mut c)
         .current_dir(root)

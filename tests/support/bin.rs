@@ -26,6 +26,20 @@ pub fn in_home<'c>(c: &'c mut Command, home: &Path) -> &'c mut Command {
     process::clean(c).env("HOME", home).current_dir(home)
 }
 
+/// `program` under `unshare`, in a mount namespace of its own with
+/// `dir/etc/hosts` and `dir/etc/resolv.conf` mounted over the system's (as
+/// root): it finds names as those two files say, and nothing outside `dir`
+/// changes. Arguments added to the command go to `program`.
+pub fn with_name_files(dir: &Path, program: &Path) -> Command {
+    let mut c = Command::new("unshare");
+    c.args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(r#"mount --bind "$1/etc/hosts" /etc/hosts && mount --bind "$1/etc/resolv.conf" /etc/resolv.conf && shift && exec "$@""#)
+        .arg("sh")
+        .arg(dir)
+        .arg(program);
+    c
+}
+
 /// What a case adds to a clean environment.
 pub trait Env {
     /// No colours (`NO_COLOR=1`).
