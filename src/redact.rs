@@ -20,7 +20,8 @@
 //!
 //! What counts as a host in printed text: a name after `//` (also percent-
 //! encoded, `%2F%2F`), any name seen there before or given in the settings,
-//! and any other dotted name whose last label the list knows as a suffix,
+//! any other dotted name whose last label the list knows as a suffix or
+//! ends a host of the run (`.lan` once `https://id.nas.lan` was seen),
 //! except the doctor's check ids (`login.email`), file names whose
 //! extension is also a top-level domain (`.py`, `.rs`, `.md`, `.sh`, `.so`)
 //! and RomM's scopes (`users.read`).
@@ -139,10 +140,20 @@ impl Redactor {
             return true;
         }
         let last = lower.rsplit('.').next().unwrap_or_default();
-        last.chars().all(|c| c.is_ascii_alphabetic())
-            && !NOT_HOSTS.contains(&last)
-            && psl::suffix(lower.as_bytes()).is_some_and(|s| s.is_known())
-            && psl::domain(lower.as_bytes()).is_some()
+        if !last.chars().all(|c| c.is_ascii_alphabetic()) || NOT_HOSTS.contains(&last) {
+            return false;
+        }
+        // A suffix no list knows (`.lan`, `.internal`, `.home.arpa`) is a
+        // host's once a host of the run ends in it: a TLS error lists the
+        // certificate's other names (`*.nas.lan`) without `//`.
+        let private = || {
+            self.hosts
+                .iter()
+                .any(|h| h.rsplit('.').next() == Some(last))
+        };
+        (psl::suffix(lower.as_bytes()).is_some_and(|s| s.is_known())
+            && psl::domain(lower.as_bytes()).is_some())
+            || private()
     }
 
     /// The placeholder of a lowercase host name; `None` for one that stays.
@@ -324,13 +335,16 @@ mod tests {
     fn names_after_slashes_or_seen_before_are_hosts_whatever_their_suffix() {
         let out = redacted(&[
             "http://pocket-id:1411 and https://nas.lan/x",
-            "cannot resolve nas.lan; pocket-id is a compose service; romm.lan is not known",
+            "cannot resolve nas.lan; pocket-id is a compose service; the certificate names *.romm.lan",
         ]);
         assert_eq!(out[0], "http://host-1:1411 and https://example-1/x");
         assert_eq!(
             out[1],
-            "cannot resolve example-1; pocket-id is a compose service; romm.lan is not known"
+            "cannot resolve example-1; pocket-id is a compose service; the certificate names *.example-2"
         );
+        // Before any host of the run ends in `.lan`, a `.lan` name in free
+        // text is not known to be one.
+        assert_eq!(redacted(&["romm.lan"]), ["romm.lan"]);
     }
 
     #[test]
