@@ -27,9 +27,12 @@ const CLIENT_SECRET: &str = "Xq7VtR2mK9pLs4NdW8cYb3HfJ6gA1eZu";
 
 /// Runs both halves; the report text goes to `print`. Ok(true) when the demo
 /// behaved as it should: the good setup passes, the broken one fails.
+/// `redact_hosts` only names the flag in the markdown's run line (the
+/// redaction itself is on all output).
 pub fn run(
     config: &run::Config,
     format: ReportFormat,
+    redact_hosts: bool,
     print: impl Fn(&str) -> Result<()>,
 ) -> Result<bool> {
     let provider = Emulator::start(Config {
@@ -76,11 +79,7 @@ pub fn run(
                 "romm-oidc {} doctor --demo --timeout {} --format markdown{}",
                 crate::version::ROMM_OIDC,
                 config.timeout.as_secs_f64(),
-                if crate::redact::enabled() {
-                    " --redact-hosts"
-                } else {
-                    ""
-                }
+                if redact_hosts { " --redact-hosts" } else { "" }
             )
         };
         print(&format!(

@@ -46,7 +46,7 @@ pub fn command(
     container: Option<&Container>,
 ) -> Result<Exit> {
     if args.demo {
-        return demo(config, args.report_format());
+        return demo(config, args.report_format(), args.redact_hosts);
     }
     // With --redact-hosts, the settings' hosts are hosts wherever they show,
     // even as a bare name in a message.
@@ -210,13 +210,13 @@ pub fn check_inputs(args: &DoctorArgs) -> Result<()> {
 }
 
 #[cfg(feature = "demo")]
-fn demo(config: &Config, format: ReportFormat) -> Result<Exit> {
-    let ok = crate::demo::run(config, format, report::print_stdout)?;
+fn demo(config: &Config, format: ReportFormat, redact_hosts: bool) -> Result<Exit> {
+    let ok = crate::demo::run(config, format, redact_hosts, report::print_stdout)?;
     Ok(Exit::checked(ok, interrupt::interrupted()))
 }
 
 #[cfg(not(feature = "demo"))]
-fn demo(_: &Config, _: ReportFormat) -> Result<Exit> {
+fn demo(_: &Config, _: ReportFormat, _: bool) -> Result<Exit> {
     anyhow::bail!(
         "--demo: this romm-oidc was built without the demo (the `demo` cargo feature, on by default), which brings the Pocket ID emulator and RomM double it runs against"
     )

@@ -243,11 +243,6 @@ pub fn enable() {
     let _ = RUN.set(Mutex::new(Redactor::default()));
 }
 
-/// Whether `--redact-hosts` is on (a report names it in its run line).
-pub fn enabled() -> bool {
-    RUN.get().is_some()
-}
-
 /// Counts the hosts of `text` (a setting) as hosts wherever they appear.
 pub fn learn(text: &str) {
     if let Some(run) = RUN.get() {
