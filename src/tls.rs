@@ -152,11 +152,10 @@ impl Trust {
         let inside = in_romm_container();
         let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
         let file = match var("SSL_CERT_FILE") {
-            Some(file) => Some(("SSL_CERT_FILE".to_string(), file)),
-            None if inside && Path::new(ROMM_IMAGE_CA_FILE).exists() => Some((
-                "RomM's container bundle".to_string(),
-                ROMM_IMAGE_CA_FILE.into(),
-            )),
+            Some(file) => Some(("SSL_CERT_FILE", file)),
+            None if inside && Path::new(ROMM_IMAGE_CA_FILE).exists() => {
+                Some(("RomM's container bundle", ROMM_IMAGE_CA_FILE.into()))
+            }
             None => None,
         };
         if let Some((what, file)) = file {
@@ -174,12 +173,11 @@ impl Trust {
         let dirs = match var("SSL_CERT_DIR") {
             // OpenSSL takes a list of directories, separated as PATH is.
             Some(dir) => std::env::split_paths(&dir)
-                .map(|d| ("SSL_CERT_DIR".to_string(), d))
+                .map(|d| ("SSL_CERT_DIR", d))
                 .collect(),
-            None if inside && Path::new(ROMM_IMAGE_CA_DIR).is_dir() => vec![(
-                "RomM's container directory".to_string(),
-                ROMM_IMAGE_CA_DIR.into(),
-            )],
+            None if inside && Path::new(ROMM_IMAGE_CA_DIR).is_dir() => {
+                vec![("RomM's container directory", ROMM_IMAGE_CA_DIR.into())]
+            }
             None => Vec::new(),
         };
         for (what, path) in dirs {
